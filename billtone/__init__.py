@@ -1,0 +1,1 @@
+"""Billtone: billing and self-service for cloud-telephony operators."""

@@ -1,0 +1,55 @@
+from django.contrib import admin
+
+from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class BillingProfileInline(admin.StackedInline):
+    model = BillingProfile
+    can_delete = False
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "currency", "billing_email", "created_at"]
+    search_fields = ["name", "billing_profile__billing_email", "billing_profile__company_name"]
+    readonly_fields = ["created_at"]
+    inlines = [BillingProfileInline, MembershipInline]
+
+    @admin.display(description="Currency")
+    def currency(self, obj):
+        return obj.billing_profile.currency
+
+    @admin.display(description="Billing email")
+    def billing_email(self, obj):
+        return obj.billing_profile.billing_email
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("billing_profile")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "account", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["prefix", "secret_hash", "created_at", "last_used_at"]
+    fields = [
+        "name",
+        "account",
+        "user",
+        "prefix",
+        "secret_hash",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # tokens are issued by `billtone create-operator-token` or the panel

@@ -1,0 +1,70 @@
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class BillingProfileOut(Schema):
+    company_name: str
+    address_line1: str
+    address_line2: str
+    city: str
+    postal_code: str
+    region: str
+    country: str = Field(description="ISO 3166-1 alpha-2, empty when no address is set")
+    currency: str = Field(description="ISO 4217")
+    timezone: str = Field(description="IANA time zone")
+    billing_email: str
+    tax_id: str
+    updated_at: datetime
+
+
+class BillingProfileIn(Schema):
+    company_name: str = Field(max_length=200)
+    billing_email: str = Field(max_length=254)
+    currency: str = Field(max_length=3, description="one of the operator's currencies")
+    timezone: str = Field(max_length=64, description="IANA time zone, e.g. Europe/Berlin")
+    address_line1: str = Field("", max_length=200)
+    address_line2: str = Field("", max_length=200)
+    city: str = Field("", max_length=100)
+    postal_code: str = Field("", max_length=20)
+    region: str = Field("", max_length=100)
+    country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2")
+    tax_id: str = Field("", max_length=40)
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @staticmethod
+    def resolve_created_by(obj) -> str:
+        return obj.user.get_username()
+
+
+class ApiTokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ApiTokenCreated(ApiTokenOut):
+    secret: str = Field(description="shown once: store it now")
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    currency: str
+    billing_email: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_currency(obj) -> str:
+        return obj.billing_profile.currency
+
+    @staticmethod
+    def resolve_billing_email(obj) -> str:
+        return obj.billing_profile.billing_email

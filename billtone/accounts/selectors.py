@@ -1,0 +1,96 @@
+import hashlib
+import hmac
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
+from billtone.core.errors import NotFound
+
+TOKEN_PREFIX = "bt_"
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def membership_for_user(user: AbstractBaseUser | AnonymousUser) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.select_related("account").filter(user=user).first()
+
+
+def api_token_from_header(authorization: str) -> ApiToken | None:
+    """The active token named by an `Authorization: Bearer bt_<prefix>_<secret>` header."""
+    scheme, _, raw = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return api_token_from_secret(raw.strip())
+
+
+def api_token_from_secret(raw: str) -> ApiToken | None:
+    if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    token = (
+        ApiToken.objects.select_related("user", "account")
+        .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.secret_hash, token_hash(raw)):
+        return None
+    if token.is_operator and not token.user.is_staff:
+        return None
+    return token
+
+
+def token_membership(token: ApiToken) -> Membership | None:
+    """The membership an account token acts as; None once its user left the account."""
+    if token.is_operator:
+        return None
+    return (
+        Membership.objects.select_related("account")
+        .filter(user_id=token.user_id, account_id=token.account_id)
+        .first()
+    )
+
+
+def billing_profile_get(*, account: Account) -> BillingProfile:
+    return BillingProfile.objects.select_related("account").get(account=account)
+
+
+def api_token_list(*, account: Account) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(account=account).select_related("user")
+
+
+def api_token_get(*, account: Account, token_id: int) -> ApiToken:
+    token = api_token_list(account=account).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("No such API token in this account.")
+    return token
+
+
+def account_list() -> QuerySet[Account]:
+    """All customer accounts: for operator staff and operator tokens only."""
+    return Account.objects.select_related("billing_profile")
+
+
+def account_get(*, account_id: int) -> Account:
+    account = account_list().filter(pk=account_id).first()
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
+def account_has_money_recorded(*, account: Account, currency: str) -> bool:
+    """Whether any money is recorded for the account in `currency`.
+
+    The one place the billing profile asks before a change of currency; the ledger,
+    invoices and payments extend it as they arrive.
+    """
+    checks = _money_checks()
+    return any(check(account=account, currency=currency) for check in checks)
+
+
+def _money_checks():
+    return []

@@ -1,0 +1,268 @@
+import secrets
+from dataclasses import dataclass, fields
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from billtone.accounts import validation
+from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
+from billtone.accounts.selectors import TOKEN_PREFIX, account_has_money_recorded, token_hash
+from billtone.core import clock
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
+from billtone.core.services import Actor, audit_record, changes_between
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class BillingProfileInput:
+    company_name: str
+    billing_email: str
+    currency: str
+    timezone: str
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    region: str = ""
+    country: str = ""
+    tax_id: str = ""
+
+
+PROFILE_FIELDS = [f.name for f in fields(BillingProfileInput)]
+LENGTHS = {
+    name: BillingProfile._meta.get_field(name).max_length
+    for name in PROFILE_FIELDS
+    if BillingProfile._meta.get_field(name).max_length
+}
+
+
+def billing_profile_clean(data: BillingProfileInput) -> dict[str, str]:
+    """Every field checked at once, so a page can show each error beside its field."""
+    values = {name: (getattr(data, name) or "").strip() for name in PROFILE_FIELDS}
+    errors: dict[str, list[str]] = {}
+
+    def check(name: str, clean) -> None:
+        try:
+            values[name] = clean(values[name])
+        except ValidationError as error:
+            errors.setdefault(name, []).extend(error.messages)
+
+    for name, limit in LENGTHS.items():
+        if len(values[name]) > limit:
+            errors.setdefault(name, []).append(f"At most {limit} characters.")
+    if not values["company_name"]:
+        errors.setdefault("company_name", []).append("Enter the company name.")
+    check("billing_email", validation.clean_email)
+    check("currency", validation.clean_currency)
+    check("timezone", validation.clean_timezone)
+
+    address = [
+        values[n] for n in ("address_line1", "address_line2", "city", "postal_code", "region")
+    ]
+    if values["country"]:
+        check("country", validation.clean_country)
+    elif any(address):
+        errors.setdefault("country", []).append("Choose the country of the billing address.")
+    if values["country"] and not values["address_line1"]:
+        errors.setdefault("address_line1", []).append("Enter the street address.")
+    if values["country"] and not values["city"]:
+        errors.setdefault("city", []).append("Enter the city.")
+    if "country" not in errors:
+        check("tax_id", lambda v: validation.clean_tax_id(v, country=values["country"]))
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def _profile_values(profile: BillingProfile) -> dict[str, str]:
+    return {name: getattr(profile, name) for name in PROFILE_FIELDS}
+
+
+@transaction.atomic
+def billing_profile_update(
+    *, account: Account, actor: Actor, data: BillingProfileInput
+) -> BillingProfile:
+    values = billing_profile_clean(data)
+    profile = BillingProfile.objects.select_for_update().get(account=account)
+    before = _profile_values(profile)
+    if values["currency"] != profile.currency and account_has_money_recorded(
+        account=account, currency=profile.currency
+    ):
+        raise ValidationFailed(
+            {
+                "currency": [
+                    f"The currency cannot change: this account already has money recorded in "
+                    f"{profile.currency}. Ask the operator to open a new account for "
+                    f"{values['currency']}."
+                ]
+            },
+            detail="The currency cannot change once money is recorded in it.",
+        )
+    changes = changes_between(before, values)
+    if not changes:
+        return profile
+    for name, value in values.items():
+        setattr(profile, name, value)
+    profile.updated_at = clock.now()
+    profile.save()
+    audit_record(
+        actor=actor,
+        action="billing_profile.update",
+        obj=profile,
+        changes=changes,
+        account_id=account.pk,
+    )
+    return profile
+
+
+@transaction.atomic
+def account_create(
+    *,
+    name: str,
+    owner_email: str,
+    owner_password: str | None,
+    currency: str,
+    timezone: str = "UTC",
+    country: str = "",
+    actor: Actor | None = None,
+) -> Account:
+    actor = actor or Actor.system()
+    now = clock.now()
+    try:
+        values = {
+            "company_name": name.strip(),
+            "billing_email": validation.clean_email(owner_email),
+            "currency": validation.clean_currency(currency),
+            "timezone": validation.clean_timezone(timezone),
+            "country": validation.clean_country(country) if country else "",
+        }
+    except ValidationError as error:
+        raise ValidationFailed({"account": error.messages}) from None
+    if not values["company_name"]:
+        raise ValidationFailed({"name": ["Enter the company name."]})
+    account = Account.objects.create(name=name, created_at=now)
+    BillingProfile.objects.create(
+        account=account,
+        company_name=values["company_name"],
+        billing_email=values["billing_email"],
+        currency=values["currency"],
+        timezone=values["timezone"],
+        country=values["country"],
+        updated_at=now,
+    )
+    member_add(
+        account=account,
+        email=owner_email,
+        password=owner_password,
+        role=Membership.Role.OWNER,
+        actor=actor,
+    )
+    audit_record(actor=actor, action="account.create", obj=account, account_id=account.pk)
+    return account
+
+
+@transaction.atomic
+def member_add(
+    *, account: Account, email: str, password: str | None, role: str, actor: Actor
+) -> Membership:
+    email = validation.clean_email(email).lower()
+    if role not in Membership.Role.values:
+        raise ValidationFailed({"role": [f"Unknown role “{role}”."]})
+    if User.objects.filter(username__iexact=email).exists():
+        raise ValidationFailed({"email": ["A user with this email already exists."]})
+    user = User(username=email, email=email)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    membership = Membership.objects.create(
+        account=account, user=user, role=role, created_at=clock.now()
+    )
+    audit_record(
+        actor=actor,
+        action="member.add",
+        obj=membership,
+        account_id=account.pk,
+        changes={"user": [None, email], "role": [None, role]},
+    )
+    return membership
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once; only its hash is kept
+
+
+def _issue(*, user, account: Account | None, name: str) -> IssuedToken:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed({"name": ["Give the token a name of 1 to 100 characters."]})
+    prefix = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        account=account,
+        user=user,
+        name=name,
+        prefix=prefix,
+        secret_hash=token_hash(secret),
+        created_at=clock.now(),
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def api_token_create(*, membership: Membership, name: str, actor: Actor) -> IssuedToken:
+    issued = _issue(user=membership.user, account=membership.account, name=name)
+    audit_record(
+        actor=actor,
+        action="api_token.create",
+        obj=issued.token,
+        account_id=membership.account_id,
+        changes={"name": [None, issued.token.name]},
+    )
+    return issued
+
+
+@transaction.atomic
+def operator_token_create(*, user, name: str) -> IssuedToken:
+    if not user.is_staff:
+        raise ApplicationError(
+            "Operator tokens belong to operator staff.",
+            slug="forbidden",
+            title="Forbidden",
+            status=403,
+        )
+    issued = _issue(user=user, account=None, name=name)
+    audit_record(
+        actor=Actor(label=user.get_username(), user_id=user.pk),
+        action="operator_token.create",
+        obj=issued.token,
+        changes={"name": [None, issued.token.name]},
+    )
+    return issued
+
+
+@transaction.atomic
+def api_token_revoke(*, account: Account, token_id: int, actor: Actor) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(account=account, pk=token_id).first()
+    if token is None:
+        raise NotFound("No such API token in this account.")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="api_token.revoke",
+            obj=token,
+            account_id=account.pk,
+            changes={"revoked": [False, True]},
+        )
+    return token
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from billtone.web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+]

@@ -1,0 +1,23 @@
+from django.shortcuts import render
+
+from billtone.accounts import selectors as account_selectors
+from billtone.web.decorators import billing_required
+
+
+@billing_required
+def overview(request):
+    """Figure 10.1: the entry page of the customer's billing area."""
+    profile = account_selectors.billing_profile_get(account=request.account)
+    return render(request, "web/overview.html", {"profile": profile})
+
+
+def permission_denied(request, exception=None):
+    return render(request, "web/403.html", {"reason": str(exception or "")}, status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "web/404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "web/500.html", status=500)

@@ -1,0 +1,107 @@
+"""The JSON API: one NinjaAPI under /api/v1, one router per app, one error shape."""
+
+import logging
+
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from billtone.accounts.api import operator as accounts_operator_router
+from billtone.accounts.api import router as accounts_router
+from billtone.accounts.api import tokens as accounts_tokens_router
+from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
+from billtone.core.api import router as core_router
+from billtone.core.errors import ApplicationError
+from billtone.core.problems import problem_from_error, problem_response
+
+logger = logging.getLogger("billtone.api")
+
+api = NinjaAPI(
+    title="Billtone API",
+    version="1",
+    description=(
+        "Billing and self-service for cloud-telephony operators. Authenticate with "
+        "`Authorization: Bearer <token>`. Errors are RFC 9457 problem+json. Every POST "
+        "accepts an `Idempotency-Key` header: the same key and body replay the first "
+        "response; the same key with another body is refused with 422."
+    ),
+    urls_namespace="api",
+)
+
+customer_auth = CustomerTokenAuth()
+operator_auth = OperatorTokenAuth()
+
+api.add_router("", accounts_router, auth=customer_auth)
+api.add_router("", accounts_tokens_router, auth=customer_auth)
+api.add_router("", core_router, auth=customer_auth)
+api.add_router("", accounts_operator_router, auth=operator_auth)
+
+
+def _validation_errors(errors: list[dict]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "payload")]
+        name = ".".join(loc) or "request"
+        fields.setdefault(name, []).append(error.get("msg", "Invalid value."))
+    return fields
+
+
+@api.exception_handler(ApplicationError)
+def on_application_error(request: HttpRequest, exc: ApplicationError):
+    return problem_from_error(exc, instance=request.path)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
+    return problem_response(
+        status=422,
+        slug="validation-error",
+        title="Invalid input",
+        detail="Some fields are not valid.",
+        instance=request.path,
+        errors=_validation_errors(exc.errors),
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError):
+    response = problem_response(
+        status=401,
+        slug="unauthenticated",
+        title="Authentication required",
+        detail="Send a valid API token as `Authorization: Bearer <token>`.",
+        instance=request.path,
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404):
+    return problem_response(
+        status=404, slug="not-found", title="Not found", detail="Not found.", instance=request.path
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError):
+    return problem_response(
+        status=exc.status_code,
+        slug="http-error",
+        title="Request refused",
+        detail=str(exc),
+        instance=request.path,
+    )
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception):
+    logger.exception("Unhandled API error on %s %s", request.method, request.path)
+    return problem_response(
+        status=500,
+        slug="internal-error",
+        title="Internal error",
+        detail="Something went wrong on our side; it has been logged.",
+        instance=request.path,
+    )

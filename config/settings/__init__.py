@@ -1,0 +1,6 @@
+"""Settings, read from the environment. One module per integration."""
+
+from .base import *  # noqa: F401,F403
+from .billing import *  # noqa: F401,F403
+from .email import *  # noqa: F401,F403
+from .security import *  # noqa: F401,F403

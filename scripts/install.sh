@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Billtone needs into .venv; with --dev also the test tools and Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+apt_install() {
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    [ -n "${_apt_updated:-}" ] || { apt-get update -qq; _apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "Please install the Debian packages: $*" >&2
+    return 1
+  fi
+}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv 2>/dev/null || { apt_install python3-venv && "$PYTHON" -m venv .venv; }
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = "--dev" ]; then
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  command -v chromium >/dev/null || apt_install chromium fonts-dejavu-core
+else
+  .venv/bin/python -m pip install -q -e .
+fi

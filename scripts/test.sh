@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the tests need, runs lint, then the whole suite on SQLite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --dev
+
+echo "== lint (ruff)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+PYTEST=(.venv/bin/python -m pytest -n "${BILLTONE_TEST_WORKERS:-2}" -q "$@")
+
+echo "== tests on SQLite"
+env -u DATABASE_URL "${PYTEST[@]}"
+
+echo "== tests on PostgreSQL"
+source scripts/postgres.sh
+DATABASE_URL="$(postgres_url)" "${PYTEST[@]}"
