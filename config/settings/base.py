@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "ninja",
     "billtone.core",
     "billtone.accounts",
+    "billtone.ledger",
+    "billtone.payments",
     "billtone.banktransfers",
     "billtone.web",
 ]
