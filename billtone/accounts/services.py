@@ -11,6 +11,7 @@ from billtone.accounts.selectors import TOKEN_PREFIX, account_has_money_recorded
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor, audit_record, changes_between
+from billtone.notifications.services import email_queue
 
 User = get_user_model()
 
@@ -107,13 +108,27 @@ def billing_profile_update(
         setattr(profile, name, value)
     profile.updated_at = clock.now()
     profile.save()
-    audit_record(
+    entry = audit_record(
         actor=actor,
         action="billing_profile.update",
         obj=profile,
         changes=changes,
         account_id=account.pk,
     )
+    if "billing_email" in changes:
+        old_email, new_email = changes["billing_email"]
+        email_queue(
+            key=f"billing-email-changed:{entry.pk}",
+            to_email=old_email,
+            account=account,
+            template="billing_email_changed",
+            context={
+                "profile": profile,
+                "old_email": old_email,
+                "new_email": new_email,
+                "actor": actor.label,
+            },
+        )
     return profile
 
 

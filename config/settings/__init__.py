@@ -2,5 +2,6 @@
 
 from .base import *  # noqa: F401,F403
 from .billing import *  # noqa: F401,F403
+from .celery import *  # noqa: F401,F403
 from .email import *  # noqa: F401,F403
 from .security import *  # noqa: F401,F403

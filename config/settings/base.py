@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "billtone.ledger",
     "billtone.payments",
     "billtone.banktransfers",
+    "billtone.notifications",
     "billtone.web",
 ]
 

@@ -1,6 +1,13 @@
+from .base import DEBUG
 from .env import env_bool, env_int, env_str
 
-EMAIL_BACKEND = env_str("BILLTONE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# In development without an SMTP host, emails are printed on the console.
+EMAIL_BACKEND = env_str(
+    "BILLTONE_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not env_str("BILLTONE_EMAIL_HOST")
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env_str("BILLTONE_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("BILLTONE_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("BILLTONE_EMAIL_USER")

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from billtone.notifications import services
+
+
+@shared_task(ignore_result=True)
+def email_deliver(delivery_id: int) -> None:
+    services.email_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def email_retry() -> None:
+    """Periodic (every few minutes): send what is due, release what a dead worker held."""
+    for delivery_id in services.email_retry_due():
+        services.email_send(delivery_id=delivery_id)
