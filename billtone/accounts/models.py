@@ -81,6 +81,12 @@ class BillingProfile(models.Model):
     def __str__(self) -> str:
         return self.company_name
 
+    @property
+    def country_name(self) -> str:
+        from billtone.accounts.validation import countries
+
+        return countries().get(self.country, self.country)
+
 
 class ApiToken(models.Model):
     """A bearer token. Only a hash is stored; the secret is shown once at creation.
