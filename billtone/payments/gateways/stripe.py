@@ -237,6 +237,36 @@ class StripeGateway:
         metadata: dict[str, str] | None = None,
     ) -> ChargeResult:
         minor = to_minor_units(amount, currency)
+        result = self._charge(
+            token=token,
+            amount=amount,
+            currency=currency,
+            minor=minor,
+            on_session=on_session,
+            idempotency_key=idempotency_key,
+            description=description,
+            metadata=metadata or {},
+        )
+        logger.info(
+            "Stripe charge %s: %s %s",
+            result.gateway_reference or "(none)",
+            result.status,
+            result.failure_code,
+        )
+        return result
+
+    def _charge(
+        self,
+        *,
+        token: str,
+        amount: Decimal,
+        currency: str,
+        minor: int,
+        on_session: bool,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
         ids = _split_token(token)
         if ids is None:
             return self._charge_failed(amount, currency, "resource_missing", "")
@@ -257,7 +287,7 @@ class StripeGateway:
             "payment_method_types": ["card"],
             "confirm": True,
             "metadata": {
-                **(metadata or {}),
+                **metadata,
                 META_IDEMPOTENCY_KEY: idempotency_key,
                 META_ON_SESSION: "true" if on_session else "false",
             },
@@ -271,19 +301,16 @@ class StripeGateway:
                 params=params, options={"idempotency_key": idempotency_key}
             )
         except stripe.CardError as error:
-            code = _decline_code(error)
             intent_data = _error_details(error).get("payment_intent") or {}
-            return self._charge_failed(amount, currency, code, intent_data.get("id", ""))
+            return self._charge_failed(
+                amount, currency, _decline_code(error), intent_data.get("id", "")
+            )
         except stripe.InvalidRequestError as error:
             logger.warning("Stripe refused a charge: %s", error)
             return self._charge_failed(amount, currency, _request_code(error), "")
         except stripe.StripeError as error:
             return self._charge_errored(amount, currency, error)
-        result = self._charge_result(intent.to_dict(), amount=amount, currency=currency)
-        logger.info(
-            "Stripe charge %s: %s %s", result.gateway_reference, result.status, result.failure_code
-        )
-        return result
+        return self._charge_result(intent.to_dict(), amount=amount, currency=currency)
 
     def charge_find(
         self,
@@ -399,7 +426,6 @@ class StripeGateway:
     def _charge_failed(
         self, amount: Decimal, currency: str, code: str, reference: str
     ) -> ChargeResult:
-        logger.info("Stripe charge %s failed: %s", reference or "(none)", code)
         return ChargeResult(
             status=ChargeStatus.FAILED,
             gateway_reference=reference,

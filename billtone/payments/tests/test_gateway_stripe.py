@@ -1,0 +1,561 @@
+"""The Stripe gateway against localstripe, a Stripe API emulator run locally: no network.
+
+localstripe runs as a subprocess through localstripe_server.py, which explains the few
+changes it needs. It does not honour Idempotency-Key, so these tests show apart that (a) the
+gateway's own look-up never makes a second PaymentIntent for a key, and (b) every mutating
+request carries Stripe's Idempotency-Key header (recorded by the HTTP client).
+"""
+
+import json
+import logging
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import stripe
+
+from billtone.core import clock
+from billtone.core.errors import Conflict
+from billtone.payments.gateways.base import (
+    CardDeclined,
+    ChargeStatus,
+    GatewayUnavailable,
+    RefundStatus,
+)
+from billtone.payments.gateways.stripe import META_IDEMPOTENCY_KEY, StripeGateway
+
+API_KEY = "sk_test_billtone"
+ROOT = Path(__file__).resolve().parents[3]
+VISA = "4242424242424242"
+MASTERCARD = "5555555555554444"
+DECLINED_WHEN_CHARGED = "4000000000000341"
+THREE_D_SECURE = "4000002500003155"
+CVC = "737"
+AMOUNT = Decimal("25.50")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def localstripe(tmp_path_factory):
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("localstripe") / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "billtone.payments.tests.localstripe_server",
+                "--port",
+                str(port),
+                "--from-scratch",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    probe = urllib.request.Request(
+        f"{base}/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"localstripe exited: {log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(probe, timeout=1) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"localstripe did not answer: {log_path.read_text()}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class RecordingClient(stripe.RequestsClient):
+    """Stripe's own HTTP client, noting each request's method, URL and headers."""
+
+    def __init__(self, *, lose_answer_to: str = ""):
+        super().__init__()
+        self.recorded: list[tuple[str, str, dict[str, str]]] = []
+        self.lose_answer_to = lose_answer_to
+
+    def request(self, method, url, headers, post_data=None):
+        self.recorded.append((method.upper(), url, dict(headers or {})))
+        answer = super().request(method, url, headers, post_data)
+        if self.lose_answer_to and method.upper() == "POST" and url.endswith(self.lose_answer_to):
+            # Stripe did the work; the answer never reaches us (timeout, process death).
+            raise stripe.APIConnectionError("connection reset after the request was sent")
+        return answer
+
+
+@pytest.fixture
+def client():
+    return RecordingClient()
+
+
+@pytest.fixture
+def gateway(localstripe, client):
+    return StripeGateway(
+        api_key=API_KEY, api_base=localstripe, http_client=client, max_network_retries=0
+    )
+
+
+@pytest.fixture
+def api(localstripe):
+    """A plain Stripe client on the emulator, to look at what the gateway left there."""
+    return stripe.StripeClient(API_KEY, base_addresses={"api": localstripe})
+
+
+def save(gateway, number=VISA, **changes):
+    fields = {
+        "number": number,
+        "exp_month": 11,
+        "exp_year": clock.now().year + 3,
+        "cvc": CVC,
+        "holder_name": "Ada Lovelace",
+        "customer_ref": "account-1",
+    }
+    fields.update(changes)
+    return gateway.card_save(**fields)
+
+
+def charge(gateway, token, *, on_session=False, key="payment-1", amount=AMOUNT, currency="EUR"):
+    return gateway.card_charge(
+        token=token,
+        amount=amount,
+        currency=currency,
+        on_session=on_session,
+        idempotency_key=key,
+        description="Call credit top-up",
+        metadata={"billtone_payment": "17"},
+    )
+
+
+def intents_of(api, customer):
+    return list(
+        api.v1.payment_intents.list(params={"customer": customer, "limit": 100}).auto_paging_iter()
+    )
+
+
+def charges_of(api, customer):
+    return list(api.v1.charges.list(params={"customer": customer, "limit": 100}))
+
+
+def assert_no_card_data(text: str, numbers: list[str], cvcs: list[str]) -> None:
+    for number in numbers:
+        assert number not in text
+        assert " ".join(number[i : i + 4] for i in range(0, len(number), 4)) not in text
+    for cvc in cvcs:
+        assert not re.search(rf"(?<![0-9A-Za-z]){cvc}(?![0-9A-Za-z])", text)
+
+
+# Saving cards -------------------------------------------------------------------------------
+
+
+def test_a_card_is_saved_as_a_payment_method_of_a_customer(gateway, api):
+    card = save(gateway)
+
+    customer, payment_method = card.token.split(":")
+    assert card.gateway_customer == customer
+    assert (card.brand, card.last4) == ("visa", "4242")
+    assert (card.exp_month, card.exp_year) == (11, clock.now().year + 3)
+    stored = api.v1.payment_methods.retrieve(payment_method)
+    assert stored.customer == customer
+    assert stored.billing_details.name == "Ada Lovelace"
+    assert api.v1.customers.retrieve(customer).metadata.billtone_customer_ref == "account-1"
+
+
+def test_an_accounts_cards_share_its_customer(gateway):
+    first = save(gateway)
+    second = save(gateway, MASTERCARD, gateway_customer=first.gateway_customer)
+
+    assert second.gateway_customer == first.gateway_customer
+    assert second.token != first.token
+    assert second.last4 == "4444"
+
+
+@pytest.mark.parametrize("number", ["4000000000000002", "4000000000009995", "4000000000000119"])
+def test_a_card_the_gateway_declines_is_not_saved(gateway, number):
+    with pytest.raises(CardDeclined) as caught:
+        save(gateway, number)
+
+    assert caught.value.failure_code == "card_declined"
+    assert caught.value.errors == {
+        "number": ["Your card was declined. Use another card or contact your bank."]
+    }
+
+
+def test_an_unreachable_gateway_saves_nothing_and_says_so(localstripe):
+    unreachable = StripeGateway(
+        api_key=API_KEY, api_base=f"http://127.0.0.1:{free_port()}", max_network_retries=0
+    )
+
+    with pytest.raises(GatewayUnavailable) as caught:
+        save(unreachable)
+
+    assert caught.value.status == 503
+
+
+# Charging -----------------------------------------------------------------------------------
+
+
+def test_an_off_session_charge_succeeds(gateway, api):
+    card = save(gateway)
+
+    result = charge(gateway, card.token, key="payment-off")
+
+    assert result.status == ChargeStatus.SUCCEEDED
+    assert (result.amount, result.currency) == (AMOUNT, "EUR")
+    assert result.gateway_reference.startswith("pi_")
+    intent = api.v1.payment_intents.retrieve(result.gateway_reference)
+    assert (intent.amount, intent.currency) == (2550, "eur")
+    assert intent.customer == card.gateway_customer
+    assert intent.payment_method == card.token.split(":")[1]
+    assert intent.description == "Call credit top-up"
+    assert intent.metadata.to_dict() == {
+        "billtone_payment": "17",
+        "billtone_idempotency_key": "payment-off",
+        "billtone_on_session": "false",
+    }
+
+
+def test_an_on_session_charge_succeeds(gateway, api):
+    card = save(gateway, MASTERCARD)
+
+    result = charge(gateway, card.token, on_session=True, key="payment-on")
+
+    assert result.status == ChargeStatus.SUCCEEDED
+    intent = api.v1.payment_intents.retrieve(result.gateway_reference)
+    assert intent.metadata.billtone_on_session == "true"
+
+
+def test_amounts_are_sent_in_the_currencys_minor_units(gateway, api):
+    card = save(gateway)
+
+    yen = charge(gateway, card.token, amount=Decimal("500"), currency="JPY", key="yen")
+    dinar = charge(gateway, card.token, amount=Decimal("1.234"), currency="KWD", key="dinar")
+
+    assert api.v1.payment_intents.retrieve(yen.gateway_reference).amount == 500
+    assert api.v1.payment_intents.retrieve(dinar.gateway_reference).amount == 1234
+    assert (yen.amount, yen.currency) == (Decimal("500"), "JPY")
+    assert (dinar.amount, dinar.currency) == (Decimal("1.234"), "KWD")
+
+
+def test_a_card_declined_when_charged_fails_with_its_reason(gateway, api):
+    card = save(gateway, DECLINED_WHEN_CHARGED)
+
+    result = charge(gateway, card.token, key="payment-declined")
+
+    assert result.status == ChargeStatus.FAILED
+    assert result.failure_code == "card_declined"
+    assert result.message == "Your card was declined. Use another card or contact your bank."
+    assert charges_of(api, card.gateway_customer)[0].status == "failed"
+    found = gateway.charge_find(
+        token=card.token,
+        amount=AMOUNT,
+        currency="EUR",
+        on_session=False,
+        idempotency_key="payment-declined",
+    )
+    assert found.status == ChargeStatus.FAILED
+    assert found.failure_code == "card_declined"
+    assert found.gateway_reference == intents_of(api, card.gateway_customer)[0].id
+
+
+def test_a_retried_charge_with_the_same_key_charges_once(gateway, api):
+    card = save(gateway)
+
+    first = charge(gateway, card.token, key="payment-retry")
+    retried = charge(gateway, card.token, key="payment-retry")
+    other = charge(gateway, card.token, key="payment-other")
+
+    assert retried == first
+    assert other.gateway_reference != first.gateway_reference
+    assert len(intents_of(api, card.gateway_customer)) == 2
+    assert len(charges_of(api, card.gateway_customer)) == 2
+
+
+def test_every_mutating_request_carries_an_idempotency_key(gateway, client):
+    card = save(gateway)
+    paid = charge(gateway, card.token, key="payment-header")
+    gateway.charge_refund(
+        reference=paid.gateway_reference,
+        amount=Decimal("1.00"),
+        currency="EUR",
+        idempotency_key="refund-header",
+    )
+
+    posts = [(url, headers) for method, url, headers in client.recorded if method == "POST"]
+    assert [url.rsplit("/v1/", 1)[1].split("/")[0] for url, _ in posts] == [
+        "customers",
+        "payment_methods",
+        "payment_methods",
+        "payment_intents",
+        "refunds",
+    ]
+    assert all(headers.get("Idempotency-Key") for _, headers in posts)
+    assert len({headers["Idempotency-Key"] for _, headers in posts}) == len(posts)
+    keys = {url.rsplit("/v1/", 1)[1]: headers["Idempotency-Key"] for url, headers in posts}
+    assert keys["payment_intents"] == "payment-header"
+    assert keys["refunds"] == "refund-header"
+
+
+def test_a_charge_whose_answer_was_lost_is_found_and_not_made_again(localstripe, api):
+    losing = StripeGateway(
+        api_key=API_KEY,
+        api_base=localstripe,
+        http_client=RecordingClient(lose_answer_to="/v1/payment_intents"),
+        max_network_retries=0,
+    )
+    card = save(losing)
+
+    lost = charge(losing, card.token, key="payment-lost")
+    assert lost.status == ChargeStatus.ERRORED
+    assert lost.gateway_reference == ""
+    assert "do not know yet" in lost.message
+
+    gateway = StripeGateway(api_key=API_KEY, api_base=localstripe, max_network_retries=0)
+    found = gateway.charge_find(
+        token=card.token,
+        amount=AMOUNT,
+        currency="EUR",
+        on_session=False,
+        idempotency_key="payment-lost",
+    )
+    retried = charge(gateway, card.token, key="payment-lost")
+
+    assert found.status == ChargeStatus.SUCCEEDED
+    assert retried == found
+    assert [intent.id for intent in intents_of(api, card.gateway_customer)] == [
+        found.gateway_reference
+    ]
+
+
+def test_charge_find_answers_none_for_a_key_never_used(gateway):
+    card = save(gateway)
+
+    assert (
+        gateway.charge_find(
+            token=card.token,
+            amount=AMOUNT,
+            currency="EUR",
+            on_session=False,
+            idempotency_key="never-used",
+        )
+        is None
+    )
+
+
+def test_a_key_reused_for_another_amount_is_a_conflict(gateway, api):
+    card = save(gateway)
+    charge(gateway, card.token, key="payment-reused")
+
+    with pytest.raises(Conflict):
+        charge(gateway, card.token, key="payment-reused", amount=Decimal("99.00"))
+    assert len(intents_of(api, card.gateway_customer)) == 1
+
+
+def test_3d_secure_on_session_requires_action_then_confirms(gateway, localstripe):
+    card = save(gateway, THREE_D_SECURE)
+
+    pending = charge(gateway, card.token, on_session=True, key="payment-3ds")
+    assert pending.status == ChargeStatus.REQUIRES_ACTION
+    assert pending.client_secret.startswith(pending.gateway_reference)
+    assert gateway.charge_confirm(reference=pending.gateway_reference).status == (
+        ChargeStatus.REQUIRES_ACTION
+    )
+
+    # The customer's browser passes the challenge (what localstripe's Stripe.js stand-in posts).
+    answer = requests.post(
+        f"{localstripe}/v1/payment_intents/{pending.gateway_reference}/_authenticate",
+        data={"client_secret": pending.client_secret, "success": "true"},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+
+    confirmed = gateway.charge_confirm(reference=pending.gateway_reference)
+    assert confirmed.status == ChargeStatus.SUCCEEDED
+    assert (confirmed.amount, confirmed.currency) == (AMOUNT, "EUR")
+
+
+def test_3d_secure_off_session_fails_authentication_required(gateway):
+    card = save(gateway, THREE_D_SECURE)
+
+    result = charge(gateway, card.token, on_session=False, key="payment-3ds-off")
+
+    assert result.status == ChargeStatus.FAILED
+    assert result.failure_code == "authentication_required"
+    assert result.client_secret == ""
+
+
+def test_an_unknown_token_charges_nothing(gateway, client):
+    result = charge(gateway, "sandbox_card_succeeds_0123", key="payment-token")
+
+    assert (result.status, result.failure_code) == (ChargeStatus.FAILED, "resource_missing")
+    assert client.recorded == []
+
+
+# Unknown outcomes ---------------------------------------------------------------------------
+
+
+class FailingStripe(BaseHTTPRequestHandler):
+    """Lists nothing; answers every POST with a 500 or by hanging up."""
+
+    hang_up = False
+
+    def do_GET(self):
+        self._answer(200, {"object": "list", "data": [], "has_more": False, "url": "/v1/x"})
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.hang_up:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._answer(500, {"error": {"type": "api_error", "message": "Something went wrong."}})
+
+    def _answer(self, status, body):
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("hang_up", [False, True], ids=["http-500", "connection-dropped"])
+def test_a_5xx_or_a_dropped_connection_is_an_unknown_outcome(hang_up):
+    handler = type("Handler", (FailingStripe,), {"hang_up": hang_up})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        gateway = StripeGateway(
+            api_key=API_KEY,
+            api_base=f"http://127.0.0.1:{server.server_port}",
+            max_network_retries=0,
+        )
+        result = charge(gateway, "cus_A:pm_B", key="payment-unknown")
+        refund = gateway.charge_refund(
+            reference="pi_A", amount=AMOUNT, currency="EUR", idempotency_key="refund-unknown"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.status == ChargeStatus.ERRORED
+    assert result.failure_code == "gateway_error"
+    assert refund.status == RefundStatus.ERRORED
+
+
+# Refunds ------------------------------------------------------------------------------------
+
+
+def test_a_charge_is_refunded_in_part_once_per_key(gateway, api):
+    card = save(gateway)
+    paid = charge(gateway, card.token, key="payment-refund")
+
+    refund = gateway.charge_refund(
+        reference=paid.gateway_reference,
+        amount=Decimal("10.00"),
+        currency="EUR",
+        idempotency_key="refund-1",
+    )
+    again = gateway.charge_refund(
+        reference=paid.gateway_reference,
+        amount=Decimal("10.00"),
+        currency="EUR",
+        idempotency_key="refund-1",
+    )
+    found = gateway.refund_find(
+        reference=paid.gateway_reference,
+        amount=Decimal("10.00"),
+        currency="EUR",
+        idempotency_key="refund-1",
+    )
+
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.gateway_reference.startswith("re_")
+    assert (refund.amount, refund.currency) == (Decimal("10.00"), "EUR")
+    assert again == refund == found
+    refunds = list(api.v1.refunds.list(params={"payment_intent": paid.gateway_reference}))
+    assert [(r.id, r.amount, r.metadata[META_IDEMPOTENCY_KEY]) for r in refunds] == [
+        (refund.gateway_reference, 1000, "refund-1")
+    ]
+    assert (
+        gateway.refund_find(
+            reference=paid.gateway_reference,
+            amount=Decimal("10.00"),
+            currency="EUR",
+            idempotency_key="refund-2",
+        )
+        is None
+    )
+
+
+def test_a_declined_charge_cannot_be_refunded(gateway):
+    card = save(gateway, DECLINED_WHEN_CHARGED)
+    charge(gateway, card.token, key="payment-no-refund")
+    declined = gateway.charge_find(
+        token=card.token,
+        amount=AMOUNT,
+        currency="EUR",
+        on_session=False,
+        idempotency_key="payment-no-refund",
+    )
+
+    refund = gateway.charge_refund(
+        reference=declined.gateway_reference,
+        amount=AMOUNT,
+        currency="EUR",
+        idempotency_key="refund-declined",
+    )
+
+    assert refund.status == RefundStatus.FAILED
+    assert refund.gateway_reference == ""
+
+
+# Card data in logs --------------------------------------------------------------------------
+
+
+def test_card_numbers_and_cvcs_never_reach_the_logs(gateway, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    for n, number in enumerate((VISA, MASTERCARD, DECLINED_WHEN_CHARGED, THREE_D_SECURE)):
+        card = save(gateway, number)
+        for on_session in (True, False):
+            charge(gateway, card.token, on_session=on_session, key=f"log-{n}-{on_session}")
+    with pytest.raises(CardDeclined):
+        save(gateway, "4000000000000002")
+
+    # The stripe package logged the request bodies, with the card fields masked.
+    assert "Post details" in caplog.text
+    assert re.search(r"card(\[|%5B)number(\]|%5D)=\[redacted\]", caplog.text)
+    assert re.search(r"card(\[|%5B)cvc(\]|%5D)=\[redacted\]", caplog.text)
+    assert_no_card_data(
+        caplog.text,
+        [VISA, MASTERCARD, DECLINED_WHEN_CHARGED, THREE_D_SECURE, "4000000000000002"],
+        [CVC],
+    )
