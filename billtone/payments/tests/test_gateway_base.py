@@ -1,5 +1,6 @@
 """What every gateway shares: card checks before tokenizing, and money in minor units."""
 
+import inspect
 from decimal import Decimal
 
 import pytest
@@ -7,11 +8,14 @@ import time_machine
 
 from billtone.core.errors import ValidationFailed
 from billtone.payments.gateways.base import (
+    PaymentGateway,
     card_brand,
     card_validate,
     from_minor_units,
     to_minor_units,
 )
+from billtone.payments.gateways.sandbox import SandboxGateway
+from billtone.payments.gateways.stripe import StripeGateway
 
 VISA = "4242424242424242"
 
@@ -165,3 +169,28 @@ def test_an_amount_the_currency_cannot_hold_is_refused(amount, currency, field):
 def test_a_float_is_never_an_amount():
     with pytest.raises(TypeError):
         to_minor_units(12.34, "EUR")
+
+
+@pytest.mark.parametrize("gateway_class", [SandboxGateway, StripeGateway])
+def test_each_gateway_has_the_protocols_methods_and_parameters(gateway_class):
+    methods = [
+        name
+        for name, member in vars(PaymentGateway).items()
+        if inspect.isfunction(member) and not name.startswith("_")
+    ]
+
+    assert set(methods) == {
+        "card_save",
+        "card_charge",
+        "charge_find",
+        "charge_confirm",
+        "charge_refund",
+        "refund_find",
+    }
+    for name in methods:
+        expected = inspect.signature(getattr(PaymentGateway, name)).parameters
+        actual = inspect.signature(getattr(gateway_class, name)).parameters
+        assert [(p.name, p.kind, p.default) for p in actual.values()] == [
+            (p.name, p.kind, p.default) for p in expected.values()
+        ], name
+    assert gateway_class.name in {"sandbox", "stripe"}
