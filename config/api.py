@@ -13,6 +13,7 @@ from billtone.accounts.api import tokens as accounts_tokens_router
 from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
+from billtone.ledger.api import router as ledger_router
 from billtone.core.problems import problem_from_error, problem_response
 
 logger = logging.getLogger("billtone.api")
@@ -35,6 +36,7 @@ operator_auth = OperatorTokenAuth()
 api.add_router("", accounts_router, auth=customer_auth)
 api.add_router("", accounts_tokens_router, auth=customer_auth)
 api.add_router("", core_router, auth=customer_auth)
+api.add_router("", ledger_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

@@ -93,4 +93,6 @@ def account_has_money_recorded(*, account: Account, currency: str) -> bool:
 
 
 def _money_checks():
-    return []
+    from billtone.ledger.selectors import customer_has_postings
+
+    return [customer_has_postings]

@@ -143,15 +143,19 @@ class Money:
         """Rounded to RATING_PLACES: for rated calls before they are billed."""
         return Money(round_amount(self.amount, self.currency, rating=True), self.currency)
 
+    def _shown(self) -> Decimal:
+        """The amount with the currency's minor-unit places, or more where they are not 0."""
+        significant = -self.amount.normalize().as_tuple().exponent
+        return self.amount.quantize(_exponent(max(minor_units(self.currency), significant, 0)))
+
     def plain(self) -> str:
-        """The amount as a string with at least the currency's minor-unit places: '12.50'."""
-        places = max(minor_units(self.currency), -self.amount.as_tuple().exponent, 0)
-        return f"{self.amount:.{places}f}"
+        """The amount as a plain string: '12.50', '0.0123', '1500' (JPY)."""
+        return format(self._shown(), "f")
 
     def format(self, locale: str = "en") -> str:
-        """Formatted for people in `locale` with Babel, at least to the minor unit."""
+        """Formatted for people in `locale` with Babel: '€1,234.50', '1.234,50 €'."""
         return format_currency(
-            self.amount, self.currency, locale=locale, decimal_quantization=False
+            self._shown(), self.currency, locale=locale, decimal_quantization=False
         )
 
 

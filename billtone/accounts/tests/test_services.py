@@ -89,13 +89,34 @@ def test_every_change_is_audited_with_old_and_new_values(account):
     assert AuditEntry.objects.count() == count
 
 
-def test_currency_change_refused_once_money_is_recorded(account, monkeypatch):
-    from billtone.accounts import selectors
+def test_currency_change_refused_once_money_is_recorded(account):
+    from billtone.core.money import Money
+    from billtone.ledger.services import (
+        customer_ledger_accounts,
+        funds_transfer,
+        operator_ledger_account,
+    )
 
-    monkeypatch.setattr(
-        selectors, "_money_checks", lambda: [lambda account, currency: currency == "EUR"]
+    ledger = customer_ledger_accounts(account=account)
+    funds_transfer(
+        source=operator_ledger_account(kind="bank_clearing", currency="EUR"),
+        destination=ledger.business_funds,
+        amount=Money("25.00", "EUR"),
+        kind="bank_transfer",
+        memo="Bank transfer",
+        idempotency_key="deposit-1",
+        actor=Actor.system("test"),
     )
     with pytest.raises(ValidationFailed) as raised:
         update(account, currency="USD")
     assert "already has money recorded in EUR" in raised.value.errors["currency"][0]
     assert BillingProfile.objects.get(account=account).currency == "EUR"
+
+
+def test_currency_change_allowed_while_the_ledger_is_empty(account):
+    from billtone.ledger.services import customer_ledger_accounts
+
+    customer_ledger_accounts(account=account)  # opened, nothing posted
+    assert update(account, currency="USD").currency == "USD"
+    account.refresh_from_db()
+    assert customer_ledger_accounts(account=account).business_funds.currency == "USD"

@@ -129,6 +129,8 @@ def test_rated_amounts_are_billed_at_the_minor_unit():
 def test_plain_shows_at_least_the_minor_unit():
     assert Money("5", "EUR").plain() == "5.00"
     assert Money("0.0123", "EUR").plain() == "0.0123"
+    assert Money("10.0000", "EUR").plain() == "10.00"  # as read from a ledger column
+    assert Money("0.0120", "EUR").plain() == "0.012"
     assert Money("1E+2", "EUR").plain() == "100.00"
     assert Money("12", "JPY").plain() == "12"
     assert Money("1.5", "KWD").plain() == "1.500"
@@ -142,6 +144,7 @@ def test_formatting_follows_the_locale():
     assert Money("-3", "USD").format("en_US") == "-$3.00"
     assert Money("1500", "JPY").format("ja_JP") == "￥1,500"
     assert Money("0.0123", "EUR").format("en") == "€0.0123"  # rated amounts are not rounded
+    assert Money("7.5000", "EUR").format("en") == "€7.50"
 
 
 def test_locale_for_a_language_and_a_billing_country():

@@ -1,0 +1,211 @@
+"""Reads of the ledger: balances, statements, and what the customer's panel shows."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+
+from billtone.accounts.models import Account
+from billtone.core import clock
+from billtone.core.errors import ValidationFailed
+from billtone.core.money import Money, locale_for
+from billtone.core.pagination import MAX_PAGE_SIZE
+from billtone.ledger.models import CUSTOMER_KINDS, LedgerAccount, Posting
+
+MAX_STATEMENT_DAYS = 366
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    kind: str
+    label: str
+    balance: Money
+    credit_limit: Money  # how far below zero it may go: zero for business funds
+    locale: str
+
+    @property
+    def available(self) -> Money:
+        return self.balance + self.credit_limit
+
+    @property
+    def formatted(self) -> str:
+        return self.balance.format(self.locale)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    transaction_id: int
+    posted_at: datetime  # in the account's time zone
+    kind: str
+    description: str
+    reference: str
+    amount: Money
+    running_balance: Money
+
+
+@dataclass(frozen=True)
+class Statement:
+    kind: str
+    currency: str
+    timezone: str
+    date_from: date
+    date_to: date
+    opening_balance: Money
+    closing_balance: Money
+    lines: list[StatementLine]
+    count: int
+    page: int
+    page_size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.count
+
+
+def balance_get(*, ledger_account: LedgerAccount, as_of: datetime | None = None) -> Money:
+    """The balance now (the cached one), or at the end of instant `as_of` (from postings)."""
+    if as_of is None:
+        return Money(ledger_account.balance, ledger_account.currency)
+    total = ledger_account.postings.filter(created_at__lte=as_of).aggregate(total=Sum("amount"))
+    return Money(total["total"] or Decimal(0), ledger_account.currency)
+
+
+def _balance_before(*, ledger_account: LedgerAccount, start: datetime) -> Money:
+    total = ledger_account.postings.filter(created_at__lt=start).aggregate(total=Sum("amount"))
+    return Money(total["total"] or Decimal(0), ledger_account.currency)
+
+
+def posting_list(*, ledger_account: LedgerAccount, start: datetime, end: datetime) -> QuerySet:
+    """The account's postings in [start, end), oldest first (the order they were posted in)."""
+    return (
+        Posting.objects.filter(
+            ledger_account=ledger_account, created_at__gte=start, created_at__lt=end
+        )
+        .select_related("transaction")
+        .order_by("created_at", "id")
+    )
+
+
+def customer_ledger_account_get(*, account: Account, kind: str) -> LedgerAccount | None:
+    """The customer's ledger account of `kind` in its billing currency; None before first use."""
+    return LedgerAccount.objects.filter(
+        account=account, kind=kind, currency=account.billing_profile.currency
+    ).first()
+
+
+def account_locale(*, account: Account) -> str:
+    return locale_for(language=settings.LANGUAGE_CODE, country=account.billing_profile.country)
+
+
+def customer_balances(*, account: Account) -> list[CustomerBalance]:
+    """Business funds and call credit, in the account's currency, zero before first use."""
+    currency = account.billing_profile.currency
+    locale = account_locale(account=account)
+    rows = {
+        row.kind: row
+        for row in LedgerAccount.objects.filter(
+            account=account, currency=currency, kind__in=CUSTOMER_KINDS
+        )
+    }
+    result = []
+    for kind in CUSTOMER_KINDS:
+        row = rows.get(kind)
+        balance = row.balance if row else Decimal(0)
+        floor = row.floor if row else Decimal(0)
+        result.append(
+            CustomerBalance(
+                kind=kind.value,
+                label=kind.label,
+                balance=Money(balance, currency),
+                credit_limit=Money(-floor, currency),
+                locale=locale,
+            )
+        )
+    return result
+
+
+def customer_has_postings(*, account: Account, currency: str) -> bool:
+    """Whether the ledger holds any posting of the customer in `currency`."""
+    return Posting.objects.filter(ledger_account__account=account, currency=currency).exists()
+
+
+def customer_statement_get(
+    *,
+    account: Account,
+    kind: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Statement:
+    """A statement of business funds or call credit over whole days in the account's time zone
+    (both ends included), oldest line first, with the running balance after each line."""
+    if kind not in CUSTOMER_KINDS:
+        raise ValidationFailed({"kind": ["Choose business_funds or call_credit."]})
+    profile = account.billing_profile
+    tz = ZoneInfo(profile.timezone)
+    today = clock.now().astimezone(tz).date()
+    date_to = date_to or today
+    date_from = date_from or date_to.replace(day=1)
+    errors: dict[str, list[str]] = {}
+    if date_from > date_to:
+        errors["from"] = ["The start date is after the end date."]
+    elif (date_to - date_from).days >= MAX_STATEMENT_DAYS:
+        errors["to"] = [f"A statement covers at most {MAX_STATEMENT_DAYS} days."]
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors["page"] = [f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} lines."]
+    if errors:
+        raise ValidationFailed(errors)
+
+    start = datetime.combine(date_from, time.min, tzinfo=tz)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
+    currency = profile.currency
+    ledger_account = customer_ledger_account_get(account=account, kind=kind)
+    if ledger_account is None:
+        zero = Money.zero(currency)
+        return Statement(
+            kind=kind,
+            currency=currency,
+            timezone=profile.timezone,
+            date_from=date_from,
+            date_to=date_to,
+            opening_balance=zero,
+            closing_balance=zero,
+            lines=[],
+            count=0,
+            page=page,
+            page_size=page_size,
+        )
+    postings = posting_list(ledger_account=ledger_account, start=start, end=end)
+    opening = _balance_before(ledger_account=ledger_account, start=start)
+    period = postings.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    count = postings.count()
+    offset = (page - 1) * page_size
+    lines = [
+        StatementLine(
+            transaction_id=posting.transaction_id,
+            posted_at=posting.created_at.astimezone(tz),
+            kind=posting.transaction.kind,
+            description=posting.transaction.memo,
+            reference=posting.transaction.external_reference,
+            amount=Money(posting.amount, currency),
+            running_balance=Money(posting.balance_after, currency),
+        )
+        for posting in postings[offset : offset + page_size]
+    ]
+    return Statement(
+        kind=kind,
+        currency=currency,
+        timezone=profile.timezone,
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=opening,
+        closing_balance=opening + Money(period, currency),
+        lines=lines,
+        count=count,
+        page=page,
+        page_size=page_size,
+    )

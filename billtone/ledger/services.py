@@ -1,0 +1,379 @@
+"""Writes to the ledger. Every money move of Billtone goes through transaction_post.
+
+Concurrency (docs/decisions/0004-money-and-ledger.md): the affected ledger accounts' rows are
+locked in id order with SELECT ... FOR UPDATE, floors are checked and balances written while
+the locks are held, all in one database transaction; the unique idempotency key decides races
+between two posts of the same key.
+"""
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from billtone.accounts.models import Account
+from billtone.core import clock
+from billtone.core.errors import ValidationFailed
+from billtone.core.money import Money
+from billtone.core.services import Actor, audit_record
+from billtone.ledger.errors import AlreadyReversed, IdempotencyKeyReused, InsufficientFunds
+from billtone.ledger.models import (
+    AMOUNT_DIGITS,
+    AMOUNT_PLACES,
+    CUSTOMER_KINDS,
+    LedgerAccount,
+    LedgerKind,
+    Posting,
+    Transaction,
+)
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
+QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+LARGEST = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
+CALL_CREDIT_LIMIT_DEFAULT = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transaction: `amount` (signed, see models) on `ledger_account`."""
+
+    ledger_account: LedgerAccount
+    amount: Money
+
+
+@dataclass(frozen=True)
+class CustomerLedger:
+    business_funds: LedgerAccount
+    call_credit: LedgerAccount
+
+
+def ledger_accounts_lock(*, ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Lock ledger accounts in id order (the one order every caller uses: no deadlocks)."""
+    rows = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+def _clean(
+    *,
+    kind: str,
+    memo: str,
+    legs: Sequence[Leg],
+    idempotency_key: str,
+    external_reference: str,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        errors["kind"] = ["A lowercase name of at most 50 characters, e.g. top_up."]
+    if not isinstance(memo, str) or not memo.strip() or len(memo) > 255:
+        errors["memo"] = ["A description of 1 to 255 characters."]
+    if not isinstance(idempotency_key, str) or not idempotency_key or len(idempotency_key) > 255:
+        errors["idempotency_key"] = ["An idempotency key of 1 to 255 characters."]
+    if len(external_reference or "") > 255:
+        errors["external_reference"] = ["At most 255 characters."]
+    if len(legs) < 2:
+        errors.setdefault("postings", []).append("A transaction needs at least two postings.")
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        amount = leg.amount
+        if not isinstance(amount, Money) or not isinstance(leg.ledger_account, LedgerAccount):
+            errors.setdefault("postings", []).append("Each posting is a ledger account and Money.")
+            continue
+        if leg.ledger_account.pk is None:
+            errors.setdefault("postings", []).append("A posting needs a saved ledger account.")
+        if amount.is_zero():
+            errors.setdefault("postings", []).append("A posting moves a non-zero amount.")
+        if amount.amount != amount.amount.quantize(QUANTUM) or abs(amount.amount) >= LARGEST:
+            errors.setdefault("postings", []).append(
+                f"{amount} has more than {AMOUNT_PLACES} decimal places or is too large: "
+                "round it first (billtone.core.money)."
+            )
+        if amount.currency != leg.ledger_account.currency:
+            errors.setdefault("postings", []).append(
+                f"{amount} cannot be posted to a {leg.ledger_account.currency} ledger account."
+            )
+        totals[amount.currency] += amount.amount
+    unbalanced = sorted(currency for currency, total in totals.items() if total != 0)
+    if unbalanced:
+        errors.setdefault("postings", []).append(
+            f"The postings do not sum to zero in {', '.join(unbalanced)}."
+        )
+    if errors:
+        raise ValidationFailed(errors, detail="The transaction was refused; nothing was posted.")
+
+
+def _fingerprint(
+    *, kind: str, memo: str, legs: Sequence[Leg], external_reference: str, reverses_id
+) -> str:
+    content = {
+        "kind": kind,
+        "memo": memo,
+        "external_reference": external_reference,
+        "reverses": reverses_id,
+        "postings": sorted(
+            (leg.ledger_account.pk, format(leg.amount.amount.quantize(QUANTUM), "f"))
+            for leg in legs
+        ),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _replayed(*, idempotency_key: str, fingerprint: str) -> Transaction | None:
+    existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(idempotency_key)
+    return existing
+
+
+def transaction_post(
+    *,
+    kind: str,
+    memo: str,
+    postings: Sequence[Leg],
+    idempotency_key: str,
+    actor: Actor,
+    external_reference: str = "",
+    reverses: Transaction | None = None,
+) -> Transaction:
+    """Post a balanced transaction, or refuse it and write nothing.
+
+    A replay with the same idempotency key and content returns the first transaction, even
+    when its debit would no longer be affordable; the same key with other content raises.
+    """
+    legs = list(postings)
+    _clean(
+        kind=kind,
+        memo=memo,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        external_reference=external_reference,
+    )
+    fingerprint = _fingerprint(
+        kind=kind,
+        memo=memo,
+        legs=legs,
+        external_reference=external_reference,
+        reverses_id=reverses.pk if reverses else None,
+    )
+    existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _write(
+                kind=kind,
+                memo=memo,
+                legs=legs,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                actor=actor,
+                external_reference=external_reference,
+                reverses=reverses,
+            )
+    except (IntegrityError, InsufficientFunds, AlreadyReversed):
+        # A concurrent post of the same key committed first (the unique key decided, or we
+        # waited for its locks and now see its effect): replay it.
+        existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _write(
+    *,
+    kind: str,
+    memo: str,
+    legs: list[Leg],
+    idempotency_key: str,
+    fingerprint: str,
+    actor: Actor,
+    external_reference: str,
+    reverses: Transaction | None,
+) -> Transaction:
+    accounts = ledger_accounts_lock(ids=(leg.ledger_account.pk for leg in legs))
+    if len(accounts) != len({leg.ledger_account.pk for leg in legs}):
+        raise ValidationFailed({"postings": ["A ledger account of this transaction is gone."]})
+    if reverses is not None and Transaction.objects.filter(reverses=reverses).exists():
+        raise AlreadyReversed(f"Transaction #{reverses.pk} is already reversed.")
+
+    balances = {pk: account.balance for pk, account in accounts.items()}
+    net: dict[int, Decimal] = defaultdict(Decimal)
+    for leg in legs:
+        net[leg.ledger_account.pk] += leg.amount.amount
+    for pk, change in net.items():
+        account = accounts[pk]
+        if change < 0 and account.floor is not None and balances[pk] + change < account.floor:
+            raise InsufficientFunds(
+                label=account.get_kind_display() if account.is_customer else str(account),
+                balance=Money(account.balance, account.currency),
+                debit=Money(-change, account.currency),
+                floor=Money(account.floor, account.currency),
+            )
+
+    now = clock.now()
+    txn = Transaction.objects.create(
+        kind=kind,
+        memo=memo.strip(),
+        external_reference=external_reference or "",
+        created_by=actor.label[:200],
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        reverses=reverses,
+        created_at=now,
+    )
+    rows = []
+    for leg in legs:
+        pk = leg.ledger_account.pk
+        balances[pk] += leg.amount.amount
+        rows.append(
+            Posting(
+                transaction=txn,
+                ledger_account_id=pk,
+                amount=leg.amount.amount,
+                currency=leg.amount.currency,
+                balance_after=balances[pk],
+                created_at=now,
+            )
+        )
+    Posting.objects.bulk_create(rows)
+    changed = []
+    for pk, account in accounts.items():
+        if balances[pk] != account.balance:
+            account.balance = balances[pk]
+            changed.append(account)
+    if changed:
+        LedgerAccount.objects.bulk_update(changed, ["balance"])
+    return txn
+
+
+def funds_transfer(
+    *,
+    source: LedgerAccount,
+    destination: LedgerAccount,
+    amount: Money,
+    kind: str,
+    memo: str,
+    idempotency_key: str,
+    actor: Actor,
+    external_reference: str = "",
+) -> Transaction:
+    """Move a positive `amount` from `source` (debited) to `destination` (credited)."""
+    if not isinstance(amount, Money) or amount.amount <= 0:
+        raise ValidationFailed({"amount": ["Transfer a positive amount."]})
+    if source.pk is not None and source.pk == destination.pk:
+        raise ValidationFailed({"destination": ["Transfer to another ledger account."]})
+    return transaction_post(
+        kind=kind,
+        memo=memo,
+        postings=[Leg(source, -amount), Leg(destination, amount)],
+        idempotency_key=idempotency_key,
+        actor=actor,
+        external_reference=external_reference,
+    )
+
+
+def transaction_reverse(
+    *,
+    transaction: Transaction,
+    actor: Actor,
+    memo: str = "",
+    idempotency_key: str = "",
+) -> Transaction:
+    """Cancel `transaction` with a new one that posts the opposite amounts.
+
+    Refused when the transaction is itself a reversal, is already reversed, or when undoing
+    it would take a customer balance below its floor (the money was spent since).
+    """
+    if transaction.reverses_id is not None:
+        raise AlreadyReversed(
+            f"Transaction #{transaction.pk} is a reversal; post the original again instead."
+        )
+    key = idempotency_key or f"reversal-of:{transaction.pk}"
+    legs = [
+        Leg(posting.ledger_account, Money(-posting.amount, posting.currency))
+        for posting in transaction.postings.select_related("ledger_account").order_by("pk")
+    ]
+    try:
+        return transaction_post(
+            kind="reversal",
+            memo=memo or f"Reversal: {transaction.memo}"[:255],
+            postings=legs,
+            idempotency_key=key,
+            actor=actor,
+            external_reference=transaction.external_reference,
+            reverses=transaction,
+        )
+    except IntegrityError:
+        # Another key reversed it at the same moment (the one-to-one `reverses` decided).
+        raise AlreadyReversed(f"Transaction #{transaction.pk} is already reversed.") from None
+
+
+def _get_or_create(**lookup) -> LedgerAccount:
+    defaults = lookup.pop("defaults")
+    found = LedgerAccount.objects.filter(**lookup).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(**lookup, **defaults, created_at=clock.now())
+    except IntegrityError:
+        return LedgerAccount.objects.get(**lookup)
+
+
+def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
+    """The customer's business funds and call credit in its billing currency, made on first use."""
+    currency = account.billing_profile.currency
+    found = {
+        row.kind: row
+        for row in LedgerAccount.objects.filter(
+            account=account, currency=currency, kind__in=CUSTOMER_KINDS
+        )
+    }
+    floors = {
+        LedgerKind.BUSINESS_FUNDS: Decimal(0),
+        LedgerKind.CALL_CREDIT: -CALL_CREDIT_LIMIT_DEFAULT,
+    }
+    for kind in CUSTOMER_KINDS:
+        if kind not in found:
+            found[kind] = _get_or_create(
+                account=account, kind=kind, currency=currency, defaults={"floor": floors[kind]}
+            )
+    return CustomerLedger(
+        business_funds=found[LedgerKind.BUSINESS_FUNDS], call_credit=found[LedgerKind.CALL_CREDIT]
+    )
+
+
+def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
+    """One of the operator's own ledger accounts (no floor), made on first use."""
+    if kind in CUSTOMER_KINDS or kind not in LedgerKind.values:
+        raise ValidationFailed({"kind": [f"Not an operator ledger account kind: {kind!r}."]})
+    Money.zero(currency)  # refuses an unknown currency
+    return _get_or_create(account=None, kind=kind, currency=currency, defaults={"floor": None})
+
+
+@transaction.atomic
+def call_credit_limit_set(*, account: Account, limit: Money, actor: Actor) -> LedgerAccount:
+    """Let the customer's call credit go down to -limit. Lowering it below what is already
+    used is allowed: the balance stays, further debits are refused until it recovers."""
+    ledger = customer_ledger_accounts(account=account)
+    if not isinstance(limit, Money) or limit.currency != ledger.call_credit.currency:
+        raise ValidationFailed({"limit": [f"Give the limit in {ledger.call_credit.currency}."]})
+    if limit.amount < 0 or limit != limit.rounded():
+        raise ValidationFailed({"limit": ["A credit limit is zero or more, in whole minor units."]})
+    call_credit = ledger_accounts_lock(ids=[ledger.call_credit.pk])[ledger.call_credit.pk]
+    before = -call_credit.floor
+    if before != limit.amount:
+        call_credit.floor = -limit.amount
+        call_credit.save(update_fields=["floor"])
+        audit_record(
+            actor=actor,
+            action="ledger.call_credit_limit_set",
+            obj=call_credit,
+            account_id=account.pk,
+            changes={"credit_limit": [str(before), str(limit.amount)]},
+        )
+    return call_credit
