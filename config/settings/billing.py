@@ -6,3 +6,12 @@ BILLTONE_DEFAULT_CURRENCY = env_str("BILLTONE_DEFAULT_CURRENCY", BILLTONE_CURREN
 BILLTONE_OPERATOR_NAME = env_str("BILLTONE_OPERATOR_NAME", "Billtone Telecom")
 # Idempotency keys on POST are kept at least this long (and purged after it).
 BILLTONE_IDEMPOTENCY_TTL_HOURS = env_int("BILLTONE_IDEMPOTENCY_TTL_HOURS", 48)
+
+# Add business funds by bank transfer (amounts in the account's currency).
+BILLTONE_BANK_TRANSFER_PRESET_AMOUNTS = env_list(
+    "BILLTONE_BANK_TRANSFER_PRESET_AMOUNTS", "50,100,250,500,1000"
+)
+BILLTONE_BANK_TRANSFER_MIN_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MIN_AMOUNT", "10")
+BILLTONE_BANK_TRANSFER_MAX_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MAX_AMOUNT", "50000")
+# A funding request not paid within this many days is marked expired (money still lands).
+BILLTONE_BANK_TRANSFER_EXPIRY_DAYS = env_int("BILLTONE_BANK_TRANSFER_EXPIRY_DAYS", 14)

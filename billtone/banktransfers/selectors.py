@@ -1,0 +1,154 @@
+"""Reads for adding business funds by bank transfer, always scoped to one customer account."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import segno.helpers
+from django.conf import settings
+from django.db.models import QuerySet
+from stdnum import iban as stdnum_iban
+
+from billtone.accounts.models import Account
+from billtone.banktransfers.models import FundingRequest, OperatorBankAccount
+from billtone.banktransfers.references import reference_format
+from billtone.core.errors import NotFound
+from billtone.core.money import Money, locale_for
+
+PROCESSING_NOTE = (
+    "Bank transfers usually take 2-3 business days to process. "
+    "However in some cases it may take up to 7 days."
+)
+
+# Countries whose IBANs reach SEPA credit transfers (EPC's list of SEPA scheme countries):
+# an EPC QR code ("GiroCode") is offered only for EUR to an IBAN of one of these.
+# fmt: off
+SEPA_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",  # EU
+    "IS", "LI", "NO",  # EEA
+    "CH", "GB", "MC", "SM", "VA", "AD", "GI", "GG", "JE", "IM", "AL", "MD", "ME", "MK",
+})
+# fmt: on
+EPC_NAME_LIMIT = 70
+
+
+def reference_display(reference: str) -> str:
+    """The RF reference in groups of four, as people read and type it: RF18 5390 0754 7034."""
+    return reference_format(reference)
+
+
+def account_locale(*, account: Account) -> str:
+    return locale_for(language=settings.LANGUAGE_CODE, country=account.billing_profile.country)
+
+
+def funding_request_list(*, account: Account) -> QuerySet[FundingRequest]:
+    """The account's funding requests, newest first."""
+    return FundingRequest.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def funding_request_get(*, account: Account, funding_request_id: int) -> FundingRequest:
+    """One of the account's funding requests; NotFound for another account's."""
+    request = funding_request_list(account=account).filter(pk=funding_request_id).first()
+    if request is None:
+        raise NotFound("No such bank transfer in this account.")
+    return request
+
+
+def operator_bank_account_get(*, currency: str) -> OperatorBankAccount | None:
+    return OperatorBankAccount.objects.filter(currency=currency).first()
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    account_holder: str
+    iban: str  # compact
+    iban_display: str  # in groups of four
+    bic: str
+    bank_name: str
+    bank_address: str
+
+
+@dataclass(frozen=True)
+class TransferInstructions:
+    """What the customer needs to make the transfer: shown, printed, emailed and in the API."""
+
+    funding_request: FundingRequest
+    reference: str  # compact: RF18539007547034
+    reference_display: str  # RF18 5390 0754 7034
+    amount: Money
+    amount_display: str  # with Babel for the account's locale
+    bank: BankDetails | None  # None only if the operator has since removed the account
+    note: str
+    qr_data_uri: str | None  # EPC QR code as an SVG data URI, for EUR to a SEPA IBAN
+    created_at: datetime
+    expires_at: datetime
+
+    @property
+    def status_display(self) -> str:
+        return self.funding_request.get_status_display()
+
+
+def bank_details(bank_account: OperatorBankAccount) -> BankDetails:
+    return BankDetails(
+        account_holder=bank_account.account_holder,
+        iban=bank_account.iban,
+        iban_display=stdnum_iban.format(bank_account.iban),
+        bic=bank_account.bic,
+        bank_name=bank_account.bank_name,
+        bank_address=bank_account.bank_address,
+    )
+
+
+def epc_qr_data_uri(*, bank: BankDetails, amount: Money, reference: str) -> str | None:
+    """An EPC QR code ("GiroCode") that banking apps scan to fill in the transfer, or None
+    where the standard does not apply (not EUR, or an IBAN outside SEPA)."""
+    if amount.currency != "EUR" or bank.iban[:2] not in SEPA_COUNTRIES:
+        return None
+    qr = segno.helpers.make_epc_qr(
+        name=bank.account_holder[:EPC_NAME_LIMIT],
+        iban=bank.iban,
+        amount=amount.amount,
+        reference=reference,
+        bic=bank.bic,
+    )
+    return qr.svg_data_uri(scale=4, border=2, title="EPC QR code for this bank transfer")
+
+
+def transfer_instructions(*, request: FundingRequest, locale: str) -> TransferInstructions:
+    bank_account = operator_bank_account_get(currency=request.currency)
+    bank = bank_details(bank_account) if bank_account is not None else None
+    amount = Money(request.amount, request.currency).rounded()
+    return TransferInstructions(
+        funding_request=request,
+        reference=request.reference,
+        reference_display=reference_display(request.reference),
+        amount=amount,
+        amount_display=amount.format(locale),
+        bank=bank,
+        note=PROCESSING_NOTE,
+        qr_data_uri=(
+            epc_qr_data_uri(bank=bank, amount=amount, reference=request.reference)
+            if bank is not None
+            else None
+        ),
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+    )
+
+
+def funding_request_instructions_get(
+    *, account: Account, funding_request_id: int
+) -> TransferInstructions:
+    request = funding_request_get(account=account, funding_request_id=funding_request_id)
+    return transfer_instructions(request=request, locale=account_locale(account=account))
+
+
+def business_funds_balance(*, account: Account) -> Money:
+    """The account's business funds from the ledger (zero before the first transfer)."""
+    from billtone.ledger.models import LedgerKind
+    from billtone.ledger.selectors import customer_balances
+
+    for balance in customer_balances(account=account):
+        if balance.kind == LedgerKind.BUSINESS_FUNDS:
+            return balance.balance
+    return Money.zero(account.billing_profile.currency)

@@ -1,0 +1,28 @@
+"""Fixtures for the funding-request tests: the operator's bank accounts, as in the demo."""
+
+import pytest
+
+from billtone.banktransfers.services import BankAccountInput, bank_account_save
+
+EUR_BANK = BankAccountInput(
+    currency="EUR",
+    account_holder="Billtone Telecom B.V.",
+    iban="NL91 ABNA 0417 1643 00",
+    bic="ABNANL2A",
+    bank_name="ABN AMRO Bank N.V.",
+    bank_address="Gustav Mahlerlaan 10, 1082 PP Amsterdam, Netherlands",
+)
+GBP_BANK = BankAccountInput(
+    currency="GBP",
+    account_holder="Billtone Telecom Ltd",
+    iban="GB33BUKB20201555555555",
+    bic="BUKBGB22",
+    bank_name="Barclays Bank UK PLC",
+    bank_address="1 Churchill Place, London E14 5HP, United Kingdom",
+)
+
+
+@pytest.fixture
+def operator_banks(db):
+    """The operator banks in EUR and GBP, not in USD."""
+    return {data.currency: bank_account_save(data=data) for data in (EUR_BANK, GBP_BANK)}
