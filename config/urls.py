@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("billing/", include("billtone.accounts.urls")),
+    path("billing/", include("billtone.ledger.urls")),
     path("", include("billtone.web.urls")),
 ]
 

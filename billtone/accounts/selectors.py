@@ -17,7 +17,11 @@ def token_hash(secret: str) -> str:
 def membership_for_user(user: AbstractBaseUser | AnonymousUser) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.select_related("account").filter(user=user).first()
+    return (
+        Membership.objects.select_related("account", "account__billing_profile")
+        .filter(user=user)
+        .first()
+    )
 
 
 def api_token_from_header(authorization: str) -> ApiToken | None:

@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from billtone.accounts.permissions import can_use_billing
 from billtone.accounts.selectors import membership_for_user
@@ -22,6 +23,8 @@ def billing_required(view):
             )
         request.membership = membership
         request.account = membership.account
-        return view(request, *args, **kwargs)
+        # Dates and times in the panel are shown in the account's time zone.
+        with timezone.override(membership.account.billing_profile.timezone):
+            return view(request, *args, **kwargs)
 
     return wrapper

@@ -1,6 +1,7 @@
 from django.shortcuts import render
 
 from billtone.accounts import selectors as account_selectors
+from billtone.ledger import selectors as ledger_selectors
 from billtone.web.decorators import billing_required
 
 
@@ -8,7 +9,8 @@ from billtone.web.decorators import billing_required
 def overview(request):
     """Figure 10.1: the entry page of the customer's billing area."""
     profile = account_selectors.billing_profile_get(account=request.account)
-    return render(request, "web/overview.html", {"profile": profile})
+    balances = ledger_selectors.customer_balances(account=request.account)
+    return render(request, "web/overview.html", {"profile": profile, "balances": balances})
 
 
 def permission_denied(request, exception=None):
