@@ -3,6 +3,7 @@
 import logging
 
 from django.http import Http404, HttpRequest
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -13,12 +14,23 @@ from billtone.accounts.api import tokens as accounts_tokens_router
 from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
+from billtone.core.problems import (
+    openapi_document_problems,
+    problem_from_error,
+    problem_response,
+)
 from billtone.ledger.api import router as ledger_router
-from billtone.core.problems import problem_from_error, problem_response
 
 logger = logging.getLogger("billtone.api")
 
-api = NinjaAPI(
+
+class BilltoneAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return openapi_document_problems(schema)
+
+
+api = BilltoneAPI(
     title="Billtone API",
     version="1",
     description=(
@@ -81,6 +93,12 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError):
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404):
+    return not_found(request)
+
+
+@csrf_exempt
+def not_found(request: HttpRequest):
+    """Any path under /api/ that no route takes (config/urls.py): a problem, not an HTML page."""
     return problem_response(
         status=404, slug="not-found", title="Not found", detail="Not found.", instance=request.path
     )

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from config.api import api
+from config.api import api, not_found
 
 admin.site.site_header = "Billtone back office"
 admin.site.site_title = "Billtone back office"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", not_found),
     path("billing/", include("billtone.accounts.urls")),
     path("billing/", include("billtone.ledger.urls")),
     path("", include("billtone.web.urls")),

@@ -19,6 +19,24 @@ class BillingProfileOut(Schema):
 
 
 class BillingProfileIn(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "company_name": "Acme Telecom GmbH",
+                    "billing_email": "billing@acme.example",
+                    "currency": "EUR",
+                    "timezone": "Europe/Berlin",
+                    "address_line1": "Friedrichstraße 68",
+                    "city": "Berlin",
+                    "postal_code": "10117",
+                    "country": "DE",
+                    "tax_id": "DE136695976",
+                }
+            ]
+        }
+    }
+
     company_name: str = Field(max_length=200)
     billing_email: str = Field(max_length=254)
     currency: str = Field(max_length=3, description="one of the operator's currencies")

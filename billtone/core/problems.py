@@ -1,11 +1,13 @@
 """RFC 9457 problem+json responses, the one error shape of the API."""
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from django.http import HttpResponse
 
 from billtone.core.errors import ApplicationError, problem_type
+from billtone.core.schemas import Problem
 
 CONTENT_TYPE = "application/problem+json"
 
@@ -56,3 +58,69 @@ def problem_from_error(error: ApplicationError, *, instance: str | None = None) 
         instance=instance,
         errors=error.errors,
     )
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+_PROBLEM_REF = "#/components/schemas/Problem"
+_IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": (
+        "Replays the first response for the same key and body; the same key with another "
+        "body is refused (422); a key whose first request is still running answers 409."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+}
+
+
+def _implied_errors(method: str, operation: dict[str, Any]) -> set[int]:
+    """The errors the API's handlers and middleware give any such operation, declared or not."""
+    parameters = operation.get("parameters", [])
+    codes: set[int] = set()
+    if operation.get("security"):
+        codes |= {401, 403}
+    if any(p.get("in") == "path" for p in parameters):
+        codes.add(404)
+    if parameters or "requestBody" in operation:
+        codes.add(422)
+    if "requestBody" in operation:
+        codes.add(400)  # a body that is not JSON
+    if method == "post":
+        codes |= {400, 409, 422}  # Idempotency-Key: invalid, in progress, reused
+    return codes
+
+
+def openapi_document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI schema say what the API serves on errors.
+
+    Ninja documents every response as application/json and only the codes a route declares;
+    errors are problem+json, and the handlers in config/api.py and the idempotency middleware
+    answer some codes on any route (401/403 on every protected one, 422 on bad input, ...).
+    """
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if method == "post" and not any(
+                p.get("name") == _IDEMPOTENCY_KEY_PARAMETER["name"] for p in parameters
+            ):
+                parameters.append(dict(_IDEMPOTENCY_KEY_PARAMETER))
+            responses = operation.setdefault("responses", {})
+            declared = {int(code) for code in responses if str(code).isdigit()}
+            for code in sorted(_implied_errors(method, operation) - declared):
+                responses[code] = {
+                    "description": HTTPStatus(code).phrase,
+                    "content": {CONTENT_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},
+                }
+            for response in responses.values():
+                content = response.get("content", {})
+                json_content = content.get("application/json", {})
+                if json_content.get("schema", {}).get("$ref") == _PROBLEM_REF:
+                    response["content"] = {CONTENT_TYPE: content.pop("application/json")}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault(
+        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    return schema

@@ -4,15 +4,18 @@ from typing import Literal
 from ninja import Field, Schema
 
 from billtone.core.pagination import MAX_PAGE_SIZE
+from billtone.core.schemas import IsoDate
 
 CustomerLedgerKind = Literal["business_funds", "call_credit"]
 
 
 class StatementQuery(Schema):
-    date_from: date | None = Field(
+    date_from: IsoDate | None = Field(
         None, alias="from", description="first day; default: the 1st of the month of `to`"
     )
-    date_to: date | None = Field(None, alias="to", description="last day, included; default: today")
+    date_to: IsoDate | None = Field(
+        None, alias="to", description="last day, included; default: today"
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 

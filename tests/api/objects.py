@@ -1,0 +1,46 @@
+"""Objects of one account, for the route walker in test_route_scoping.py.
+
+OBJECTS maps a path parameter, as routes name it in the OpenAPI schema (`{token_id}`), to a
+factory that makes one object of that kind in the owner's account and returns its id. When you
+add a route with a new path parameter, add its factory here: the walker then proves that
+another account's token gets a 404 for that object on every route that takes it. Give the
+object MARKER in a text field where it has one, so that the walker also notices the object
+leaking into another account's lists. Path parameters with an `enum` schema (a kind, not an
+object) need no factory: the walker uses their first value.
+
+BODIES maps ("METHOD", "/api/v1/path/{param}") to a request body, for routes where the
+minimal body the walker builds from the schema (required fields only) does not pass the
+route's validation.
+"""
+
+from collections.abc import Callable
+
+from billtone.accounts.models import Membership
+from billtone.accounts.services import api_token_create
+from billtone.core.services import Actor
+
+MARKER = "Scoping Marker A"
+ACTOR = Actor.system("route walker")
+
+
+def _api_token(owner: Membership) -> int:
+    return api_token_create(membership=owner, name=MARKER, actor=ACTOR).token.pk
+
+
+def _account(owner: Membership) -> int:
+    return owner.account_id
+
+
+OBJECTS: dict[str, Callable[[Membership], int | str]] = {
+    "token_id": _api_token,
+    "account_id": _account,
+}
+
+BODIES: dict[tuple[str, str], dict] = {
+    ("PUT", "/api/v1/billing-profile"): {
+        "company_name": "Walker B Ltd",
+        "billing_email": "billing@walker-b.example",
+        "currency": "GBP",
+        "timezone": "Europe/London",
+    },
+}
