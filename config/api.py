@@ -12,6 +12,7 @@ from billtone.accounts.api import operator as accounts_operator_router
 from billtone.accounts.api import router as accounts_router
 from billtone.accounts.api import tokens as accounts_tokens_router
 from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
+from billtone.banktransfers.api import router as banktransfers_router
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
 from billtone.core.problems import (
@@ -49,6 +50,7 @@ api.add_router("", accounts_router, auth=customer_auth)
 api.add_router("", accounts_tokens_router, auth=customer_auth)
 api.add_router("", core_router, auth=customer_auth)
 api.add_router("", ledger_router, auth=customer_auth)
+api.add_router("", banktransfers_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

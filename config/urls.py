@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^api/", not_found),
     path("billing/", include("billtone.accounts.urls")),
     path("billing/", include("billtone.ledger.urls")),
+    path("billing/", include("billtone.banktransfers.urls")),
     path("", include("billtone.web.urls")),
 ]
 

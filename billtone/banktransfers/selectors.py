@@ -1,15 +1,17 @@
 """Reads for adding business funds by bank transfer, always scoped to one customer account."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import segno
 import segno.helpers
 from django.conf import settings
 from django.db.models import QuerySet
 from stdnum import iban as stdnum_iban
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import FundingRequest, OperatorBankAccount
+from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
 from billtone.banktransfers.references import reference_format
 from billtone.core.errors import NotFound
 from billtone.core.money import Money, locale_for
@@ -99,18 +101,24 @@ def bank_details(bank_account: OperatorBankAccount) -> BankDetails:
     )
 
 
-def epc_qr_data_uri(*, bank: BankDetails, amount: Money, reference: str) -> str | None:
+def epc_qr_code(*, bank: BankDetails, amount: Money, reference: str) -> segno.QRCode | None:
     """An EPC QR code ("GiroCode") that banking apps scan to fill in the transfer, or None
     where the standard does not apply (not EUR, or an IBAN outside SEPA)."""
     if amount.currency != "EUR" or bank.iban[:2] not in SEPA_COUNTRIES:
         return None
-    qr = segno.helpers.make_epc_qr(
+    return segno.helpers.make_epc_qr(
         name=bank.account_holder[:EPC_NAME_LIMIT],
         iban=bank.iban,
         amount=amount.amount,
         reference=reference,
         bic=bank.bic,
     )
+
+
+def epc_qr_data_uri(*, bank: BankDetails, amount: Money, reference: str) -> str | None:
+    qr = epc_qr_code(bank=bank, amount=amount, reference=reference)
+    if qr is None:
+        return None
     return qr.svg_data_uri(scale=4, border=2, title="EPC QR code for this bank transfer")
 
 
@@ -152,3 +160,102 @@ def business_funds_balance(*, account: Account) -> Money:
         if balance.kind == LedgerKind.BUSINESS_FUNDS:
             return balance.balance
     return Money.zero(account.billing_profile.currency)
+
+
+@dataclass(frozen=True)
+class AccountReferenceSummary:
+    reference: str
+    reference_display: str
+    currency: str
+    bank: BankDetails | None  # None where bank transfer is not available in the currency
+
+
+def account_reference_summary(*, reference: AccountReference) -> AccountReferenceSummary:
+    currency = reference.account.billing_profile.currency
+    bank_account = operator_bank_account_get(currency=currency)
+    return AccountReferenceSummary(
+        reference=reference.reference,
+        reference_display=reference_display(reference.reference),
+        currency=currency,
+        bank=bank_details(bank_account) if bank_account is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class BusinessAccount:
+    """The Business account section of Payment methods, and its card on the overview."""
+
+    currency: str
+    locale: str
+    balance: Money
+    bank: BankDetails | None  # None: bank transfer is not available in the currency
+    reference: str | None  # the permanent reference, compact, where it was asked for
+    awaiting_count: int
+
+    @property
+    def available(self) -> bool:
+        return self.bank is not None
+
+    @property
+    def unavailable_message(self) -> str:
+        return (
+            f"Bank transfer is not available in {self.currency}: the operator has no bank "
+            f"account for {self.currency}."
+        )
+
+    @property
+    def balance_display(self) -> str:
+        return self.balance.format(self.locale)
+
+    @property
+    def reference_display(self) -> str:
+        return reference_display(self.reference) if self.reference else ""
+
+
+def business_account_get(
+    *, account: Account, reference: AccountReference | None = None
+) -> BusinessAccount:
+    currency = account.billing_profile.currency
+    bank_account = operator_bank_account_get(currency=currency)
+    return BusinessAccount(
+        currency=currency,
+        locale=account_locale(account=account),
+        balance=business_funds_balance(account=account),
+        bank=bank_details(bank_account) if bank_account is not None else None,
+        reference=reference.reference if reference is not None else None,
+        awaiting_count=funding_request_list(account=account)
+        .filter(status=FundingRequest.Status.AWAITING_FUNDS)
+        .count(),
+    )
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One request in the pending transfers list, formatted for the account."""
+
+    id: int
+    reference_display: str
+    amount_display: str
+    received_amount_display: str  # empty until money arrived
+    status: str
+    status_display: str
+    created_at: datetime
+
+
+def transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[TransferRow]:
+    return [
+        TransferRow(
+            id=request.pk,
+            reference_display=reference_display(request.reference),
+            amount_display=Money(request.amount, request.currency).rounded().format(locale),
+            received_amount_display=(
+                ""
+                if request.received_amount is None
+                else Money(request.received_amount, request.currency).rounded().format(locale)
+            ),
+            status=request.status,
+            status_display=request.get_status_display(),
+            created_at=request.created_at,
+        )
+        for request in requests
+    ]

@@ -31,9 +31,20 @@ def _account(owner: Membership) -> int:
     return owner.account_id
 
 
+def _bank_transfer(owner: Membership) -> int:
+    from billtone.banktransfers.services import funding_request_create
+    from billtone.banktransfers.tests.funding import operator_banks_save
+
+    operator_banks_save()
+    return funding_request_create(
+        account=owner.account, amount="250", actor=Actor.system(MARKER)
+    ).pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
+    "transfer_id": _bank_transfer,
 }
 
 BODIES: dict[tuple[str, str], dict] = {

@@ -22,7 +22,11 @@ GBP_BANK = BankAccountInput(
 )
 
 
-@pytest.fixture
-def operator_banks(db):
+def operator_banks_save() -> dict:
     """The operator banks in EUR and GBP, not in USD."""
     return {data.currency: bank_account_save(data=data) for data in (EUR_BANK, GBP_BANK)}
+
+
+@pytest.fixture
+def operator_banks(db):
+    return operator_banks_save()

@@ -1,0 +1,88 @@
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from billtone.banktransfers import selectors, services
+from billtone.banktransfers.forms import BankTransferForm
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
+from billtone.core.services import Actor
+from billtone.web.decorators import billing_required
+
+PAGE_SIZE = 20
+
+
+def _actor(request) -> Actor:
+    return Actor(label=request.user.get_username(), user_id=request.user.pk)
+
+
+@billing_required
+@require_GET
+def payment_methods(request):
+    """Figure 10.4: payment methods; here the business account funded by bank transfer."""
+    account = request.account
+    business = selectors.business_account_get(
+        account=account, reference=services.account_reference_get_or_create(account=account)
+    )
+    page = Paginator(selectors.funding_request_list(account=account), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "business": business,
+        "transfers": page,
+        "rows": selectors.transfer_rows(requests=page.object_list, locale=business.locale),
+    }
+    template = (
+        "banktransfers/_pending_transfers.html" if request.htmx else "banktransfers/methods.html"
+    )
+    return render(request, template, context)
+
+
+@billing_required
+@require_http_methods(["GET", "POST"])
+def bank_transfer_add(request):
+    """Figure 10.5: choose an amount, Next, then the instructions."""
+    account = request.account
+    business = selectors.business_account_get(account=account)
+    limits = services.funding_amount_limits(currency=business.currency)
+    form_args = {"presets": limits.presets, "locale": business.locale}
+    form = BankTransferForm(request.POST if request.method == "POST" else None, **form_args)
+    if request.method == "POST" and business.available and form.is_valid():
+        amount = form.amount()
+        if amount is None:
+            form.add_error("amount_choice", "Choose an amount, or enter another amount.")
+        else:
+            try:
+                funding_request = services.funding_request_create(
+                    account=account,
+                    amount=amount,
+                    actor=_actor(request),
+                    idempotency_key=form.submitted_key(),
+                )
+            except ValidationFailed as error:
+                for message in error.errors.get("amount", [error.detail]):
+                    form.add_error(form.amount_field(), message)
+            except ApplicationError as error:
+                form.add_error(None, error.detail)
+                form.with_new_key()
+            else:
+                url = reverse("banktransfers:bank-transfer", args=[funding_request.pk])
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = {"form": form, "business": business, "limits": limits}
+    template = "banktransfers/_add_form.html" if request.htmx else "banktransfers/add.html"
+    return render(request, template, context)
+
+
+@billing_required
+@require_GET
+def bank_transfer_detail(request, transfer_id: int):
+    """The instructions of one request: reference, amount, bank details, QR code; printable."""
+    try:
+        instructions = selectors.funding_request_instructions_get(
+            account=request.account, funding_request_id=transfer_id
+        )
+    except NotFound as error:
+        raise Http404(error.detail) from None
+    return render(request, "banktransfers/instructions.html", {"instructions": instructions})
