@@ -1,0 +1,408 @@
+"""Charging saved cards: one Payment row per attempt, the ledger posted when it succeeds.
+
+card_charge runs in three steps (docs/decisions/0005-card-payments.md):
+1. insert the Payment, pending, under its unique idempotency key, and commit: a replay of
+   the key returns that payment and never asks the gateway to charge again;
+2. ask the gateway, holding no database lock, with the same key;
+3. record the outcome (charge_outcome_record): a success posts card clearing -> what it paid
+   for in the database transaction that marks it succeeded.
+If the process dies between 2 and 3, the payment stays pending; payment_recover (run by a
+periodic task for stale payments) asks the gateway with the same key and settles it.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+
+from billtone.accounts.models import Account
+from billtone.core import clock
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
+from billtone.core.money import Money, minor_units
+from billtone.core.services import Actor
+from billtone.ledger.models import LedgerAccount, LedgerKind
+from billtone.ledger.services import (
+    customer_ledger_accounts,
+    funds_transfer,
+    operator_ledger_account,
+)
+from billtone.notifications.services import billing_email_queue
+from billtone.payments import selectors
+from billtone.payments.errors import PaymentKeyReused, PaymentStateConflict
+from billtone.payments.gateways import base as gateway_base
+from billtone.payments.gateways import get_gateway
+from billtone.payments.gateways.base import ChargeResult, ChargeStatus
+from billtone.payments.models import (
+    TRANSITIONS,
+    AutoPaymentSetting,
+    Payment,
+    PaymentKind,
+    PaymentPurpose,
+    PaymentStatus,
+    SavedCard,
+)
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system("payments")
+MAX_CHARGE_AMOUNT = 50_000  # in the currency's major unit, per card payment
+# A pending payment younger than this may still be waiting for the gateway's answer.
+RECOVER_AFTER = timedelta(minutes=5)
+MESSAGE_NOT_SENT = "The payment did not reach the payment provider. Nothing was charged."
+
+_STATUS = {
+    ChargeStatus.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    ChargeStatus.FAILED: PaymentStatus.FAILED,
+    ChargeStatus.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
+    ChargeStatus.ERRORED: PaymentStatus.ERRORED,
+}
+_DESCRIPTIONS = {
+    PaymentPurpose.BUSINESS_FUNDS: "Business funds top-up",
+    PaymentPurpose.CALL_CREDIT: "Call credit top-up",
+}
+
+
+def purpose_ledger_account(*, account: Account, purpose: str) -> LedgerAccount:
+    """The customer's ledger account that a payment for `purpose` credits."""
+    ledger = customer_ledger_accounts(account=account)
+    if purpose == PaymentPurpose.BUSINESS_FUNDS:
+        return ledger.business_funds
+    if purpose == PaymentPurpose.CALL_CREDIT:
+        return ledger.call_credit
+    raise ValidationFailed({"purpose": [f"Card payments cannot pay for {purpose!r} yet."]})
+
+
+def _charge_clean(
+    *,
+    account: Account,
+    card: SavedCard,
+    amount: Money,
+    purpose: str,
+    on_session: bool,
+    idempotency_key: str,
+    description: str,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    is_active = (
+        isinstance(card, SavedCard)
+        and SavedCard.objects.filter(pk=card.pk, account=account, removed_at__isnull=True).exists()
+    )
+    if not is_active:
+        errors["card_id"] = ["Choose one of this account's saved cards."]
+    elif selectors.card_expiry(card=card).expired:
+        errors["card_id"] = ["This card has expired. Choose another card."]
+    elif card.gateway != get_gateway().name:
+        errors["card_id"] = ["This card was saved with another payment provider. Add it again."]
+    currency = account.billing_profile.currency
+    if not isinstance(amount, Money):
+        errors["amount"] = ["Enter an amount."]
+    elif amount.currency != currency:
+        errors["amount"] = [f"Pay in the account's currency, {currency}."]
+    elif amount.amount <= 0:
+        errors["amount"] = ["Enter an amount greater than zero."]
+    elif amount != amount.rounded():
+        errors["amount"] = [f"{currency} amounts have at most {minor_units(currency)} decimals."]
+    elif amount.amount > MAX_CHARGE_AMOUNT:
+        limit = Money(MAX_CHARGE_AMOUNT, currency).rounded()
+        errors["amount"] = [f"At most {limit} per card payment."]
+    if purpose not in PaymentPurpose.values:
+        errors["purpose"] = [f"One of: {', '.join(PaymentPurpose.values)}."]
+    if not isinstance(on_session, bool):
+        errors["on_session"] = ["true or false."]
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+        errors["idempotency_key"] = ["An idempotency key is required."]
+    elif len(idempotency_key) > 255:
+        errors["idempotency_key"] = ["At most 255 characters."]
+    if len(description or "") > 255:
+        errors["description"] = ["At most 255 characters."]
+    if errors:
+        raise ValidationFailed(errors, detail="The payment was refused; nothing was charged.")
+
+
+def _replayed(existing: Payment, **expected) -> Payment:
+    """The payment a key already made, if the request is the same; else the key is reused."""
+    for name, value in expected.items():
+        if getattr(existing, name) != value:
+            raise PaymentKeyReused()
+    return existing
+
+
+def card_charge(
+    *,
+    account: Account,
+    card: SavedCard,
+    amount: Money,
+    purpose: str,
+    on_session: bool,
+    idempotency_key: str,
+    actor: Actor,
+    description: str = "",
+) -> Payment:
+    """Charge a saved card; returns the payment in whatever state the gateway left it:
+    succeeded, failed (a decline: failure_code and failure_message say why),
+    requires_action (3-D Secure: then charge_confirm) or errored (settled later).
+
+    Call it outside any database transaction: the pending row must be committed before the
+    gateway is asked."""
+    _charge_clean(
+        account=account,
+        card=card,
+        amount=amount,
+        purpose=purpose,
+        on_session=on_session,
+        idempotency_key=idempotency_key,
+        description=description,
+    )
+    expected = {
+        "account_id": account.pk,
+        "kind": PaymentKind.CHARGE,
+        "card_id": card.pk,
+        "money": amount,
+        "purpose": purpose,
+        "on_session": on_session,
+    }
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replayed(existing, **expected)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                account=account,
+                card=card,
+                kind=PaymentKind.CHARGE,
+                gateway=card.gateway,
+                amount=amount.amount,
+                currency=amount.currency,
+                status=PaymentStatus.PENDING,
+                on_session=on_session,
+                purpose=purpose,
+                description=description or _DESCRIPTIONS.get(purpose, purpose),
+                idempotency_key=idempotency_key,
+                created_by=actor.label[:200],
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError:
+        existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, **expected)
+
+    result = _gateway_charge(payment=payment, card=card)
+    return charge_outcome_record(payment=payment, result=result, actor=actor)
+
+
+def _gateway_charge(*, payment: Payment, card: SavedCard) -> ChargeResult:
+    gateway = get_gateway()
+    try:
+        return gateway.card_charge(
+            token=card.gateway_token,
+            amount=payment.money.amount,
+            currency=payment.currency,
+            on_session=payment.on_session,
+            idempotency_key=payment.idempotency_key,
+            description=payment.description,
+            metadata={
+                "billtone_payment": str(payment.pk),
+                "billtone_account": str(payment.account_id),
+            },
+        )
+    except Exception as error:  # whatever went wrong, money may have moved: find out later
+        logger.warning("Payment %s: the gateway call failed: %s", payment.pk, type(error).__name__)
+        return _errored(payment)
+
+
+def _errored(payment: Payment) -> ChargeResult:
+    return ChargeResult(
+        status=ChargeStatus.ERRORED,
+        gateway_reference="",
+        amount=payment.money.amount,
+        currency=payment.currency,
+        failure_code="gateway_error",
+        message=gateway_base.MESSAGE_ERRORED,
+    )
+
+
+def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Actor) -> Payment:
+    """Record what the gateway answered for a charge. A success is posted to the ledger in
+    this same database transaction. Settled payments stay as they are."""
+    status = _STATUS[result.status]
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().select_related("card").get(pk=payment.pk)
+        if locked.status == status and status != PaymentStatus.ERRORED:
+            return locked
+        if status != locked.status and status not in TRANSITIONS[locked.status]:
+            if status != PaymentStatus.ERRORED:
+                logger.error(
+                    "Payment %s is %s; the gateway now says %s: left as it is",
+                    locked.pk,
+                    locked.status,
+                    status,
+                )
+            return locked
+        if (result.amount, result.currency) != (locked.money.amount, locked.currency):
+            logger.error(
+                "Payment %s: the gateway answered for %s %s, not %s",
+                locked.pk,
+                result.amount,
+                result.currency,
+                locked.money,
+            )
+            status = PaymentStatus.ERRORED
+            result = ChargeResult(
+                status=ChargeStatus.ERRORED,
+                gateway_reference=result.gateway_reference,
+                amount=locked.money.amount,
+                currency=locked.currency,
+                failure_code="amount_mismatch",
+                message=gateway_base.MESSAGE_ERRORED,
+            )
+        locked.status = status
+        if result.gateway_reference:
+            locked.gateway_reference = result.gateway_reference
+        if status == PaymentStatus.SUCCEEDED:
+            locked.failure_code = locked.failure_message = ""
+            locked.ledger_transaction = _charge_post(payment=locked, actor=actor)
+        else:
+            locked.failure_code = result.failure_code[:100]
+            locked.failure_message = (
+                result.message or gateway_base.failure_message(result.failure_code)
+            )[:500]
+        locked.updated_at = clock.now()
+        locked.save()
+        if status == PaymentStatus.FAILED and not locked.on_session:
+            _automatic_payment_failed_notify(payment=locked)
+    logger.info("Payment %s: %s %s %s", locked.pk, locked.status, locked.failure_code, locked.money)
+    return locked
+
+
+def _charge_post(*, payment: Payment, actor: Actor):
+    card = payment.card
+    what = _DESCRIPTIONS.get(payment.purpose, "Payment")
+    memo = f"{what} by card, {card.brand_display} •••• {card.last4}"
+    return funds_transfer(
+        source=operator_ledger_account(kind=LedgerKind.CARD_CLEARING, currency=payment.currency),
+        destination=purpose_ledger_account(account=payment.account, purpose=payment.purpose),
+        amount=payment.money,
+        kind="card_payment",
+        memo=memo,
+        idempotency_key=f"payment:{payment.pk}",
+        actor=actor,
+        external_reference=payment.gateway_reference[:255],
+    )
+
+
+def _automatic_payment_failed_notify(*, payment: Payment) -> None:
+    billing_email_queue(
+        account=payment.account,
+        key=f"payment-failed:{payment.pk}",
+        template="payment_failed",
+        context={
+            "payment": payment,
+            "card": payment.card,
+            "amount": payment.money.format(),
+            "purpose": _DESCRIPTIONS.get(payment.purpose, payment.purpose),
+        },
+    )
+
+
+def charge_confirm(*, account: Account, payment: Payment, actor: Actor) -> Payment:
+    """After the customer authenticated a requires_action charge (3-D Secure): ask the
+    gateway for its outcome and record it. A settled charge is returned as it is."""
+    if payment.account_id != account.pk:
+        raise NotFound("No such payment in this account.")
+    payment.refresh_from_db()
+    if payment.kind != PaymentKind.CHARGE:
+        raise PaymentStateConflict("Only a card payment can be confirmed.")
+    if payment.is_final:
+        return payment
+    if payment.status != PaymentStatus.REQUIRES_ACTION:
+        raise PaymentStateConflict("This payment is not waiting for authentication.")
+    gateway = get_gateway()
+    try:
+        result = gateway.charge_confirm(reference=payment.gateway_reference)
+    except NotFound:
+        result = ChargeResult(
+            status=ChargeStatus.FAILED,
+            gateway_reference=payment.gateway_reference,
+            amount=payment.money.amount,
+            currency=payment.currency,
+            failure_code="resource_missing",
+            message="The payment provider has no such payment. Nothing was charged.",
+        )
+    except ApplicationError:
+        raise  # e.g. GatewayUnavailable: still waiting; the customer can try again
+    except Exception as error:
+        logger.warning("Payment %s: confirmation failed: %s", payment.pk, type(error).__name__)
+        raise gateway_base.GatewayUnavailable() from None
+    return charge_outcome_record(payment=payment, result=result, actor=actor)
+
+
+def payment_recover(*, payment: Payment, actor: Actor = SYSTEM) -> Payment:
+    """Settle a payment whose outcome we do not know (pending or errored) by asking the
+    gateway with the payment's own idempotency key. Safe to run twice, and at any time."""
+    payment.refresh_from_db()
+    if payment.kind == PaymentKind.REFUND:
+        from billtone.payments.services.refunds import refund_recover
+
+        return refund_recover(refund=payment, actor=actor)
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
+        return payment
+    gateway = get_gateway()
+    if gateway.name != payment.gateway:
+        logger.warning("Payment %s was made with %s: cannot settle it", payment.pk, payment.gateway)
+        return payment
+    try:
+        result = gateway.charge_find(
+            token=payment.card.gateway_token,
+            amount=payment.money.amount,
+            currency=payment.currency,
+            on_session=payment.on_session,
+            idempotency_key=payment.idempotency_key,
+        )
+    except Exception as error:
+        logger.warning("Payment %s: look-up failed: %s", payment.pk, type(error).__name__)
+        return payment
+    if result is None:
+        if payment.updated_at > clock.now() - RECOVER_AFTER:
+            return payment  # the charge may still be on its way to the gateway
+        result = ChargeResult(
+            status=ChargeStatus.FAILED,
+            gateway_reference="",
+            amount=payment.money.amount,
+            currency=payment.currency,
+            failure_code="not_sent",
+            message=MESSAGE_NOT_SENT,
+        )
+    if result.status == ChargeStatus.ERRORED and payment.status == PaymentStatus.ERRORED:
+        return payment
+    logger.info("Payment %s recovered from the gateway: %s", payment.pk, result.status)
+    return charge_outcome_record(payment=payment, result=result, actor=actor)
+
+
+def automatic_payment_charge(
+    *,
+    account: Account,
+    amount: Money,
+    purpose: str,
+    idempotency_key: str,
+    actor: Actor = SYSTEM,
+    description: str = "",
+) -> Payment:
+    """Charge the default card off session, as automatic payments do (auto top-up, monthly
+    bills). A decline is recorded and the billing email is told."""
+    setting = AutoPaymentSetting.objects.filter(account=account).first()
+    card = selectors.card_default_get(account=account)
+    if setting is None or not setting.uses_default_card or card is None:
+        raise PaymentStateConflict("Automatic card payments are off for this account.")
+    return card_charge(
+        account=account,
+        card=card,
+        amount=amount,
+        purpose=purpose,
+        on_session=False,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=description,
+    )
