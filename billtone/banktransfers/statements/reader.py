@@ -1,0 +1,194 @@
+"""One way in for every format: detect it, stream the entries, or read and check it all first."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from billtone.banktransfers.statements.camt053 import read_camt053
+from billtone.banktransfers.statements.csv_file import CsvColumnMap, read_csv
+from billtone.banktransfers.statements.entries import (
+    StatementEntry,
+    StatementFormatError,
+    StatementSummary,
+)
+from billtone.banktransfers.statements.identity import EntryIdentities
+from billtone.banktransfers.statements.mt940_file import read_mt940
+
+CAMT053 = "camt053"
+MT940 = "mt940"
+CSV = "csv"
+FORMATS = (CAMT053, MT940, CSV)
+
+_HEAD_BYTES = 8192
+_MT940_RE = re.compile(rb"(?m)^(?:\{1:|:940:|:20:)")
+
+Source = str | os.PathLike | BinaryIO
+
+
+def statement_detect(head: bytes) -> str:
+    """The format of a file from its first bytes: XML is camt.053, :20: tags MT940, else CSV.
+
+    Any XML counts as camt.053 here, so that the camt reader can say precisely what else it
+    is (another root, another namespace such as camt.052).
+    """
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return CAMT053
+    if _MT940_RE.search(text):
+        return MT940
+    return CSV
+
+
+class StatementStream:
+    """The entries of one statement file, yielded lazily, with identities assigned.
+
+    Iterating reads the file from the start each time (a path is opened, a file object
+    rewound), so a caller can check a file in a first pass and import it in a second. An
+    error surfaces as StatementFormatError where the parser meets it, which may be after
+    some entries were yielded: hence `statement_check` / `statement_read`.
+    `statements` fills with a StatementSummary as each statement in the file ends.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        name: str | None = None,
+        format: str | None = None,  # noqa: A002 (the word the callers use)
+        csv_columns: CsvColumnMap | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        self.source = source
+        self.name = name or _name_of(source)
+        self.csv_columns = csv_columns
+        self.encoding = encoding
+        self.statements: list[StatementSummary] = []
+        if format is None:
+            with self._open() as stream:
+                format = statement_detect(stream.read(_HEAD_BYTES))
+        if format not in FORMATS:
+            raise ValueError(f"Unknown statement format {format!r}; one of {', '.join(FORMATS)}.")
+        if format == CSV and csv_columns is None:
+            raise StatementFormatError(
+                self.name,
+                "this looks like a CSV file (no camt.053 XML, no MT940 :20: tag); "
+                "reading it needs a column map.",
+            )
+        self.format = format
+
+    def __iter__(self) -> Iterator[StatementEntry]:
+        self.statements = []
+        identities = EntryIdentities()
+        set_field = object.__setattr__
+        with self._open() as stream:
+            for entry in self._parse(stream):
+                # The entry is new and not shared yet: completing it in place is cheaper
+                # than dataclasses.replace, which counts at 100,000 entries.
+                set_field(entry, "identity", identities(entry))
+                yield entry
+
+    def _parse(self, stream: BinaryIO) -> Iterator[StatementEntry]:
+        on_statement = self.statements.append
+        if self.format == CAMT053:
+            return read_camt053(stream, self.name, on_statement)
+        if self.format == MT940:
+            return read_mt940(stream, self.name, on_statement, encoding=self.encoding)
+        assert self.csv_columns is not None
+        return read_csv(stream, self.name, on_statement, columns=self.csv_columns)
+
+    def _open(self) -> _Opened:
+        return _Opened(self.source, self.name)
+
+
+class _Opened:
+    """A path opened (and closed) here, or the caller's file object rewound (and left open)."""
+
+    def __init__(self, source: Source, name: str) -> None:
+        self.source = source
+        self.name = name
+        self.stream: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        if isinstance(self.source, str | os.PathLike):
+            try:
+                self.stream = open(self.source, "rb")  # noqa: SIM115 (closed in __exit__)
+            except OSError as exc:
+                raise StatementFormatError(self.name, f"cannot open it ({exc.strerror}).") from None
+            return self.stream
+        with contextlib.suppress(AttributeError, OSError):
+            self.source.seek(0)  # a stream that cannot rewind is read from where it stands
+        return self.source
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def _name_of(source: Source) -> str:
+    if isinstance(source, str | os.PathLike):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "statement")).name
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFile:
+    """A statement file read to the end without error."""
+
+    name: str
+    format: str
+    statements: tuple[StatementSummary, ...]
+    entries: tuple[StatementEntry, ...] = ()  # empty from statement_check
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Warnings that do not stop an import: balances, control sums, unsplittable batches."""
+        return tuple(
+            f"{s.statement_id or s.position}: {p}" for s in self.statements for p in s.problems
+        )
+
+    @property
+    def credits(self) -> tuple[StatementEntry, ...]:
+        return tuple(e for e in self.entries if e.is_credit)
+
+    @property
+    def debits(self) -> tuple[StatementEntry, ...]:
+        return tuple(e for e in self.entries if not e.is_credit)
+
+
+def statement_parse(
+    source: Source,
+    *,
+    name: str | None = None,
+    format: str | None = None,  # noqa: A002
+    csv_columns: CsvColumnMap | None = None,
+    encoding: str | None = None,
+) -> StatementStream:
+    """Stream the entries of a statement file (see StatementStream for when errors come)."""
+    return StatementStream(
+        source, name=name, format=format, csv_columns=csv_columns, encoding=encoding
+    )
+
+
+def statement_check(source: Source, **options) -> StatementFile:
+    """First pass of the two-pass import: read the whole file, keep only its summaries.
+
+    Raises StatementFormatError before anything is written when the file is malformed
+    anywhere; memory stays flat however large the file. Then import with statement_parse.
+    """
+    stream = statement_parse(source, **options)
+    for _ in stream:
+        pass
+    return StatementFile(stream.name, stream.format, tuple(stream.statements))
+
+
+def statement_read(source: Source, **options) -> StatementFile:
+    """The whole file parsed into memory (validate and import in one go, for small files)."""
+    stream = statement_parse(source, **options)
+    entries = tuple(stream)
+    return StatementFile(stream.name, stream.format, tuple(stream.statements), entries)

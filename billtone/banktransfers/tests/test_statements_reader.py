@@ -1,0 +1,168 @@
+"""The single entry point: format detection, streaming and checking, entry identity."""
+
+import io
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from billtone.banktransfers.statements import (
+    CAMT053,
+    CSV,
+    MT940,
+    CsvColumnMap,
+    EntryIdentities,
+    StatementFormatError,
+    entry_identity,
+    statement_check,
+    statement_detect,
+    statement_parse,
+    statement_read,
+)
+from billtone.banktransfers.tests.test_statements_camt053 import document, ntry, tx
+from billtone.banktransfers.tests.test_statements_mt940 import GERMAN
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053', CAMT053),
+        (b"\xef\xbb\xbf\n  <Document>", CAMT053),
+        (b"<Invoice/>", CAMT053),  # any XML: the camt reader says what it is instead
+        (b"{1:F01ASNBNL21XXXX0000000000}{2:O940ASNBNL21XXXXN}{3:}{4:\n:20:0", MT940),
+        (b":940:\n:20:940S130403\n:25:NL50RABO0123456789", MT940),
+        (b"\r\n:20:STARTUMS\r\n:25:20090500/0006853030", MT940),
+        (b"date;amount\n2025-03-14;1,00\n", CSV),
+        (b"", CSV),
+    ],
+)
+def test_the_format_is_detected_from_the_first_bytes(head, expected):
+    assert statement_detect(head) == expected
+
+
+def test_an_explicit_format_overrides_detection(tmp_path):
+    path = tmp_path / "statement.txt"
+    path.write_text(GERMAN)
+    with pytest.raises(StatementFormatError, match="the XML is malformed"):
+        statement_check(path, format=CAMT053)
+
+
+def test_an_unknown_format_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="Unknown statement format"):
+        statement_parse(io.BytesIO(b""), format="qif")
+
+
+def test_a_file_object_is_read_from_the_start_each_time_and_left_open(tmp_path):
+    upload = io.BytesIO(GERMAN.encode())
+    upload.name = "upload/from-bank.sta"
+    upload.read(10)
+    stream = statement_parse(upload)
+    first, second = list(stream), list(stream)
+    assert [e.identity for e in first] == [e.identity for e in second]
+    assert not upload.closed
+    assert stream.name == "from-bank.sta"
+    assert len(stream.statements) == 1
+
+
+def test_a_missing_file_is_a_format_error_naming_it(tmp_path):
+    with pytest.raises(StatementFormatError, match="missing.xml: cannot open it"):
+        statement_check(tmp_path / "missing.xml", format=CAMT053)
+
+
+def test_check_keeps_summaries_and_read_keeps_entries(tmp_path):
+    path = tmp_path / "s.sta"
+    path.write_text(GERMAN)
+    checked, read = statement_check(path), statement_read(path)
+    assert checked.entries == ()
+    assert checked.statements == read.statements
+    assert len(read.entries) == 2
+    assert [e.is_credit for e in read.credits] == [True]
+    assert [e.is_credit for e in read.debits] == [False]
+
+
+# --- identity ---------------------------------------------------------------------------
+
+
+def camt(tmp_path, name: str, *entries: str, statement_id: str = "S1"):
+    path = tmp_path / name
+    path.write_text(document("08", *entries, statement_id=statement_id))
+    return path
+
+
+def test_the_same_entries_keep_their_identity_across_files(tmp_path):
+    """An overlapping statement: other id, other neighbours, the same bookings."""
+    shared = [
+        ntry("08", "10.00", acct_ref="A-1", txs=(tx("08", ustrd=("one",)),)),
+        ntry("08", "20.00", txs=(tx("08", ustrd=("no bank reference",)),)),
+    ]
+    monday = statement_read(camt(tmp_path, "mon.xml", ntry("08", "1.00"), *shared))
+    later = statement_read(
+        camt(tmp_path, "week.xml", *shared, ntry("08", "2.00"), statement_id="S2")
+    )
+    assert [e.identity for e in monday.entries[1:]] == [e.identity for e in later.entries[:2]]
+    assert monday.entries[1].identity.startswith("b-")  # the bank's reference
+    assert monday.entries[2].identity.startswith("f-")  # the fallback
+
+
+def test_look_alike_entries_in_one_file_stay_apart(tmp_path):
+    twin = ntry("08", "25.00", txs=(tx("08", ustrd=("monthly top-up",)),))
+    result = statement_read(camt(tmp_path, "twins.xml", twin, twin, twin))
+    identities = [e.identity for e in result.entries]
+    assert len(set(identities)) == 3
+    assert identities[1] == identities[0] + "/1"
+    assert identities[2] == identities[0] + "/2"
+    again = statement_read(camt(tmp_path, "again.xml", twin, twin))
+    assert [e.identity for e in again.entries] == identities[:2]
+
+
+def test_a_shared_bank_reference_in_a_batch_does_not_merge_payments(tmp_path):
+    batch = ntry(
+        "04",
+        "30.00",
+        acct_ref="BATCH",
+        txs=(
+            tx("04", amount="10.00", tx_ref="PAQUET-1"),
+            tx("04", amount="20.00", tx_ref="PAQUET-1"),
+        ),
+    )
+    path = tmp_path / "b.xml"
+    path.write_text(document("04", batch))
+    first, second = statement_read(path).entries
+    assert first.identity != second.identity
+
+
+def test_the_identity_changes_with_what_makes_an_entry(tmp_path):
+    path = camt(tmp_path, "one.xml", ntry("08", "10.00", txs=(tx("08", ustrd=("x",)),)))
+    (entry,) = statement_read(path).entries
+    assert entry_identity(entry) == entry.identity
+    assert entry_identity(entry, occurrence=1) == entry.identity + "/1"
+    for change in (
+        {"amount": Decimal("10.01")},
+        {"currency": "CHF"},
+        {"is_credit": False},
+        {"free_text": "y"},
+        {"counterparty_iban": "DE75512108001245126199"},
+        {"account_id": "DE89370400440532013001"},
+        {"booking_date": entry.booking_date.replace(day=1)},
+    ):
+        assert entry_identity(replace(entry, **change)) != entry.identity, change
+    # Written differently, the same: trailing zeros, spacing of the text.
+    assert entry_identity(replace(entry, amount=Decimal("10.0"))) == entry.identity
+    assert entry_identity(replace(entry, free_text=" x ")) == entry.identity
+
+
+def test_identities_are_short_enough_for_a_database_column(tmp_path):
+    path = camt(tmp_path, "one.xml", ntry("08", "10.00"))
+    (entry,) = statement_read(path).entries
+    counter = EntryIdentities()
+    keys = [counter(entry) for _ in range(1000)]
+    assert len(set(keys)) == 1000
+    assert max(len(k) for k in keys) <= 64
+
+
+def test_csv_rows_with_an_entry_id_use_it(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("d,a,id\n2025-03-14,1.00,X1\n2025-03-14,1.00,X2\n")
+    columns = CsvColumnMap(booking_date="d", amount="a", entry_id="id", default_currency="EUR")
+    first, second = statement_read(path, csv_columns=columns).entries
+    assert first.identity.startswith("b-") and first.identity != second.identity
