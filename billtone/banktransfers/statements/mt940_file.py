@@ -156,7 +156,11 @@ def _blocks(stream: BinaryIO, name: str, encoding: str | None) -> Iterator[_Bloc
             if not block.skipping:
                 block.lines.append((number, text))
             continue
-        if block is None or block.skipping or not block.tag or text.strip() == "-":
+        if block is None or block.skipping or not block.tag:
+            continue
+        if text.strip() == "-":
+            if block.tag != "86":  # a "-" ends the message; inside :86: it is text
+                block.tag = ""
             continue
         prev_number, prev = block.lines[-1]
         if block.tag in _SINGLE_LINE_TAGS:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,8 @@ class StatementStream:
     """The entries of one statement file, yielded lazily, with identities assigned.
 
     Iterating reads the file from the start each time (a path is opened, a file object
-    rewound), so a caller can check a file in a first pass and import it in a second. An
+    rewound, a pipe first copied aside), so a caller can check a file in a first pass and
+    import it in a second. An
     error surfaces as StatementFormatError where the parser meets it, which may be after
     some entries were yielded: hence `statement_check` / `statement_read`.
     `statements` fills with a StatementSummary as each statement in the file ends.
@@ -64,14 +66,17 @@ class StatementStream:
         csv_columns: CsvColumnMap | None = None,
         encoding: str | None = None,
     ) -> None:
-        self.source = source
         self.name = name or _name_of(source)
+        self.source = source if _rereadable(source) else _spooled(source)
         self.csv_columns = csv_columns
         self.encoding = encoding
         self.statements: list[StatementSummary] = []
         if format is None:
             with self._open() as stream:
-                format = statement_detect(stream.read(_HEAD_BYTES))
+                head = stream.read(_HEAD_BYTES)
+            if not head.strip():
+                raise StatementFormatError(self.name, "the file is empty.")
+            format = statement_detect(head)
         if format not in FORMATS:
             raise ValueError(f"Unknown statement format {format!r}; one of {', '.join(FORMATS)}.")
         if format == CSV and csv_columns is None:
@@ -121,13 +126,30 @@ class _Opened:
             except OSError as exc:
                 raise StatementFormatError(self.name, f"cannot open it ({exc.strerror}).") from None
             return self.stream
-        with contextlib.suppress(AttributeError, OSError):
-            self.source.seek(0)  # a stream that cannot rewind is read from where it stands
+        self.source.seek(0)
         return self.source
 
     def __exit__(self, *exc_info: object) -> None:
         if self.stream is not None:
             self.stream.close()
+
+
+def _rereadable(source: Source) -> bool:
+    if isinstance(source, str | os.PathLike):
+        return True
+    try:
+        return bool(source.seekable())
+    except (AttributeError, OSError):
+        return False
+
+
+def _spooled(source: BinaryIO) -> BinaryIO:
+    """A stream that cannot rewind (a pipe, a socket) copied to where it can: memory, then
+    a temporary file past 16 MiB."""
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    shutil.copyfileobj(source, spool)
+    spool.seek(0)
+    return spool
 
 
 def _name_of(source: Source) -> str:

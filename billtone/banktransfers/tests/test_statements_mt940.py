@@ -176,6 +176,13 @@ def test_a_statement_split_by_intermediate_balances(tmp_path):
     assert all(s.balanced for s in result.statements)
 
 
+def test_text_after_the_end_of_a_message_is_not_read_into_it(tmp_path):
+    text = GERMAN.replace("-}\n", "-\n42 lines exported\n")
+    result = statement_read(write(tmp_path, text))
+    assert result.statements[0].closing_balance == Decimal("204.50")
+    assert result.statements[0].balanced is True
+
+
 def test_balances_that_do_not_add_up_are_reported(tmp_path):
     text = (
         ":20:B\n:25:DE89370400440532013000\n:28C:1\n:60F:C250314EUR0,00\n"

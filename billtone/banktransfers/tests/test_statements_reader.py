@@ -64,6 +64,35 @@ def test_a_file_object_is_read_from_the_start_each_time_and_left_open(tmp_path):
     assert len(stream.statements) == 1
 
 
+class Pipe(io.RawIOBase):
+    """A stream that reads once and cannot rewind, like an upload piped in."""
+
+    def __init__(self, data: bytes):
+        self.data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        chunk = self.data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_a_stream_that_cannot_rewind_is_still_read_whole_twice():
+    stream = statement_parse(io.BufferedReader(Pipe(GERMAN.encode())), name="pipe.sta")
+    assert stream.format == MT940
+    assert len(list(stream)) == len(list(stream)) == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\r\n"])
+def test_an_empty_file_says_so(tmp_path, content):
+    path = tmp_path / "empty.xml"
+    path.write_bytes(content)
+    with pytest.raises(StatementFormatError, match="empty.xml: the file is empty"):
+        statement_check(path)
+
+
 def test_a_missing_file_is_a_format_error_naming_it(tmp_path):
     with pytest.raises(StatementFormatError, match="missing.xml: cannot open it"):
         statement_check(tmp_path / "missing.xml", format=CAMT053)
