@@ -21,6 +21,7 @@ from billtone.core.problems import (
     problem_response,
 )
 from billtone.ledger.api import router as ledger_router
+from billtone.payments.api import router as payments_router
 
 logger = logging.getLogger("billtone.api")
 
@@ -51,6 +52,7 @@ api.add_router("", accounts_tokens_router, auth=customer_auth)
 api.add_router("", core_router, auth=customer_auth)
 api.add_router("", ledger_router, auth=customer_auth)
 api.add_router("", banktransfers_router, auth=customer_auth)
+api.add_router("", payments_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

@@ -41,10 +41,43 @@ def _bank_transfer(owner: Membership) -> int:
     ).pk
 
 
+def _card(owner: Membership) -> int:
+    from billtone.payments.services import card_add
+
+    return card_add(
+        account=owner.account,
+        number="4242424242424242",
+        exp_month=12,
+        exp_year=2040,
+        cvc="123",
+        holder_name=MARKER,
+        actor=ACTOR,
+    ).pk
+
+
+def _payment(owner: Membership) -> int:
+    from billtone.core.money import Money
+    from billtone.payments.models import SavedCard
+    from billtone.payments.services import card_charge
+
+    return card_charge(
+        account=owner.account,
+        card=SavedCard.objects.get(pk=_card(owner)),
+        amount=Money("20.00", owner.account.billing_profile.currency),
+        purpose="business_funds",
+        on_session=True,
+        idempotency_key=f"walker-{owner.account_id}",
+        actor=ACTOR,
+        description=MARKER,
+    ).pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
     "transfer_id": _bank_transfer,
+    "card_id": _card,
+    "payment_id": _payment,
 }
 
 BODIES: dict[tuple[str, str], dict] = {
