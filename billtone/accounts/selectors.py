@@ -97,6 +97,7 @@ def account_has_money_recorded(*, account: Account, currency: str) -> bool:
 
 
 def _money_checks():
+    from billtone.banktransfers.selectors import funding_requests_awaiting
     from billtone.ledger.selectors import customer_has_postings
 
-    return [customer_has_postings]
+    return [customer_has_postings, funding_requests_awaiting]

@@ -259,3 +259,10 @@ def transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[Tr
         )
         for request in requests
     ]
+
+
+def funding_requests_awaiting(*, account: Account, currency: str) -> bool:
+    """Whether the customer was told to send money in `currency` that has not arrived yet."""
+    return FundingRequest.objects.filter(
+        account=account, currency=currency, status=FundingRequest.Status.AWAITING_FUNDS
+    ).exists()

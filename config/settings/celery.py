@@ -8,4 +8,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "email-retry": {"task": "billtone.notifications.tasks.email_retry", "schedule": 300.0},
+    "bank-transfers-expire": {
+        "task": "billtone.banktransfers.tasks.funding_requests_expire",
+        "schedule": 3600.0,
+    },
 }

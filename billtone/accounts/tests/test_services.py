@@ -120,3 +120,15 @@ def test_currency_change_allowed_while_the_ledger_is_empty(account):
     assert update(account, currency="USD").currency == "USD"
     account.refresh_from_db()
     assert customer_ledger_accounts(account=account).business_funds.currency == "USD"
+
+
+def test_currency_change_refused_while_a_bank_transfer_is_awaited(account):
+    from billtone.banktransfers.services import funding_request_create
+    from billtone.banktransfers.tests.funding import operator_banks_save
+
+    operator_banks_save()
+    funding_request_create(account=account, amount="100.00", actor=Actor(label="t"))
+    with pytest.raises(ValidationFailed) as raised:
+        update(account, currency="GBP")
+    assert "currency" in raised.value.errors
+    assert BillingProfile.objects.get(account=account).currency == "EUR"
