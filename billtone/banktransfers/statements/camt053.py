@@ -9,6 +9,7 @@ version from 001.02 on, except that 001.08 may wrap the debtor in a Pty element.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -287,7 +288,12 @@ def _path(elem: etree._Element | None, local: dict, *tags: str) -> etree._Elemen
     for tag in tags:
         if elem is None:
             return None
-        elem = next((c for c in elem if local.get(c.tag) == tag), None)
+        for child in elem:
+            if local.get(child.tag) == tag:
+                elem = child
+                break
+        else:
+            return None
     return elem
 
 
@@ -314,11 +320,16 @@ def _date_of(elem: etree._Element | None, local: dict, name: str, where: str) ->
     if not text:
         return None
     try:
-        return date.fromisoformat(text[:10])
+        return _iso_date(text[:10])
     except ValueError:
         raise StatementFormatError(
             name, f"the date {text!r} is not a date.", line=elem.sourceline, where=where
         ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)  # a statement's entries share a few dozen dates
 
 
 def _entries(
