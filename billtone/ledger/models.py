@@ -119,10 +119,14 @@ class LedgerAccount(models.Model):
                 ),
                 name="ledger_account_owner_matches_kind",
             ),
-            # Business funds can never be overdrawn, whatever the code does.
+            # No balance below its floor, whatever the code does; business funds' floor is 0.
             models.CheckConstraint(
-                condition=~Q(kind="business_funds") | Q(floor=0, balance__gte=0),
-                name="ledger_business_funds_not_negative",
+                condition=Q(floor__isnull=True) | Q(balance__gte=F("floor")),
+                name="ledger_balance_not_below_floor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="business_funds") | Q(floor=0),
+                name="ledger_business_funds_floor_zero",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="call_credit") | Q(floor__lte=0),

@@ -13,9 +13,10 @@ from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money, locale_for
 from billtone.core.pagination import MAX_PAGE_SIZE
-from billtone.ledger.models import CUSTOMER_KINDS, LedgerAccount, Posting
+from billtone.ledger.models import AMOUNT_PLACES, CUSTOMER_KINDS, LedgerAccount, Posting
 
 MAX_STATEMENT_DAYS = 366
+QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 
 
 @dataclass(frozen=True)
@@ -65,17 +66,24 @@ class Statement:
         return self.page * self.page_size < self.count
 
 
+def _total(postings: QuerySet) -> Decimal:
+    # SQLite sums decimals as floats: bring the sum back to the ledger's places (exact on
+    # PostgreSQL, which sums numerics exactly).
+    total = postings.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return Decimal(total).quantize(QUANTUM)
+
+
 def balance_get(*, ledger_account: LedgerAccount, as_of: datetime | None = None) -> Money:
     """The balance now (the cached one), or at the end of instant `as_of` (from postings)."""
     if as_of is None:
         return Money(ledger_account.balance, ledger_account.currency)
-    total = ledger_account.postings.filter(created_at__lte=as_of).aggregate(total=Sum("amount"))
-    return Money(total["total"] or Decimal(0), ledger_account.currency)
+    total = _total(ledger_account.postings.filter(created_at__lte=as_of))
+    return Money(total, ledger_account.currency)
 
 
 def _balance_before(*, ledger_account: LedgerAccount, start: datetime) -> Money:
-    total = ledger_account.postings.filter(created_at__lt=start).aggregate(total=Sum("amount"))
-    return Money(total["total"] or Decimal(0), ledger_account.currency)
+    total = _total(ledger_account.postings.filter(created_at__lt=start))
+    return Money(total, ledger_account.currency)
 
 
 def posting_list(*, ledger_account: LedgerAccount, start: datetime, end: datetime) -> QuerySet:
@@ -181,7 +189,7 @@ def customer_statement_get(
         )
     postings = posting_list(ledger_account=ledger_account, start=start, end=end)
     opening = _balance_before(ledger_account=ledger_account, start=start)
-    period = postings.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    period = _total(postings)
     count = postings.count()
     offset = (page - 1) * page_size
     lines = [

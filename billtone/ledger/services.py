@@ -357,14 +357,23 @@ def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
 
 @transaction.atomic
 def call_credit_limit_set(*, account: Account, limit: Money, actor: Actor) -> LedgerAccount:
-    """Let the customer's call credit go down to -limit. Lowering it below what is already
-    used is allowed: the balance stays, further debits are refused until it recovers."""
+    """Let the customer's call credit go down to -limit.
+
+    The limit cannot be set below what is already used (the balance never sits below its
+    floor; the database holds that too): to stop further calls, set it to the amount used.
+    """
     ledger = customer_ledger_accounts(account=account)
-    if not isinstance(limit, Money) or limit.currency != ledger.call_credit.currency:
-        raise ValidationFailed({"limit": [f"Give the limit in {ledger.call_credit.currency}."]})
+    currency = ledger.call_credit.currency
+    if not isinstance(limit, Money) or limit.currency != currency:
+        raise ValidationFailed({"limit": [f"Give the limit in {currency}."]})
     if limit.amount < 0 or limit != limit.rounded():
         raise ValidationFailed({"limit": ["A credit limit is zero or more, in whole minor units."]})
     call_credit = ledger_accounts_lock(ids=[ledger.call_credit.pk])[ledger.call_credit.pk]
+    if call_credit.balance < -limit.amount:
+        used = Money(-call_credit.balance, currency)
+        raise ValidationFailed(
+            {"limit": [f"{used} of call credit is in use: the limit cannot be lower."]}
+        )
     before = -call_credit.floor
     if before != limit.amount:
         call_credit.floor = -limit.amount

@@ -224,18 +224,18 @@ def test_call_credit_may_go_down_to_its_credit_limit(account, ledger):
     assert fresh(ledger.call_credit) == Decimal("-10.0000")
 
 
-def test_lowering_the_credit_limit_below_use_keeps_the_balance_but_stops_debits(
-    account, ledger, deposit
-):
+def test_the_credit_limit_cannot_go_below_what_is_used(account, ledger, deposit):
     calls = operator_ledger_account(kind="revenue_calls", currency="EUR")
     call_credit_limit_set(account=account, limit=eur("20"), actor=SYSTEM)
-    spend(ledger.call_credit, calls, "15")
-    call_credit_limit_set(account=account, limit=eur("5"), actor=SYSTEM)
-    assert fresh(ledger.call_credit) == Decimal("-15")
+    spend(ledger.call_credit, calls, "15.25")
+    with pytest.raises(ValidationFailed) as raised:
+        call_credit_limit_set(account=account, limit=eur("15.24"), actor=SYSTEM)
+    assert "15.25 EUR of call credit is in use" in raised.value.errors["limit"][0]
+    call_credit_limit_set(account=account, limit=eur("15.25"), actor=SYSTEM)  # no further calls
     with pytest.raises(InsufficientFunds):
-        spend(ledger.call_credit, calls, "0.01")
-    deposit(ledger.call_credit, "1.00")  # credits are always taken
-    assert fresh(ledger.call_credit) == Decimal("-14")
+        spend(ledger.call_credit, calls, "0.0001")
+    deposit(ledger.call_credit, "1.00")
+    assert fresh(ledger.call_credit) == Decimal("-14.25")
 
 
 @pytest.mark.parametrize("limit", [Money("-1", "EUR"), Money("1.001", "EUR"), Money("1", "USD")])
@@ -364,8 +364,14 @@ def test_balance_as_of_a_moment(ledger, revenue, deposit):
     assert balance_get(ledger_account=account) == eur("70")
 
 
-def test_the_database_refuses_negative_business_funds(ledger):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerAccount.objects.filter(pk=ledger.business_funds.pk).update(balance=Decimal("-1"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerAccount.objects.filter(pk=ledger.call_credit.pk).update(floor=Decimal("1"))
+def test_the_database_refuses_a_balance_below_its_floor(account, ledger):
+    call_credit_limit_set(account=account, limit=eur("5"), actor=SYSTEM)
+    for pk, values in [
+        (ledger.business_funds.pk, {"balance": Decimal("-0.0001")}),
+        (ledger.business_funds.pk, {"floor": Decimal("-1")}),
+        (ledger.call_credit.pk, {"balance": Decimal("-5.0001")}),
+        (ledger.call_credit.pk, {"floor": Decimal("1")}),
+    ]:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LedgerAccount.objects.filter(pk=pk).update(**values)
+    assert LedgerAccount.objects.get(pk=ledger.call_credit.pk).balance == 0
