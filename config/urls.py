@@ -17,6 +17,7 @@ urlpatterns = [
     path("billing/", include("billtone.accounts.urls")),
     path("billing/", include("billtone.ledger.urls")),
     path("billing/", include("billtone.banktransfers.urls")),
+    path("billing/", include("billtone.payments.urls")),
     path("", include("billtone.web.urls")),
 ]
 

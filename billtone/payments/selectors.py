@@ -158,3 +158,31 @@ def cards_expiring_candidates(*, now: datetime | None = None) -> QuerySet[SavedC
         .select_related("account__billing_profile")
         .order_by("pk")
     )
+
+
+@dataclass(frozen=True)
+class CardsSection:
+    """The saved cards part of the Payment methods page."""
+
+    rows: list[CardRow]
+    auto_payments: bool
+    default: SavedCard | None
+    recent_payments: list[Payment]
+    locale: str
+
+    @property
+    def chargeable(self) -> list[SavedCard]:
+        return [row.card for row in self.rows if not row.expiry.expired]
+
+
+def cards_section_get(*, account: Account, recent: int = 5) -> CardsSection:
+    from billtone.ledger.selectors import account_locale
+
+    rows = card_rows(account=account)
+    return CardsSection(
+        rows=rows,
+        auto_payments=auto_payments_enabled(account=account),
+        default=next((row.card for row in rows if row.card.is_default), None),
+        recent_payments=list(payment_list(account=account)[:recent]),
+        locale=account_locale(account=account),
+    )
