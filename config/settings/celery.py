@@ -12,4 +12,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.banktransfers.tasks.funding_requests_expire",
         "schedule": 3600.0,
     },
+    "payments-recover-stale": {
+        "task": "billtone.payments.tasks.payments_recover_stale",
+        "schedule": 300.0,
+    },
+    "cards-expiry-notify": {
+        "task": "billtone.payments.tasks.card_expiry_notify",
+        "schedule": 86400.0,
+    },
 }
