@@ -1,7 +1,8 @@
 """Charging saved cards: one Payment row per attempt, the ledger posted when it succeeds.
 
-card_charge runs in three steps (docs/decisions/0005-card-payments.md):
-1. insert the Payment, pending, under its unique idempotency key, and commit: a replay of
+card_charge runs in three steps:
+1. insert the Payment, pending, under its unique idempotency key, and commit (a durable
+   transaction: calling it inside another transaction is an error): a replay of
    the key returns that payment and never asks the gateway to charge again;
 2. ask the gateway, holding no database lock, with the same key;
 3. record the outcome (charge_outcome_record): a success posts card clearing -> what it paid
@@ -142,8 +143,8 @@ def card_charge(
     succeeded, failed (a decline: failure_code and failure_message say why),
     requires_action (3-D Secure: then charge_confirm) or errored (settled later).
 
-    Call it outside any database transaction: the pending row must be committed before the
-    gateway is asked."""
+    Call it outside any database transaction (the insert is durable: inside another one it
+    raises): the pending row must be committed before the gateway is asked."""
     _charge_clean(
         account=account,
         card=card,
@@ -166,7 +167,7 @@ def card_charge(
         return _replayed(existing, **expected)
     now = clock.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             payment = Payment.objects.create(
                 account=account,
                 card=card,

@@ -87,7 +87,7 @@ def payment_refund(
             )
 
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             refund = _refund_open(
                 account=account,
                 charge=payment,

@@ -343,3 +343,14 @@ def test_two_accounts_payments_stay_apart(account, other_account):
     assert customer_ledger_accounts(account=other_account).business_funds.balance == Decimal(
         "12.00"
     )
+
+
+def test_a_charge_inside_another_transaction_is_refused_before_the_gateway(
+    account, card, gateway_calls
+):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        charge(account, card)
+
+    assert not gateway_calls and not Payment.objects.exists()
