@@ -6,6 +6,7 @@ The unique constraint on (scope, key) decides races, not a check-then-insert.
 """
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -23,7 +24,8 @@ MAX_KEY_LENGTH = 255
 
 
 def _request_hash(request: HttpRequest) -> str:
-    digest = hashlib.sha256()
+    # Keyed (HMAC): request bodies may hold card data, whose plain hash must not be stored.
+    digest = hmac.new(settings.SECRET_KEY.encode(), digestmod=hashlib.sha256)
     digest.update(request.method.encode())
     digest.update(b"\0")
     digest.update(request.get_full_path().encode())

@@ -186,3 +186,12 @@ def cards_section_get(*, account: Account, recent: int = 5) -> CardsSection:
         recent_payments=list(payment_list(account=account)[:recent]),
         locale=account_locale(account=account),
     )
+
+
+def payments_unsettled(*, account: Account, currency: str) -> bool:
+    """Whether a card payment in `currency` is still on its way (not yet in the ledger)."""
+    return Payment.objects.filter(
+        account=account,
+        currency=currency,
+        status__in=[PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.ERRORED],
+    ).exists()

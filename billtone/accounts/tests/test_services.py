@@ -132,3 +132,32 @@ def test_currency_change_refused_while_a_bank_transfer_is_awaited(account):
         update(account, currency="GBP")
     assert "currency" in raised.value.errors
     assert BillingProfile.objects.get(account=account).currency == "EUR"
+
+
+def test_currency_change_refused_while_a_card_payment_is_unsettled(transactional_db, make_account):
+    from billtone.core.money import Money
+    from billtone.payments.services import card_add, card_charge
+
+    account = make_account()
+    card = card_add(
+        account=account,
+        number="4000002500003155",
+        exp_month=12,
+        exp_year=2030,
+        cvc="123",
+        holder_name="Ada Lovelace",
+        actor=Actor(label="t"),
+    )
+    payment = card_charge(
+        account=account,
+        card=card,
+        amount=Money("20.00", "EUR"),
+        purpose="business_funds",
+        on_session=True,
+        idempotency_key="3ds-pending",
+        actor=Actor(label="t"),
+    )
+    assert payment.status == "requires_action"
+    with pytest.raises(ValidationFailed) as raised:
+        update(account, currency="GBP")
+    assert "currency" in raised.value.errors
