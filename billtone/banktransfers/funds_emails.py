@@ -1,30 +1,30 @@
 """The "funds received" email, one per credited bank entry, keyed by the entry.
 
-The importer queues thousands at once: rows are rendered from the compiled templates and
-inserted in one statement (a key already queued is skipped by its unique constraint), and
-one task per batch sends them after commit. Staff allocations queue one through
-`billing_email_queue`. Both render the same templates from `funds_received_context`.
+Staff allocations queue one through `billing_email_queue`. The importer queues tens of
+thousands at once, where Django's template engine and Babel would cost more than the rest of
+the import together: `EmailRenderer` renders each template once per shape (which values are
+empty) with markers in place of the values, then fills the markers in per email. The text is
+the same as `render_to_string`'s (tests compare them); a template whose output it cannot
+reproduce (a filter on a value) is rendered by Django every time.
 """
 
 from __future__ import annotations
 
-import logging
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from babel import Locale
 from django.conf import settings
-from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils.html import conditional_escape
 
 from billtone.banktransfers.references import reference_format
-from billtone.core import clock
 from billtone.core.money import Money
-from billtone.notifications.models import EmailDelivery
 
 TEMPLATE = "funds_received"
-logger = logging.getLogger(__name__)
 
 
 def funds_received_key(identity: str) -> str:
@@ -40,83 +40,104 @@ def funds_received_context(
     booking_date: date,
     payer: str,
     requested: Money | None,
-) -> dict[str, object]:
+) -> dict[str, str | bool]:
+    """Plain strings and flags only, so that EmailRenderer can fill them in."""
     return {
         "company_name": company_name,
-        "amount": _money_format(amount.amount, amount.currency, locale),
+        "amount": money_format(amount, locale),
         "reference": reference_format(reference) if reference else "(none)",
         "booking_date": booking_date.isoformat(),
         "payer": payer,
-        "requested": (
-            _money_format(requested.amount, requested.currency, locale) if requested else ""
-        ),
+        "requested": money_format(requested, locale) if requested is not None else "",
         "different": requested is not None and requested != amount,
     }
 
 
-@lru_cache(maxsize=4096)
+def money_format(money: Money, locale: str) -> str:
+    """Money.format(locale), with Babel's locale and pattern looked up once."""
+    return _money_format(money.amount, money.currency, locale)
+
+
+@lru_cache(maxsize=16384)
 def _money_format(amount, currency: str, locale: str) -> str:
-    return Money(amount, currency).format(locale)
-
-
-@dataclass(frozen=True, slots=True)
-class FundsReceived:
-    identity: str  # the bank entry's
-    account_id: int
-    to_email: str
-    context: dict[str, object]
-
-
-def _templates():
-    subject = get_template(f"notifications/email/{TEMPLATE}.subject")
-    text = get_template(f"notifications/email/{TEMPLATE}.txt")
-    try:
-        html = get_template(f"notifications/email/{TEMPLATE}.html")
-    except TemplateDoesNotExist:
-        html = None
-    return subject, text, html
-
-
-def funds_received_queue_many(*, notices: list[FundsReceived]) -> list[int]:
-    """Store the emails (skipping keys queued before) and send them after commit, one
-    task for the lot; returns the ids of the deliveries stored now."""
-    if not notices:
-        return []
-    subject_t, text_t, html_t = _templates()
-    operator = settings.BILLTONE_OPERATOR_NAME
-    now = clock.now()
-    rows = []
-    for notice in notices:
-        context = {"operator_name": operator, **notice.context}
-        rows.append(
-            EmailDelivery(
-                key=funds_received_key(notice.identity),
-                account_id=notice.account_id,
-                to_email=notice.to_email,
-                subject=" ".join(subject_t.render(context).split())[:250],
-                body_text=text_t.render(context),
-                body_html=html_t.render(context) if html_t is not None else "",
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
-    EmailDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = list(
-        EmailDelivery.objects.filter(key__in=[row.key for row in rows], created_at=now).values_list(
-            "pk", flat=True
-        )
+    shown = Money(amount, currency)._shown()
+    loc = _locale(locale)
+    return loc.currency_formats["standard"].apply(
+        shown, loc, currency=currency, decimal_quantization=False
     )
-    if ids:
-        transaction.on_commit(lambda: _schedule(ids))
-    return ids
 
 
-def _schedule(delivery_ids: list[int]) -> None:
-    from billtone.banktransfers.tasks import funds_received_emails_send
+@lru_cache(maxsize=256)
+def _locale(identifier: str) -> Locale:
+    return Locale.parse(identifier)
 
-    try:
-        funds_received_emails_send.delay(delivery_ids)
-    except Exception:  # broker down: the periodic email retry task sends them
-        logger.warning(
-            "Could not schedule %s funds-received emails; they stay pending", len(delivery_ids)
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body_text: str
+    body_html: str
+
+
+_MARK = re.compile("\x00(<|&lt;)([a-z_]+)(>|&gt;)\x00")
+
+
+class EmailRenderer:
+    """notifications/email/<template>.{subject,txt,html} for many contexts of one layout."""
+
+    def __init__(self, template: str) -> None:
+        base = f"notifications/email/{template}"
+        self.templates = [get_template(f"{base}.subject"), get_template(f"{base}.txt")]
+        try:
+            self.templates.append(get_template(f"{base}.html"))
+        except TemplateDoesNotExist:
+            self.templates.append(None)
+        self.shapes: dict[tuple, list | None] = {}
+
+    def render(self, context: dict[str, object]) -> RenderedEmail:
+        context = {"operator_name": settings.BILLTONE_OPERATOR_NAME, **context}
+        shape = tuple(sorted((name, bool(value)) for name, value in context.items()))
+        parts = self.shapes.get(shape, False)
+        if parts is False:
+            parts = self.shapes[shape] = self._compile(context)
+        if parts is None or not all(isinstance(v, str | bool) for v in context.values()):
+            texts = [t.render(context) if t is not None else "" for t in self.templates]
+        else:
+            texts = [_fill(p, context) if p is not None else "" for p in parts]
+        return RenderedEmail(
+            subject=" ".join(texts[0].split())[:250], body_text=texts[1], body_html=texts[2]
         )
+
+    def _compile(self, context: dict[str, object]) -> list | None:
+        marked = {name: f"\x00<{name}>\x00" if value else value for name, value in context.items()}
+        compiled = []
+        for template in self.templates:
+            if template is None:
+                compiled.append(None)
+                continue
+            text = template.render(marked)
+            pieces: list = []
+            last = 0
+            for match in _MARK.finditer(text):
+                if match.group(2) not in context:
+                    return None
+                pieces.append(text[last : match.start()])
+                pieces.append((match.group(2), match.group(1) == "&lt;"))
+                last = match.end()
+            pieces.append(text[last:])
+            if any("\x00" in p for p in pieces if isinstance(p, str)):
+                return None  # a filter changed a marker: render with Django
+            compiled.append(pieces)
+        return compiled
+
+
+def _fill(pieces: list, context: dict[str, object]) -> str:
+    out = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+        else:
+            name, escaped = piece
+            value = str(context[name])
+            out.append(str(conditional_escape(value)) if escaped else value)
+    return "".join(out)

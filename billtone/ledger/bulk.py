@@ -34,10 +34,9 @@ from billtone.ledger.services import (
     Leg,
     _clean,
     _fingerprint,
-    _replayed,
     ledger_accounts_lock,
+    transaction_post,
 )
-from billtone.ledger.services import _write as _write_one
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,9 @@ class BulkTransaction:
 @dataclass(frozen=True)
 class BulkPosted:
     transaction_id: int
-    created: bool  # False: the key was posted before and this is its replay
+    # False: the key was posted before and this is its replay. (In the one-by-one fallback,
+    # a key posted by another process in the same instant can still read as created.)
+    created: bool
 
 
 def transactions_post_bulk(
@@ -123,9 +124,18 @@ def transactions_post_bulk(
             # transaction_post does, replaying theirs.
             with transaction.atomic():
                 for n in new:
-                    posted[items[n].idempotency_key] = _post_one(
-                        item=items[n], fingerprint=fingerprints[n], actor=actor
+                    item = items[n]
+                    before = Transaction.objects.filter(idempotency_key=item.idempotency_key)
+                    replayed = before.exists()
+                    txn = transaction_post(
+                        kind=item.kind,
+                        memo=item.memo,
+                        postings=item.postings,
+                        idempotency_key=item.idempotency_key,
+                        actor=actor,
+                        external_reference=item.external_reference,
                     )
+                    posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
     return [
         posted[item.idempotency_key]
         if first_of[item.idempotency_key] == n
@@ -134,105 +144,145 @@ def transactions_post_bulk(
     ]
 
 
-def _post_one(*, item: BulkTransaction, fingerprint: str, actor: Actor) -> BulkPosted:
-    """`transaction_post` for one item, telling a new transaction from a replay."""
-    existing = _replayed(idempotency_key=item.idempotency_key, fingerprint=fingerprint)
-    if existing is not None:
-        return BulkPosted(existing.pk, created=False)
-    try:
-        with transaction.atomic():
-            txn = _write_one(
-                kind=item.kind,
-                memo=item.memo,
-                legs=list(item.postings),
-                idempotency_key=item.idempotency_key,
-                fingerprint=fingerprint,
-                actor=actor,
-                external_reference=item.external_reference,
-                reverses=None,
-            )
-        return BulkPosted(txn.pk, created=True)
-    except (IntegrityError, InsufficientFunds):
-        existing = _replayed(idempotency_key=item.idempotency_key, fingerprint=fingerprint)
-        if existing is None:
-            raise
-        return BulkPosted(existing.pk, created=False)
-
-
 def _write(*, items: list[BulkTransaction], fingerprints: list[str], actor: Actor) -> list[int]:
+    postgres = connection.vendor == "postgresql"
     wanted = {leg.ledger_account.pk for item in items for leg in item.postings}
-    accounts = ledger_accounts_lock(ids=wanted)
-    if len(accounts) != len(wanted):
+    balances, floors = (_lock_postgres if postgres else _lock_portable)(ids=wanted)
+    if len(balances) != len(wanted):
         raise ValidationFailed({"postings": ["A ledger account of this batch is gone."]})
 
-    balances = {pk: account.balance for pk, account in accounts.items()}
+    start = dict(balances)
+    rows: list[list[tuple[int, Decimal, str, Decimal]]] = []
     for item in items:
         net: dict[int, Decimal] = defaultdict(Decimal)
         for leg in item.postings:
             net[leg.ledger_account.pk] += leg.amount.amount
         for pk, change in net.items():
-            account = accounts[pk]
-            if change < 0 and account.floor is not None and balances[pk] + change < account.floor:
+            if change < 0 and floors[pk] is not None and balances[pk] + change < floors[pk]:
+                account = LedgerAccount.objects.select_related("account").get(pk=pk)
                 raise InsufficientFunds(
                     label=account.get_kind_display() if account.is_customer else str(account),
                     balance=Money(balances[pk], account.currency),
                     debit=Money(-change, account.currency),
                     floor=Money(account.floor, account.currency),
                 )
-            balances[pk] += change
+        legs = []
+        for leg in item.postings:  # balance_after leg by leg, as transaction_post does
+            pk = leg.ledger_account.pk
+            balances[pk] += leg.amount.amount
+            legs.append((pk, leg.amount.amount, leg.amount.currency, balances[pk]))
+        rows.append(legs)
 
-    now = clock.now()
+    now = clock.now()  # taken under the locks: statement order is posting order
     label = actor.label[:200]
+    transactions = [
+        (
+            item.kind,
+            item.memo.strip(),
+            item.external_reference or "",
+            label,
+            item.idempotency_key,
+            fingerprint,
+            now,
+        )
+        for item, fingerprint in zip(items, fingerprints, strict=True)
+    ]
+    changed = {pk: balance for pk, balance in balances.items() if balance != start[pk]}
+    insert = _insert_postgres if postgres else _insert_portable
+    return insert(transactions=transactions, rows=rows, balances=changed, now=now)
+
+
+def _lock_portable(*, ids: set[int]):
+    accounts = ledger_accounts_lock(ids=ids)
+    return (
+        {pk: account.balance for pk, account in accounts.items()},
+        {pk: account.floor for pk, account in accounts.items()},
+    )
+
+
+def _insert_portable(*, transactions, rows, balances, now) -> list[int]:
     created = Transaction.objects.bulk_create(
         [
             Transaction(
-                kind=item.kind,
-                memo=item.memo.strip(),
-                external_reference=item.external_reference or "",
-                created_by=label,
-                idempotency_key=item.idempotency_key,
+                kind=kind,
+                memo=memo,
+                external_reference=external_reference,
+                created_by=created_by,
+                idempotency_key=key,
                 fingerprint=fingerprint,
-                created_at=now,
+                created_at=created_at,
             )
-            for item, fingerprint in zip(items, fingerprints, strict=True)
+            for kind, memo, external_reference, created_by, key, fingerprint, created_at in (
+                transactions
+            )
         ]
     )
-    running = {pk: account.balance for pk, account in accounts.items()}
-    rows = []
-    for item, txn in zip(items, created, strict=True):
-        for leg in item.postings:
-            pk = leg.ledger_account.pk
-            running[pk] += leg.amount.amount
-            rows.append(
-                Posting(
-                    transaction_id=txn.pk,
-                    ledger_account_id=pk,
-                    amount=leg.amount.amount,
-                    currency=leg.amount.currency,
-                    balance_after=running[pk],
-                    created_at=now,
-                )
+    Posting.objects.bulk_create(
+        [
+            Posting(
+                transaction_id=txn.pk,
+                ledger_account_id=pk,
+                amount=amount,
+                currency=currency,
+                balance_after=after,
+                created_at=now,
             )
-    Posting.objects.bulk_create(rows)
-    changed = {pk: value for pk, value in running.items() if value != accounts[pk].balance}
-    _balances_write(changed)
-    return [txn.pk for txn in created]
-
-
-def _balances_write(balances: Mapping[int, Decimal]) -> None:
-    if not balances:
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE ledger_ledgeraccount AS a SET balance = v.balance "
-                "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id",
-                [list(balances), list(balances.values())],
-            )
-        return
+            for txn, legs in zip(created, rows, strict=True)
+            for pk, amount, currency, after in legs
+        ]
+    )
     LedgerAccount.objects.bulk_update(
         [LedgerAccount(pk=pk, balance=balance) for pk, balance in balances.items()], ["balance"]
     )
+    return [txn.pk for txn in created]
+
+
+# PostgreSQL: lock in one statement, take the transactions' ids from their sequence, COPY the
+# transactions and postings in, and write the balances in one statement. The unique key, the
+# constraints and the deferred balance trigger (migration 0002) check these rows exactly as
+# they check transaction_post's.
+
+_LOCK_SQL = """
+SELECT id, balance, floor FROM ledger_ledgeraccount
+WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+"""
+_IDS_SQL = (
+    "SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) FROM generate_series(1, %s)"
+)
+_BALANCES_SQL = """
+UPDATE ledger_ledgeraccount AS a SET balance = v.balance
+FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id
+"""
+
+
+def _lock_postgres(*, ids: set[int]):
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [sorted(ids)])
+        found = cursor.fetchall()
+    return {pk: balance for pk, balance, _ in found}, {pk: floor for pk, _, floor in found}
+
+
+def _insert_postgres(*, transactions, rows, balances, now) -> list[int]:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(_IDS_SQL, [len(transactions)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY ledger_transaction (id, kind, memo, external_reference, created_by, "
+            "idempotency_key, fingerprint, created_at) FROM STDIN"
+        ) as copy:
+            for pk, values in zip(ids, transactions, strict=True):
+                copy.write_row((pk, *values))
+        with raw.copy(
+            "COPY ledger_posting (transaction_id, ledger_account_id, amount, currency, "
+            "balance_after, created_at) FROM STDIN"
+        ) as copy:
+            for pk, legs in zip(ids, rows, strict=True):
+                for account_id, amount, currency, after in legs:
+                    copy.write_row((pk, account_id, amount, currency, after, now))
+        if balances:
+            cursor.execute(_BALANCES_SQL, [list(balances), list(balances.values())])
+    return ids
 
 
 def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, LedgerAccount]:

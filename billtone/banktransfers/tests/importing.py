@@ -8,11 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from billtone.banktransfers.models import AccountReference, FundingRequest
 from billtone.banktransfers.services import account_reference_get_or_create, funding_request_create
-from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerAccount, LedgerKind
 
@@ -109,9 +106,3 @@ def customer_make(account, amount: str = "250.00") -> Customer:
     reference = account_reference_get_or_create(account=account)
     request = funding_request_create(account=account, amount=amount, actor=STAFF)
     return Customer(account=account, reference=reference, request=request)
-
-
-@pytest.fixture
-def customer(account) -> Customer:
-    operator_banks_save()
-    return customer_make(account)

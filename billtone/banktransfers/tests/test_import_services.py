@@ -5,14 +5,14 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from billtone.banktransfers.import_services import ledger_key, statement_import
+from billtone.banktransfers.import_batch import ledger_key
+from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.tests.importing import (
     STAFF,
     Credit,
     camt053,
-    customer,  # noqa: F401 (fixture)
     customer_make,
 )
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
@@ -308,10 +308,10 @@ def test_entries_are_imported_in_batches(tmp_path, customer):
         source=camt053(tmp_path, *credits),
         actor=STAFF,
         batch_size=3,
-        progress=lambda done, total: seen.append((done, total)),
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
 
-    assert seen == [(3, 7), (6, 7), (7, 7)]
+    assert seen == [("import", 3, 7), ("import", 6, 7), ("import", 7, 7)]
     assert result.matched == 7 and customer.funds == Decimal(28)
     funds = LedgerAccount.objects.get(account=customer.account, kind="business_funds")
     afters = list(funds.postings.order_by("id").values_list("balance_after", flat=True))

@@ -1,0 +1,249 @@
+"""Import a generated camt.053 of 100,000 credits into PostgreSQL, end to end.
+
+The database <name> (bt_import by default) is dropped and made again on the server of
+DATABASE_URL, migrated, and given N customer accounts (10,000 by default) with a permanent
+reference each, and funding requests awaiting funds for a share of them. bench/gen_camt053.py
+writes the statement: 90% of the credits carry one of those references (structured, grouped,
+lower case, inside other text or split across lines; a third of them a request's), the rest
+a mistyped reference or none.
+
+The measured run is `statement_import` exactly as `billtone import-statement` calls it, in a
+fresh process: check the whole file, then parse, match, post to the ledger, store the entries,
+mark funding requests received and queue the "funds received" email rows. Sending the emails
+is a worker's job after commit: the task that would go to the broker is counted, not run.
+Peak memory is that process's ru_maxrss. Results: docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/statement_import.py [--entries 100000] [--accounts 10000] \\
+        [--database bt_import] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+REQUEST_SHARE = 1 / 3  # of the references paid: funding requests; the rest permanent ones
+
+
+def _url(database: str) -> str:
+    parts = urlparse(os.environ.get("DATABASE_URL", ""))
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
+    auth = parts.username or "postgres"
+    if parts.password:
+        auth += f":{parts.password}"
+    return f"postgres://{auth}@{parts.hostname or '127.0.0.1'}:{parts.port or 5432}/{database}"
+
+
+def _recreate(database: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin = urlparse(os.environ["DATABASE_URL"]).path.lstrip("/") or "postgres"
+    with psycopg.connect(_url(admin), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _django(database: str) -> None:
+    os.environ["DATABASE_URL"] = _url(database)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare(accounts: int, seed: int) -> list[str]:
+    """Customers, their references and requests; returns the references payers will use."""
+    from django.core.management import call_command
+
+    from billtone.accounts.models import Account, BillingProfile
+    from billtone.banktransfers.models import AccountReference, FundingRequest
+    from billtone.banktransfers.references import reference_from_body
+    from billtone.banktransfers.services import BankAccountInput, bank_account_save
+    from billtone.core import clock
+
+    call_command("migrate", verbosity=0)
+    bank_account_save(
+        data=BankAccountInput(
+            currency="EUR",
+            account_holder="Billtone Telecom B.V.",
+            iban="DE89370400440532013000",
+            bic="COBADEFFXXX",
+            bank_name="Commerzbank",
+        )
+    )
+    now = clock.now()
+    rows = Account.objects.bulk_create(
+        [Account(name=f"Bench customer {n}", created_at=now) for n in range(accounts)]
+    )
+    BillingProfile.objects.bulk_create(
+        [
+            BillingProfile(
+                account=a,
+                company_name=a.name,
+                country="DE",
+                currency="EUR",
+                billing_email=f"billing{a.pk}@bench.example",
+                updated_at=now,
+            )
+            for a in rows
+        ]
+    )
+    permanent = AccountReference.objects.bulk_create(
+        [
+            AccountReference(account=a, reference=reference_from_body(n), created_at=now)
+            for n, a in enumerate(rows)
+        ]
+    )
+    rng = random.Random(seed)
+    requests = FundingRequest.objects.bulk_create(
+        [
+            FundingRequest(
+                account=a,
+                amount=Decimal(rng.choice([50, 100, 250, 500, 1000])),
+                currency="EUR",
+                reference=reference_from_body(10**9 + n),
+                created_at=now,
+                expires_at=now + timedelta(days=14),
+                created_by_label="bench",
+            )
+            for n, a in enumerate(rows)
+        ]
+    )
+    share = max(1, int(len(permanent) * (1 - REQUEST_SHARE)))
+    return [r.reference for r in permanent[:share]] + [
+        r.reference for r in requests[: len(permanent) - share]
+    ]
+
+
+def _import(path: str, profile: bool) -> None:
+    """The measured part, in its own process (see main)."""
+    from django.db import connection
+
+    from billtone.banktransfers import tasks
+    from billtone.banktransfers.import_services import statement_import
+    from billtone.core.services import Actor
+
+    scheduled = []
+    tasks.funds_received_emails_send.delay = lambda ids: scheduled.append(len(ids))
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+    started = time.perf_counter()
+    cpu = time.process_time()
+    result = statement_import(source=path, actor=Actor.system("bench"))
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.stop()
+        out = ROOT / "test-artifacts" / "statement_import.profile.txt"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"profile: {out}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    total = result.credits + result.debits_ignored + result.not_booked_ignored
+    print(
+        f"imported {total} entries in {elapsed:.2f} s: {total / elapsed:,.0f} entries/s "
+        f"(Python CPU {cpu:.1f} s); peak RSS {peak:.0f} MB"
+    )
+    print(
+        f"matched {result.matched}, to review {result.to_review}, duplicates "
+        f"{result.duplicates_skipped}, total matched {result.matched_totals}; "
+        f"{sum(scheduled)} emails in {len(scheduled)} send tasks scheduled"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM ledger_ledgeraccount a
+            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
+                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
+            WHERE a.balance <> coalesce(p.s, 0)
+            """
+        )
+        off = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(sum(balance), 0) FROM ledger_ledgeraccount")
+        books = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM notifications_emaildelivery WHERE key LIKE 'funds-received:%%'"
+        )
+        emails = cursor.fetchone()[0]
+        cursor.execute("SELECT status, count(*) FROM banktransfers_fundingrequest GROUP BY 1")
+        requests = dict(cursor.fetchall())
+    if off or books != 0 or emails != result.matched:
+        sys.exit(f"WRONG: {off} balances off, books sum {books}, {emails} email rows")
+    print(f"books checked: every balance = sum of its postings, sum 0; requests {requests}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--matched", type=float, default=0.9)
+    parser.add_argument("--database", default="bt_import")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument the import")
+    parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+
+    if options.import_only:
+        _django(options.database)
+        _import(options.import_only, options.profile)
+        return
+
+    from gen_camt053 import write_camt053
+
+    _recreate(options.database)
+    _django(options.database)
+    from django.db import connection
+
+    started = time.perf_counter()
+    references = _prepare(options.accounts, options.seed)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    print(
+        f"PostgreSQL {version}, {os.cpu_count()} CPUs; {options.accounts} customers prepared "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    path = ROOT / "test-artifacts" / f"bench-camt053-{options.entries}.xml"
+    path.parent.mkdir(exist_ok=True)
+    generated = write_camt053(
+        path,
+        entries=options.entries,
+        references=references,
+        matched_share=options.matched,
+        seed=options.seed,
+        account_iban="DE89370400440532013000",
+    )
+    print(
+        f"{path.name}: {generated.entries} credits, {path.stat().st_size / 2**20:.0f} MiB; "
+        f"{generated.with_reference} with a reference, {generated.with_invalid_reference} "
+        f"mistyped, {generated.without_reference} without"
+    )
+    command = [sys.executable, __file__, "--import-only", str(path)]
+    command += ["--database", options.database] + (["--profile"] if options.profile else [])
+    subprocess.run(command, check=True)
+    path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,475 @@
+"""One batch of a statement import: one database transaction.
+
+1. Credits whose identity is stored already are skipped (a re-import, an overlapping
+   statement).
+2. References are read and looked up (`matching`): exactly one known reference in the
+   account's currency credits that account's business funds with the amount that arrived;
+   anything else goes to review, with a suggestion where one is likely.
+3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
+   funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
+   unique), funding requests marked received, and "funds received" emails stored, to be sent
+   after commit by one task for the batch.
+
+Two imports of the same file at once: whichever stores an identity first keeps it; the other
+fails on the unique identity (or on the ledger key, and replays that posting), rolls its
+batch back and does it again, now skipping what the first one stored. Nothing is credited
+twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+
+from billtone.accounts.models import BillingProfile
+from billtone.banktransfers import import_storage, matching
+from billtone.banktransfers.funds_emails import (
+    TEMPLATE,
+    EmailRenderer,
+    funds_received_context,
+    funds_received_key,
+)
+from billtone.banktransfers.models import (
+    AccountReference,
+    BankEntry,
+    FundingRequest,
+    StatementImport,
+)
+from billtone.banktransfers.references import reference_format
+from billtone.core import clock
+from billtone.core.money import Money, locale_for
+from billtone.core.services import Actor
+from billtone.ledger.bulk import BulkTransaction, business_funds_accounts, transactions_post_bulk
+from billtone.ledger.models import LedgerAccount, LedgerKind
+from billtone.ledger.services import Leg, operator_ledger_account
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+TRANSACTION_KIND = "bank_transfer"
+CREDITED = (BankEntry.Status.MATCHED, BankEntry.Status.ALLOCATED)
+
+
+def ledger_key(identity: str) -> str:
+    """The ledger idempotency key of a bank entry's credit, however it is credited."""
+    return f"bank-entry:{identity}"
+
+
+def ledger_memo(reference: str) -> str:
+    return f"Bank transfer {reference_format(reference)}" if reference else "Bank transfer"
+
+
+@dataclass(slots=True)
+class Credit:
+    """A booked credit of the statement, as the check pass kept it."""
+
+    identity: str
+    amount: Decimal
+    currency: str
+    booking_date: date
+    value_date: date | None
+    is_reversal: bool
+    payer_name: str
+    payer_iban: str
+    structured_reference: str
+    free_text: str
+    end_to_end_id: str
+    bank_reference: str
+    position: str
+
+
+@dataclass
+class Counts:
+    credits: int = 0
+    matched: int = 0
+    to_review: int = 0
+    duplicates_skipped: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+    def plus(self, other: Counts) -> Counts:
+        totals = dict(self.totals)
+        for currency, amount in other.totals.items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+        return Counts(
+            credits=self.credits + other.credits,
+            matched=self.matched + other.matched,
+            to_review=self.to_review + other.to_review,
+            duplicates_skipped=self.duplicates_skipped + other.duplicates_skipped,
+            totals=totals,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Customer:
+    company_name: str
+    billing_email: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Matched:
+    credit: Credit
+    target: matching.Target
+
+
+class ImportRun:
+    """One import's batches, and what they share: ledger accounts and customers seen."""
+
+    def __init__(self, *, record: StatementImport, actor: Actor) -> None:
+        self.record = record
+        self.actor = actor
+        self.counts = Counts()
+        self.funds: dict[int, LedgerAccount] = {}
+        self.banks: dict[str, LedgerAccount] = {}
+        self.customers: dict[int, _Customer] = {}
+        self.renderer = EmailRenderer(TEMPLATE)
+
+    def batch(self, credits: list[Credit]) -> None:
+        """Import `credits` in one database transaction; again, if another import took some
+        of them meanwhile."""
+        for attempt in range(1, ATTEMPTS + 1):
+            funds, banks = dict(self.funds), dict(self.banks)
+            try:
+                with transaction.atomic():
+                    counts = self._batch(credits)
+            except (IntegrityError, DatabaseError) as error:
+                self.funds, self.banks = funds, banks  # rows made in the rolled back batch
+                if attempt == ATTEMPTS or not _contended(error):
+                    raise
+                logger.info("Import %s: batch again (%s)", self.record.pk, error)
+                continue
+            self.counts = counts
+            return
+
+    def _batch(self, credits: list[Credit]) -> Counts:
+        batch = Counts(credits=len(credits))
+        stored = set(
+            BankEntry.objects.filter(identity__in=[c.identity for c in credits]).values_list(
+                "identity", flat=True
+            )
+        )
+        fresh = [c for c in credits if c.identity not in stored]
+        matched, review = self._decide(fresh)
+        suggestions = _suggestions(review=[c for c, _ in review], matched=matched)
+        ids = self._post(matched)
+        now = clock.now()
+        record_id = self.record.pk
+        rows = [
+            _row(record_id, m.credit, now, BankEntry.Status.MATCHED, "", m.target.reference)
+            + (m.target.account_id, m.target.funding_request_id, None, None, "", pk, now, "", "")
+            for m, pk in zip(matched, ids, strict=True)
+        ]
+        for credit, decision in review:
+            hint = suggestions.get(credit.identity)
+            rows.append(
+                _row(
+                    record_id,
+                    credit,
+                    now,
+                    BankEntry.Status.REVIEW,
+                    decision.reason,
+                    decision.reference,
+                )
+                + (
+                    None,
+                    None,
+                    hint.account_id if hint else None,
+                    hint.funding_request_id if hint else None,
+                    hint.reason[:255] if hint else "",
+                    None,
+                    now,
+                    "",
+                    "",
+                )
+            )
+        import_storage.entries_insert(rows)
+        requests = self._requests_receive(matched, now=now)
+        self._emails_queue(matched, requests, now=now)
+
+        batch.matched = len(matched)
+        batch.to_review = len(review)
+        batch.duplicates_skipped = len(credits) - len(fresh)
+        for m in matched:
+            currency = m.credit.currency
+            batch.totals[currency] = batch.totals.get(currency, Decimal(0)) + m.credit.amount
+        total = self.counts.plus(batch)
+        StatementImport.objects.filter(pk=record_id).update(
+            credits=total.credits,
+            matched=total.matched,
+            to_review=total.to_review,
+            duplicates_skipped=total.duplicates_skipped,
+            matched_totals={c: format(a, "f") for c, a in sorted(total.totals.items())},
+        )
+        return total
+
+    def _decide(
+        self, credits: list[Credit]
+    ) -> tuple[list[_Matched], list[tuple[Credit, matching.Decision]]]:
+        scans = {
+            c.identity: matching.entry_scan(
+                structured_reference=c.structured_reference, free_text=c.free_text
+            )
+            for c in credits
+            if not c.is_reversal
+        }
+        targets = _targets(r for scan in scans.values() for r in scan.readings)
+        matched: list[_Matched] = []
+        review: list[tuple[Credit, matching.Decision]] = []
+        for c in credits:
+            if c.is_reversal:
+                review.append((c, matching.Decision(None, matching.Reason.REVERSAL, "")))
+                continue
+            decision = matching.match_decide(
+                scan=scans[c.identity], currency=c.currency, targets=targets
+            )
+            if decision.target is not None:
+                matched.append(_Matched(c, decision.target))
+            else:
+                review.append((c, decision))
+        return matched, review
+
+    def _post(self, matched: list[_Matched]) -> list[int]:
+        if not matched:
+            return []
+        missing = {
+            m.target.account_id: m.target.currency
+            for m in matched
+            if m.target.account_id not in self.funds
+        }
+        if missing:
+            self.funds.update(business_funds_accounts(currencies=missing))
+        for currency in {m.credit.currency for m in matched} - set(self.banks):
+            self.banks[currency] = operator_ledger_account(
+                kind=LedgerKind.BANK_CLEARING, currency=currency
+            )
+        posted = transactions_post_bulk(
+            transactions=[
+                BulkTransaction(
+                    kind=TRANSACTION_KIND,
+                    memo=ledger_memo(m.target.reference),
+                    postings=[
+                        Leg(
+                            self.banks[m.credit.currency],
+                            Money(-m.credit.amount, m.credit.currency),
+                        ),
+                        Leg(
+                            self.funds[m.target.account_id],
+                            Money(m.credit.amount, m.credit.currency),
+                        ),
+                    ],
+                    idempotency_key=ledger_key(m.credit.identity),
+                    external_reference=(m.credit.bank_reference or m.credit.identity)[:255],
+                )
+                for m in matched
+            ],
+            actor=self.actor,
+        )
+        return [p.transaction_id for p in posted]
+
+    def _requests_receive(
+        self, matched: list[_Matched], *, now: datetime
+    ) -> dict[int, FundingRequest]:
+        received = [
+            (m.target.funding_request_id, m.credit.amount)
+            for m in matched
+            if m.target.funding_request_id is not None
+        ]
+        return funding_requests_receive_many(received=received, received_at=now)
+
+    def _emails_queue(
+        self, matched: list[_Matched], requests: dict[int, FundingRequest], *, now: datetime
+    ) -> None:
+        if not matched:
+            return
+        self._customers_load({m.target.account_id for m in matched} - set(self.customers))
+        rows = []
+        for m in matched:
+            customer = self.customers[m.target.account_id]
+            request = requests.get(m.target.funding_request_id)
+            email = self.renderer.render(
+                funds_received_context(
+                    company_name=customer.company_name,
+                    locale=customer.locale,
+                    amount=Money(m.credit.amount, m.credit.currency),
+                    reference=m.target.reference,
+                    booking_date=m.credit.booking_date,
+                    payer=m.credit.payer_name,
+                    requested=(
+                        Money(request.amount, request.currency) if request is not None else None
+                    ),
+                )
+            )
+            rows.append(
+                (
+                    funds_received_key(m.credit.identity),
+                    m.target.account_id,
+                    customer.billing_email,
+                    email.subject,
+                    email.body_text,
+                    email.body_html,
+                )
+            )
+        ids = import_storage.emails_insert(rows, now=now)
+        if ids:
+            transaction.on_commit(lambda: _emails_schedule(ids))
+
+    def _customers_load(self, account_ids: set[int]) -> None:
+        if not account_ids:
+            return
+        for account_id, company, email, country in BillingProfile.objects.filter(
+            account_id__in=account_ids
+        ).values_list("account_id", "company_name", "billing_email", "country"):
+            locale = locale_for(language=settings.LANGUAGE_CODE, country=country)
+            self.customers[account_id] = _Customer(company, email, locale)
+
+
+def _contended(error: Exception) -> bool:
+    """Another import took an identity or ledger key of the batch (a unique constraint), or
+    deadlocked with this one. A constraint that fails for any other reason fails again on
+    every attempt and is raised."""
+    if isinstance(error, IntegrityError):
+        return True
+    return type(error.__cause__).__name__ in {"DeadlockDetected", "SerializationFailure"}
+
+
+def _row(record_id, c: Credit, now, status, reason, reference) -> tuple:
+    return (
+        record_id,
+        c.identity,
+        c.position[:100],
+        c.amount,
+        c.currency,
+        c.booking_date,
+        c.value_date,
+        c.payer_name[:255],
+        c.payer_iban[:34],
+        c.structured_reference[:255],
+        c.free_text,
+        c.end_to_end_id[:255],
+        c.bank_reference[:255],
+        status,
+        reason,
+        reference[:25],
+    )
+
+
+def _emails_schedule(delivery_ids: list[int]) -> None:
+    from billtone.banktransfers.tasks import funds_received_emails_send
+
+    try:
+        funds_received_emails_send.delay(delivery_ids)
+    except Exception:  # broker down: the periodic email retry task sends them
+        logger.warning("Could not schedule %s funds-received emails", len(delivery_ids))
+
+
+def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
+    """Every known reference among `readings`: permanent account references and requests."""
+    wanted = list(dict.fromkeys(readings))
+    if not wanted:
+        return {}
+    found: dict[str, matching.Target] = {}
+    for reference, account_id, currency in AccountReference.objects.filter(
+        reference__in=wanted
+    ).values_list("reference", "account_id", "account__billing_profile__currency"):
+        found[reference] = matching.Target(reference, account_id, currency or "")
+    for reference, pk, account_id, currency, request_currency in FundingRequest.objects.filter(
+        reference__in=wanted
+    ).values_list(
+        "reference", "pk", "account_id", "account__billing_profile__currency", "currency"
+    ):
+        found[reference] = matching.Target(
+            reference, account_id, currency or "", pk, request_currency
+        )
+    return found
+
+
+def funding_requests_receive_many(
+    *, received: list[tuple[int, Decimal]], received_at: datetime
+) -> dict[int, FundingRequest]:
+    """`services.funding_request_receive` for many (request id, amount) at once, in order:
+    a request awaiting funds (or expired) becomes received, or received a different amount;
+    one received already stays as it is (the money still lands: its reference is known).
+    Returns the requests, locked, by id."""
+    if not received:
+        return {}
+    requests = import_storage.funding_requests_lock([pk for pk, _ in received])
+    changed: dict[int, FundingRequest] = {}
+    for pk, amount in received:
+        request = requests[pk]
+        arrived = Money(amount, request.currency)
+        status = (
+            FundingRequest.Status.RECEIVED
+            if arrived == Money(request.amount, request.currency)
+            else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+        )
+        if arrived.amount > 0 and request.can_become(status):
+            request.status = status
+            request.received_amount = arrived.amount
+            request.received_at = received_at
+            changed[pk] = request
+    import_storage.funding_requests_save(list(changed.values()))
+    return requests
+
+
+def _suggestions(
+    *, review: list[Credit], matched: list[_Matched]
+) -> dict[str, matching.Suggestion]:
+    """Likely accounts for the credits going to review, from credits stored before and
+    those of this batch."""
+    if not review:
+        return {}
+    by_iban: dict[str, set[int]] = defaultdict(set)
+    ibans = {c.payer_iban for c in review if c.payer_iban}
+    if ibans:
+        for iban, account_id in (
+            BankEntry.objects.filter(payer_iban__in=ibans, status__in=CREDITED)
+            .values_list("payer_iban", "account_id")
+            .distinct()
+        ):
+            by_iban[iban].add(account_id)
+        for m in matched:
+            if m.credit.payer_iban in ibans:
+                by_iban[m.credit.payer_iban].add(m.target.account_id)
+
+    pending: dict[tuple[Decimal, str], list[matching.PendingRequest]] = defaultdict(list)
+    amounts = {c.amount for c in review if c.payer_name}
+    if amounts:
+        for pk, account_id, reference, amount, currency in FundingRequest.objects.filter(
+            status=FundingRequest.Status.AWAITING_FUNDS, amount__in=amounts
+        ).values_list("pk", "account_id", "reference", "amount", "currency"):
+            pending[(amount, currency)].append(matching.PendingRequest(pk, account_id, reference))
+    names: dict[int, set[str]] = defaultdict(set)
+    accounts = {r.account_id for requests in pending.values() for r in requests}
+    if accounts:
+        for account_id, name in (
+            BankEntry.objects.filter(account_id__in=accounts, status__in=CREDITED)
+            .exclude(payer_name="")
+            .values_list("account_id", "payer_name")
+            .distinct()
+        ):
+            names[account_id].add(name)
+        for m in matched:
+            if m.target.account_id in accounts and m.credit.payer_name:
+                names[m.target.account_id].add(m.credit.payer_name)
+
+    found = {}
+    for c in review:
+        suggestion = matching.suggestion_find(
+            payer_iban=c.payer_iban,
+            payer_name=c.payer_name,
+            amount=c.amount,
+            currency=c.currency,
+            accounts_by_iban=by_iban,
+            pending_by_amount=pending,
+            payer_names_by_account=names,
+        )
+        if suggestion is not None:
+            found[c.identity] = suggestion
+    return found

@@ -1,0 +1,146 @@
+"""How a statement batch is written: with the ORM (any database), or in a few statements on
+PostgreSQL (COPY, unnest), where the ORM's per-row cost would be most of an import's time.
+
+Both write the same rows under the same constraints; the test suite runs each on its
+database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection
+
+from billtone.banktransfers.models import BankEntry, FundingRequest
+from billtone.notifications.models import EmailDelivery
+
+# The columns of a BankEntry row as the importer builds it (attribute names).
+ENTRY_COLUMNS = (
+    "statement_import_id",
+    "identity",
+    "position",
+    "amount",
+    "currency",
+    "booking_date",
+    "value_date",
+    "payer_name",
+    "payer_iban",
+    "structured_reference",
+    "free_text",
+    "end_to_end_id",
+    "bank_reference",
+    "status",
+    "review_reason",
+    "reference",
+    "account_id",
+    "funding_request_id",
+    "suggested_account_id",
+    "suggested_funding_request_id",
+    "suggestion_reason",
+    "ledger_transaction_id",
+    "created_at",
+    "decided_by_label",
+    "decision_note",
+)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def entries_insert(rows: Sequence[tuple]) -> None:
+    """Store new entries; IntegrityError when an identity is stored already (nothing of the
+    batch is then kept: the caller's transaction rolls back)."""
+    if not rows:
+        return
+    if not _postgres():
+        BankEntry.objects.bulk_create(
+            [BankEntry(**dict(zip(ENTRY_COLUMNS, row, strict=True))) for row in rows],
+            batch_size=500,
+        )
+        return
+    columns = ", ".join(BankEntry._meta.get_field(c).column for c in ENTRY_COLUMNS)
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(
+            f"COPY {BankEntry._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def funding_requests_lock(ids: Sequence[int]) -> dict[int, FundingRequest]:
+    return {
+        r.pk: r
+        for r in FundingRequest.objects.select_for_update()
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    }
+
+
+def funding_requests_save(requests: Sequence[FundingRequest]) -> None:
+    """Write the status, received amount and time of locked requests."""
+    if not requests:
+        return
+    if not _postgres():
+        FundingRequest.objects.bulk_update(
+            list(requests), ["status", "received_amount", "received_at"]
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {FundingRequest._meta.db_table} AS r SET status = v.status, "  # noqa: S608
+            "received_amount = v.amount, received_at = v.at "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[], %s::timestamptz[]) "
+            "AS v(id, status, amount, at) WHERE r.id = v.id",
+            [
+                [r.pk for r in requests],
+                [r.status for r in requests],
+                [r.received_amount for r in requests],
+                [r.received_at for r in requests],
+            ],
+        )
+
+
+def emails_insert(
+    rows: Sequence[tuple[str, int, str, str, str, str]], *, now: datetime
+) -> list[int]:
+    """Store pending emails (key, account id, to, subject, text, html); a key stored
+    already is skipped. Returns the ids of the rows stored now."""
+    if not rows:
+        return []
+    if not _postgres():
+        created = EmailDelivery.objects.bulk_create(
+            [
+                EmailDelivery(
+                    key=key,
+                    account_id=account_id,
+                    to_email=to_email,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                for key, account_id, to_email, subject, text, html in rows
+            ],
+            ignore_conflicts=True,
+        )
+        keys = [d.key for d in created]
+        return list(
+            EmailDelivery.objects.filter(key__in=keys, created_at=now).values_list("pk", flat=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EmailDelivery._meta.db_table} (key, account_id, to_email, "  # noqa: S608
+            "subject, body_text, body_html, status, attempts, last_error, created_at, "
+            "next_attempt_at) "
+            "SELECT k, a, t, s, b, h, %s, 0, '', %s, %s FROM unnest(%s::varchar[], "
+            "%s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::text[]) "
+            "AS u(k, a, t, s, b, h) ON CONFLICT (key) DO NOTHING RETURNING id",
+            [EmailDelivery.Status.PENDING, now, now, *(list(c) for c in zip(*rows, strict=True))],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
