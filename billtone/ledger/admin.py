@@ -71,9 +71,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
     @admin.display(description=f"Latest {RECENT_POSTINGS} postings")
     def recent_postings(self, obj):
         postings = list(
-            obj.postings.select_related("transaction").order_by("-created_at", "-id")[
-                :RECENT_POSTINGS
-            ]
+            obj.postings.select_related("transaction").order_by("-id")[:RECENT_POSTINGS]
         )
         link = reverse("admin:ledger_posting_changelist") + f"?ledger_account__id__exact={obj.pk}"
         return format_html(

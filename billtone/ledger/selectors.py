@@ -87,13 +87,15 @@ def _balance_before(*, ledger_account: LedgerAccount, start: datetime) -> Money:
 
 
 def posting_list(*, ledger_account: LedgerAccount, start: datetime, end: datetime) -> QuerySet:
-    """The account's postings in [start, end), oldest first (the order they were posted in)."""
+    """The account's postings in [start, end) in the order they were posted: by id, which is
+    the order of balance_after (ids are drawn under the account's lock; created_at is read
+    just before it, so two postings a few milliseconds apart may carry times out of order)."""
     return (
         Posting.objects.filter(
             ledger_account=ledger_account, created_at__gte=start, created_at__lt=end
         )
         .select_related("transaction")
-        .order_by("created_at", "id")
+        .order_by("id")
     )
 
 

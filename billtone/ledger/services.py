@@ -1,26 +1,28 @@
 """Writes to the ledger. Every money move of Billtone goes through transaction_post.
 
 Concurrency (docs/decisions/0004-money-and-ledger.md): the affected ledger accounts' rows are
-locked in id order with SELECT ... FOR UPDATE, floors are checked and balances written while
-the locks are held, all in one database transaction; the unique idempotency key decides races
-between two posts of the same key.
+locked in id order, floors are checked and balances written while the locks are held, all in
+one database transaction (billtone/ledger/storage.py); the unique idempotency key decides
+races between two posts of the same key.
 """
 
 import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billtone.accounts.models import Account
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor, audit_record
+from billtone.ledger import storage
 from billtone.ledger.errors import AlreadyReversed, IdempotencyKeyReused, InsufficientFunds
 from billtone.ledger.models import (
     AMOUNT_DIGITS,
@@ -28,9 +30,9 @@ from billtone.ledger.models import (
     CUSTOMER_KINDS,
     LedgerAccount,
     LedgerKind,
-    Posting,
     Transaction,
 )
+from billtone.ledger.storage import ledger_accounts_lock
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
@@ -50,12 +52,6 @@ class Leg:
 class CustomerLedger:
     business_funds: LedgerAccount
     call_credit: LedgerAccount
-
-
-def ledger_accounts_lock(*, ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Lock ledger accounts in id order (the one order every caller uses: no deadlocks)."""
-    rows = LedgerAccount.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
-    return {row.pk: row for row in rows}
 
 
 def _clean(
@@ -159,11 +155,13 @@ def transaction_post(
         external_reference=external_reference,
         reverses_id=reverses.pk if reverses else None,
     )
-    existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
-    if existing is not None:
-        return existing
+    postgres = connection.vendor == "postgresql"
+    # On PostgreSQL outside an atomic block, ledger_post() is one statement and atomic alone.
+    block = nullcontext() if postgres and not connection.in_atomic_block else transaction.atomic()
+    # No look-up first: the unique key decides. A replay fails to insert its key (or to pass
+    # a floor or the one-reversal rule, after its locks) and then returns the first one.
     try:
-        with transaction.atomic():
+        with block:
             return _write(
                 kind=kind,
                 memo=memo,
@@ -175,8 +173,6 @@ def transaction_post(
                 reverses=reverses,
             )
     except (IntegrityError, InsufficientFunds, AlreadyReversed):
-        # A concurrent post of the same key committed first (the unique key decided, or we
-        # waited for its locks and now see its effect): replay it.
         existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
         if existing is None:
             raise
@@ -194,28 +190,8 @@ def _write(
     external_reference: str,
     reverses: Transaction | None,
 ) -> Transaction:
-    accounts = ledger_accounts_lock(ids=(leg.ledger_account.pk for leg in legs))
-    if len(accounts) != len({leg.ledger_account.pk for leg in legs}):
-        raise ValidationFailed({"postings": ["A ledger account of this transaction is gone."]})
-    if reverses is not None and Transaction.objects.filter(reverses=reverses).exists():
-        raise AlreadyReversed(f"Transaction #{reverses.pk} is already reversed.")
-
-    balances = {pk: account.balance for pk, account in accounts.items()}
-    net: dict[int, Decimal] = defaultdict(Decimal)
-    for leg in legs:
-        net[leg.ledger_account.pk] += leg.amount.amount
-    for pk, change in net.items():
-        account = accounts[pk]
-        if change < 0 and account.floor is not None and balances[pk] + change < account.floor:
-            raise InsufficientFunds(
-                label=account.get_kind_display() if account.is_customer else str(account),
-                balance=Money(account.balance, account.currency),
-                debit=Money(-change, account.currency),
-                floor=Money(account.floor, account.currency),
-            )
-
-    now = clock.now()
-    txn = Transaction.objects.create(
+    """Store one cleaned transaction (storage.py); raise InsufficientFunds at a floor."""
+    txn = Transaction(
         kind=kind,
         memo=memo.strip(),
         external_reference=external_reference or "",
@@ -223,31 +199,27 @@ def _write(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         reverses=reverses,
-        created_at=now,
+        created_at=clock.now(),
     )
-    rows = []
-    for leg in legs:
-        pk = leg.ledger_account.pk
-        balances[pk] += leg.amount.amount
-        rows.append(
-            Posting(
-                transaction=txn,
-                ledger_account_id=pk,
-                amount=leg.amount.amount,
-                currency=leg.amount.currency,
-                balance_after=balances[pk],
-                created_at=now,
-            )
-        )
-    Posting.objects.bulk_create(rows)
-    changed = []
-    for pk, account in accounts.items():
-        if balances[pk] != account.balance:
-            account.balance = balances[pk]
-            changed.append(account)
-    if changed:
-        LedgerAccount.objects.bulk_update(changed, ["balance"])
+    rows = [(leg.ledger_account.pk, leg.amount.amount, leg.amount.currency) for leg in legs]
+    if connection.vendor == "postgresql":
+        short = storage.post_postgres(txn=txn, rows=rows)
+    else:
+        short = storage.post_portable(txn=txn, rows=rows)
+    if short is not None:
+        raise _insufficient(short=short, legs=legs)
     return txn
+
+
+def _insufficient(*, short: storage.Short, legs: list[Leg]) -> InsufficientFunds:
+    account = LedgerAccount.objects.select_related("account").get(pk=short.ledger_account_id)
+    debit = -sum(leg.amount.amount for leg in legs if leg.ledger_account.pk == account.pk)
+    return InsufficientFunds(
+        label=account.get_kind_display() if account.is_customer else str(account),
+        balance=Money(short.balance, account.currency),
+        debit=Money(debit, account.currency),
+        floor=Money(account.floor, account.currency),
+    )
 
 
 def funds_transfer(

@@ -1,0 +1,321 @@
+"""Committed ledger transfers per second on PostgreSQL, beside pgbench's tpcb-like script.
+
+Each transfer is one `funds_transfer` call: lock both ledger accounts in id order, check the
+floor, insert the transaction and two postings, update two cached balances, commit. Worker
+processes (8 by default, each with its own connection) run for a fixed time:
+
+  (a) spread: each transfer moves 0.01 from a random customer's business funds to its call
+      credit, over 10,000 customers;
+  (b) hot:    every transfer moves 0.01 from the same customer's business funds.
+
+Then `pgbench -i` and `pgbench -c 8 -j 2 -T 20 -b tpcb-like` run on a separate database of
+the same server. Not part of the test suite. Results: docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/ledger_transfers.py [--seconds 20] [--workers 8] \\
+        [--accounts 10000] [--profile 2000]
+
+The databases <prefix>_ledger and <prefix>_pgbench (prefix bt_bench by default) are dropped
+and made again on that server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AMOUNT = Decimal("0.01")
+FUNDING = Decimal("100000.00")
+_PAIRS: list[tuple] = []  # set before the workers fork, so they inherit it unpickled
+
+
+def _server(url: str) -> dict[str, str]:
+    parts = urlparse(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "admin_db": (parts.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def _url(server: dict[str, str], database: str) -> str:
+    auth = server["user"] + (f":{server['password']}" if server["password"] else "")
+    return f"postgres://{auth}@{server['host']}:{server['port']}/{database}"
+
+
+def _recreate(server: dict[str, str], database: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_url(server, server["admin_db"]), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare(customers: int) -> list[tuple]:
+    """Customers with business funds and call credit; every business fund holds FUNDING."""
+    from django.core.management import call_command
+
+    from billtone.accounts.models import Account, BillingProfile
+    from billtone.core import clock
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.models import LedgerAccount
+    from billtone.ledger.services import Leg, operator_ledger_account, transaction_post
+
+    call_command("migrate", verbosity=0)
+    now = clock.now()
+    accounts = Account.objects.bulk_create(
+        [Account(name=f"Bench customer {n}", created_at=now) for n in range(customers)]
+    )
+    BillingProfile.objects.bulk_create(
+        [
+            BillingProfile(
+                account=account,
+                company_name=account.name,
+                currency="EUR",
+                billing_email=f"billing{account.pk}@bench.example",
+                updated_at=now,
+            )
+            for account in accounts
+        ]
+    )
+    rows = LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(account=account, kind=kind, currency="EUR", floor=0, created_at=now)
+            for account in accounts
+            for kind in ("business_funds", "call_credit")
+        ]
+    )
+    pairs = [(rows[i], rows[i + 1]) for i in range(0, len(rows), 2)]
+    bank = operator_ledger_account(kind="bank_clearing", currency="EUR")
+    for start in range(0, len(pairs), 500):  # fund through the ledger itself
+        chunk = pairs[start : start + 500]
+        transaction_post(
+            kind="bank_transfer",
+            memo="Bench funding",
+            postings=[Leg(bank, Money(-FUNDING * len(chunk), "EUR"))]
+            + [Leg(funds, Money(FUNDING, "EUR")) for funds, _ in chunk],
+            idempotency_key=f"bench-funding-{start}",
+            actor=Actor.system("bench"),
+        )
+    for funds, _ in pairs:
+        funds.balance = FUNDING
+    return pairs
+
+
+def _worker(args) -> tuple[int, int, float]:
+    """Transfer until the time is up; count what committed after the warm-up."""
+    scenario, worker, choices, seconds, warmup, start_at = args
+    pairs = _PAIRS[:choices]
+    from django.db import connection
+
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.services import funds_transfer
+
+    connection.close()  # never share the parent's connection
+    actor = Actor.system("bench")
+    amount = Money(AMOUNT, "EUR")
+    rng = random.Random(f"{scenario}-{worker}")
+    committed = failed = n = 0
+    time.sleep(max(0.0, start_at - time.time()))
+    measure_from = start_at + warmup
+    until = measure_from + seconds
+    cpu_from = None
+    while (now := time.time()) < until:
+        funds, credit = pairs[rng.randrange(len(pairs))]
+        n += 1
+        try:
+            funds_transfer(
+                source=funds,
+                destination=credit,
+                amount=amount,
+                kind="top_up",
+                memo="Bench top-up",
+                idempotency_key=f"{scenario}-{worker}-{n}",
+                actor=actor,
+            )
+        except Exception:
+            if now >= measure_from:
+                failed += 1
+            continue
+        if now >= measure_from:
+            committed += 1
+            if cpu_from is None:
+                cpu_from = time.process_time()
+    cpu = time.process_time() - (cpu_from or time.process_time())
+    connection.close()
+    return committed, failed, cpu
+
+
+def _run(scenario: str, choices: int, workers: int, seconds: float, warmup: float):
+    from django.db import connections
+
+    connections.close_all()  # the children fork without an open connection
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        start_at = time.time() + 1.0
+        results = pool.map(
+            _worker, [(scenario, w, choices, seconds, warmup, start_at) for w in range(workers)]
+        )
+    committed = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    cpu_ms = 1000 * sum(r[2] for r in results) / max(committed, 1)
+    return committed / seconds, committed, failed, cpu_ms
+
+
+def _check_books() -> str:
+    """The invariants after the runs: cached balances equal postings; the books sum to zero."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM ledger_ledgeraccount a
+            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
+                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
+            WHERE a.balance <> coalesce(p.s, 0)
+            """
+        )
+        mismatched = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(sum(balance), 0) FROM ledger_ledgeraccount")
+        total = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM ledger_transaction")
+        transactions = cursor.fetchone()[0]
+    if mismatched or total != 0:
+        raise SystemExit(f"BOOKS WRONG: {mismatched} balances off, total {total}")
+    return f"books checked: {transactions} transactions, every balance = sum of postings, sum 0"
+
+
+def _pgbench(server: dict[str, str], database: str, clients: int, seconds: int) -> float:
+    binary = shutil.which("pgbench")
+    if binary is None:
+        raise SystemExit("pgbench is not installed (Debian: postgresql-client).")
+    env = os.environ | {
+        "PGHOST": server["host"],
+        "PGPORT": server["port"],
+        "PGUSER": server["user"],
+        "PGPASSWORD": server["password"],
+    }
+    subprocess.run([binary, "-i", "-q", database], env=env, check=True, capture_output=True)
+    command = [binary, "-c", str(clients), "-j", "2", "-T", str(seconds), "-b", "tpcb-like"]
+    done = subprocess.run(command + [database], env=env, check=True, capture_output=True)
+    output = done.stdout.decode()
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
+    if match is None:
+        raise SystemExit(f"Could not read pgbench's tps:\n{output}")
+    return float(match.group(1))
+
+
+def _profile(pairs: list[tuple], transfers: int, path: Path) -> None:
+    from pyinstrument import Profiler
+
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.services import funds_transfer
+
+    profiler = Profiler(interval=0.0005)
+    rng = random.Random("profile")
+    profiler.start()
+    for n in range(transfers):
+        funds, credit = pairs[rng.randrange(len(pairs))]
+        funds_transfer(
+            source=funds,
+            destination=credit,
+            amount=Money(AMOUNT, "EUR"),
+            kind="top_up",
+            memo="Bench top-up",
+            idempotency_key=f"profile-{n}",
+            actor=Actor.system("bench"),
+        )
+    profiler.stop()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(f"profile of {transfers} transfers in one process: {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--prefix", default="bt_bench")
+    parser.add_argument("--profile", type=int, default=0, help="profile N transfers and stop")
+    parser.add_argument("--skip-pgbench", action="store_true")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "")
+    server = _server(url)
+    ledger_db, pgbench_db = f"{options.prefix}_ledger", f"{options.prefix}_pgbench"
+    _recreate(server, ledger_db)
+    _setup_django(_url(server, ledger_db))
+
+    from django.db import connection
+
+    started = time.time()
+    pairs = _prepare(options.accounts)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        synchronous_commit = cursor.fetchone()[0]
+    print(f"PostgreSQL {version} (synchronous_commit={synchronous_commit}), {os.cpu_count()} CPUs")
+    print(f"prepared {len(pairs)} customers in {time.time() - started:.1f} s")
+
+    if options.profile:
+        _profile(pairs, options.profile, ROOT / "test-artifacts" / "ledger_transfers.profile.txt")
+        return
+
+    results = {}
+    _PAIRS[:] = pairs
+    for scenario, choices in (("spread", len(pairs)), ("hot", 1)):
+        tps, committed, failed, cpu_ms = _run(
+            scenario, choices, options.workers, options.seconds, options.warmup
+        )
+        results[scenario] = tps
+        print(
+            f"ledger {scenario:6s}: {tps:8.1f} transfers/s ({committed} committed, {failed} failed,"
+            f" {cpu_ms:.2f} ms of Python CPU per transfer)"
+        )
+    print(_check_books())
+    connection.close()
+
+    if not options.skip_pgbench:
+        _recreate(server, pgbench_db)
+        pgbench_tps = _pgbench(server, pgbench_db, clients=options.workers, seconds=20)
+        print(f"pgbench tpcb-like: {pgbench_tps:8.1f} tps (-c {options.workers} -j 2 -T 20)")
+        ratio = results["spread"] / pgbench_tps
+        verdict = "meets" if ratio >= 0.5 else "misses"
+        print(f"spread / pgbench = {ratio:.0%} ({verdict} the 50% target)")
+
+
+if __name__ == "__main__":
+    main()
