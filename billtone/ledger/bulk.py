@@ -101,9 +101,7 @@ def transactions_post_bulk(
             raise IdempotencyKeyReused(item.idempotency_key)
 
     posted: dict[str, BulkPosted] = {}
-    for key, pk, fingerprint in Transaction.objects.filter(
-        idempotency_key__in=list(first_of)
-    ).values_list("idempotency_key", "pk", "fingerprint"):
+    for key, pk, fingerprint in _posted_before(list(first_of)):
         if fingerprint != fingerprints[first_of[key]]:
             raise IdempotencyKeyReused(key)
         posted[key] = BulkPosted(pk, created=False)
@@ -142,6 +140,15 @@ def transactions_post_bulk(
         else BulkPosted(posted[item.idempotency_key].transaction_id, created=False)
         for n, item in enumerate(items)
     ]
+
+
+def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
+    """(key, transaction id, fingerprint) of the keys posted already."""
+    return list(
+        Transaction.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", "pk", "fingerprint"
+        )
+    )
 
 
 def _write(*, items: list[BulkTransaction], fingerprints: list[str], actor: Actor) -> list[int]:
