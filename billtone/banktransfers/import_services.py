@@ -10,7 +10,9 @@ batches (`import_batch`), each one database transaction.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import json
 import marshal
 import os
 import tempfile
@@ -263,3 +265,30 @@ def _credit(row: tuple) -> Credit:
         bank,
         pos,
     )
+
+
+def csv_columns_parse(text: str) -> CsvColumnMap:
+    """A CSV column map from JSON, e.g. {"booking_date": "Date", "amount": "Amount",
+    "default_currency": "EUR", "free_text": ["Text 1", "Text 2"]} (see CsvColumnMap);
+    ValidationFailed (field csv_columns) when it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ValidationFailed({"csv_columns": [f"Not valid JSON: {error}."]}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed({"csv_columns": ["Give a JSON object: role -> column name."]})
+    known = {f.name for f in dataclasses.fields(CsvColumnMap)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValidationFailed(
+            {
+                "csv_columns": [
+                    f"Unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+                ]
+            }
+        )
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return CsvColumnMap(**values)
+    except (TypeError, ValueError) as error:
+        raise ValidationFailed({"csv_columns": [str(error)]}) from None

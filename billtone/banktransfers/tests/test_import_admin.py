@@ -1,0 +1,190 @@
+"""The back office: upload a statement, see its summary, work the review queue."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
+from billtone.banktransfers.tests.importing import Credit, camt053
+from billtone.banktransfers.tests.test_import_formats import CSV_MAP, csv_text
+from billtone.core.models import AuditEntry
+from billtone.ledger.models import Transaction
+
+UPLOAD = "/admin/banktransfers/statementimport/upload/"
+QUEUE = "/admin/banktransfers/bankentry/"
+
+
+@pytest.fixture
+def staff(db):
+    user = get_user_model().objects.create_superuser("operator", "op@example.com", "pw-operator")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def upload(client, path, **data):
+    with path.open("rb") as handle:
+        file = SimpleUploadedFile(path.name, handle.read())
+    return client.post(UPLOAD, {"file": file, "format": "", "csv_columns": "", **data})
+
+
+def test_uploading_a_statement_credits_and_shows_the_summary(tmp_path, staff, customer):
+    path = camt053(
+        tmp_path,
+        Credit("250.00", ref=customer.request.reference),
+        Credit("12.00", ustrd=("no reference",)),
+        name="march.xml",
+    )
+
+    response = upload(staff, path)
+
+    record = StatementImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/banktransfers/statementimport/{record.pk}/change/"
+    assert record.imported_by_label == "operator" and record.file_name == "march.xml"
+    assert customer.funds == Decimal("250.00")
+    page = staff.get(response["Location"]).content.decode()
+    assert "Imported march.xml: 1 credited, 1 to review, 0 imported before." in page
+    assert "<td id='summary-1'>1</td>" in page  # matched and credited
+    assert "250.00 EUR" in page
+    assert f"statement_import__id__exact={record.pk}" in page
+
+
+def test_a_malformed_upload_shows_the_error_and_changes_nothing(tmp_path, staff, customer):
+    path = camt053(tmp_path, Credit("250.00", ref=customer.request.reference), name="cut.xml")
+    path.write_text(path.read_text()[:300])
+
+    response = upload(staff, path)
+
+    assert response.status_code == 200
+    assert "cut.xml: line " in response.content.decode()
+    assert not StatementImport.objects.exists() and not Transaction.objects.exists()
+
+
+def test_a_csv_upload_needs_its_column_map(tmp_path, staff, customer):
+    path = tmp_path / "export.csv"
+    path.write_text(csv_text(customer.request.reference))
+
+    missing = upload(staff, path)
+    broken = upload(staff, path, csv_columns="{not json")
+    unknown = upload(staff, path, csv_columns='{"booking_date": "Date", "colour": "Blue"}')
+    columns = {
+        "booking_date": CSV_MAP.booking_date,
+        "amount": CSV_MAP.amount,
+        "currency": CSV_MAP.currency,
+        "payer_name": CSV_MAP.payer_name,
+        "reference": CSV_MAP.reference,
+        "free_text": list(CSV_MAP.free_text),
+        "entry_id": CSV_MAP.entry_id,
+    }
+    done = upload(staff, path, csv_columns=json.dumps(columns))
+
+    assert "needs a column map" in missing.content.decode()
+    assert "Not valid JSON" in broken.content.decode()
+    assert "Unknown keys colour" in unknown.content.decode()
+    assert done.status_code == 302 and customer.funds == Decimal("250.00")
+
+
+def test_add_leads_to_the_upload_page(staff):
+    response = staff.get("/admin/banktransfers/statementimport/add/")
+    assert response["Location"] == UPLOAD
+    assert staff.get(UPLOAD).status_code == 200
+
+
+@pytest.fixture
+def queue(tmp_path, staff, customer):
+    """One credit matched, one in review with a suggestion (the payer's IBAN)."""
+    iban = "DE89370400440532013000"
+    upload(
+        staff,
+        camt053(
+            tmp_path,
+            Credit("10.00", ref=customer.reference.reference, iban=iban, payer="Acme"),
+            Credit("240.00", ustrd=("forgot it",), iban=iban, payer="Acme"),
+        ),
+    )
+    return BankEntry.objects.get(status="review")
+
+
+def test_the_review_queue_lists_entries_to_review_with_their_suggestion(staff, queue, customer):
+    page = staff.get(QUEUE).content.decode()
+    everything = staff.get(QUEUE + "?status=all").content.decode()
+
+    assert "240.00 EUR" in page and "10.00 EUR" not in page
+    assert "forgot it" in page and customer.account.name in page
+    assert "The payer&#x27;s IBAN DE89370400440532013000 paid this account before." in page
+    assert "240.00 EUR" in everything and "10.00 EUR" in everything
+
+
+def test_staff_allocate_an_entry_from_the_queue(staff, queue, customer):
+    entry_page = staff.get(f"{QUEUE}{queue.pk}/change/").content.decode()
+    form_page = staff.get(f"{QUEUE}{queue.pk}/allocate/").content.decode()
+
+    response = staff.post(
+        f"{QUEUE}{queue.pk}/allocate/",
+        {"account": customer.account.pk, "funding_request": customer.request.pk, "note": "ok"},
+    )
+
+    assert "allocate-link" in entry_page and "return-link" in entry_page
+    assert f'<option value="{customer.account.pk}" selected>' in form_page  # the suggestion
+    assert response.status_code == 302 and response["Location"] == QUEUE
+    entry = BankEntry.objects.get(pk=queue.pk)
+    assert entry.status == "allocated" and entry.decided_by_label == "operator"
+    assert customer.funds == Decimal("250.00")
+    assert FundingRequest.objects.get(pk=customer.request.pk).status == "received_different_amount"
+    assert AuditEntry.objects.filter(action="bank_entry.allocate", actor_label="operator").exists()
+    assert "allocate-link" not in staff.get(f"{QUEUE}{queue.pk}/change/").content.decode()
+
+
+def test_an_account_in_another_currency_is_not_offered(staff, queue, customer, make_account):
+    pounds = make_account("Globex Ltd", currency="GBP")
+
+    response = staff.post(f"{QUEUE}{queue.pk}/allocate/", {"account": pounds.pk})
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert BankEntry.objects.get(pk=queue.pk).status == "review"
+    assert customer.funds == Decimal("10.00")
+
+
+def test_a_decided_entry_shows_why_it_cannot_be_allocated_again(staff, queue, customer):
+    staff.post(f"{QUEUE}{queue.pk}/return/", {"note": "sent back"})
+
+    response = staff.post(f"{QUEUE}{queue.pk}/allocate/", {"account": customer.account.pk})
+
+    assert BankEntry.objects.get(pk=queue.pk).status == "returned"
+    assert "returned already" in response.content.decode()
+    assert customer.funds == Decimal("10.00")
+
+
+def test_staff_without_the_permission_cannot_decide(db, queue, customer):
+    user = get_user_model().objects.create_user("viewer", password="pw-viewer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_bankentry"))
+    client = Client()
+    client.force_login(user)
+
+    assert client.get(f"{QUEUE}{queue.pk}/change/").status_code == 200
+    assert client.post(f"{QUEUE}{queue.pk}/allocate/", {"account": 1}).status_code == 403
+    assert client.post(f"{QUEUE}{queue.pk}/return/").status_code == 403
+    assert client.get(UPLOAD).status_code == 403
+    assert BankEntry.objects.get(pk=queue.pk).status == "review"
+
+
+def test_customers_never_reach_the_back_office(web, queue):
+    assert web.get(QUEUE).status_code == 302
+    assert web.post(f"{QUEUE}{queue.pk}/return/").status_code == 302
+    assert BankEntry.objects.get(pk=queue.pk).status == "review"
+
+
+def test_references_and_requests_are_shown_read_only(staff, customer):
+    for model in ("accountreference", "fundingrequest"):
+        listing = staff.get(f"/admin/banktransfers/{model}/")
+        assert listing.status_code == 200
+        assert staff.get(f"/admin/banktransfers/{model}/add/").status_code == 403
+    page = staff.get(f"/admin/banktransfers/fundingrequest/{customer.request.pk}/change/")
+    assert customer.request.reference in page.content.decode()
