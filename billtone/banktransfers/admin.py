@@ -151,10 +151,10 @@ class StatementImportAdmin(ReadOnlyAdmin):
         )
         return format_html(
             "<table class='statement-summary'>{}</table><p><a href='{}' id='review-link'>"
-            "{} entries of this import to review</a></p>",
+            "{} of this import to review</a></p>",
             table,
             review,
-            obj.to_review,
+            f"{obj.to_review} entry" if obj.to_review == 1 else f"{obj.to_review} entries",
         )
 
     def get_urls(self):
@@ -237,9 +237,9 @@ class BankEntryAdmin(ReadOnlyAdmin):
         "amount_display",
         "payer_name",
         "remittance",
-        "status",
         "review_reason",
         "suggestion",
+        "status",
         "account",
     ]
     list_filter = [BankEntryStatusFilter, "review_reason", "currency", "statement_import"]
@@ -290,15 +290,28 @@ class BankEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="Reference / text")
     def remittance(self, obj):
         text = " ".join(t for t in (obj.structured_reference, obj.free_text) if t)
-        return text if len(text) <= 80 else text[:79] + "…"
+        return text if len(text) <= 50 else text[:49] + "…"
 
     @admin.display(description="Suggestion")
     def suggestion(self, obj):
         if obj.suggested_account_id is None:
             return "—"
         return format_html(
-            "{}<br><small>{}</small>", obj.suggested_account.name, obj.suggestion_reason
+            "<span title='{}'>{}</span>", obj.suggestion_reason, obj.suggested_account.name
         )
+
+    def _queue(self, request) -> bool:
+        status = request.GET.get(BankEntryStatusFilter.parameter_name) or BankEntry.Status.REVIEW
+        return status == BankEntry.Status.REVIEW
+
+    def get_list_display(self, request):
+        if self._queue(request):  # all in review, none credited yet
+            return [c for c in self.list_display if c not in ("status", "account")]
+        return [c for c in self.list_display if c != "suggestion"]
+
+    def changelist_view(self, request, extra_context=None):
+        title = "Bank entries to review" if self._queue(request) else "Bank entries"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -355,7 +355,7 @@ class BankEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.booking_date} {self.amount} {self.currency} {self.payer_name}"
+        return f"{self.booking_date} {self.amount:.2f} {self.currency} {self.payer_name}".strip()
 
     def can_become(self, status: str) -> bool:
         return status in self.TRANSITIONS.get(self.status, frozenset())
