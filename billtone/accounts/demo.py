@@ -1,9 +1,10 @@
 """Demo data: an operator with bank details and two customer accounts."""
 
+import io
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from billtone.accounts.models import Account, Membership
 from billtone.accounts.services import (
@@ -12,8 +13,18 @@ from billtone.accounts.services import (
     billing_profile_update,
     member_add,
 )
-from billtone.banktransfers.services import BankAccountInput, bank_account_save
+from billtone.banktransfers.import_services import statement_import
+from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.references import reference_format
+from billtone.banktransfers.services import (
+    BankAccountInput,
+    bank_account_save,
+    funding_request_create,
+)
+from billtone.core import clock
 from billtone.core.services import Actor
+from billtone.payments.selectors import card_list
+from billtone.payments.services import card_add
 
 DEMO_PASSWORD = "billtone-demo"
 
@@ -34,7 +45,53 @@ DEMO_LOGINS = [
 ]
 
 
-@transaction.atomic
+DEMO_STATEMENT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+<GrpHdr><MsgId>DEMO-1</MsgId><CreDtTm>{today}T06:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>DEMO-STATEMENT-1</Id><CreDtTm>{today}T06:00:00</CreDtTm>
+<Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+<BookgDt><Dt>{today}</Dt></BookgDt><ValDt><Dt>{today}</Dt></ValDt>
+<AcctSvcrRef>DEMO-ENTRY-1</AcctSvcrRef><NtryDtls><TxDtls>
+<Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><Amt Ccy="EUR">{amount}</Amt>
+<RltdPties><Dbtr><Pty><Nm>Acme Telecom GmbH</Nm></Pty></Dbtr>
+<DbtrAcct><Id><IBAN>DE02120300000000202051</IBAN></Id></DbtrAcct></RltdPties>
+<RmtInf><Ustrd>Acme Telecom top-up {reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>
+"""
+
+
+def _demo_money(account: Account, actor: Actor) -> None:
+    """Business funds that arrived by bank transfer (through a real statement import), a
+    transfer still awaited, and a saved sandbox card."""
+    if not FundingRequest.objects.filter(account=account).exists():
+        paid = funding_request_create(
+            account=account, amount="500.00", actor=actor, idempotency_key="demo-received"
+        )
+        funding_request_create(
+            account=account, amount="250.00", actor=actor, idempotency_key="demo-awaited"
+        )
+        statement = DEMO_STATEMENT.format(
+            today=clock.now().date().isoformat(),
+            amount="500.00",
+            reference=reference_format(paid.reference),
+        )
+        statement_import(
+            source=io.BytesIO(statement.encode()), name="demo-statement.xml", actor=actor
+        )
+    if settings.BILLTONE_PAYMENT_GATEWAY == "sandbox" and not card_list(account=account).exists():
+        card_add(
+            account=account,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=clock.now().year + 3,
+            cvc="123",
+            holder_name="Anna Schmidt",
+            actor=actor,
+            make_default=True,
+        )
+
+
 def demo_create() -> list[DemoLogin]:
     """Create the demo data once; running again changes nothing."""
     actor = Actor.system("demo")
@@ -92,6 +149,7 @@ def demo_create() -> list[DemoLogin]:
             role=Membership.Role.MEMBER,
             actor=actor,
         )
+    _demo_money(Account.objects.get(name="Acme Telecom GmbH"), actor)
     if not Account.objects.filter(name="Globex Ltd").exists():
         globex = account_create(
             name="Globex Ltd",
