@@ -11,8 +11,10 @@ reproduce (a filter on a value) is rendered by Django every time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
@@ -54,22 +56,54 @@ def funds_received_context(
 
 
 def money_format(money: Money, locale: str) -> str:
-    """Money.format(locale), with Babel's locale and pattern looked up once."""
-    return _money_format(money.amount, money.currency, locale)
+    """Money.format(locale), at a fraction of its cost: see _formatter."""
+    shown = money._shown()
+    fast = _formatter(money.currency, locale)
+    if fast is not None and shown >= 0:
+        return fast(shown)
+    return _babel(shown, money.currency, locale)
 
 
-@lru_cache(maxsize=16384)
-def _money_format(amount, currency: str, locale: str) -> str:
-    shown = Money(amount, currency)._shown()
+def _babel(amount: Decimal, currency: str, locale: str) -> str:
     loc = _locale(locale)
     return loc.currency_formats["standard"].apply(
-        shown, loc, currency=currency, decimal_quantization=False
+        amount, loc, currency=currency, decimal_quantization=False
     )
 
 
 @lru_cache(maxsize=256)
 def _locale(identifier: str) -> Locale:
     return Locale.parse(identifier)
+
+
+_SAMPLES = [Decimal(v) for v in ("0.5", "7", "12.34", "999.99", "1000", "12345.6", "1234567.891")]
+
+
+@lru_cache(maxsize=256)
+def _formatter(currency: str, locale: str) -> Callable[[Decimal], str] | None:
+    """Babel's layout of positive amounts in this currency and locale (symbol, group and
+    decimal separators), read once from its output for 1234567.891 and checked against it
+    on sample amounts; None where the layout is not that simple (then Babel formats)."""
+    text = _babel(Decimal("1234567.891"), currency, locale)
+    found = re.fullmatch(r"(\D*)1(?P<group>\D+)234(?P=group)567(\D+)891(\D*)", text)
+    if found is None:
+        return None
+    prefix, group, point, suffix = found.groups()
+
+    def fast(amount: Decimal) -> str:
+        whole, _, fraction = format(amount, "f").partition(".")
+        grouped = f"{int(whole):,}".replace(",", group)
+        return (
+            f"{prefix}{grouped}{point}{fraction}{suffix}"
+            if fraction
+            else (f"{prefix}{grouped}{suffix}")
+        )
+
+    for sample in _SAMPLES:
+        shown = Money(sample, currency)._shown()
+        if fast(shown) != _babel(shown, currency, locale):
+            return None
+    return fast
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -36,12 +37,7 @@ from billtone.banktransfers.funds_emails import (
     funds_received_context,
     funds_received_key,
 )
-from billtone.banktransfers.models import (
-    AccountReference,
-    BankEntry,
-    FundingRequest,
-    StatementImport,
-)
+from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.core import clock
 from billtone.core.money import Money, locale_for
@@ -62,6 +58,7 @@ def ledger_key(identity: str) -> str:
     return f"bank-entry:{identity}"
 
 
+@lru_cache(maxsize=65536)
 def ledger_memo(reference: str) -> str:
     return f"Bank transfer {reference_format(reference)}" if reference else "Bank transfer"
 
@@ -150,11 +147,7 @@ class ImportRun:
 
     def _batch(self, credits: list[Credit]) -> Counts:
         batch = Counts(credits=len(credits))
-        stored = set(
-            BankEntry.objects.filter(identity__in=[c.identity for c in credits]).values_list(
-                "identity", flat=True
-            )
-        )
+        stored = import_storage.identities_stored([c.identity for c in credits])
         fresh = [c for c in credits if c.identity not in stored]
         matched, review = self._decide(fresh)
         suggestions = _suggestions(review=[c for c, _ in review], matched=matched)
@@ -371,19 +364,11 @@ def _emails_schedule(delivery_ids: list[int]) -> None:
 
 def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
     """Every known reference among `readings`: permanent account references and requests."""
-    wanted = list(dict.fromkeys(readings))
-    if not wanted:
-        return {}
+    permanent, requests = import_storage.references_known(list(dict.fromkeys(readings)))
     found: dict[str, matching.Target] = {}
-    for reference, account_id, currency in AccountReference.objects.filter(
-        reference__in=wanted
-    ).values_list("reference", "account_id", "account__billing_profile__currency"):
+    for reference, account_id, currency in permanent:
         found[reference] = matching.Target(reference, account_id, currency or "")
-    for reference, pk, account_id, currency, request_currency in FundingRequest.objects.filter(
-        reference__in=wanted
-    ).values_list(
-        "reference", "pk", "account_id", "account__billing_profile__currency", "currency"
-    ):
+    for reference, pk, account_id, currency, request_currency in requests:
         found[reference] = matching.Target(
             reference, account_id, currency or "", pk, request_currency
         )

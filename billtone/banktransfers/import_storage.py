@@ -12,7 +12,8 @@ from datetime import datetime
 
 from django.db import connection
 
-from billtone.banktransfers.models import BankEntry, FundingRequest
+from billtone.accounts.models import BillingProfile
+from billtone.banktransfers.models import AccountReference, BankEntry, FundingRequest
 from billtone.notifications.models import EmailDelivery
 
 # The columns of a BankEntry row as the importer builds it (attribute names).
@@ -72,13 +73,67 @@ def entries_insert(rows: Sequence[tuple]) -> None:
             copy.write_row(row)
 
 
+def identities_stored(identities: Sequence[str]) -> set[str]:
+    """Which of these entry identities are stored already."""
+    if not identities:
+        return set()
+    if not _postgres():
+        stored = BankEntry.objects.filter(identity__in=identities)
+        return set(stored.values_list("identity", flat=True))
+    with connection.cursor() as cursor:  # one array parameter: no plan for 2,000 constants
+        cursor.execute(
+            f"SELECT identity FROM {BankEntry._meta.db_table} "  # noqa: S608
+            "WHERE identity = ANY(%s::varchar[])",
+            [list(identities)],
+        )
+        return {identity for (identity,) in cursor.fetchall()}
+
+
+def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple]]:
+    """(permanent: (reference, account id, account currency), requests: (reference, id,
+    account id, account currency, request currency)) for the references that exist."""
+    if not references:
+        return [], []
+    if not _postgres():
+        permanent = AccountReference.objects.filter(reference__in=references).values_list(
+            "reference", "account_id", "account__billing_profile__currency"
+        )
+        requests = FundingRequest.objects.filter(reference__in=references).values_list(
+            "reference", "pk", "account_id", "account__billing_profile__currency", "currency"
+        )
+        return list(permanent), list(requests)
+    profiles = BillingProfile._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.reference, r.account_id, p.currency "  # noqa: S608
+            f"FROM {AccountReference._meta.db_table} r "
+            f"LEFT JOIN {profiles} p ON p.account_id = r.account_id "
+            "WHERE r.reference = ANY(%s::varchar[])",
+            [list(references)],
+        )
+        permanent = cursor.fetchall()
+        cursor.execute(
+            f"SELECT r.reference, r.id, r.account_id, p.currency, r.currency "  # noqa: S608
+            f"FROM {FundingRequest._meta.db_table} r "
+            f"LEFT JOIN {profiles} p ON p.account_id = r.account_id "
+            "WHERE r.reference = ANY(%s::varchar[])",
+            [list(references)],
+        )
+        return permanent, cursor.fetchall()
+
+
 def funding_requests_lock(ids: Sequence[int]) -> dict[int, FundingRequest]:
-    return {
-        r.pk: r
-        for r in FundingRequest.objects.select_for_update()
-        .filter(pk__in=sorted(set(ids)))
-        .order_by("pk")
-    }
+    """The requests, locked in id order (after the ledger accounts, as every caller does)."""
+    wanted = sorted(set(ids))
+    if not _postgres():
+        locked = FundingRequest.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    else:
+        locked = FundingRequest.objects.raw(
+            f"SELECT * FROM {FundingRequest._meta.db_table} "  # noqa: S608
+            "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+            [wanted],
+        )
+    return {r.pk: r for r in locked}
 
 
 def funding_requests_save(requests: Sequence[FundingRequest]) -> None:
