@@ -131,6 +131,20 @@ def _prepare(accounts: int, seed: int) -> list[str]:
     ]
 
 
+def _backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend (on this machine), else 0."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _import(path: str, profile: bool) -> None:
     """The measured part, in its own process (see main)."""
     from django.db import connection
@@ -147,11 +161,13 @@ def _import(path: str, profile: bool) -> None:
 
         profiler = Profiler(interval=0.001)
         profiler.start()
+    backend = _backend_cpu()
     started = time.perf_counter()
     cpu = time.process_time()
     result = statement_import(source=path, actor=Actor.system("bench"))
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
+    backend = _backend_cpu() - backend
     if profiler is not None:
         profiler.stop()
         out = ROOT / "test-artifacts" / "statement_import.profile.txt"
@@ -161,8 +177,8 @@ def _import(path: str, profile: bool) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = result.credits + result.debits_ignored + result.not_booked_ignored
     print(
-        f"imported {total} entries in {elapsed:.2f} s: {total / elapsed:,.0f} entries/s "
-        f"(Python CPU {cpu:.1f} s); peak RSS {peak:.0f} MB"
+        f"imported {total} entries in {elapsed:.2f} s: {total / elapsed:,.0f} entries/s; "
+        f"peak RSS {peak:.0f} MB; CPU: Python {cpu:.1f} s, PostgreSQL backend {backend:.1f} s"
     )
     print(
         f"matched {result.matched}, to review {result.to_review}, duplicates "

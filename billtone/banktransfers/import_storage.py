@@ -163,8 +163,8 @@ def funding_requests_save(requests: Sequence[FundingRequest]) -> None:
 def emails_insert(
     rows: Sequence[tuple[str, int, str, str, str, str]], *, now: datetime
 ) -> list[int]:
-    """Store pending emails (key, account id, to, subject, text, html); a key stored
-    already is skipped. Returns the ids of the rows stored now."""
+    """Store pending emails (key, account id, to, subject, text, html); returns their ids.
+    Portable: a key stored already is skipped. PostgreSQL: it raises IntegrityError."""
     if not rows:
         return []
     if not _postgres():
@@ -188,14 +188,21 @@ def emails_insert(
         return list(
             EmailDelivery.objects.filter(key__in=keys, created_at=now).values_list("pk", flat=True)
         )
-    with connection.cursor() as cursor:
+    # The key of a new entry's email cannot be taken (the entry is new in this transaction):
+    # COPY, with ids from the sequence; the unique key still refuses a second one.
+    table = EmailDelivery._meta.db_table
+    pending = EmailDelivery.Status.PENDING
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
-            f"INSERT INTO {EmailDelivery._meta.db_table} (key, account_id, to_email, "  # noqa: S608
-            "subject, body_text, body_html, status, attempts, last_error, created_at, "
-            "next_attempt_at) "
-            "SELECT k, a, t, s, b, h, %s, 0, '', %s, %s FROM unnest(%s::varchar[], "
-            "%s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::text[]) "
-            "AS u(k, a, t, s, b, h) ON CONFLICT (key) DO NOTHING RETURNING id",
-            [EmailDelivery.Status.PENDING, now, now, *(list(c) for c in zip(*rows, strict=True))],
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
+            "FROM generate_series(1, %s)",
+            [len(rows)],
         )
-        return [pk for (pk,) in cursor.fetchall()]
+        ids = [pk for (pk,) in cursor.fetchall()]
+        with cursor.cursor.copy(
+            f"COPY {table} (id, key, account_id, to_email, subject, body_text, body_html, "
+            "status, attempts, last_error, created_at, next_attempt_at) FROM STDIN"
+        ) as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row, pending, 0, "", now, now))
+    return ids

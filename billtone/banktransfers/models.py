@@ -245,7 +245,7 @@ class BankEntry(models.Model):
     statement_import = models.ForeignKey(
         StatementImport, on_delete=models.PROTECT, related_name="entries"
     )
-    identity = models.CharField(max_length=64, unique=True)
+    identity = models.CharField(max_length=64)  # unique: Meta.constraints
     position = models.CharField(max_length=100, blank=True, help_text="where in the file")
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     currency = models.CharField(max_length=3, help_text="ISO 4217")
@@ -262,12 +262,15 @@ class BankEntry(models.Model):
     reference = models.CharField(
         max_length=REFERENCE_MAX_LENGTH, blank=True, help_text="the RF reference it matched"
     )
+    # Indexes: each one costs every import; account is led by bank_entry_account_status,
+    # suggestions and decisions are not looked up by.
     account = models.ForeignKey(
         "accounts.Account",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="bank_entries",
+        db_index=False,
     )
     funding_request = models.ForeignKey(
         FundingRequest,
@@ -282,6 +285,7 @@ class BankEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     suggested_funding_request = models.ForeignKey(
         FundingRequest,
@@ -289,6 +293,7 @@ class BankEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     suggestion_reason = models.CharField(max_length=255, blank=True)
     ledger_transaction = models.OneToOneField(
@@ -305,6 +310,7 @@ class BankEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     decided_by_label = models.CharField(max_length=200, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -319,6 +325,7 @@ class BankEntry(models.Model):
             models.Index(fields=["account", "status"], name="bank_entry_account_status"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["identity"], name="bank_entry_identity_unique"),
             models.CheckConstraint(
                 condition=models.Q(status__in=["matched", "review", "allocated", "returned"]),
                 name="bank_entry_status_valid",
