@@ -155,9 +155,10 @@ def transaction_post(
         external_reference=external_reference,
         reverses_id=reverses.pk if reverses else None,
     )
-    postgres = connection.vendor == "postgresql"
-    # On PostgreSQL outside an atomic block, ledger_post() is one statement and atomic alone.
-    block = nullcontext() if postgres and not connection.in_atomic_block else transaction.atomic()
+    # On PostgreSQL in autocommit (no atomic block open), ledger_post() is one statement and
+    # atomic on its own: no BEGIN and COMMIT round trips.
+    alone = connection.vendor == "postgresql" and connection.get_autocommit()
+    block = nullcontext() if alone else transaction.atomic()
     # No look-up first: the unique key decides. A replay fails to insert its key (or to pass
     # a floor or the one-reversal rule, after its locks) and then returns the first one.
     try:
