@@ -15,7 +15,7 @@ Peak memory is that process's ru_maxrss. Results: docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/statement_import.py [--entries 100000] [--accounts 10000] \\
-        [--database bt_import] [--profile]
+        [--database bt_import] [--profile] [--sequential]
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _prepare(accounts: int, seed: int) -> list[str]:
 
 
 def _backend_cpu() -> float:
-    """CPU seconds of this connection's PostgreSQL backend (on this machine), else 0."""
+    """CPU seconds of this thread's PostgreSQL backend (on this machine), else 0."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -145,16 +145,32 @@ def _backend_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _import(path: str, profile: bool) -> None:
+def _import(path: str, profile: bool, sequential: bool = False) -> None:
     """The measured part, in its own process (see main)."""
     from django.db import connection
 
-    from billtone.banktransfers import tasks
+    from billtone.banktransfers import import_batch, tasks
     from billtone.banktransfers.import_services import statement_import
     from billtone.core.services import Actor
 
     scheduled = []
     tasks.funds_received_emails_send.delay = lambda ids: scheduled.append(len(ids))
+    writers = []  # the PostgreSQL CPU of the import's writer thread, read as it closes
+    close_all = import_batch.connections.close_all
+
+    def closing():
+        writers.append(_backend_cpu())
+        close_all()
+
+    import_batch.connections.close_all = closing
+    if sequential:  # for comparison: no writer thread
+
+        def one_by_one(self, batches, done):
+            for credits in batches:
+                self.batch(credits)
+                done(len(credits))
+
+        import_batch.ImportRun._pipelined = one_by_one
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -167,7 +183,7 @@ def _import(path: str, profile: bool) -> None:
     result = statement_import(source=path, actor=Actor.system("bench"))
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    backend = _backend_cpu() - backend
+    backend = _backend_cpu() - backend + sum(writers)
     if profiler is not None:
         profiler.stop()
         out = ROOT / "test-artifacts" / "statement_import.profile.txt"
@@ -216,12 +232,13 @@ def main() -> None:
     parser.add_argument("--database", default="bt_import")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the import")
+    parser.add_argument("--sequential", action="store_true", help="no writer thread")
     parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.import_only:
         _django(options.database)
-        _import(options.import_only, options.profile)
+        _import(options.import_only, options.profile, options.sequential)
         return
 
     from gen_camt053 import write_camt053
@@ -257,6 +274,7 @@ def main() -> None:
     )
     command = [sys.executable, __file__, "--import-only", str(path)]
     command += ["--database", options.database] + (["--profile"] if options.profile else [])
+    command += ["--sequential"] if options.sequential else []
     subprocess.run(command, check=True)
     path.unlink()
 

@@ -10,6 +10,7 @@ reproduce (a filter on a value) is rendered by Django every time.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from babel import Locale
 from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.utils.html import conditional_escape
 
 from billtone.banktransfers.references import reference_format
 from billtone.core.money import Money
@@ -130,11 +130,15 @@ class EmailRenderer:
 
     def render(self, context: dict[str, object]) -> RenderedEmail:
         context = {"operator_name": settings.BILLTONE_OPERATOR_NAME, **context}
-        shape = tuple(sorted((name, bool(value)) for name, value in context.items()))
+        # The layout depends on which values are empty (and on the empty values themselves,
+        # should a template print one).
+        shape = tuple(
+            (name, True) if value else (name, type(value), value) for name, value in context.items()
+        )
         parts = self.shapes.get(shape, False)
         if parts is False:
             parts = self.shapes[shape] = self._compile(context)
-        if parts is None or not all(isinstance(v, str | bool) for v in context.values()):
+        if parts is None or not all(type(v) in (str, bool) for v in context.values()):
             texts = [t.render(context) if t is not None else "" for t in self.templates]
         else:
             texts = [_fill(p, context) if p is not None else "" for p in parts]
@@ -166,12 +170,11 @@ class EmailRenderer:
 
 
 def _fill(pieces: list, context: dict[str, object]) -> str:
-    out = []
-    for piece in pieces:
-        if isinstance(piece, str):
-            out.append(piece)
-        else:
-            name, escaped = piece
-            value = str(context[name])
-            out.append(str(conditional_escape(value)) if escaped else value)
-    return "".join(out)
+    """The text with its markers filled in; escaped where Django escaped them (autoescape
+    on: django.utils.html.escape is html.escape of the text)."""
+    return "".join(
+        piece
+        if type(piece) is str
+        else (html.escape(str(context[piece[0]])) if piece[1] else str(context[piece[0]]))
+        for piece in pieces
+    )

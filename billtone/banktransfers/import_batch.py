@@ -1,4 +1,4 @@
-"""One batch of a statement import: one database transaction.
+"""The batches of a statement import, each one database transaction.
 
 1. Credits whose identity is stored already are skipped (a re-import, an overlapping
    statement).
@@ -10,24 +10,29 @@
    unique), funding requests marked received, and "funds received" emails stored, to be sent
    after commit by one task for the batch.
 
+Steps 1 and 2 and the emails' text are prepared first; the writes then take one database
+transaction. On PostgreSQL a writer thread writes one batch while the next is prepared.
+
 Two imports of the same file at once: whichever stores an identity first keeps it; the other
 fails on the unique identity (or on the ledger key, and replays that posting), rolls its
-batch back and does it again, now skipping what the first one stored. Nothing is credited
-twice.
+batch back and prepares and writes it again, now skipping what the first one stored. Nothing
+is credited twice.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
 from billtone.accounts.models import BillingProfile
 from billtone.banktransfers import import_storage, matching
@@ -116,8 +121,28 @@ class _Matched:
     target: matching.Target
 
 
+@dataclass
+class _Prepared:
+    """A batch decided and made ready to write: everything but the database transaction."""
+
+    credits: list[Credit]
+    duplicates: int
+    matched: list[_Matched]
+    review: list[tuple[Credit, matching.Decision]]
+    suggestions: dict[str, matching.Suggestion]
+    transactions: list[BulkTransaction]
+    emails: list[tuple[str, int, str, str, str, str]]
+
+
 class ImportRun:
-    """One import's batches, and what they share: ledger accounts and customers seen."""
+    """One import's batches, and what they share: ledger accounts and customers seen, and
+    the payers of the credits matched so far (for suggestions).
+
+    Each batch is prepared (read, decided, rendered) and then written in one database
+    transaction. On PostgreSQL, outside a caller's transaction, a writer thread with its own
+    connection writes batch n while this thread prepares batch n + 1: the database's work
+    and Python's overlap on two cores.
+    """
 
     def __init__(self, *, record: StatementImport, actor: Actor) -> None:
         self.record = record
@@ -127,31 +152,100 @@ class ImportRun:
         self.banks: dict[str, LedgerAccount] = {}
         self.customers: dict[int, _Customer] = {}
         self.renderer = EmailRenderer(TEMPLATE)
+        self.payers = _Payers()
+
+    def run(
+        self,
+        batches: Iterable[list[Credit]],
+        *,
+        done: Callable[[int], None] = lambda count: None,
+    ) -> None:
+        """Import the batches in order; `done(n)` after each, with its number of credits."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            for credits in batches:
+                self.batch(credits)
+                done(len(credits))
+            return
+        self._pipelined(batches, done)
 
     def batch(self, credits: list[Credit]) -> None:
-        """Import `credits` in one database transaction; again, if another import took some
-        of them meanwhile."""
+        """Prepare and write one batch."""
+        self.write(self.prepare(credits))
+
+    def prepare(self, credits: list[Credit]) -> _Prepared:
+        """Decide the batch: reads only, but ledger accounts made on first use."""
+        stored = import_storage.identities_stored([c.identity for c in credits])
+        fresh = [c for c in credits if c.identity not in stored]
+        matched, review = self._decide(fresh)
+        self.payers.add(matched)
+        return _Prepared(
+            credits=credits,
+            duplicates=len(credits) - len(fresh),
+            matched=matched,
+            review=review,
+            suggestions=_suggestions(review=[c for c, _ in review], payers=self.payers),
+            transactions=self._transactions(matched),
+            emails=self._emails(matched),
+        )
+
+    def write(self, prepared: _Prepared) -> None:
+        """Write a prepared batch in one database transaction; when another import took some
+        of its entries meanwhile, prepare it again (now skipping those) and write that."""
         for attempt in range(1, ATTEMPTS + 1):
-            funds, banks = dict(self.funds), dict(self.banks)
             try:
                 with transaction.atomic():
-                    counts = self._batch(credits)
+                    counts = self._write(prepared)
             except (IntegrityError, DatabaseError) as error:
-                self.funds, self.banks = funds, banks  # rows made in the rolled back batch
                 if attempt == ATTEMPTS or not _contended(error):
                     raise
                 logger.info("Import %s: batch again (%s)", self.record.pk, error)
+                prepared = self.prepare(prepared.credits)
                 continue
             self.counts = counts
             return
 
-    def _batch(self, credits: list[Credit]) -> Counts:
-        batch = Counts(credits=len(credits))
-        stored = import_storage.identities_stored([c.identity for c in credits])
-        fresh = [c for c in credits if c.identity not in stored]
-        matched, review = self._decide(fresh)
-        suggestions = _suggestions(review=[c for c, _ in review], matched=matched)
-        ids = self._post(matched)
+    def _pipelined(self, batches: Iterable[list[Credit]], done: Callable[[int], None]) -> None:
+        ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
+        failed: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                while (prepared := ready.get()) is not None:
+                    if failed:
+                        continue  # drain: the preparing thread stops at its next batch
+                    try:
+                        self.write(prepared)
+                        done(len(prepared.credits))
+                    except BaseException as error:
+                        failed.append(error)
+            finally:
+                connections.close_all()  # this thread's own connection
+
+        thread = threading.Thread(target=writer, name=f"import-{self.record.pk}-writer")
+        thread.start()
+        try:
+            for credits in batches:
+                if failed:
+                    break
+                ready.put(self.prepare(credits))
+        finally:
+            ready.put(None)
+            thread.join()
+        if failed:
+            raise failed[0]
+
+    def _write(self, prepared: _Prepared) -> Counts:
+        matched, review = prepared.matched, prepared.review
+        ids = (
+            [
+                p.transaction_id
+                for p in transactions_post_bulk(
+                    transactions=prepared.transactions, actor=self.actor
+                )
+            ]
+            if prepared.transactions
+            else []
+        )
         now = clock.now()
         record_id = self.record.pk
         rows = [
@@ -160,7 +254,7 @@ class ImportRun:
             for m, pk in zip(matched, ids, strict=True)
         ]
         for credit, decision in review:
-            hint = suggestions.get(credit.identity)
+            hint = prepared.suggestions.get(credit.identity)
             rows.append(
                 _row(
                     record_id,
@@ -183,12 +277,24 @@ class ImportRun:
                 )
             )
         import_storage.entries_insert(rows)
-        requests = self._requests_receive(matched, now=now)
-        self._emails_queue(matched, requests, now=now)
+        funding_requests_receive_many(
+            received=[
+                (m.target.funding_request_id, m.credit.amount)
+                for m in matched
+                if m.target.funding_request_id is not None
+            ],
+            received_at=now,
+        )
+        email_ids = import_storage.emails_insert(prepared.emails, now=now)
+        if email_ids:
+            transaction.on_commit(lambda: _emails_schedule(email_ids))
 
-        batch.matched = len(matched)
-        batch.to_review = len(review)
-        batch.duplicates_skipped = len(credits) - len(fresh)
+        batch = Counts(
+            credits=len(prepared.credits),
+            matched=len(matched),
+            to_review=len(review),
+            duplicates_skipped=prepared.duplicates,
+        )
         for m in matched:
             currency = m.credit.currency
             batch.totals[currency] = batch.totals.get(currency, Decimal(0)) + m.credit.amount
@@ -228,7 +334,7 @@ class ImportRun:
                 review.append((c, decision))
         return matched, review
 
-    def _post(self, matched: list[_Matched]) -> list[int]:
+    def _transactions(self, matched: list[_Matched]) -> list[BulkTransaction]:
         if not matched:
             return []
         missing = {
@@ -242,76 +348,54 @@ class ImportRun:
             self.banks[currency] = operator_ledger_account(
                 kind=LedgerKind.BANK_CLEARING, currency=currency
             )
-        posted = transactions_post_bulk(
-            transactions=[
-                BulkTransaction(
-                    kind=TRANSACTION_KIND,
-                    memo=ledger_memo(m.target.reference),
-                    postings=[
-                        Leg(
-                            self.banks[m.credit.currency],
-                            Money(-m.credit.amount, m.credit.currency),
-                        ),
-                        Leg(
-                            self.funds[m.target.account_id],
-                            Money(m.credit.amount, m.credit.currency),
-                        ),
-                    ],
-                    idempotency_key=ledger_key(m.credit.identity),
-                    external_reference=(m.credit.bank_reference or m.credit.identity)[:255],
-                )
-                for m in matched
-            ],
-            actor=self.actor,
-        )
-        return [p.transaction_id for p in posted]
-
-    def _requests_receive(
-        self, matched: list[_Matched], *, now: datetime
-    ) -> dict[int, FundingRequest]:
-        received = [
-            (m.target.funding_request_id, m.credit.amount)
+        return [
+            BulkTransaction(
+                kind=TRANSACTION_KIND,
+                memo=ledger_memo(m.target.reference),
+                postings=[
+                    Leg(self.banks[m.credit.currency], Money(-m.credit.amount, m.credit.currency)),
+                    Leg(self.funds[m.target.account_id], Money(m.credit.amount, m.credit.currency)),
+                ],
+                idempotency_key=ledger_key(m.credit.identity),
+                external_reference=(m.credit.bank_reference or m.credit.identity)[:255],
+            )
             for m in matched
-            if m.target.funding_request_id is not None
         ]
-        return funding_requests_receive_many(received=received, received_at=now)
 
-    def _emails_queue(
-        self, matched: list[_Matched], requests: dict[int, FundingRequest], *, now: datetime
-    ) -> None:
+    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, str, str, str]]:
         if not matched:
-            return
+            return []
         self._customers_load({m.target.account_id for m in matched} - set(self.customers))
         rows = []
         for m in matched:
             customer = self.customers[m.target.account_id]
-            request = requests.get(m.target.funding_request_id)
+            target = m.target
             email = self.renderer.render(
                 funds_received_context(
                     company_name=customer.company_name,
                     locale=customer.locale,
                     amount=Money(m.credit.amount, m.credit.currency),
-                    reference=m.target.reference,
+                    reference=target.reference,
                     booking_date=m.credit.booking_date,
                     payer=m.credit.payer_name,
                     requested=(
-                        Money(request.amount, request.currency) if request is not None else None
+                        Money(target.request_amount, target.request_currency)
+                        if target.request_amount is not None
+                        else None
                     ),
                 )
             )
             rows.append(
                 (
                     funds_received_key(m.credit.identity),
-                    m.target.account_id,
+                    target.account_id,
                     customer.billing_email,
                     email.subject,
                     email.body_text,
                     email.body_html,
                 )
             )
-        ids = import_storage.emails_insert(rows, now=now)
-        if ids:
-            transaction.on_commit(lambda: _emails_schedule(ids))
+        return rows
 
     def _customers_load(self, account_ids: set[int]) -> None:
         if not account_ids:
@@ -321,6 +405,22 @@ class ImportRun:
         ).values_list("account_id", "company_name", "billing_email", "country"):
             locale = locale_for(language=settings.LANGUAGE_CODE, country=country)
             self.customers[account_id] = _Customer(company, email, locale)
+
+
+class _Payers:
+    """Who paid which account in this import so far: the suggestions of a later batch
+    know them before the earlier batch is committed."""
+
+    def __init__(self) -> None:
+        self.by_iban: dict[str, set[int]] = defaultdict(set)
+        self.names: dict[int, set[str]] = defaultdict(set)
+
+    def add(self, matched: list[_Matched]) -> None:
+        for m in matched:
+            if m.credit.payer_iban:
+                self.by_iban[m.credit.payer_iban].add(m.target.account_id)
+            if m.credit.payer_name:
+                self.names[m.target.account_id].add(m.credit.payer_name)
 
 
 def _contended(error: Exception) -> bool:
@@ -368,9 +468,9 @@ def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
     found: dict[str, matching.Target] = {}
     for reference, account_id, currency in permanent:
         found[reference] = matching.Target(reference, account_id, currency or "")
-    for reference, pk, account_id, currency, request_currency in requests:
+    for reference, pk, account_id, currency, request_currency, amount in requests:
         found[reference] = matching.Target(
-            reference, account_id, currency or "", pk, request_currency
+            reference, account_id, currency or "", pk, request_currency, amount
         )
     return found
 
@@ -403,11 +503,9 @@ def funding_requests_receive_many(
     return requests
 
 
-def _suggestions(
-    *, review: list[Credit], matched: list[_Matched]
-) -> dict[str, matching.Suggestion]:
-    """Likely accounts for the credits going to review, from credits stored before and
-    those of this batch."""
+def _suggestions(*, review: list[Credit], payers: _Payers) -> dict[str, matching.Suggestion]:
+    """Likely accounts for the credits going to review, from credits stored before and those
+    matched so far in this import."""
     if not review:
         return {}
     by_iban: dict[str, set[int]] = defaultdict(set)
@@ -419,9 +517,8 @@ def _suggestions(
             .distinct()
         ):
             by_iban[iban].add(account_id)
-        for m in matched:
-            if m.credit.payer_iban in ibans:
-                by_iban[m.credit.payer_iban].add(m.target.account_id)
+        for iban in ibans:
+            by_iban[iban] |= payers.by_iban.get(iban, set())
 
     pending: dict[tuple[Decimal, str], list[matching.PendingRequest]] = defaultdict(list)
     amounts = {c.amount for c in review if c.payer_name}
@@ -440,9 +537,8 @@ def _suggestions(
             .distinct()
         ):
             names[account_id].add(name)
-        for m in matched:
-            if m.target.account_id in accounts and m.credit.payer_name:
-                names[m.target.account_id].add(m.credit.payer_name)
+        for account_id in accounts:
+            names[account_id] |= payers.names.get(account_id, set())
 
     found = {}
     for c in review:

@@ -83,21 +83,15 @@ def statement_import(
         )
         run = ImportRun(record=record, actor=actor)
         done = 0
+
+        def imported(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                progress("import", done, checked.credit_count)
+
         try:
-            batch: list[Credit] = []
-            for credit in checked.credits():
-                batch.append(credit)
-                if len(batch) >= batch_size:
-                    run.batch(batch)
-                    done += len(batch)
-                    batch = []
-                    if progress is not None:
-                        progress("import", done, checked.credit_count)
-            if batch:
-                run.batch(batch)
-                done += len(batch)
-                if progress is not None:
-                    progress("import", done, checked.credit_count)
+            run.run(_batches(checked.credits(), batch_size), done=imported)
         except Exception as error:
             StatementImport.objects.filter(pk=record.pk).update(
                 status=StatementImport.Status.FAILED,
@@ -110,6 +104,17 @@ def statement_import(
     )
     record.refresh_from_db()
     return record
+
+
+def _batches(credits: Iterator[Credit], size: int) -> Iterator[list[Credit]]:
+    batch: list[Credit] = []
+    for credit in credits:
+        batch.append(credit)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --- the file ------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def identities_stored(identities: Sequence[str]) -> set[str]:
 
 def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple]]:
     """(permanent: (reference, account id, account currency), requests: (reference, id,
-    account id, account currency, request currency)) for the references that exist."""
+    account id, account currency, request currency, amount)) for the references that exist."""
     if not references:
         return [], []
     if not _postgres():
@@ -99,7 +99,12 @@ def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple
             "reference", "account_id", "account__billing_profile__currency"
         )
         requests = FundingRequest.objects.filter(reference__in=references).values_list(
-            "reference", "pk", "account_id", "account__billing_profile__currency", "currency"
+            "reference",
+            "pk",
+            "account_id",
+            "account__billing_profile__currency",
+            "currency",
+            "amount",
         )
         return list(permanent), list(requests)
     profiles = BillingProfile._meta.db_table
@@ -113,7 +118,7 @@ def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple
         )
         permanent = cursor.fetchall()
         cursor.execute(
-            f"SELECT r.reference, r.id, r.account_id, p.currency, r.currency "  # noqa: S608
+            f"SELECT r.reference, r.id, r.account_id, p.currency, r.currency, r.amount "  # noqa: S608
             f"FROM {FundingRequest._meta.db_table} r "
             f"LEFT JOIN {profiles} p ON p.account_id = r.account_id "
             "WHERE r.reference = ANY(%s::varchar[])",

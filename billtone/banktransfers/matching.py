@@ -29,6 +29,7 @@ class Target:
     currency: str  # the account's billing currency: its business funds are in it
     funding_request_id: int | None = None
     request_currency: str = ""
+    request_amount: Decimal | None = None  # what the request asked for
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,25 +302,22 @@ def _insert_postgres(*, transactions, rows, balances, now) -> list[int]:
 
 def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, LedgerAccount]:
     """Each customer account's business funds in the given currency (its billing currency),
-    with call credit beside it, made on first use as `customer_ledger_accounts` makes them;
-    for many customers in three queries."""
+    made on first use with call credit beside it, as `customer_ledger_accounts` makes them;
+    for many customers in a few queries."""
     floors = {
         LedgerKind.BUSINESS_FUNDS: Decimal(0),
         LedgerKind.CALL_CREDIT: -CALL_CREDIT_LIMIT_DEFAULT,
     }
 
-    def existing() -> dict[tuple[int, str, str], LedgerAccount]:
-        rows = LedgerAccount.objects.filter(account_id__in=list(currencies), kind__in=floors)
-        return {(row.account_id, row.kind, row.currency): row for row in rows}
+    def business_funds(account_ids) -> dict[int, LedgerAccount]:
+        rows = LedgerAccount.objects.filter(
+            account_id__in=account_ids, kind=LedgerKind.BUSINESS_FUNDS
+        )
+        return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
 
-    found = existing()
-    missing = [
-        (account_id, kind, currency)
-        for account_id, currency in currencies.items()
-        for kind in floors
-        if (account_id, kind, currency) not in found
-    ]
-    if missing:
+    found = business_funds(list(currencies))
+    new = {account_id: c for account_id, c in currencies.items() if account_id not in found}
+    if new:
         now = clock.now()
         LedgerAccount.objects.bulk_create(
             [
@@ -328,15 +325,13 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
                     account_id=account_id,
                     kind=kind,
                     currency=currency,
-                    floor=floors[kind],
+                    floor=floor,
                     created_at=now,
                 )
-                for account_id, kind, currency in missing
+                for account_id, currency in new.items()
+                for kind, floor in floors.items()
             ],
             ignore_conflicts=True,  # made at the same moment elsewhere: the unique one wins
         )
-        found = existing()
-    return {
-        account_id: found[(account_id, LedgerKind.BUSINESS_FUNDS, currency)]
-        for account_id, currency in currencies.items()
-    }
+        found.update(business_funds(list(new)))
+    return found

@@ -66,3 +66,17 @@ def test_a_value_that_is_not_text_is_rendered_by_django():
     email = renderer.render(context)
 
     assert email.body_text == render_to_string("notifications/email/funds_received.txt", full)
+
+
+def test_values_are_escaped_where_django_escapes_them():
+    renderer = EmailRenderer("funds_received")
+    context = next(contexts()) | {"amount": "<b>'1 & 2'</b>"}
+    full = {"operator_name": settings.BILLTONE_OPERATOR_NAME, **context}
+
+    email = renderer.render(context)
+
+    subject = render_to_string("notifications/email/funds_received.subject", full)
+    assert email.subject == " ".join(subject.split())
+    assert "&lt;b&gt;&#x27;1 &amp; 2&#x27;&lt;/b&gt;" in email.subject  # autoescape on
+    assert "<b>'1 & 2'</b>" in email.body_text  # the .txt turns it off
+    assert email.body_text == render_to_string("notifications/email/funds_received.txt", full)

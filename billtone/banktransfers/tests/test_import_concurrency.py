@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from billtone.banktransfers import import_storage
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, StatementImport
 from billtone.banktransfers.tests.funding import operator_banks_save
@@ -103,4 +104,43 @@ def test_overlapping_statements_imported_at_once_credit_the_overlap_once(tmp_pat
     assert sum(r.duplicates_skipped for r in results) == 30
     assert Transaction.objects.count() == 90 and BankEntry.objects.count() == 90
     assert sum(c.funds for c in customers) == sum(Decimal(n + 1) for n in range(90))
+    books_right()
+
+
+def test_batches_are_written_by_a_writer_thread_and_its_failure_stops_the_import(
+    tmp_path, customers, monkeypatch
+):
+    writers, calls = set(), []
+    insert = import_storage.entries_insert
+
+    def entries_insert(rows):
+        writers.add(threading.current_thread().name)
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+    credits = [
+        Credit(f"{n + 1}.00", ref=customers[n % 12].reference.reference, bank_ref=f"W-{n}")
+        for n in range(50)
+    ]
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        statement_import(source=camt053(tmp_path, *credits), actor=STAFF, batch_size=10)
+
+    assert len(writers) == 1 and threading.current_thread().name not in writers
+    record = StatementImport.objects.get()
+    assert record.status == StatementImport.Status.FAILED
+    assert "disk full" in record.error
+    assert (record.matched, BankEntry.objects.count(), Transaction.objects.count()) == (20, 20, 20)
+    assert sum(c.funds for c in customers) == sum(Decimal(n + 1) for n in range(20))
+    books_right()
+
+    monkeypatch.setattr(import_storage, "entries_insert", insert)
+    again = statement_import(
+        source=camt053(tmp_path, *credits, name="again.xml"), actor=STAFF, batch_size=10
+    )
+    assert (again.matched, again.duplicates_skipped) == (30, 20)
+    assert Transaction.objects.count() == 50
     books_right()
