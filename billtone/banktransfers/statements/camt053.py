@@ -9,7 +9,6 @@ version from 001.02 on, except that 001.08 may wrap the debtor in a Pty element.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -57,6 +56,8 @@ def read_camt053(
         remove_pis=True,
     )
     q: SimpleNamespace | None = None
+    reader: _EntryReader | None = None
+    parent: etree._Element | None = None
     tally = Tally()
     header_read = False
     entry_number = 0
@@ -65,6 +66,7 @@ def read_camt053(
         for event, elem in context:
             if q is None:
                 q = _namespace(elem, name)
+                reader = _EntryReader(q, name)
             tag = elem.tag
             if event == "start":
                 if tag == q.Stmt:
@@ -76,10 +78,15 @@ def read_camt053(
                     _read_header(elem.getparent(), q, tally, name)
                     header_read = True
                 entry_number += 1
-                for entry in _entries(elem, q, tally, name, entry_number):
+                for entry in reader.read(elem, tally, entry_number):  # type: ignore[union-attr]
                     tally.add(entry)
                     yield entry
-                _drop(elem)
+                # _drop(elem), inline: `parent` stays referenced from here to the next
+                # entry, so lxml hands back the same proxy instead of making a new one.
+                elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                if parent is not None:
+                    del parent[: parent.index(elem)]
             elif tag == q.Stmt:
                 if not header_read:
                     _read_header(elem, q, tally, name)
@@ -129,8 +136,7 @@ def _drop(elem: etree._Element) -> None:
     elem.clear(keep_tail=False)
     parent = elem.getparent()
     if parent is not None:
-        while elem.getprevious() is not None:
-            del parent[0]
+        del parent[: parent.index(elem)]
 
 
 def _child(elem: etree._Element | None, *tags: str) -> etree._Element | None:
@@ -209,54 +215,283 @@ def _check_control_sums(tally: Tally) -> None:
 
 
 # Entries are read in one pass over each element's children, matched by qualified tag in
-# a dict: with lxml every child access builds a Python object, and one pass costs a
-# fraction of what a path lookup per field does (find, iterchildren, XPath).
+# a dict. With lxml every child visited costs a Python proxy object and every tag read
+# builds a new "{namespace}Name" string, which is most of the time a 100,000-entry file
+# takes beyond libxml2's own parsing: so each element is visited once, nothing is looked
+# up by path (find, iterchildren, XPath), and what the hot path allocates is kept small.
 
 
-def _transaction_fields(tx: etree._Element | None, q: SimpleNamespace, is_credit: bool) -> dict:
-    """What a TxDtls says: counterparty, references, texts, amount element (None when absent).
+class _EntryReader:
+    """Turns one Ntry into its StatementEntry rows; holds what a file's entries share."""
 
-    Written out flat: this runs for every transaction of a 100,000-entry file.
-    """
-    name = ultimate_name = iban = end_to_end = tx_reference = direction = ""
-    references: list[str] = []
-    free: list[str] = []
-    extra: list[str] = []
-    additional: list[str] = []
-    amount_elem = amount_details = None
-    if tx is not None:
-        local = q.local
+    def __init__(self, q: SimpleNamespace, name: str) -> None:
+        self.codes: dict[str, str] = q.local
+        self.transaction_tag: str = q.TxDtls
+        self.name = name
+        self.currencies: dict[str | None, str] = {}  # Ccy as written -> the valid code
+        self.dates: dict[str, date] = {}  # a statement's entries share a few dozen dates
+
+    def read(self, ntry: etree._Element, tally: Tally, number: int) -> list[StatementEntry]:
+        name = self.name
+        codes = self.codes
+        line = ntry.sourceline
+        amount_elem = booking_elem = value_elem = None
+        direction = reversal = status = account_ref = entry_ref = ""
+        infos: list[str] = []
+        transactions: list[etree._Element] = []
+        for child in ntry:
+            tag = codes.get(child.tag)
+            if tag is None:
+                continue
+            if tag == "Amt":
+                amount_elem = child
+            elif tag == "CdtDbtInd":
+                direction = _text(child)
+            elif tag == "Sts":
+                status = _text(child) or _text(_path(child, codes, "Cd"))
+            elif tag == "BookgDt":
+                booking_elem = child
+            elif tag == "ValDt":
+                value_elem = child
+            elif tag == "AcctSvcrRef":
+                account_ref = _text(child)
+            elif tag == "NtryRef":
+                entry_ref = _text(child)
+            elif tag == "NtryDtls":
+                tx_tag = self.transaction_tag
+                transactions.extend(tx for tx in child if tx.tag == tx_tag)
+            elif tag == "RvslInd":
+                reversal = _text(child)
+            elif tag == "AddtlNtryInf":
+                infos.append(_text(child))
+        if amount_elem is None:
+            raise StatementFormatError(
+                name, "the entry has no amount (Amt).", line=line, where=f"entry {number}"
+            )
+        amount, currency = self._amount(amount_elem, number)
+        if direction != "CRDT" and direction != "DBIT":
+            raise StatementFormatError(
+                name,
+                f"CdtDbtInd is {direction!r}, not CRDT or DBIT.",
+                line=line,
+                where=f"entry {number}",
+            )
+        is_credit = direction == "CRDT"
+        value_date = self._date(value_elem, number)
+        booking_date = self._date(booking_elem, number) or value_date
+        if booking_date is None:
+            raise StatementFormatError(
+                name, "the entry has no booking date.", line=line, where=f"entry {number}"
+            )
+        entry_info = "\n".join(t for t in infos if t) if infos else ""
+        is_reversal = reversal.lower() in ("true", "1")
+        status = status or "BOOK"
+        bank_reference = account_ref or entry_ref
+
+        if len(transactions) <= 1:
+            (
+                counterparty_name,
+                counterparty_iban,
+                structured_reference,
+                free_text,
+                end_to_end_id,
+                transaction_reference,
+                additional,
+                _,
+                _,
+            ) = self._transaction(transactions[0], is_credit) if transactions else _NO_TRANSACTION
+            # StatementEntry(...), field by field: see _Draft.
+            entry = _new_draft(_Draft)
+            entry.amount = amount
+            entry.currency = currency
+            entry.is_credit = is_credit
+            entry.booking_date = booking_date
+            entry.value_date = value_date
+            entry.is_reversal = is_reversal
+            entry.status = status
+            entry.counterparty_name = counterparty_name
+            entry.counterparty_iban = counterparty_iban
+            entry.structured_reference = structured_reference
+            entry.free_text = free_text or additional or entry_info
+            entry.end_to_end_id = end_to_end_id
+            entry.bank_reference = bank_reference
+            entry.transaction_reference = transaction_reference
+            entry.details = (
+                f"{additional}\n{entry_info}"
+                if additional and entry_info
+                else additional or entry_info
+            )
+            entry.account_iban = tally.account_iban
+            entry.account_id = tally.account_id
+            entry.statement_id = tally.statement_id
+            entry.entry_number = number
+            entry.transaction_index = 0
+            entry.line = line
+            entry.position = f"entry {number} (line {line})"
+            entry.identity = ""
+            entry.__class__ = StatementEntry
+            return [entry]  # type: ignore[list-item]
+
+        common = {
+            "currency": currency,
+            "is_credit": is_credit,
+            "booking_date": booking_date,
+            "value_date": value_date,
+            "is_reversal": is_reversal,
+            "status": status,
+            "bank_reference": bank_reference,
+            "account_iban": tally.account_iban,
+            "account_id": tally.account_id,
+            "statement_id": tally.statement_id,
+            "entry_number": number,
+            "line": line,
+        }
+        parts = [self._transaction(tx, is_credit) for tx in transactions]
+        amounts = [
+            self._amount(p[_AMOUNT], number) if p[_AMOUNT] is not None else None for p in parts
+        ]
+        splittable = (
+            all(
+                a is not None and a[1] == currency and p[_DIRECTION] in ("", direction)
+                for a, p in zip(amounts, parts, strict=True)
+            )
+            and sum(a[0] for a in amounts if a is not None) == amount
+        )
+        if splittable:
+            result = []
+            for index, (tx, part, tx_amount) in enumerate(
+                zip(transactions, parts, amounts, strict=True)
+            ):
+                additional = part[_ADDITIONAL]
+                result.append(
+                    StatementEntry(
+                        amount=tx_amount[0],  # type: ignore[index]
+                        counterparty_name=part[_NAME],
+                        counterparty_iban=part[_IBAN],
+                        structured_reference=part[_REFERENCE],
+                        # A batch's own text describes the batch, not this payment: never a
+                        # fallback here.
+                        free_text=part[_FREE_TEXT] or additional,
+                        end_to_end_id=part[_END_TO_END],
+                        transaction_reference=part[_TX_REFERENCE],
+                        transaction_index=index,
+                        details="\n".join(t for t in (additional, entry_info) if t),
+                        position=f"entry {number}, transaction {index + 1} (line {tx.sourceline})",
+                        **common,
+                    )
+                )
+            return result
+
+        tally.problems.append(
+            f"Entry {number} (line {line}) batches {len(transactions)} transactions whose amounts "
+            f"are missing or do not add up to its {amount} {currency}; it is kept as one entry."
+        )
+
+        def same(key: int) -> str:
+            values = {p[key] for p in parts}
+            return values.pop() if len(values) == 1 else ""
+
+        references = dict.fromkeys(r for p in parts for r in p[_REFERENCE].split())
+        texts = dict.fromkeys(p[_FREE_TEXT] or p[_ADDITIONAL] for p in parts)
+        return [
+            StatementEntry(
+                amount=amount,
+                counterparty_name=same(_NAME),
+                counterparty_iban=same(_IBAN),
+                structured_reference=" ".join(references),
+                free_text="\n".join(t for t in texts if t) or entry_info,
+                end_to_end_id=same(_END_TO_END),
+                details=entry_info,
+                position=f"entry {number} (line {line})",
+                **common,
+            )
+        ]
+
+    def _amount(self, elem: etree._Element, number: int) -> tuple[Decimal, str]:
+        text = elem.text
+        text = text.strip() if text else ""
+        ccy = elem.get("Ccy")
+        currency = self.currencies.get(ccy)
+        if currency is None or _AMOUNT_MATCH(text) is None:
+            amount, currency = _amount(elem, self.name, f"entry {number}")
+            if len(self.currencies) < 64:
+                self.currencies[ccy] = currency
+            return amount, currency
+        return Decimal(text), currency
+
+    def _date(self, elem: etree._Element | None, number: int) -> date | None:
+        """A BookgDt/ValDt as a date; a date-time keeps the date it was written with."""
+        if elem is None:
+            return None
+        codes = self.codes
+        text = ""
+        for child in elem:
+            if codes.get(child.tag) in ("Dt", "DtTm"):
+                text = _text(child)
+                break
+        if not text:
+            return None
+        day_text = text[:10]
+        day = self.dates.get(day_text)
+        if day is None:
+            try:
+                day = date.fromisoformat(day_text)
+            except ValueError:
+                raise StatementFormatError(
+                    self.name,
+                    f"the date {text!r} is not a date.",
+                    line=elem.sourceline,
+                    where=f"entry {number}",
+                ) from None
+            if len(self.dates) < 4096:
+                self.dates[day_text] = day
+        return day
+
+    def _transaction(self, tx: etree._Element, is_credit: bool) -> tuple:
+        """What a TxDtls says, as a tuple indexed by _NAME, _IBAN, ... (see _NO_TRANSACTION).
+
+        Written out flat: this runs for every transaction of a 100,000-entry file.
+        """
+        codes = self.codes
+        name = ultimate_name = iban = end_to_end = tx_reference = direction = ""
+        references: list[str] = []
+        free: list[str] = []
+        extra: list[str] = []
+        additional: list[str] = []
+        amount_elem = amount_details = None
         party, account, ultimate = (
             ("Dbtr", "DbtrAcct", "UltmtDbtr") if is_credit else ("Cdtr", "CdtrAcct", "UltmtCdtr")
         )
         for child in tx:
-            tag = local.get(child.tag)
+            tag = codes.get(child.tag)
+            if tag is None:
+                continue
             if tag == "RmtInf":
                 for remittance in child:
-                    remittance_tag = local.get(remittance.tag)
+                    remittance_tag = codes.get(remittance.tag)
                     if remittance_tag == "Ustrd":
                         free.append(remittance.text or "")
                     elif remittance_tag == "Strd":
                         for part in remittance:
-                            part_tag = local.get(part.tag)
+                            part_tag = codes.get(part.tag)
                             if part_tag == "CdtrRefInf":
                                 for ref in part:
-                                    if local.get(ref.tag) == "Ref":
+                                    if codes.get(ref.tag) == "Ref":
                                         references.append((ref.text or "").strip())
                             elif part_tag == "AddtlRmtInf":
                                 extra.append(part.text or "")
             elif tag == "RltdPties":
                 for related in child:
-                    related_tag = local.get(related.tag)
+                    related_tag = codes.get(related.tag)
                     if related_tag == party:
-                        name = _party_name(related, local)
+                        name = _party_name(related, codes)
                     elif related_tag == account:
-                        iban = _text(_path(related, local, "Id", "IBAN")).replace(" ", "").upper()
+                        iban = _text(_path(related, codes, "Id", "IBAN")).replace(" ", "").upper()
                     elif related_tag == ultimate:
-                        ultimate_name = _party_name(related, local)
+                        ultimate_name = _party_name(related, codes)
             elif tag == "Refs":
                 for ref in child:
-                    ref_tag = local.get(ref.tag)
+                    ref_tag = codes.get(ref.tag)
                     if ref_tag == "EndToEndId":
                         end_to_end = (ref.text or "").strip()
                     elif ref_tag == "AcctSvcrRef":
@@ -270,18 +505,53 @@ def _transaction_fields(tx: etree._Element | None, q: SimpleNamespace, is_credit
             elif tag == "AddtlTxInf":
                 additional.append(child.text or "")
         if amount_elem is None and amount_details is not None:
-            amount_elem = _path(amount_details, local, "TxAmt", "Amt")
-    return {
-        "counterparty_name": name or ultimate_name,
-        "counterparty_iban": iban,
-        "structured_reference": " ".join(dict.fromkeys(r for r in references if r)),
-        "free_text": "\n".join(s for t in free + extra if (s := t.strip())),
-        "end_to_end_id": "" if end_to_end.upper() == "NOTPROVIDED" else end_to_end,
-        "transaction_reference": tx_reference,
-        "additional": "\n".join(s for t in additional if (s := t.strip())),
-        "amount": amount_elem,
-        "direction": direction,
-    }
+            amount_elem = _path(amount_details, codes, "TxAmt", "Amt")
+        # One reference, one line of text: what nearly every transfer carries, kept
+        # without a join.
+        if len(references) > 1:
+            reference = " ".join(dict.fromkeys(r for r in references if r))
+        else:
+            reference = references[0] if references else ""
+        texts = free + extra if extra else free
+        if len(texts) == 1:
+            free_text = texts[0].strip()
+        else:
+            free_text = "\n".join(s for t in texts if (s := t.strip()))
+        return (
+            name or ultimate_name,
+            iban,
+            reference,
+            free_text,
+            "" if end_to_end.upper() == "NOTPROVIDED" else end_to_end,
+            tx_reference,
+            "\n".join(s for t in additional if (s := t.strip())) if additional else "",
+            amount_elem,
+            direction,
+        )
+
+
+class _Draft:
+    """A StatementEntry under construction: the same slots, without the frozen __setattr__.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__, and for
+    StatementEntry's 25 fields that costs about as much as reading the entry's XML. The hot
+    path stores the fields into a _Draft and then makes it the StatementEntry it has the
+    layout of: Python allows `__class__` assignment between classes with the same slots,
+    and the result is an ordinary frozen StatementEntry (test_statements_camt053 compares
+    it with the constructor's, field by field).
+    """
+
+    __slots__ = StatementEntry.__slots__
+
+
+_new_draft = object.__new__
+
+
+# The fields of _EntryReader._transaction's tuple.
+_NAME, _IBAN, _REFERENCE, _FREE_TEXT, _END_TO_END, _TX_REFERENCE, _ADDITIONAL = range(7)
+_AMOUNT, _DIRECTION = 7, 8
+_NO_TRANSACTION = ("", "", "", "", "", "", "", None, "")
+_AMOUNT_MATCH = _AMOUNT_RE.fullmatch
 
 
 def _path(elem: etree._Element | None, local: dict, *tags: str) -> etree._Element | None:
@@ -306,160 +576,3 @@ def _party_name(party: etree._Element, local: dict) -> str:
         if tag == "Pty":
             return _party_name(child, local)
     return ""
-
-
-def _date_of(elem: etree._Element | None, local: dict, name: str, where: str) -> date | None:
-    """A BookgDt/ValDt as a date; a date-time keeps the date it was written with."""
-    if elem is None:
-        return None
-    text = ""
-    for child in elem:
-        if local.get(child.tag) in ("Dt", "DtTm"):
-            text = _text(child)
-            break
-    if not text:
-        return None
-    try:
-        return _iso_date(text[:10])
-    except ValueError:
-        raise StatementFormatError(
-            name, f"the date {text!r} is not a date.", line=elem.sourceline, where=where
-        ) from None
-
-
-@functools.lru_cache(maxsize=1024)
-def _iso_date(text: str) -> date:
-    return date.fromisoformat(text)  # a statement's entries share a few dozen dates
-
-
-def _entries(
-    ntry: etree._Element, q: SimpleNamespace, tally: Tally, name: str, number: int
-) -> list[StatementEntry]:
-    line = ntry.sourceline
-    where = f"entry {number}"
-    local = q.local
-    amount_elem = booking_elem = value_elem = None
-    direction = reversal = status = account_ref = entry_ref = ""
-    infos: list[str] = []
-    transactions: list[etree._Element] = []
-    for child in ntry:
-        tag = local.get(child.tag)
-        if tag == "Amt":
-            amount_elem = child
-        elif tag == "CdtDbtInd":
-            direction = _text(child)
-        elif tag == "RvslInd":
-            reversal = _text(child)
-        elif tag == "Sts":
-            status = _text(child) or _text(_path(child, local, "Cd"))
-        elif tag == "BookgDt":
-            booking_elem = child
-        elif tag == "ValDt":
-            value_elem = child
-        elif tag == "AcctSvcrRef":
-            account_ref = _text(child)
-        elif tag == "NtryRef":
-            entry_ref = _text(child)
-        elif tag == "AddtlNtryInf":
-            infos.append(_text(child))
-        elif tag == "NtryDtls":
-            transactions.extend(tx for tx in child if tx.tag == q.TxDtls)
-    if amount_elem is None:
-        raise StatementFormatError(name, "the entry has no amount (Amt).", line=line, where=where)
-    amount, currency = _amount(amount_elem, name, where)
-    if direction not in ("CRDT", "DBIT"):
-        raise StatementFormatError(
-            name, f"CdtDbtInd is {direction!r}, not CRDT or DBIT.", line=line, where=where
-        )
-    is_credit = direction == "CRDT"
-    value_date = _date_of(value_elem, local, name, where)
-    booking_date = _date_of(booking_elem, local, name, where) or value_date
-    if booking_date is None:
-        raise StatementFormatError(name, "the entry has no booking date.", line=line, where=where)
-    entry_info = "\n".join(t for t in infos if t)
-    common = {
-        "currency": currency,
-        "is_credit": is_credit,
-        "booking_date": booking_date,
-        "value_date": value_date,
-        "is_reversal": reversal.lower() in ("true", "1"),
-        "status": status or "BOOK",
-        "bank_reference": account_ref or entry_ref,
-        "account_iban": tally.account_iban,
-        "account_id": tally.account_id,
-        "statement_id": tally.statement_id,
-        "entry_number": number,
-        "line": line,
-    }
-
-    if len(transactions) <= 1:
-        fields = _transaction_fields(transactions[0] if transactions else None, q, is_credit)
-        additional = fields.pop("additional")
-        del fields["amount"], fields["direction"]
-        fields["free_text"] = fields["free_text"] or additional or entry_info
-        return [
-            StatementEntry(
-                amount=amount,
-                details="\n".join(t for t in (additional, entry_info) if t),
-                position=f"entry {number} (line {line})",
-                **common,
-                **fields,
-            )
-        ]
-
-    parts = [_transaction_fields(tx, q, is_credit) for tx in transactions]
-    amounts = [
-        _amount(p["amount"], name, where) if p["amount"] is not None else None for p in parts
-    ]
-    splittable = (
-        all(
-            a is not None and a[1] == currency and p["direction"] in ("", direction)
-            for a, p in zip(amounts, parts, strict=True)
-        )
-        and sum(a[0] for a in amounts if a is not None) == amount
-    )
-    if splittable:
-        result = []
-        for index, (tx, fields, tx_amount) in enumerate(
-            zip(transactions, parts, amounts, strict=True)
-        ):
-            additional = fields.pop("additional")
-            del fields["amount"], fields["direction"]
-            # A batch's own text describes the batch, not this payment: never a fallback here.
-            fields["free_text"] = fields["free_text"] or additional
-            result.append(
-                StatementEntry(
-                    amount=tx_amount[0],  # type: ignore[index]
-                    transaction_index=index,
-                    details="\n".join(t for t in (additional, entry_info) if t),
-                    position=f"entry {number}, transaction {index + 1} (line {tx.sourceline})",
-                    **common,
-                    **fields,
-                )
-            )
-        return result
-
-    tally.problems.append(
-        f"Entry {number} (line {line}) batches {len(transactions)} transactions whose amounts "
-        f"are missing or do not add up to its {amount} {currency}; it is kept as one entry."
-    )
-
-    def same(key: str) -> str:
-        values = {p[key] for p in parts}
-        return values.pop() if len(values) == 1 else ""
-
-    references = dict.fromkeys(r for p in parts for r in p["structured_reference"].split())
-    texts = dict.fromkeys(p["free_text"] or p["additional"] for p in parts)
-    return [
-        StatementEntry(
-            amount=amount,
-            counterparty_name=same("counterparty_name"),
-            counterparty_iban=same("counterparty_iban"),
-            structured_reference=" ".join(references),
-            free_text="\n".join(t for t in texts if t) or entry_info,
-            end_to_end_id=same("end_to_end_id"),
-            details=entry_info,
-            position=f"entry {number} (line {line})",
-            **common,
-        )
-    ]
