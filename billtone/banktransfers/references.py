@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 from dataclasses import dataclass
+from itertools import accumulate
 
 from stdnum.iso7064 import mod_97_10
 
@@ -135,7 +137,15 @@ class ReferenceScan:
         return tuple(dict.fromkeys(r for f in self.found for r in f.readings))
 
 
-_QUICK_RE = re.compile(r"r[\s-]*f", re.IGNORECASE)
+# Where a candidate starts: "RF" and two digits in any case, with nothing but spaces, tabs,
+# line breaks and dashes between them (then "R" must not follow a letter). Texts without
+# one, most of them, are done after this search.
+_CANDIDATE_RE = re.compile(r"[Rr][ \t\r\n\u00a0-]*[Ff][ \t\r\n\u00a0-]*[0-9][ \t\r\n\u00a0-]*[0-9]")
+_SOFT = " \t\r\n\u00a0-"
+_GAPS_RE = re.compile(r"([^A-Za-z0-9]+)")
+# MOD 97-10 reads a letter as two digits: A=10 ... Z=35.
+_NUMERIC = str.maketrans({c: str(v) for v, c in enumerate(string.digits + string.ascii_uppercase)})
+_NOTHING = ReferenceScan(())
 
 
 def references_find(text: str) -> ReferenceScan:
@@ -156,119 +166,107 @@ def references_find(text: str) -> ReferenceScan:
     groups ("RF19 5390 0754 7034") reads as a shorter valid one ("RF195390") one time in
     fifty: a lookup finds no such reference and the payment still goes to review.
     """
-    if not _QUICK_RE.search(text):
-        return ReferenceScan(())
-    chars, origin, soft_end, hard_end = _squeeze(text)
-    n = len(chars)
     starts = [
-        i
-        for i in range(n - 3)
-        if chars[i] == "R"
-        and chars[i + 1] == "F"
-        and chars[i + 2].isdigit()
-        and chars[i + 3].isdigit()
-        and not (hard_end[i] or hard_end[i + 1] or hard_end[i + 2])
-        and not _follows_letter(text, origin[i])
+        m.start() for m in _CANDIDATE_RE.finditer(text) if not _follows_letter(text, m.start())
     ]
-    found: list[FoundReference] = []
-    for k, i in enumerate(starts):
-        next_start = starts[k + 1] if k + 1 < len(starts) else n
-        limit = min(n, i + 4 + MAX_BODY, next_start)
-        for j in range(i + 3, limit):
-            if hard_end[j]:
-                limit = j + 1
-                break
-        reach = _reach(chars, soft_end, i, limit)
-        if reach == i + 4:
-            continue  # "RF12 thanks": no body, no candidate
-        ends = [
-            e
-            for e in _valid_ends(chars, i, reach)
-            if soft_end[e - 1]
-            or e == next_start
-            or (e < reach and chars[e - 1].isdigit() != chars[e].isdigit())
-        ]
-        if ends:
-            best = max(ends, key=lambda e: (soft_end[e - 1], e))
-            found.append(
-                FoundReference(
-                    reference="".join(chars[i:best]),
-                    valid=True,
-                    alternatives=tuple("".join(chars[i:e]) for e in ends if e != best),
-                    start=origin[i],
-                    end=origin[best - 1] + 1,
-                )
-            )
-        else:
-            found.append(
-                FoundReference(
-                    reference="".join(chars[i:reach]),
-                    valid=False,
-                    alternatives=(),
-                    start=origin[i],
-                    end=origin[reach - 1] + 1,
-                )
-            )
+    if not starts:
+        return _NOTHING
+    found = []
+    last = len(starts) - 1
+    for k, start in enumerate(starts):
+        # A body never runs into the next candidate: each is read from its own stretch.
+        candidate = (
+            _candidate(text, start, starts[k + 1], False)
+            if k < last
+            else _candidate(text, start, len(text), True)
+        )
+        if candidate is not None:
+            found.append(candidate)
     return ReferenceScan(tuple(found))
 
 
-def _squeeze(text: str) -> tuple[list[str], list[int], list[bool], list[bool]]:
-    """Letters and digits of `text` upper-cased, where each came from, and what follows it.
+def _candidate(text: str, start: int, stop: int, at_end: bool) -> FoundReference | None:
+    """The candidate at text[start] ("RF" + two digits), read from text[start:stop].
 
-    soft_end[k]: a word ends after character k (separator, punctuation or end of text).
-    hard_end[k]: punctuation or the end of text follows, which no reference crosses.
+    The stretch is read as its letters and digits (`chars`, upper-cased) in words. A word
+    ends where a separator, punctuation or the end of the text follows (`at_end`), not
+    where the next candidate follows at once; the end is hard where punctuation or the end
+    of the text follows, which no reference crosses. Indices are into `chars`.
     """
-    chars: list[str] = []
-    origin: list[int] = []
-    soft_end: list[bool] = []
-    hard_end: list[bool] = []
-    for pos, ch in enumerate(text):
-        if ch.isascii() and ch.isalnum():
-            chars.append(ch.upper())
-            origin.append(pos)
-            soft_end.append(False)
-            hard_end.append(False)
-        elif chars:
-            soft_end[-1] = True
-            if ch not in " \t\r\n\u00a0-":
-                hard_end[-1] = True
-    if chars:
-        soft_end[-1] = hard_end[-1] = True
-    return chars, origin, soft_end, hard_end
+    parts = _GAPS_RE.split(text[start:stop])  # word, gap, word, gap, ..., word or ""
+    words = parts[::2]
+    gaps = parts[1::2]
+    if not words[-1]:
+        words.pop()  # the stretch ends with a gap: every word has one after it
+    sizes = list(accumulate(map(len, words)))
+    size = sizes[-1]
+    ends = [end - 1 for end, _ in zip(sizes, gaps, strict=False)]  # followed by a gap
+    hard = next(
+        (end - 1 for end, gap in zip(sizes, gaps, strict=False) if end > 3 and gap.strip(_SOFT)),
+        size - 1 if at_end else size,
+    )
+    if at_end and len(ends) < len(sizes):
+        ends.append(size - 1)
+    chars = "".join(words).upper()
+
+    limit = min(size, 4 + MAX_BODY, hard + 1)
+    # The body: the rest of the first word, then whole words with a digit.
+    bounds = [end + 1 for end in ends if end >= 3]  # just after each word end
+    reach = min(limit, bounds[0]) if bounds else limit
+    for bound in bounds[1:]:
+        if reach >= limit:
+            break
+        word_end = min(limit, bound)
+        if chars[reach:word_end].isalpha():  # letters only: no digit, not a group
+            break
+        reach = word_end
+    else:
+        if reach < limit and not chars[reach:limit].isalpha():
+            reach = limit
+    if reach == 4:
+        return None  # "RF12 thanks": no body, no candidate
+
+    # A reading may end at a word end, at the next candidate or where digits and letters
+    # meet; only there is its checksum worth computing.
+    stops = {end + 1 for end in ends if 4 <= end < reach}
+    if size <= reach:
+        stops.add(size)
+    body = chars[4:reach]
+    if not (body.isdigit() or body.isalpha()):
+        stops.update(e for e in range(5, reach) if chars[e - 1].isdigit() != chars[e].isdigit())
+    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    readings = [e for e in sorted(stops) if _checks(chars[4:e], tail)]
+    if not readings:
+        return FoundReference(chars[:reach], False, (), start, _position(parts, start, reach))
+    soft = [e for e in readings if e - 1 in ends]
+    best = soft[-1] if soft else readings[-1]  # a word end before the rest, the longest
+    return FoundReference(
+        chars[:best],
+        True,
+        tuple(chars[:e] for e in readings if e != best),
+        start,
+        _position(parts, start, best),
+    )
+
+
+def _checks(body: str, tail: str) -> bool:
+    """ISO 7064 MOD 97-10 on a body followed by "RF" and the check digits (`tail`)."""
+    if not body.isdigit():
+        body = body.translate(_NUMERIC)
+    return int(body + tail) % 97 == 1
 
 
 def _follows_letter(text: str, pos: int) -> bool:
     return pos > 0 and text[pos - 1].isalpha()
 
 
-def _valid_ends(chars: list[str], start: int, limit: int) -> list[int]:
-    """End offsets (exclusive) in `chars` of the readings from `start` whose checksum holds."""
-    tail = _RF_VALUE * 100 + int(chars[start + 2] + chars[start + 3])
-    prefix = 0
-    ends = []
-    for j in range(start + 4, limit):
-        value = int(chars[j], 36)
-        prefix = (prefix * (10 if value < 10 else 100) + value) % 97
-        if (prefix * 1_000_000 + tail) % 97 == 1:
-            ends.append(j + 1)
-    return ends
-
-
-def _reach(chars: list[str], soft_end: list[bool], start: int, limit: int) -> int:
-    """How far a body can run: the rest of its first word, then whole words with a digit.
-
-    A reference typed in groups is groups of digits (and letters); "invoice", "thanks" or
-    "EUR" after it are words of the text, never part of the reference.
-    """
-    end = start + 4
-    while end < limit and not soft_end[end - 1]:
-        end += 1
-    while end < limit:
-        word_end = end
-        while word_end < limit - 1 and not soft_end[word_end]:
-            word_end += 1
-        word_end += 1
-        if not any(c.isdigit() for c in chars[end:word_end]):
-            break
-        end = word_end
-    return end
+def _position(parts: list[str], start: int, count: int) -> int:
+    """Where the text stops holding the first `count` letters and digits of `parts`."""
+    pos = start
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            if count <= len(part):
+                return pos + count
+            count -= len(part)
+        pos += len(part)
+    raise AssertionError(count)

@@ -214,3 +214,84 @@ def test_a_reference_in_any_text_is_among_the_readings(body, before, after, data
     reference = reference_from_body(body)
     text = before + "\n" + spaced(data.draw, reference) + "\n" + after
     assert reference in references_find(text).readings
+
+
+# --- the fast reading agrees with the plain one ------------------------------------------
+
+
+def find_slowly(text: str) -> list[tuple]:
+    """references_find as first written, a character at a time: the specification that the
+    faster implementation must match exactly (reference, valid, alternatives, start, end)."""
+    chars, origin, soft, hard = [], [], [], []
+    for pos, ch in enumerate(text):
+        if ch.isascii() and ch.isalnum():
+            chars += ch.upper()
+            origin.append(pos)
+            soft.append(False)
+            hard.append(False)
+        elif chars:
+            soft[-1] = True
+            hard[-1] = hard[-1] or ch not in " \t\r\n\u00a0-"
+    if chars:
+        soft[-1] = hard[-1] = True
+    n = len(chars)
+    starts = [
+        i
+        for i in range(n - 3)
+        if chars[i] == "R" and chars[i + 1] == "F" and (chars[i + 2] + chars[i + 3]).isdigit()
+        if not (hard[i] or hard[i + 1] or hard[i + 2])
+        if not (origin[i] > 0 and text[origin[i] - 1].isalpha())
+    ]
+    found = []
+    for k, i in enumerate(starts):
+        next_start = starts[k + 1] if k + 1 < len(starts) else n
+        limit = min(n, i + 25, next_start)
+        limit = next((j + 1 for j in range(i + 3, limit) if hard[j]), limit)
+        end = i + 4
+        while end < limit and not soft[end - 1]:
+            end += 1
+        while end < limit:
+            word_end = end
+            while word_end < limit - 1 and not soft[word_end]:
+                word_end += 1
+            if not any(c.isdigit() for c in chars[end : word_end + 1]):
+                break
+            end = word_end + 1
+        if end == i + 4:
+            continue
+        check_digits = chars[i + 2] + chars[i + 3]
+        ends = [
+            e
+            for e in range(i + 5, end + 1)
+            if int("".join(str(int(c, 36)) for c in chars[i + 4 : e]) + "2715" + check_digits) % 97
+            == 1
+            if soft[e - 1]
+            or e == next_start
+            or (e < end and chars[e - 1].isdigit() != chars[e].isdigit())
+        ]
+        if ends:
+            best = max(ends, key=lambda e: (soft[e - 1], e))
+            others = tuple("".join(chars[i:e]) for e in ends if e != best)
+            found.append(("".join(chars[i:best]), True, others, origin[i], origin[best - 1] + 1))
+        else:
+            found.append(("".join(chars[i:end]), False, (), origin[i], origin[end - 1] + 1))
+    return found
+
+
+pieces = st.one_of(
+    bodies.map(reference_from_body),
+    bodies.map(lambda b: reference_format(reference_from_body(b))),
+    bodies.map(lambda b: reference_from_body(b).lower()),
+    st.text(alphabet="0123456789ABCDEFZ", min_size=1, max_size=24).map(lambda b: "RF" + b),
+    st.sampled_from(["RF", "rf", "R F", "r-f", "RF18", "rF1", "SURF", "12", "2024"]),
+    st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12),
+    st.text(alphabet=" \t\r\n\u00a0-.,/:()é²_", min_size=1, max_size=3),
+)
+
+
+@given(st.lists(pieces, max_size=10).map("".join))
+@settings(max_examples=1500)
+def test_the_reading_is_the_plain_one(text):
+    assert [
+        (f.reference, f.valid, f.alternatives, f.start, f.end) for f in references_find(text).found
+    ] == find_slowly(text)
