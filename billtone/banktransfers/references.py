@@ -167,7 +167,9 @@ def references_find(text: str) -> ReferenceScan:
     fifty: a lookup finds no such reference and the payment still goes to review.
     """
     starts = [
-        m.start() for m in _CANDIDATE_RE.finditer(text) if not _follows_letter(text, m.start())
+        m.start()
+        for m in _CANDIDATE_RE.finditer(text)
+        if not m.start() or not text[m.start() - 1].isalpha()
     ]
     if not starts:
         return _NOTHING
@@ -175,14 +177,68 @@ def references_find(text: str) -> ReferenceScan:
     last = len(starts) - 1
     for k, start in enumerate(starts):
         # A body never runs into the next candidate: each is read from its own stretch.
-        candidate = (
-            _candidate(text, start, starts[k + 1], False)
-            if k < last
-            else _candidate(text, start, len(text), True)
-        )
+        stop, at_end = (starts[k + 1], False) if k < last else (len(text), True)
+        candidate = _digit_groups(text, start, stop, at_end)
+        if candidate is _ANY_SHAPE:
+            candidate = _candidate(text, start, stop, at_end)
         if candidate is not None:
             found.append(candidate)
     return ReferenceScan(tuple(found))
+
+
+# How far a body reaches in the text itself: the rest of the word with the check digits,
+# then words that hold a digit, across separators only. What the words are made of and
+# how long they are decides whether _digit_groups can read the candidate.
+_REACH_RE = re.compile(
+    r"[Rr][ \t\r\n\u00a0-]*[Ff][ \t\r\n\u00a0-]*[0-9][ \t\r\n\u00a0-]*[0-9][A-Za-z0-9]*"
+    r"(?:[ \t\r\n\u00a0-]+(?=[A-Za-z]*[0-9])[A-Za-z0-9]+)*"
+)
+_ANY_SHAPE = object()
+
+
+def _digit_groups(text: str, start: int, stop: int, at_end: bool) -> object:
+    """_candidate for a body of digits, typed whole or in groups, that reaches no further
+    than a reference can be long: nearly every candidate. _ANY_SHAPE for the others.
+
+    Such a body ends where its digit words end: before a word of letters, punctuation,
+    the end of the text or the next candidate. Every word end in it is a possible end of
+    a reading; the last one is not a word end only when the next candidate follows at once.
+    """
+    reach = _REACH_RE.match(text, start, stop)
+    stretch = reach.group()  # type: ignore[union-attr]
+    words = stretch.replace("-", " ").split()  # the separators it holds are all whitespace
+    chars = "".join(words).upper()
+    size = len(chars)
+    if size == 4:
+        return None  # "RF12 thanks": no body, no candidate
+    if size > 4 + MAX_BODY or not chars[4:].isdigit():
+        return _ANY_SHAPE
+    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    readings = [end for end in accumulate(map(len, words)) if end > 4]
+    readings = [end for end in readings if int(chars[4:end] + tail) % 97 == 1]
+    if not readings:
+        return FoundReference(chars, False, (), start, reach.end())  # type: ignore[union-attr]
+    best = readings[-1]
+    if best == size and reach.end() == stop and not at_end and len(readings) > 1:  # type: ignore[union-attr]
+        best = readings[-2]  # the next candidate follows: a word end before it is preferred
+    return FoundReference(
+        chars[:best],
+        True,
+        tuple(chars[:end] for end in readings if end != best),
+        start,
+        reach.end() if best == size else start + _end_of(stretch, best),  # type: ignore[union-attr]
+    )
+
+
+def _end_of(stretch: str, count: int) -> int:
+    """Where the first `count` letters and digits of `stretch` end in it."""
+    seen = 0
+    for index, char in enumerate(stretch):
+        if char.isalnum():
+            seen += 1
+            if seen == count:
+                return index + 1
+    raise AssertionError(count)
 
 
 def _candidate(text: str, start: int, stop: int, at_end: bool) -> FoundReference | None:
@@ -254,10 +310,6 @@ def _checks(body: str, tail: str) -> bool:
     if not body.isdigit():
         body = body.translate(_NUMERIC)
     return int(body + tail) % 97 == 1
-
-
-def _follows_letter(text: str, pos: int) -> bool:
-    return pos > 0 and text[pos - 1].isalpha()
 
 
 def _position(parts: list[str], start: int, count: int) -> int:
