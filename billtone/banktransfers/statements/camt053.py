@@ -226,6 +226,12 @@ class _EntryReader:
 
     def __init__(self, q: SimpleNamespace, name: str) -> None:
         self.codes: dict[str, str] = q.local
+        # The children of Ntry and TxDtls read, compared as qualified tags: cheaper than a
+        # dict lookup, which hashes each new tag string.
+        self.entry_tags = (q.Amt, q.CdtDbtInd, q.Sts, q.BookgDt, q.ValDt, q.AcctSvcrRef)
+        self.entry_tags += (q.NtryRef, q.NtryDtls, q.RvslInd, q.AddtlNtryInf)
+        self.transaction_tags = (q.RmtInf, q.RltdPties, q.Refs, q.Amt, q.AmtDtls, q.CdtDbtInd)
+        self.transaction_tags += (q.AddtlTxInf,)
         self.transaction_tag: str = q.TxDtls
         self.name = name
         self.currencies: dict[str | None, str] = {}  # Ccy as written -> the valid code
@@ -240,34 +246,33 @@ class _EntryReader:
         direction = reversal = status = account_ref = entry_ref = ""
         infos: list[str] = []
         transactions: list[etree._Element] = []
+        t_amt, t_cdt, t_sts, t_book, t_val, t_acct, t_ref, t_dtls, t_rvsl, t_info = self.entry_tags
         for child in ntry[:]:
-            tag = codes.get(child.tag)
-            if tag is None:
-                continue
-            if tag == "Amt":
+            tag = child.tag
+            if tag == t_amt:
                 amount_elem = child
-            elif tag == "CdtDbtInd":
+            elif tag == t_cdt:
                 text = child.text
                 direction = text.strip() if text else ""
-            elif tag == "Sts":
+            elif tag == t_sts:
                 status = _text(child) or _text(_path(child, codes, "Cd"))
-            elif tag == "BookgDt":
+            elif tag == t_book:
                 booking_elem = child
-            elif tag == "ValDt":
+            elif tag == t_val:
                 value_elem = child
-            elif tag == "AcctSvcrRef":
+            elif tag == t_acct:
                 text = child.text
                 account_ref = text.strip() if text else ""
-            elif tag == "NtryRef":
+            elif tag == t_ref:
                 text = child.text
                 entry_ref = text.strip() if text else ""
-            elif tag == "NtryDtls":
+            elif tag == t_dtls:
                 for tx in child[:]:
                     if tx.tag == tx_tag:
                         transactions.append(tx)
-            elif tag == "RvslInd":
+            elif tag == t_rvsl:
                 reversal = _text(child)
-            elif tag == "AddtlNtryInf":
+            elif tag == t_info:
                 infos.append(_text(child))
         if amount_elem is None:
             raise StatementFormatError(
@@ -467,11 +472,10 @@ class _EntryReader:
         party, account, ultimate = (
             ("Dbtr", "DbtrAcct", "UltmtDbtr") if is_credit else ("Cdtr", "CdtrAcct", "UltmtCdtr")
         )
+        t_rmt, t_pties, t_refs, t_amt, t_dtls, t_cdt, t_info = self.transaction_tags
         for child in tx[:]:
-            tag = codes.get(child.tag)
-            if tag is None:
-                continue
-            if tag == "RmtInf":
+            tag = child.tag
+            if tag == t_rmt:
                 for remittance in child[:]:
                     remittance_tag = codes.get(remittance.tag)
                     if remittance_tag == "Ustrd":
@@ -485,7 +489,7 @@ class _EntryReader:
                                         references.append((ref.text or "").strip())
                             elif part_tag == "AddtlRmtInf":
                                 extra.append(part.text or "")
-            elif tag == "RltdPties":
+            elif tag == t_pties:
                 for related in child[:]:
                     related_tag = codes.get(related.tag)
                     if related_tag == party:
@@ -494,20 +498,20 @@ class _EntryReader:
                         iban = _text(_path(related, codes, "Id", "IBAN")).replace(" ", "").upper()
                     elif related_tag == ultimate:
                         ultimate_name = _party_name(related, codes)
-            elif tag == "Refs":
+            elif tag == t_refs:
                 for ref in child[:]:
                     ref_tag = codes.get(ref.tag)
                     if ref_tag == "EndToEndId":
                         end_to_end = (ref.text or "").strip()
                     elif ref_tag == "AcctSvcrRef":
                         tx_reference = (ref.text or "").strip()
-            elif tag == "Amt":
+            elif tag == t_amt:
                 amount_elem = child
-            elif tag == "AmtDtls":
+            elif tag == t_dtls:
                 amount_details = child
-            elif tag == "CdtDbtInd":
+            elif tag == t_cdt:
                 direction = (child.text or "").strip()
-            elif tag == "AddtlTxInf":
+            elif tag == t_info:
                 additional.append(child.text or "")
         if amount_elem is None and amount_details is not None:
             amount_elem = _path(amount_details, codes, "TxAmt", "Amt")
