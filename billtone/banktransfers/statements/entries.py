@@ -99,7 +99,8 @@ class StatementEntry:
     @property
     def remittance(self) -> str:
         """Where a creditor reference may be: structured reference and free text together."""
-        return "\n".join(t for t in (self.structured_reference, self.free_text) if t)
+        reference, text = self.structured_reference, self.free_text
+        return f"{reference}\n{text}" if reference and text else reference or text
 
 
 @dataclass(frozen=True, slots=True)
