@@ -47,12 +47,17 @@ def funds_received_context(
     return {
         "company_name": company_name,
         "amount": money_format(amount, locale),
-        "reference": reference_format(reference) if reference else "(none)",
+        "reference": _reference_display(reference),
         "booking_date": booking_date.isoformat(),
         "payer": payer,
         "requested": money_format(requested, locale) if requested is not None else "",
         "different": requested is not None and requested != amount,
     }
+
+
+@lru_cache(maxsize=65536)
+def _reference_display(reference: str) -> str:
+    return reference_format(reference) if reference else "(none)"
 
 
 def money_format(money: Money, locale: str) -> str:

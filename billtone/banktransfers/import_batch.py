@@ -499,7 +499,7 @@ def funding_requests_receive_many(
             request.received_amount = arrived.amount
             request.received_at = received_at
             changed[pk] = request
-    import_storage.funding_requests_save(list(changed.values()))
+    import_storage.funding_requests_save(list(changed.values()), received_at=received_at)
     return requests
 
 

@@ -144,12 +144,14 @@ def transactions_post_bulk(
 
 def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
     """(key, transaction id, fingerprint) of the keys posted already."""
-    if connection.vendor == "postgresql":  # one array parameter: no plan for 2,000 constants
+    if connection.vendor == "postgresql" and not any(_US in key for key in keys):
+        # One text parameter split by PostgreSQL: no plan for 2,000 constants, and no
+        # element-by-element adaptation of a list by psycopg.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT idempotency_key, id, fingerprint FROM ledger_transaction "
-                "WHERE idempotency_key = ANY(%s::varchar[])",
-                [keys],
+                "WHERE idempotency_key = ANY(string_to_array(%s, chr(31)))",
+                [_US.join(keys)],
             )
             return cursor.fetchall()
     return list(
@@ -259,20 +261,23 @@ def _insert_portable(*, transactions, rows, balances, now) -> list[int]:
 
 _LOCK_SQL = """
 SELECT id, balance, floor FROM ledger_ledgeraccount
-WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+WHERE id = ANY(string_to_array(%s, ',')::bigint[]) ORDER BY id FOR UPDATE
 """
 _IDS_SQL = (
     "SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) FROM generate_series(1, %s)"
 )
 _BALANCES_SQL = """
 UPDATE ledger_ledgeraccount AS a SET balance = v.balance
-FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) WHERE a.id = v.id
+FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')::numeric[])
+    AS v(id, balance)
+WHERE a.id = v.id
 """
+_US = "\x1f"  # unit separator
 
 
 def _lock_postgres(*, ids: set[int]):
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL, [sorted(ids)])
+        cursor.execute(_LOCK_SQL, [",".join(map(str, sorted(ids)))])
         found = cursor.fetchall()
     return {pk: balance for pk, balance, _ in found}, {pk: floor for pk, _, floor in found}
 
@@ -296,7 +301,10 @@ def _insert_postgres(*, transactions, rows, balances, now) -> list[int]:
                 for account_id, amount, currency, after in legs:
                     copy.write_row((pk, account_id, amount, currency, after, now))
         if balances:
-            cursor.execute(_BALANCES_SQL, [list(balances), list(balances.values())])
+            cursor.execute(
+                _BALANCES_SQL,
+                [",".join(map(str, balances)), ",".join(map(str, balances.values()))],
+            )
     return ids
 
 
