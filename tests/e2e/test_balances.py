@@ -18,12 +18,24 @@ def test_owner_sees_balances_and_statements(page, login, shot, account):
     ledger = customer_ledger_accounts(account=account)
     bank = operator_ledger_account(kind="bank_clearing", currency="EUR")
     actor = Actor.system("test")
-    funds_transfer(source=bank, destination=ledger.business_funds, amount=Money("250.00", "EUR"),
-                   kind="bank_transfer", memo="Bank transfer RF18 5390 0754 7034",
-                   idempotency_key="e2e-deposit", actor=actor)
-    funds_transfer(source=ledger.business_funds, destination=ledger.call_credit,
-                   amount=Money("40.00", "EUR"), kind="call_credit_topup",
-                   memo="Call credit top-up", idempotency_key="e2e-topup", actor=actor)
+    funds_transfer(
+        source=bank,
+        destination=ledger.business_funds,
+        amount=Money("250.00", "EUR"),
+        kind="bank_transfer",
+        memo="Bank transfer RF18 5390 0754 7034",
+        idempotency_key="e2e-deposit",
+        actor=actor,
+    )
+    funds_transfer(
+        source=ledger.business_funds,
+        destination=ledger.call_credit,
+        amount=Money("40.00", "EUR"),
+        kind="call_credit_topup",
+        memo="Call credit top-up",
+        idempotency_key="e2e-topup",
+        actor=actor,
+    )
 
     login(page, account.memberships.get(role="owner").user.email)
     expect(page.locator("#balance-business_funds .amount")).to_have_text("€210.00")
