@@ -93,6 +93,9 @@ class Counts:
     matched: int = 0
     to_review: int = 0
     duplicates_skipped: int = 0
+    # Of those, entries without the bank's reference (identity.py's fallback keys): two
+    # look-alike payments of one day can share a key across statements cut mid-day.
+    fallback_duplicates: int = 0
     totals: dict[str, Decimal] = field(default_factory=dict)
 
     def plus(self, other: Counts) -> Counts:
@@ -104,6 +107,7 @@ class Counts:
             matched=self.matched + other.matched,
             to_review=self.to_review + other.to_review,
             duplicates_skipped=self.duplicates_skipped + other.duplicates_skipped,
+            fallback_duplicates=self.fallback_duplicates + other.fallback_duplicates,
             totals=totals,
         )
 
@@ -127,6 +131,7 @@ class _Prepared:
 
     credits: list[Credit]
     duplicates: int
+    fallback_duplicates: int
     matched: list[_Matched]
     review: list[tuple[Credit, matching.Decision]]
     suggestions: dict[str, matching.Suggestion]
@@ -181,6 +186,7 @@ class ImportRun:
         return _Prepared(
             credits=credits,
             duplicates=len(credits) - len(fresh),
+            fallback_duplicates=sum(1 for identity in stored if identity.startswith("f-")),
             matched=matched,
             review=review,
             suggestions=_suggestions(review=[c for c, _ in review], payers=self.payers),
@@ -294,6 +300,7 @@ class ImportRun:
             matched=len(matched),
             to_review=len(review),
             duplicates_skipped=prepared.duplicates,
+            fallback_duplicates=prepared.fallback_duplicates,
         )
         for m in matched:
             currency = m.credit.currency

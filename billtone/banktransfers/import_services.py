@@ -99,8 +99,16 @@ def statement_import(
                 finished_at=clock.now(),
             )
             raise
+    warnings = checked.problems
+    if run.counts.fallback_duplicates:
+        warnings.append(
+            f"{run.counts.fallback_duplicates} credits without the bank's own reference were "
+            "imported before and skipped. If an earlier statement ended in the middle of a "
+            "booking day that had look-alike payments (same payer, amount and text), check "
+            "that none is missing."
+        )
     StatementImport.objects.filter(pk=record.pk).update(
-        status=StatementImport.Status.DONE, finished_at=clock.now()
+        status=StatementImport.Status.DONE, finished_at=clock.now(), warnings=warnings
     )
     record.refresh_from_db()
     return record

@@ -2,6 +2,7 @@
 bench/gen_camt053.py), MT940 and CSV; file objects and pipes; and malformed files, which are
 refused whole, naming the file and the line, with nothing written."""
 
+import dataclasses
 import importlib.util
 import io
 import sys
@@ -258,3 +259,23 @@ def test_a_missing_file_is_refused(tmp_path, customer):
     with pytest.raises(StatementFormatError, match=r"^gone.xml: cannot open it"):
         statement_import(source=tmp_path / "gone.xml", actor=STAFF)
     nothing_written(customer)
+
+
+def test_skipped_credits_without_a_bank_reference_are_reported(tmp_path, customer):
+    """Without the bank's entry reference the identity is the entry's content: look-alike
+    payments of one day in statements cut mid-day could share it, so say so."""
+    path = tmp_path / "no-ids.csv"
+    path.write_text(csv_text(customer.request.reference))
+    columns = dataclasses.replace(CSV_MAP, entry_id="")
+
+    first = statement_import(source=path, actor=STAFF, csv_columns=columns)
+    again = statement_import(source=path, actor=STAFF, csv_columns=columns)
+
+    assert first.warnings == [] and first.matched == 1
+    assert again.duplicates_skipped == 2
+    assert again.warnings == [
+        "2 credits without the bank's own reference were imported before and skipped. If an "
+        "earlier statement ended in the middle of a booking day that had look-alike payments "
+        "(same payer, amount and text), check that none is missing."
+    ]
+    assert customer.funds == Decimal("250.00")

@@ -5,16 +5,19 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from billtone.banktransfers.import_batch import ledger_key
+from billtone.banktransfers.import_batch import funding_requests_receive_many, ledger_key
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
+from billtone.banktransfers.services import funding_request_create, funding_request_receive
 from billtone.banktransfers.tests.importing import (
     STAFF,
     Credit,
     camt053,
     customer_make,
 )
+from billtone.core import clock
+from billtone.core.errors import Conflict
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
 
@@ -316,3 +319,36 @@ def test_entries_are_imported_in_batches(tmp_path, customer):
     funds = LedgerAccount.objects.get(account=customer.account, kind="business_funds")
     afters = list(funds.postings.order_by("id").values_list("balance_after", flat=True))
     assert afters == [Decimal(n * (n + 1) // 2) for n in range(1, 8)]
+
+
+@pytest.mark.parametrize("amount", ["250.00", "250", "249.99", "300.00"])
+@pytest.mark.parametrize("start", ["awaiting_funds", "expired", "received"])
+def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amount, start):
+    """The importer marks many requests received at once; the rule is the service's."""
+    one, many = (
+        customer.request,
+        funding_request_create(account=customer.account, amount="250.00", actor=STAFF),
+    )
+    if start == "received":
+        FundingRequest.objects.filter(pk__in=[one.pk, many.pk]).update(
+            status=start, received_amount=1, received_at=one.created_at
+        )
+    else:
+        FundingRequest.objects.filter(pk__in=[one.pk, many.pk]).update(status=start)
+    now = clock.now()
+
+    if start == "received":  # the service refuses; in bulk the request stays as it is
+        with pytest.raises(Conflict):
+            funding_request_receive(
+                funding_request_id=one.pk, amount=Decimal(amount), received_at=now
+            )
+    else:
+        funding_request_receive(funding_request_id=one.pk, amount=Decimal(amount), received_at=now)
+    funding_requests_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
+
+    one, many = FundingRequest.objects.get(pk=one.pk), FundingRequest.objects.get(pk=many.pk)
+    assert (one.status, one.received_amount, one.received_at) == (
+        many.status,
+        many.received_amount,
+        many.received_at,
+    )
