@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -44,6 +43,7 @@ from billtone.banktransfers.funds_emails import (
 )
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
+from billtone.banktransfers.suggestions import Payers, suggestions_find
 from billtone.core import clock
 from billtone.core.money import Money, locale_for
 from billtone.core.services import Actor
@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 TRANSACTION_KIND = "bank_transfer"
-CREDITED = (BankEntry.Status.MATCHED, BankEntry.Status.ALLOCATED)
 
 
 def ledger_key(identity: str) -> str:
@@ -157,7 +156,7 @@ class ImportRun:
         self.banks: dict[str, LedgerAccount] = {}
         self.customers: dict[int, _Customer] = {}
         self.renderer = EmailRenderer(TEMPLATE)
-        self.payers = _Payers()
+        self.payers = Payers()
 
     def run(
         self,
@@ -189,7 +188,7 @@ class ImportRun:
             fallback_duplicates=sum(1 for identity in stored if identity.startswith("f-")),
             matched=matched,
             review=review,
-            suggestions=_suggestions(review=[c for c, _ in review], payers=self.payers),
+            suggestions=suggestions_find(review=[c for c, _ in review], payers=self.payers),
             transactions=self._transactions(matched),
             emails=self._emails(matched),
         )
@@ -414,22 +413,6 @@ class ImportRun:
             self.customers[account_id] = _Customer(company, email, locale)
 
 
-class _Payers:
-    """Who paid which account in this import so far: the suggestions of a later batch
-    know them before the earlier batch is committed."""
-
-    def __init__(self) -> None:
-        self.by_iban: dict[str, set[int]] = defaultdict(set)
-        self.names: dict[int, set[str]] = defaultdict(set)
-
-    def add(self, matched: list[_Matched]) -> None:
-        for m in matched:
-            if m.credit.payer_iban:
-                self.by_iban[m.credit.payer_iban].add(m.target.account_id)
-            if m.credit.payer_name:
-                self.names[m.target.account_id].add(m.credit.payer_name)
-
-
 def _contended(error: Exception) -> bool:
     """Another import took an identity or ledger key of the batch (a unique constraint), or
     deadlocked with this one. A constraint that fails for any other reason fails again on
@@ -508,56 +491,3 @@ def funding_requests_receive_many(
             changed[pk] = request
     import_storage.funding_requests_save(list(changed.values()), received_at=received_at)
     return requests
-
-
-def _suggestions(*, review: list[Credit], payers: _Payers) -> dict[str, matching.Suggestion]:
-    """Likely accounts for the credits going to review, from credits stored before and those
-    matched so far in this import."""
-    if not review:
-        return {}
-    by_iban: dict[str, set[int]] = defaultdict(set)
-    ibans = {c.payer_iban for c in review if c.payer_iban}
-    if ibans:
-        for iban, account_id in (
-            BankEntry.objects.filter(payer_iban__in=ibans, status__in=CREDITED)
-            .values_list("payer_iban", "account_id")
-            .distinct()
-        ):
-            by_iban[iban].add(account_id)
-        for iban in ibans:
-            by_iban[iban] |= payers.by_iban.get(iban, set())
-
-    pending: dict[tuple[Decimal, str], list[matching.PendingRequest]] = defaultdict(list)
-    amounts = {c.amount for c in review if c.payer_name}
-    if amounts:
-        for pk, account_id, reference, amount, currency in FundingRequest.objects.filter(
-            status=FundingRequest.Status.AWAITING_FUNDS, amount__in=amounts
-        ).values_list("pk", "account_id", "reference", "amount", "currency"):
-            pending[(amount, currency)].append(matching.PendingRequest(pk, account_id, reference))
-    names: dict[int, set[str]] = defaultdict(set)
-    accounts = {r.account_id for requests in pending.values() for r in requests}
-    if accounts:
-        for account_id, name in (
-            BankEntry.objects.filter(account_id__in=accounts, status__in=CREDITED)
-            .exclude(payer_name="")
-            .values_list("account_id", "payer_name")
-            .distinct()
-        ):
-            names[account_id].add(name)
-        for account_id in accounts:
-            names[account_id] |= payers.names.get(account_id, set())
-
-    found = {}
-    for c in review:
-        suggestion = matching.suggestion_find(
-            payer_iban=c.payer_iban,
-            payer_name=c.payer_name,
-            amount=c.amount,
-            currency=c.currency,
-            accounts_by_iban=by_iban,
-            pending_by_amount=pending,
-            payer_names_by_account=names,
-        )
-        if suggestion is not None:
-            found[c.identity] = suggestion
-    return found
