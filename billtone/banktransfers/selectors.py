@@ -6,7 +6,6 @@ from datetime import datetime
 
 import segno
 import segno.helpers
-from django.conf import settings
 from django.db.models import QuerySet
 from stdnum import iban as stdnum_iban
 
@@ -14,7 +13,8 @@ from billtone.accounts.models import Account
 from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
 from billtone.banktransfers.references import reference_format
 from billtone.core.errors import NotFound
-from billtone.core.money import Money, locale_for
+from billtone.core.money import Money
+from billtone.ledger.selectors import account_locale  # the one definition, re-exported
 
 PROCESSING_NOTE = (
     "Bank transfers usually take 2-3 business days to process. "
@@ -37,10 +37,6 @@ EPC_NAME_LIMIT = 70
 def reference_display(reference: str) -> str:
     """The RF reference in groups of four, as people read and type it: RF18 5390 0754 7034."""
     return reference_format(reference)
-
-
-def account_locale(*, account: Account) -> str:
-    return locale_for(language=settings.LANGUAGE_CODE, country=account.billing_profile.country)
 
 
 def funding_request_list(*, account: Account) -> QuerySet[FundingRequest]:
