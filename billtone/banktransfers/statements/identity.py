@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from decimal import Decimal
 
 from billtone.banktransfers.statements.entries import StatementEntry
 
@@ -46,7 +45,7 @@ def identity_base(entry: StatementEntry) -> str:
         account = entry.account_id.replace(" ", "").upper()
         if len(_ACCOUNTS) < 1024:
             _ACCOUNTS[entry.account_id] = account
-    amount = _amount_text(entry.amount)
+    amount = format(entry.amount.normalize(), "f")
     direction = "C" if entry.is_credit else "D"
     booked = _DAYS.get(entry.booking_date)
     if booked is None:
@@ -90,15 +89,6 @@ def identity_base(entry: StatementEntry) -> str:
 # booking days. Each value depends on its key alone.
 _ACCOUNTS: dict[str, str] = {}
 _DAYS: dict[date, str] = {}
-
-
-def _amount_text(amount: Decimal) -> str:
-    """format(amount.normalize(), "f"): no trailing zeros, no exponent. Most amounts are
-    written so already ("336.88"), and str() says so for less than normalize() costs."""
-    text = str(amount)
-    if text[-1] in "123456789" and "." in text and "E" not in text and "e" not in text:
-        return text
-    return format(amount.normalize(), "f")
 
 
 def entry_identity(entry: StatementEntry, occurrence: int = 0) -> str:
