@@ -140,7 +140,7 @@ class StatementSummary:
         return self.opening_balance + self.credit_sum - self.debit_sum == self.closing_balance
 
 
-@dataclass(slots=True)
+@dataclass
 class Tally:
     """Running counts of one statement, turned into a StatementSummary at its end."""
 
