@@ -164,13 +164,7 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
 
     import_batch.connections.close_all = closing
     if sequential:  # for comparison: no writer thread
-
-        def one_by_one(self, batches, done):
-            for credits in batches:
-                self.batch(credits)
-                done(len(credits))
-
-        import_batch.ImportRun._pipelined = one_by_one
+        import_batch.ImportRun.pipelined = False
     profiler = None
     if profile:
         from pyinstrument import Profiler

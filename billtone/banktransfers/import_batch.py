@@ -1,4 +1,4 @@
-"""The batches of a statement import, each one database transaction.
+"""The batches of a statement import, all in the import's one database transaction.
 
 1. Credits whose identity is stored already are skipped (a re-import, an overlapping
    statement).
@@ -8,15 +8,18 @@
 3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
    funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
    unique), funding requests marked received, and "funds received" emails stored, to be sent
-   after commit by one task for the batch.
+   after commit by one task a batch. The batch's deferred constraints are checked before
+   the next batch starts.
 
-Steps 1 and 2 and the emails' text are prepared first; the writes then take one database
-transaction. On PostgreSQL a writer thread writes one batch while the next is prepared.
+Steps 1 and 2 and the emails are prepared first; the writes then take a savepoint of the
+import's transaction. On PostgreSQL a writer thread writes one batch while the next is read
+from the file and prepared; the import commits when the file has been read to its end
+without error (docs/decisions/0005-statement-import-in-one-transaction.md).
 
 Two imports of the same file at once: whichever stores an identity first keeps it; the other
-fails on the unique identity (or on the ledger key, and replays that posting), rolls its
-batch back and prepares and writes it again, now skipping what the first one stored. Nothing
-is credited twice.
+waits for it to commit, fails on the unique identity (or on the ledger key, and replays that
+posting), rolls its batch back to the savepoint and prepares and writes it again, now
+skipping what the first one stored. Nothing is credited twice.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from billtone.banktransfers.suggestions import Payers, suggestions_find
 from billtone.core import clock
 from billtone.core.money import Money, locale_for
 from billtone.core.services import Actor
-from billtone.ledger.bulk import BulkTransaction, business_funds_accounts, transactions_post_bulk
+from billtone.ledger.bulk import BulkSession, BulkTransaction, business_funds_accounts
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import Leg, operator_ledger_account
 
@@ -134,23 +137,29 @@ class _Prepared:
     matched: list[_Matched]
     review: list[tuple[Credit, matching.Decision]]
     suggestions: dict[str, matching.Suggestion]
-    transactions: list[BulkTransaction]
     emails: list[tuple[str, int, str, str, str, str]]
 
 
 class ImportRun:
-    """One import's batches, and what they share: ledger accounts and customers seen, and
-    the payers of the credits matched so far (for suggestions).
+    """One import: its record and batches, all in ONE database transaction, and what the
+    batches share: ledger accounts and customers seen, identities read so far, and the
+    payers of the credits matched so far (for suggestions).
 
-    Each batch is prepared (read, decided, rendered) and then written in one database
-    transaction. On PostgreSQL, outside a caller's transaction, a writer thread with its own
-    connection writes batch n while this thread prepares batch n + 1: the database's work
-    and Python's overlap on two cores.
+    Each batch is prepared (read, decided, rendered) and then written inside the import's
+    transaction, under a savepoint of its own. On PostgreSQL, outside a caller's
+    transaction, a writer thread with its own connection holds that transaction and writes
+    batch n while this thread reads the file and prepares batch n + 1: the database's work
+    and Python's overlap on two cores. When reading the file fails (a malformed entry at the
+    end of it), the writer rolls everything back: the import changes nothing.
     """
 
-    def __init__(self, *, record: StatementImport, actor: Actor) -> None:
-        self.record = record
+    pipelined = True  # on PostgreSQL outside a transaction (False: for comparison)
+
+    def __init__(self, *, actor: Actor, header: dict) -> None:
         self.actor = actor
+        self.header = header  # StatementImport fields known before the file is read
+        self.record: StatementImport | None = None
+        self.session = BulkSession(actor=actor)
         self.counts = Counts()
         self.funds: dict[int, LedgerAccount] = {}
         self.banks: dict[str, LedgerAccount] = {}
@@ -162,24 +171,30 @@ class ImportRun:
         self,
         batches: Iterable[list[Credit]],
         *,
+        finish: Callable[[], dict],
         done: Callable[[int], None] = lambda count: None,
-    ) -> None:
-        """Import the batches in order; `done(n)` after each, with its number of credits."""
-        if connection.vendor != "postgresql" or connection.in_atomic_block:
-            for credits in batches:
-                self.batch(credits)
-                done(len(credits))
-            return
-        self._pipelined(batches, done)
-
-    def batch(self, credits: list[Credit]) -> None:
-        """Prepare and write one batch."""
-        self.write(self.prepare(credits))
+    ) -> StatementImport:
+        """Make the record, import the batches in order (`done(n)` after each, with its
+        number of credits) and complete the record with `finish()`'s fields (called once
+        the batches are read to the end), in one database transaction; returns the record.
+        An exception from `batches` or `finish` rolls it all back and is raised."""
+        postgres = connection.vendor == "postgresql"
+        if not (self.pipelined and postgres) or connection.in_atomic_block:
+            with transaction.atomic():
+                self._begin()
+                for credits in batches:
+                    self.write(self.prepare(credits))
+                    done(len(credits))
+                self._finish(finish())
+        else:
+            self._pipelined(batches, finish, done)
+        assert self.record is not None
+        return self.record
 
     def prepare(self, credits: list[Credit]) -> _Prepared:
-        """Decide the batch: reads only, but ledger accounts made on first use."""
+        """Decide the batch: reads only."""
         stored = import_storage.identities_stored([c.identity for c in credits])
-        fresh = [c for c in credits if c.identity not in stored]
+        fresh = [c for c in credits if c.identity not in stored]  # unique in a file
         matched, review = self._decide(fresh)
         self.payers.add(matched)
         return _Prepared(
@@ -189,13 +204,13 @@ class ImportRun:
             matched=matched,
             review=review,
             suggestions=suggestions_find(review=[c for c, _ in review], payers=self.payers),
-            transactions=self._transactions(matched),
             emails=self._emails(matched),
         )
 
     def write(self, prepared: _Prepared) -> None:
-        """Write a prepared batch in one database transaction; when another import took some
-        of its entries meanwhile, prepare it again (now skipping those) and write that."""
+        """Write a prepared batch under a savepoint; when another import took some of its
+        entries meanwhile (or deadlocked with this one), roll the batch back, prepare it
+        again (now skipping those) and write that."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with transaction.atomic():
@@ -203,36 +218,82 @@ class ImportRun:
             except (IntegrityError, DatabaseError) as error:
                 if attempt == ATTEMPTS or not _contended(error):
                     raise
-                logger.info("Import %s: batch again (%s)", self.record.pk, error)
+                logger.info("Import of %s: batch again (%s)", self.header["file_name"], error)
                 prepared = self.prepare(prepared.credits)
                 continue
             self.counts = counts
             return
 
-    def _pipelined(self, batches: Iterable[list[Credit]], done: Callable[[int], None]) -> None:
+    def _begin(self) -> None:
+        self.record = StatementImport.objects.create(**self.header, started_at=clock.now())
+        self.session = BulkSession(actor=self.actor)
+
+    def _finish(self, fields: dict) -> None:
+        total = self.counts
+        warnings = list(fields.pop("warnings", []))
+        if total.fallback_duplicates:
+            warnings.append(
+                f"{total.fallback_duplicates} credits without the bank's own reference were "
+                "imported before and skipped. If an earlier statement ended in the middle of "
+                "a booking day that had look-alike payments (same payer, amount and text), "
+                "check that none is missing."
+            )
+        values = {
+            **fields,
+            "warnings": warnings,
+            "credits": total.credits,
+            "matched": total.matched,
+            "to_review": total.to_review,
+            "duplicates_skipped": total.duplicates_skipped,
+            "matched_totals": {c: format(a, "f") for c, a in sorted(total.totals.items())},
+            "status": StatementImport.Status.DONE,
+            "finished_at": clock.now(),
+        }
+        self.session.close()  # the ledger's cached balances, before the record says done
+        record = self.record
+        assert record is not None
+        for name, value in values.items():
+            setattr(record, name, value)
+        record.save(update_fields=list(values))
+
+    def _pipelined(
+        self,
+        batches: Iterable[list[Credit]],
+        finish: Callable[[], dict],
+        done: Callable[[int], None],
+    ) -> None:
         ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
         failed: list[BaseException] = []
+        ending: dict = {}  # "fields": the record's last fields; absent: roll back
 
         def writer() -> None:
             try:
-                while (prepared := ready.get()) is not None:
-                    if failed:
-                        continue  # drain: the preparing thread stops at its next batch
-                    try:
+                with transaction.atomic():
+                    self._begin()
+                    while (prepared := ready.get()) is not None:
                         self.write(prepared)
                         done(len(prepared.credits))
-                    except BaseException as error:
-                        failed.append(error)
+                    if "fields" not in ending:
+                        raise _RolledBack
+                    self._finish(ending["fields"])
+            except _RolledBack:
+                pass
+            except BaseException as error:
+                failed.append(error)
+                while ready.get() is not None:  # let the reading thread come to its end
+                    pass
             finally:
                 connections.close_all()  # this thread's own connection
 
-        thread = threading.Thread(target=writer, name=f"import-{self.record.pk}-writer")
+        thread = threading.Thread(target=writer, name=f"import-{id(self):x}-writer")
         thread.start()
         try:
             for credits in batches:
                 if failed:
                     break
                 ready.put(self.prepare(credits))
+            else:
+                ending["fields"] = finish()
         finally:
             ready.put(None)
             thread.join()
@@ -240,19 +301,18 @@ class ImportRun:
             raise failed[0]
 
     def _write(self, prepared: _Prepared) -> Counts:
+        with self.session.batch() as post:
+            self._write_batch(prepared, post)
+        return self._counted(prepared)
+
+    def _write_batch(self, prepared: _Prepared, post) -> None:
         matched, review = prepared.matched, prepared.review
-        ids = (
-            [
-                p.transaction_id
-                for p in transactions_post_bulk(
-                    transactions=prepared.transactions, actor=self.actor
-                )
-            ]
-            if prepared.transactions
-            else []
-        )
+        transactions = self._transactions(matched)
+        ids = [p.transaction_id for p in post(transactions)] if transactions else []
         now = clock.now()
-        record_id = self.record.pk
+        record = self.record
+        assert record is not None
+        record_id = record.pk
         rows = [
             _row(record_id, m.credit, now, BankEntry.Status.MATCHED, "", m.target.reference)
             + (m.target.account_id, m.target.funding_request_id, None, None, "", pk, now, "", "")
@@ -293,7 +353,11 @@ class ImportRun:
         email_ids = import_storage.emails_insert(prepared.emails, now=now)
         if email_ids:
             transaction.on_commit(lambda: _emails_schedule(email_ids))
+        import_storage.constraints_check()
 
+    def _counted(self, prepared: _Prepared) -> Counts:
+        matched = prepared.matched
+        review = prepared.review
         batch = Counts(
             credits=len(prepared.credits),
             matched=len(matched),
@@ -304,15 +368,7 @@ class ImportRun:
         for m in matched:
             currency = m.credit.currency
             batch.totals[currency] = batch.totals.get(currency, Decimal(0)) + m.credit.amount
-        total = self.counts.plus(batch)
-        StatementImport.objects.filter(pk=record_id).update(
-            credits=total.credits,
-            matched=total.matched,
-            to_review=total.to_review,
-            duplicates_skipped=total.duplicates_skipped,
-            matched_totals={c: format(a, "f") for c, a in sorted(total.totals.items())},
-        )
-        return total
+        return self.counts.plus(batch)
 
     def _decide(
         self, credits: list[Credit]
@@ -411,6 +467,10 @@ class ImportRun:
         ).values_list("account_id", "company_name", "billing_email", "country"):
             locale = locale_for(language=settings.LANGUAGE_CODE, country=country)
             self.customers[account_id] = _Customer(company, email, locale)
+
+
+class _RolledBack(Exception):
+    """The file could not be read to its end: the writer rolls the import back."""
 
 
 def _contended(error: Exception) -> bool:

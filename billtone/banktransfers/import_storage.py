@@ -225,3 +225,14 @@ def emails_insert(
             for pk, row in zip(ids, rows, strict=True):
                 copy.write_row((pk, *row, pending, 0, "", now, now))
     return ids
+
+
+def constraints_check() -> None:
+    """Check the batch's deferred constraints (foreign keys) now, not at the import's commit:
+    on PostgreSQL the checks then overlap with reading the next batch, and a violation
+    surfaces in the batch that made it. SQLite checks at commit."""
+    if not _postgres():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -307,14 +307,20 @@ def test_entries_are_imported_in_batches(tmp_path, customer):
     credits = [Credit(f"{n}.00", ref=ref) for n in range(1, 8)]
     seen = []
 
+    path = camt053(tmp_path, *credits)
     result = statement_import(
-        source=camt053(tmp_path, *credits),
+        source=path,
         actor=STAFF,
         batch_size=3,
         progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
 
-    assert seen == [("import", 3, 7), ("import", 6, 7), ("import", 7, 7)]
+    size = path.stat().st_size
+    imported = [(done, total) for stage, done, total in seen if stage == "import"]
+    read = [(done, total) for stage, done, total in seen if stage == "read"]
+    assert imported == [(3, None), (6, None), (7, None)]
+    assert read[-1] == (size, size) and all(total == size for _, total in read)
+    assert [done for done, _ in read] == sorted(done for done, _ in read)
     assert result.matched == 7 and customer.funds == Decimal(28)
     funds = LedgerAccount.objects.get(account=customer.account, kind="business_funds")
     afters = list(funds.postings.order_by("id").values_list("balance_after", flat=True))
