@@ -212,10 +212,13 @@ class ImportRun:
         entries meanwhile (or deadlocked with this one), roll the batch back, prepare it
         again (now skipping those) and write that."""
         for attempt in range(1, ATTEMPTS + 1):
+            funds, banks = dict(self.funds), dict(self.banks)
             try:
                 with transaction.atomic():
                     counts = self._write(prepared)
             except (IntegrityError, DatabaseError) as error:
+                # Ledger accounts made in the batch were rolled back with it.
+                self.funds, self.banks = funds, banks
                 if attempt == ATTEMPTS or not _contended(error):
                     raise
                 logger.info("Import of %s: batch again (%s)", self.header["file_name"], error)
@@ -410,19 +413,23 @@ class ImportRun:
             self.banks[currency] = operator_ledger_account(
                 kind=LedgerKind.BANK_CLEARING, currency=currency
             )
-        return [
-            BulkTransaction(
-                kind=TRANSACTION_KIND,
-                memo=ledger_memo(m.target.reference),
-                postings=[
-                    Leg(self.banks[m.credit.currency], Money(-m.credit.amount, m.credit.currency)),
-                    Leg(self.funds[m.target.account_id], Money(m.credit.amount, m.credit.currency)),
-                ],
-                idempotency_key=ledger_key(m.credit.identity),
-                external_reference=(m.credit.bank_reference or m.credit.identity)[:255],
+        transactions = []
+        for m in matched:
+            credit = m.credit
+            money = Money(credit.amount, credit.currency)
+            transactions.append(
+                BulkTransaction(
+                    kind=TRANSACTION_KIND,
+                    memo=ledger_memo(m.target.reference),
+                    postings=(
+                        Leg(self.banks[credit.currency], -money),
+                        Leg(self.funds[m.target.account_id], money),
+                    ),
+                    idempotency_key=ledger_key(credit.identity),
+                    external_reference=(credit.bank_reference or credit.identity)[:255],
+                )
             )
-            for m in matched
-        ]
+        return transactions
 
     def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, str, str, str]]:
         if not matched:
@@ -527,27 +534,29 @@ def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
 
 def funding_requests_receive_many(
     *, received: list[tuple[int, Decimal]], received_at: datetime
-) -> dict[int, FundingRequest]:
+) -> int:
     """`services.funding_request_receive` for many (request id, amount) at once, in order:
     a request awaiting funds (or expired) becomes received, or received a different amount;
     one received already stays as it is (the money still lands: its reference is known).
-    Returns the requests, locked, by id."""
+    The requests are locked in id order; returns how many changed."""
     if not received:
-        return {}
+        return 0
     requests = import_storage.funding_requests_lock([pk for pk, _ in received])
-    changed: dict[int, FundingRequest] = {}
+    changed: dict[int, tuple[str, Decimal]] = {}
     for pk, amount in received:
-        request = requests[pk]
-        arrived = Money(amount, request.currency)
+        status_now, requested, currency = requests[pk]
+        if pk in changed:
+            status_now = changed[pk][0]
+        arrived = Money(amount, currency)
         status = (
             FundingRequest.Status.RECEIVED
-            if arrived == Money(request.amount, request.currency)
+            if arrived == Money(requested, currency)
             else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
         )
-        if arrived.amount > 0 and request.can_become(status):
-            request.status = status
-            request.received_amount = arrived.amount
-            request.received_at = received_at
-            changed[pk] = request
-    import_storage.funding_requests_save(list(changed.values()), received_at=received_at)
-    return requests
+        if arrived.amount > 0 and status in FundingRequest.TRANSITIONS.get(status_now, ()):
+            changed[pk] = (status, arrived.amount)
+    import_storage.funding_requests_save(
+        [(pk, status, amount) for pk, (status, amount) in changed.items()],
+        received_at=received_at,
+    )
+    return len(changed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 
@@ -140,28 +141,42 @@ def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple
         return permanent, cursor.fetchall()
 
 
-def funding_requests_lock(ids: Sequence[int]) -> dict[int, FundingRequest]:
-    """The requests, locked in id order (after the ledger accounts, as every caller does)."""
+def funding_requests_lock(ids: Sequence[int]) -> dict[int, tuple[str, Decimal, str]]:
+    """The requests' (status, amount, currency) by id, locked in id order (after the ledger
+    accounts, as every caller does)."""
     wanted = sorted(set(ids))
     if not _postgres():
-        locked = FundingRequest.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-    else:
-        locked = FundingRequest.objects.raw(
-            f"SELECT * FROM {FundingRequest._meta.db_table} "  # noqa: S608
+        locked = (
+            FundingRequest.objects.select_for_update()
+            .filter(pk__in=wanted)
+            .order_by("pk")
+            .values_list("pk", "status", "amount", "currency")
+        )
+        return {pk: (status, amount, currency) for pk, status, amount, currency in locked}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, status, amount, currency FROM {FundingRequest._meta.db_table} "  # noqa: S608
             f"WHERE id = ANY({_SPLIT}::bigint[]) ORDER BY id FOR UPDATE",
             [_joined(wanted)],
         )
-    return {r.pk: r for r in locked}
+        return {pk: (status, amount, currency) for pk, status, amount, currency in cursor}
 
 
-def funding_requests_save(requests: Sequence[FundingRequest], *, received_at: datetime) -> None:
-    """Write the status and received amount of locked requests, received at `received_at`."""
-    if not requests:
+def funding_requests_save(
+    changes: Sequence[tuple[int, str, Decimal]], *, received_at: datetime
+) -> None:
+    """Write (id, status, received amount) of locked requests, received at `received_at`."""
+    if not changes:
         return
-    assert all(r.received_at == received_at for r in requests)
     if not _postgres():
         FundingRequest.objects.bulk_update(
-            list(requests), ["status", "received_amount", "received_at"]
+            [
+                FundingRequest(
+                    pk=pk, status=status, received_amount=amount, received_at=received_at
+                )
+                for pk, status, amount in changes
+            ],
+            ["status", "received_amount", "received_at"],
         )
         return
     with connection.cursor() as cursor:
@@ -172,9 +187,9 @@ def funding_requests_save(requests: Sequence[FundingRequest], *, received_at: da
             "AS v(id, status, amount) WHERE r.id = v.id",
             [
                 received_at,
-                _joined([r.pk for r in requests]),
-                _joined([r.status for r in requests]),
-                _joined([r.received_amount for r in requests]),
+                _joined([pk for pk, _, _ in changes]),
+                _joined([status for _, status, _ in changes]),
+                _joined([amount for _, _, amount in changes]),
             ],
         )
 

@@ -4,7 +4,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError
 
+from billtone.banktransfers import import_storage
 from billtone.banktransfers.import_batch import funding_requests_receive_many, ledger_key
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
@@ -358,3 +360,28 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
         many.received_amount,
         many.received_at,
     )
+
+
+def test_a_batch_written_again_after_contention_makes_its_ledger_accounts_again(
+    tmp_path, customer, monkeypatch
+):
+    """Business funds made on first use inside a batch are rolled back with the batch;
+    written again, the batch makes them again instead of using the rolled-back ones."""
+    assert not LedgerAccount.objects.filter(account=customer.account).exists()
+    insert, calls = import_storage.entries_insert, []
+
+    def entries_insert(rows):
+        calls.append(len(rows))
+        if len(calls) == 1:  # as if another import had stored one of the entries
+            raise IntegrityError("duplicate key value violates bank_entry_identity_unique")
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+
+    result = statement_import(
+        source=camt053(tmp_path, Credit("40.00", ref=customer.reference.reference)), actor=STAFF
+    )
+
+    assert calls == [1, 1] and (result.matched, result.duplicates_skipped) == (1, 0)
+    assert customer.funds == Decimal("40.00")
+    assert LedgerAccount.objects.filter(account=customer.account).count() == 2
