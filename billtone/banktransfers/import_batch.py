@@ -159,7 +159,7 @@ class ImportRun:
         self.actor = actor
         self.header = header  # StatementImport fields known before the file is read
         self.record: StatementImport | None = None
-        self.session = BulkSession(actor=actor)
+        self.session = BulkSession(actor=actor, keys_new=True)
         self.counts = Counts()
         self.funds: dict[int, LedgerAccount] = {}
         self.banks: dict[str, LedgerAccount] = {}
@@ -229,7 +229,8 @@ class ImportRun:
 
     def _begin(self) -> None:
         self.record = StatementImport.objects.create(**self.header, started_at=clock.now())
-        self.session = BulkSession(actor=self.actor)
+        # Its keys name entries found new (ledger_key): nothing to replay.
+        self.session = BulkSession(actor=self.actor, keys_new=True)
 
     def _finish(self, fields: dict) -> None:
         total = self.counts

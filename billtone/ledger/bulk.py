@@ -121,8 +121,12 @@ class BulkSession:
     caller rolls the batch back and posts it again.
     """
 
-    def __init__(self, *, actor: Actor) -> None:
+    def __init__(self, *, actor: Actor, keys_new: bool = False) -> None:
+        """`keys_new`: the caller knows that none of its keys was posted before (a statement
+        import's keys name bank entries it has just found new), so they are not looked up
+        for replays; a key posted meanwhile still fails the batch, on the unique key."""
         self.actor = actor
+        self.keys_new = keys_new
         self.balances: dict[int, Decimal] = {}  # locked accounts: balance so far
         self.floors: dict[int, Decimal | None] = {}
         self.start: dict[int, Decimal] = {}  # locked accounts: balance when locked
@@ -162,7 +166,7 @@ class BulkSession:
     def _post(self, transactions, balances, floors, start) -> list[BulkPosted]:
         if not connection.in_atomic_block:
             raise RuntimeError("Post a session's batches inside a database transaction.")
-        batch = self.checked = _Batch.of(transactions)
+        batch = self.checked = _Batch.of(transactions, look_up=not self.keys_new)
         if not batch.new:
             return batch.results()
         items = [batch.items[n] for n in batch.new]
@@ -212,7 +216,7 @@ class _Batch:
     new: list[int]
 
     @classmethod
-    def of(cls, transactions: Sequence[BulkTransaction]) -> _Batch:
+    def of(cls, transactions: Sequence[BulkTransaction], *, look_up: bool = True) -> _Batch:
         items = list(transactions)
         fingerprints: list[str] = []
         for n, item in enumerate(items):
@@ -245,7 +249,7 @@ class _Batch:
             if first != n and fingerprints[first] != fingerprints[n]:
                 raise IdempotencyKeyReused(item.idempotency_key)
         posted: dict[str, BulkPosted] = {}
-        for key, pk, fingerprint in _posted_before(list(first_of)):
+        for key, pk, fingerprint in _posted_before(list(first_of)) if look_up else ():
             if fingerprint != fingerprints[first_of[key]]:
                 raise IdempotencyKeyReused(key)
             posted[key] = BulkPosted(pk, created=False)

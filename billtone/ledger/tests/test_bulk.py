@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -463,3 +463,16 @@ def test_business_funds_for_many_customers_are_made_with_call_credit_beside(make
         )
         assert made[a.pk].balance == 0 and both.call_credit.floor is not None
     assert LedgerAccount.objects.filter(account__in=accounts).count() == 60
+
+
+def test_a_session_for_new_keys_does_not_replay_a_key_posted_before(books):
+    bank, _, (funds, _) = books
+    transactions_post_bulk(transactions=[transfer(bank, funds, "10.00", "n-1")], actor=SYSTEM)
+    session = BulkSession(actor=SYSTEM, keys_new=True)
+
+    with pytest.raises(IntegrityError), transaction.atomic(), session.batch() as post:
+        post([transfer(bank, funds, "10.00", "n-1")])  # the unique key refuses it
+        constraints_checked()
+
+    assert Transaction.objects.filter(idempotency_key="n-1").count() == 1
+    assert balances([funds]) == {funds.pk: Decimal("10.00")}
