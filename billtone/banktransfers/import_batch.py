@@ -7,14 +7,14 @@
    anything else goes to review, with a suggestion where one is likely.
 3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
    funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
-   unique), funding requests marked received, and "funds received" emails stored, to be sent
-   after commit by one task a batch. The batch's deferred constraints are checked before
-   the next batch starts.
+   unique), funding requests marked received, and "funds received" emails stored unrendered,
+   to be rendered and sent after commit by one task a batch. The batch's deferred
+   constraints are checked before the next batch starts.
 
-Steps 1 and 2 and the emails are prepared first; the writes then take a savepoint of the
-import's transaction. On PostgreSQL a writer thread writes one batch while the next is read
-from the file and prepared; the import commits when the file has been read to its end
-without error (docs/decisions/0005-statement-import-in-one-transaction.md).
+Steps 1 and 2 are prepared first; the writes then take a savepoint of the import's
+transaction. On PostgreSQL a writer thread writes one batch while the next is read from the
+file and prepared; the import commits when the file has been read to its end without error
+(docs/decisions/0005-statement-import-in-one-transaction.md).
 
 Two imports of the same file at once: whichever stores an identity first keeps it; the other
 waits for it to commit, fails on the unique identity (or on the ledger key, and replays that
@@ -33,22 +33,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
-from billtone.accounts.models import BillingProfile
 from billtone.banktransfers import import_storage, matching
 from billtone.banktransfers.funds_emails import (
     TEMPLATE,
-    EmailRenderer,
-    funds_received_context,
     funds_received_key,
+    funds_received_queued,
 )
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.suggestions import Payers, suggestions_find
 from billtone.core import clock
-from billtone.core.money import Money, locale_for
+from billtone.core.money import Money
 from billtone.core.services import Actor
 from billtone.ledger.bulk import BulkSession, BulkTransaction, business_funds_accounts
 from billtone.ledger.models import LedgerAccount, LedgerKind
@@ -115,13 +112,6 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Customer:
-    company_name: str
-    billing_email: str
-    locale: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Matched:
     credit: Credit
     target: matching.Target
@@ -137,15 +127,15 @@ class _Prepared:
     matched: list[_Matched]
     review: list[tuple[Credit, matching.Decision]]
     suggestions: dict[str, matching.Suggestion]
-    emails: list[tuple[str, int, str, str, str, str]]
+    emails: list[tuple[str, int, str, dict[str, str]]]
 
 
 class ImportRun:
     """One import: its record and batches, all in ONE database transaction, and what the
-    batches share: ledger accounts and customers seen, identities read so far, and the
-    payers of the credits matched so far (for suggestions).
+    batches share: ledger accounts seen and the payers of the credits matched so far (for
+    suggestions).
 
-    Each batch is prepared (read, decided, rendered) and then written inside the import's
+    Each batch is prepared (read and decided) and then written inside the import's
     transaction, under a savepoint of its own. On PostgreSQL, outside a caller's
     transaction, a writer thread with its own connection holds that transaction and writes
     batch n while this thread reads the file and prepares batch n + 1: the database's work
@@ -163,8 +153,6 @@ class ImportRun:
         self.counts = Counts()
         self.funds: dict[int, LedgerAccount] = {}
         self.banks: dict[str, LedgerAccount] = {}
-        self.customers: dict[int, _Customer] = {}
-        self.renderer = EmailRenderer(TEMPLATE)
         self.payers = Payers()
 
     def run(
@@ -432,49 +420,18 @@ class ImportRun:
             )
         return transactions
 
-    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, str, str, str]]:
-        if not matched:
-            return []
-        self._customers_load({m.target.account_id for m in matched} - set(self.customers))
-        rows = []
-        for m in matched:
-            customer = self.customers[m.target.account_id]
-            target = m.target
-            email = self.renderer.render(
-                funds_received_context(
-                    company_name=customer.company_name,
-                    locale=customer.locale,
-                    amount=Money(m.credit.amount, m.credit.currency),
-                    reference=target.reference,
-                    booking_date=m.credit.booking_date,
-                    payer=m.credit.payer_name,
-                    requested=(
-                        Money(target.request_amount, target.request_currency)
-                        if target.request_amount is not None
-                        else None
-                    ),
-                )
+    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, dict[str, str]]]:
+        """(key, account id, template, context) of each credit's "funds received" email,
+        stored unrendered: the sender renders it (funds_emails.funds_received_render)."""
+        return [
+            (
+                funds_received_key(m.credit.identity),
+                m.target.account_id,
+                TEMPLATE,
+                funds_received_queued(m.credit.identity),
             )
-            rows.append(
-                (
-                    funds_received_key(m.credit.identity),
-                    target.account_id,
-                    customer.billing_email,
-                    email.subject,
-                    email.body_text,
-                    email.body_html,
-                )
-            )
-        return rows
-
-    def _customers_load(self, account_ids: set[int]) -> None:
-        if not account_ids:
-            return
-        for account_id, company, email, country in BillingProfile.objects.filter(
-            account_id__in=account_ids
-        ).values_list("account_id", "company_name", "billing_email", "country"):
-            locale = locale_for(language=settings.LANGUAGE_CODE, country=country)
-            self.customers[account_id] = _Customer(company, email, locale)
+            for m in matched
+        ]
 
 
 class _RolledBack(Exception):

@@ -7,6 +7,7 @@ database.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -194,11 +195,10 @@ def funding_requests_save(
         )
 
 
-def emails_insert(
-    rows: Sequence[tuple[str, int, str, str, str, str]], *, now: datetime
-) -> list[int]:
-    """Store pending emails (key, account id, to, subject, text, html); returns their ids.
-    Portable: a key stored already is skipped. PostgreSQL: it raises IntegrityError."""
+def emails_insert(rows: Sequence[tuple[str, int, str, dict]], *, now: datetime) -> list[int]:
+    """Store pending emails unrendered (key, account id, template, context), to the account's
+    billing email; returns their ids. Portable: a key stored already is skipped.
+    PostgreSQL: it raises IntegrityError."""
     if not rows:
         return []
     if not _postgres():
@@ -207,14 +207,12 @@ def emails_insert(
                 EmailDelivery(
                     key=key,
                     account_id=account_id,
-                    to_email=to_email,
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
+                    template=template,
+                    context=context,
                     created_at=now,
                     next_attempt_at=now,
                 )
-                for key, account_id, to_email, subject, text, html in rows
+                for key, account_id, template, context in rows
             ],
             ignore_conflicts=True,
         )
@@ -226,6 +224,8 @@ def emails_insert(
     # COPY, with ids from the sequence; the unique key still refuses a second one.
     table = EmailDelivery._meta.db_table
     pending = EmailDelivery.Status.PENDING
+    dumps = json.dumps
+    stamp = now.isoformat()  # as text: psycopg's datetime dumper was half the COPY's Python
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
@@ -234,11 +234,13 @@ def emails_insert(
         )
         ids = [pk for (pk,) in cursor.fetchall()]
         with cursor.cursor.copy(
-            f"COPY {table} (id, key, account_id, to_email, subject, body_text, body_html, "
-            "status, attempts, last_error, created_at, next_attempt_at) FROM STDIN"
+            f"COPY {table} (id, key, account_id, template, context, to_email, subject, "
+            "body_text, body_html, status, attempts, last_error, created_at, next_attempt_at) "
+            "FROM STDIN"
         ) as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row((pk, *row, pending, 0, "", now, now))
+            for pk, (key, account_id, template, context) in zip(ids, rows, strict=True):
+                row = (key, account_id, template, dumps(context), "", "", "", "", pending, 0)
+                copy.write_row((pk, *row, "", stamp, stamp))
     return ids
 
 

@@ -22,6 +22,7 @@ from billtone.core import clock
 from billtone.core.errors import Conflict
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.services import email_render
 
 Status = BankEntry.Status
 Reason = BankEntry.ReviewReason
@@ -118,8 +119,8 @@ def test_over_and_under_payments_credit_what_arrived(tmp_path, customer, arrived
     assert customer.funds == Decimal(arrived)
     request = FundingRequest.objects.get(pk=customer.request.pk)
     assert request.status == status and request.received_amount == Decimal(arrived)
-    body = EmailDelivery.objects.get(key__startswith="funds-received:").body_text
-    assert ("the amount that arrived differs" in body) == (
+    _, email = email_render(delivery=EmailDelivery.objects.get(key__startswith="funds-received:"))
+    assert ("the amount that arrived differs" in email.body_text) == (
         status == FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
     )
 
