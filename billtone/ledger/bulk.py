@@ -389,15 +389,17 @@ def _insert_postgres(*, transactions, rows, now) -> list[int]:
             "COPY ledger_transaction (id, kind, memo, external_reference, created_by, "
             "idempotency_key, fingerprint, created_at) FROM STDIN"
         ) as copy:
+            stamp = now.isoformat()  # as text: psycopg's datetime dumper costs more
             for pk, values in zip(ids, transactions, strict=True):
-                copy.write_row((pk, *values))
+                assert values[-1] is now
+                copy.write_row((pk, *values[:-1], stamp))
         with raw.copy(
             "COPY ledger_posting (transaction_id, ledger_account_id, amount, currency, "
             "balance_after, created_at) FROM STDIN"
         ) as copy:
             for pk, legs in zip(ids, rows, strict=True):
                 for account_id, amount, currency, after in legs:
-                    copy.write_row((pk, account_id, amount, currency, after, now))
+                    copy.write_row((pk, account_id, amount, currency, after, stamp))
     return ids
 
 
