@@ -354,8 +354,9 @@ def _insert_portable(*, transactions, rows, now) -> list[int]:
 
 # PostgreSQL: lock in one statement, take the transactions' ids from their sequence, COPY the
 # transactions and postings in; the session writes the balances in one statement. The unique
-# key, the constraints and the balance trigger check these rows exactly as they check
-# transaction_post's.
+# key, the constraints and the balance trigger (migration 0005) check these rows exactly as
+# they check transaction_post's. The trigger runs once per statement: all postings of a batch
+# go in one COPY, so no transaction's postings are split across two.
 
 _LOCK_SQL = """
 SELECT id, balance, floor FROM ledger_ledgeraccount

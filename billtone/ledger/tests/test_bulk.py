@@ -46,7 +46,7 @@ class Undo(Exception):
 
 
 def constraints_checked() -> None:
-    """Run PostgreSQL's deferred checks (each transaction sums to zero) now, not at commit."""
+    """Run PostgreSQL's deferred checks (the foreign keys) now, not at commit."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
