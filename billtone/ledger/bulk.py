@@ -33,9 +33,9 @@ from billtone.ledger.models import LedgerAccount, LedgerKind, Posting, Transacti
 from billtone.ledger.services import (
     CALL_CREDIT_LIMIT_DEFAULT,
     Leg,
-    _clean,
-    _fingerprint,
     ledger_accounts_lock,
+    transaction_clean,
+    transaction_fingerprint,
     transaction_post,
 )
 
@@ -222,7 +222,7 @@ class _Batch:
         for n, item in enumerate(items):
             legs = list(item.postings)
             try:
-                _clean(
+                transaction_clean(
                     kind=item.kind,
                     memo=item.memo,
                     legs=legs,
@@ -235,7 +235,7 @@ class _Batch:
                 )
                 raise
             fingerprints.append(
-                _fingerprint(
+                transaction_fingerprint(
                     kind=item.kind,
                     memo=item.memo,
                     legs=legs,
