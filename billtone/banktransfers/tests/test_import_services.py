@@ -1,5 +1,6 @@
 """Statement import: matching, crediting, review, re-import, over- and under-payments."""
 
+import gc
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import funding_request_create, funding_request_receive
+from billtone.banktransfers.statements import StatementFormatError
 from billtone.banktransfers.tests.importing import (
     STAFF,
     Credit,
@@ -386,3 +388,26 @@ def test_a_batch_written_again_after_contention_makes_its_ledger_accounts_again(
     assert calls == [1, 1] and (result.matched, result.duplicates_skipped) == (1, 0)
     assert customer.funds == Decimal("40.00")
     assert LedgerAccount.objects.filter(account=customer.account).count() == 2
+
+
+def test_the_garbage_collector_runs_less_often_during_an_import_and_as_before_after(
+    tmp_path, customer, monkeypatch
+):
+    before = gc.get_threshold()
+    during = []
+    insert = import_storage.entries_insert
+
+    def entries_insert(rows):
+        during.append(gc.get_threshold())
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+    statement_import(source=camt053(tmp_path, Credit("1.00", ref="")), actor=STAFF)
+    cut = tmp_path / "cut.xml"
+    namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+    cut.write_text(f'<?xml version="1.0"?>\n<Document xmlns="{namespace}"><BkToCstmrStmt>')
+    with pytest.raises(StatementFormatError):
+        statement_import(source=cut, actor=STAFF)
+
+    assert during and during[0][0] > before[0]
+    assert gc.get_threshold() == before
