@@ -47,7 +47,12 @@ from billtone.banktransfers.suggestions import Payers, suggestions_find
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
-from billtone.ledger.bulk import BulkSession, BulkTransaction, business_funds_accounts
+from billtone.ledger.bulk import (
+    BulkSession,
+    BulkTransaction,
+    CheckedBatch,
+    business_funds_accounts,
+)
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import Leg, operator_ledger_account
 
@@ -121,6 +126,7 @@ class _Matched:
 class _Prepared:
     """A batch decided and made ready to write: everything but the database transaction."""
 
+    ledger: CheckedBatch | None  # the matched credits' ledger transactions, checked
     credits: list[Credit]
     duplicates: int
     fallback_duplicates: int
@@ -180,12 +186,17 @@ class ImportRun:
         return self.record
 
     def prepare(self, credits: list[Credit]) -> _Prepared:
-        """Decide the batch: reads only."""
+        """Decide the batch and make its ledger transactions ready (checked, fingerprinted):
+        reads, but for the business funds made on first use, which this thread commits on
+        their own (empty accounts: harmless if the import then rolls back). The writer never
+        makes them inside the import's transaction, so this thread never waits for it."""
         stored = import_storage.identities_stored([c.identity for c in credits])
         fresh = [c for c in credits if c.identity not in stored]  # unique in a file
         matched, review = self._decide(fresh)
         self.payers.add(matched)
+        transactions = self._transactions(matched)
         return _Prepared(
+            ledger=self.session.check(transactions) if transactions else None,
             credits=credits,
             duplicates=len(credits) - len(fresh),
             fallback_duplicates=sum(1 for identity in stored if identity.startswith("f-")),
@@ -299,8 +310,7 @@ class ImportRun:
 
     def _write_batch(self, prepared: _Prepared, post) -> None:
         matched, review = prepared.matched, prepared.review
-        transactions = self._transactions(matched)
-        ids = [p.transaction_id for p in post(transactions)] if transactions else []
+        ids = [p.transaction_id for p in post(prepared.ledger)] if prepared.ledger else []
         now = clock.now()
         record = self.record
         assert record is not None

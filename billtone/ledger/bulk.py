@@ -17,6 +17,7 @@ Nothing of a refused batch is written.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ def transactions_post_bulk(
         assert batch is not None
         # A key was posted by someone else since the lookup: post one at a time as
         # transaction_post does, replaying theirs.
+        posted = dict(batch.posted)
         with transaction.atomic():
             for n in batch.new:
                 item = batch.items[n]
@@ -93,8 +95,8 @@ def transactions_post_bulk(
                     actor=actor,
                     external_reference=item.external_reference,
                 )
-                batch.posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
-        return batch.results()
+                posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
+        return dataclasses.replace(batch, posted=posted).results()
 
 
 class BulkSession:
@@ -130,16 +132,25 @@ class BulkSession:
         self.balances: dict[int, Decimal] = {}  # locked accounts: balance so far
         self.floors: dict[int, Decimal | None] = {}
         self.start: dict[int, Decimal] = {}  # locked accounts: balance when locked
-        self.checked: _Batch | None = None  # the last batch, once checked
+        self.checked: CheckedBatch | None = None  # the last batch, once checked
         self.closed = False
 
+    @staticmethod
+    def check(transactions: Sequence[BulkTransaction]) -> CheckedBatch:
+        """Check a batch before it is posted, without the database (any thread may do it):
+        every transaction cleaned as `transaction_post` cleans it, fingerprinted, a key
+        given twice with other content refused. `post` takes the result."""
+        return CheckedBatch.of(transactions)
+
     @contextlib.contextmanager
-    def batch(self) -> Iterator[Callable[[Sequence[BulkTransaction]], list[BulkPosted]]]:
+    def batch(
+        self,
+    ) -> Iterator[Callable[[Sequence[BulkTransaction] | CheckedBatch], list[BulkPosted]]]:
         if self.closed:
             raise RuntimeError("This posting session is closed.")
         balances, floors, start = dict(self.balances), dict(self.floors), dict(self.start)
 
-        def post(transactions: Sequence[BulkTransaction]) -> list[BulkPosted]:
+        def post(transactions: Sequence[BulkTransaction] | CheckedBatch) -> list[BulkPosted]:
             return self._post(transactions, balances, floors, start)
 
         yield post
@@ -166,7 +177,10 @@ class BulkSession:
     def _post(self, transactions, balances, floors, start) -> list[BulkPosted]:
         if not connection.in_atomic_block:
             raise RuntimeError("Post a session's batches inside a database transaction.")
-        batch = self.checked = _Batch.of(transactions, look_up=not self.keys_new)
+        batch = transactions if isinstance(transactions, CheckedBatch) else self.check(transactions)
+        if not self.keys_new:
+            batch = batch.looked_up()
+        self.checked = batch
         if not batch.new:
             return batch.results()
         items = [batch.items[n] for n in batch.new]
@@ -199,15 +213,17 @@ class BulkSession:
             rows=rows,
             now=now,
         )
+        posted = dict(batch.posted)
         for n, pk in zip(batch.new, ids, strict=True):
-            batch.posted[batch.items[n].idempotency_key] = BulkPosted(pk, created=True)
-        return batch.results()
+            posted[batch.items[n].idempotency_key] = BulkPosted(pk, created=True)
+        return dataclasses.replace(batch, posted=posted).results()
 
 
-@dataclass
-class _Batch:
-    """A batch checked: items, their fingerprints, the first occurrence of each key, the
-    keys posted before (replays) and the indexes of the items to write."""
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch checked (`BulkSession.check`): items, their fingerprints, the first occurrence
+    of each key, the keys posted before (replays, once looked up) and the indexes of the
+    items to write."""
 
     items: list[BulkTransaction]
     fingerprints: list[str]
@@ -216,7 +232,7 @@ class _Batch:
     new: list[int]
 
     @classmethod
-    def of(cls, transactions: Sequence[BulkTransaction], *, look_up: bool = True) -> _Batch:
+    def of(cls, transactions: Sequence[BulkTransaction]) -> CheckedBatch:
         items = list(transactions)
         fingerprints: list[str] = []
         for n, item in enumerate(items):
@@ -248,13 +264,18 @@ class _Batch:
             first = first_of.setdefault(item.idempotency_key, n)
             if first != n and fingerprints[first] != fingerprints[n]:
                 raise IdempotencyKeyReused(item.idempotency_key)
+        return cls(items, fingerprints, first_of, {}, list(first_of.values()))
+
+    def looked_up(self) -> CheckedBatch:
+        """The batch with the keys posted before found: those replay (same content) or are
+        refused (IdempotencyKeyReused)."""
         posted: dict[str, BulkPosted] = {}
-        for key, pk, fingerprint in _posted_before(list(first_of)) if look_up else ():
-            if fingerprint != fingerprints[first_of[key]]:
+        for key, pk, fingerprint in _posted_before(list(self.first_of)):
+            if fingerprint != self.fingerprints[self.first_of[key]]:
                 raise IdempotencyKeyReused(key)
             posted[key] = BulkPosted(pk, created=False)
-        new = [n for key, n in first_of.items() if key not in posted]
-        return cls(items, fingerprints, first_of, posted, new)
+        new = [n for key, n in self.first_of.items() if key not in posted]
+        return CheckedBatch(self.items, self.fingerprints, self.first_of, posted, new)
 
     def results(self) -> list[BulkPosted]:
         return [
