@@ -185,16 +185,19 @@ class ImportRun:
         assert self.record is not None
         return self.record
 
-    def prepare(self, credits: list[Credit]) -> _Prepared:
+    def prepare(self, credits: list[Credit], *, again: bool = False) -> _Prepared:
         """Decide the batch and make its ledger transactions ready (checked, fingerprinted):
         reads, but for the business funds made on first use, which this thread commits on
-        their own (empty accounts: harmless if the import then rolls back). The writer never
-        makes them inside the import's transaction, so this thread never waits for it."""
+        their own (empty accounts: harmless if the import then rolls back), so it never waits
+        for the writer's transaction. `again`: the writer prepares a batch again after
+        contention; what it reads or makes then stays its own (it shares nothing it changes
+        with this thread)."""
         stored = import_storage.identities_stored([c.identity for c in credits])
         fresh = [c for c in credits if c.identity not in stored]  # unique in a file
         matched, review = self._decide(fresh)
-        self.payers.add(matched)
-        transactions = self._transactions(matched)
+        if not again:  # prepared again (by the writer): its payers are known already
+            self.payers.add(matched)
+        transactions = self._transactions(matched, again=again)
         return _Prepared(
             ledger=self.session.check(transactions) if transactions else None,
             credits=credits,
@@ -211,17 +214,14 @@ class ImportRun:
         entries meanwhile (or deadlocked with this one), roll the batch back, prepare it
         again (now skipping those) and write that."""
         for attempt in range(1, ATTEMPTS + 1):
-            funds, banks = dict(self.funds), dict(self.banks)
             try:
                 with transaction.atomic():
                     counts = self._write(prepared)
             except (IntegrityError, DatabaseError) as error:
-                # Ledger accounts made in the batch were rolled back with it.
-                self.funds, self.banks = funds, banks
                 if attempt == ATTEMPTS or not _contended(error):
                     raise
                 logger.info("Import of %s: batch again (%s)", self.header["file_name"], error)
-                prepared = self.prepare(prepared.credits)
+                prepared = self.prepare(prepared.credits, again=True)
                 continue
             self.counts = counts
             return
@@ -398,18 +398,21 @@ class ImportRun:
                 review.append((c, decision))
         return matched, review
 
-    def _transactions(self, matched: list[_Matched]) -> list[BulkTransaction]:
+    def _transactions(self, matched: list[_Matched], *, again: bool) -> list[BulkTransaction]:
         if not matched:
             return []
+        # Prepared again by the writer, inside the import's transaction: ledger accounts it
+        # makes could be rolled back with the batch, so they are not kept for later batches.
+        funds, banks = (dict(self.funds), dict(self.banks)) if again else (self.funds, self.banks)
         missing = {
             m.target.account_id: m.target.currency
             for m in matched
-            if m.target.account_id not in self.funds
+            if m.target.account_id not in funds
         }
         if missing:
-            self.funds.update(business_funds_accounts(currencies=missing))
-        for currency in {m.credit.currency for m in matched} - set(self.banks):
-            self.banks[currency] = operator_ledger_account(
+            funds.update(business_funds_accounts(currencies=missing))
+        for currency in {m.credit.currency for m in matched} - set(banks):
+            banks[currency] = operator_ledger_account(
                 kind=LedgerKind.BANK_CLEARING, currency=currency
             )
         transactions = []
@@ -421,8 +424,8 @@ class ImportRun:
                     kind=TRANSACTION_KIND,
                     memo=ledger_memo(m.target.reference),
                     postings=(
-                        Leg(self.banks[credit.currency], -money),
-                        Leg(self.funds[m.target.account_id], money),
+                        Leg(banks[credit.currency], -money),
+                        Leg(funds[m.target.account_id], money),
                     ),
                     idempotency_key=ledger_key(credit.identity),
                     external_reference=(credit.bank_reference or credit.identity)[:255],
