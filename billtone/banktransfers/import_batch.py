@@ -74,7 +74,7 @@ def ledger_memo(reference: str) -> str:
 
 @dataclass(slots=True)
 class Credit:
-    """A booked credit of the statement, as the check pass kept it."""
+    """A booked credit of the statement, as the import reads it."""
 
     identity: str
     amount: Decimal
