@@ -124,7 +124,10 @@ class ReferenceScan:
     @property
     def valid(self) -> tuple[str, ...]:
         """Distinct valid references, preferred readings, in the order they appear."""
-        return tuple(dict.fromkeys(f.reference for f in self.found if f.valid))
+        found = self.found
+        if len(found) < 2:  # nearly always one or none
+            return (found[0].reference,) if found and found[0].valid else ()
+        return tuple(dict.fromkeys(f.reference for f in found if f.valid))
 
     @property
     def invalid(self) -> tuple[str, ...]:
@@ -134,12 +137,55 @@ class ReferenceScan:
     @property
     def readings(self) -> tuple[str, ...]:
         """Every valid reading of every candidate, for a lookup."""
-        return tuple(dict.fromkeys(r for f in self.found for r in f.readings))
+        found = self.found
+        if len(found) < 2:  # one candidate's readings are all different lengths
+            return found[0].readings if found else ()
+        return tuple(dict.fromkeys(r for f in found for r in f.readings))
 
+
+class _FoundDraft:
+    """A FoundReference being filled in: the same slots, without the frozen __setattr__.
+
+    A frozen dataclass's __init__ stores each field through object.__setattr__, which for
+    FoundReference's five costs about as much as reading a typical reference. Python allows
+    `__class__` assignment between classes with the same slots, and the result is an
+    ordinary frozen FoundReference (camt053._Draft does the same for statement entries;
+    test_references compares the two).
+    """
+
+    __slots__ = FoundReference.__slots__
+
+
+def _found(
+    reference: str, valid: bool, alternatives: tuple[str, ...], start: int, end: int
+) -> FoundReference:
+    found = _new_draft(_FoundDraft)
+    found.reference = reference
+    found.valid = valid
+    found.alternatives = alternatives
+    found.start = start
+    found.end = end
+    found.__class__ = FoundReference
+    return found  # type: ignore[return-value]
+
+
+class _ScanDraft:
+    """A ReferenceScan being filled in (see _FoundDraft)."""
+
+    __slots__ = ReferenceScan.__slots__
+
+
+def _scan(found: tuple[FoundReference, ...]) -> ReferenceScan:
+    scan = _new_draft(_ScanDraft)
+    scan.found = found
+    scan.__class__ = ReferenceScan
+    return scan  # type: ignore[return-value]
+
+
+_new_draft = object.__new__
 
 # Where a candidate starts: "RF" and two digits in any case, with nothing but spaces, tabs,
-# line breaks and dashes between them (then "R" must not follow a letter). Texts without
-# one, most of them, are done after this search.
+# line breaks and dashes between them (then "R" must not follow a letter).
 _CANDIDATE_RE = re.compile(r"[Rr][ \t\r\n\u00a0-]*[Ff][ \t\r\n\u00a0-]*[0-9][ \t\r\n\u00a0-]*[0-9]")
 _SOFT = " \t\r\n\u00a0-"
 _GAPS_RE = re.compile(r"([^A-Za-z0-9]+)")
@@ -166,6 +212,22 @@ def references_find(text: str) -> ReferenceScan:
     groups ("RF19 5390 0754 7034") reads as a shorter valid one ("RF195390") one time in
     fifty: a lookup finds no such reference and the payment still goes to review.
     """
+    first = _FIRST_RE.search(text)
+    if first is None:
+        return _NOTHING
+    start = first.start()
+    if (
+        first.lastindex == _DIGITS_GROUP  # the digit body read whole: see _FIRST_RE
+        and (not start or not text[start - 1].isalpha())
+        and _CANDIDATE_RE.search(text, first.end()) is None
+    ):
+        found = _digits_only(text, first)
+        return _NOTHING if found is None else _scan((found,))
+    return _references_find(text)
+
+
+def _references_find(text: str) -> ReferenceScan:
+    """references_find for any text: every candidate, each read from its own stretch."""
     starts = [
         m.start()
         for m in _CANDIDATE_RE.finditer(text)
@@ -183,7 +245,61 @@ def references_find(text: str) -> ReferenceScan:
             candidate = _candidate(text, start, stop, at_end)
         if candidate is not None:
             found.append(candidate)
-    return ReferenceScan(tuple(found))
+    return _scan(tuple(found))
+
+
+# The first candidate in a text (texts without one are done after this search), and
+# whether it has the shape nearly every payment has: its body digits only, whole or in
+# groups, ending where its reach ends (no letter or digit glued on, no following word that
+# holds a digit). Group _DIGITS_GROUP is that body; when the shape does not hold, the
+# second alternative matches the same candidate and _references_find reads the text. The
+# negative lookahead makes a match end exactly where _REACH_RE's reach would; the body
+# class is _S with digits, ending in a digit.
+_S = r"[ \t\r\n\u00a0-]"
+_FIRST_RE = re.compile(
+    rf"[Rr]{_S}*[Ff]{_S}*[0-9]{_S}*[0-9]((?:[0-9 \t\r\n\u00a0-]*[0-9])?)"
+    rf"(?![A-Za-z0-9]|{_S}+[A-Za-z]*[0-9])"
+    rf"|[Rr]{_S}*[Ff]{_S}*[0-9]{_S}*[0-9]()"
+)
+_DIGITS_GROUP = 1
+
+
+def _digits_only(text: str, match: re.Match) -> FoundReference | None:
+    """_digit_groups for a text's one candidate, matched by _FIRST_RE with a digit body."""
+    stretch = match.group()
+    start = match.start()
+    if stretch.isalnum():  # typed whole: one word, one reading
+        chars = stretch.upper()
+        if len(chars) == 4:
+            return None  # "RF12 thanks": no body, no candidate
+        if len(chars) > 4 + MAX_BODY:
+            return _candidate(text, start, len(text), True)
+        valid = int(chars[4:] + "2715" + chars[2:4]) % 97 == 1
+        return _found(chars, valid, (), start, match.end())
+    words = stretch.replace("-", " ").split()  # the separators it holds are all whitespace
+    chars = "".join(words).upper()
+    size = len(chars)
+    if size == 4:
+        return None
+    if size > 4 + MAX_BODY:
+        return _candidate(text, start, len(text), True)
+    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    readings = []  # every word end after the check digits whose checksum holds
+    end = 0
+    for word in words:
+        end += len(word)
+        if end > 4 and int(chars[4:end] + tail) % 97 == 1:
+            readings.append(end)
+    if not readings:
+        return _found(chars, False, (), start, match.end())
+    best = readings.pop()  # the longest; the others are alternatives
+    return _found(
+        chars[:best],
+        True,
+        tuple([chars[:end] for end in readings]) if readings else (),
+        start,
+        match.end() if best == size else start + _end_of(stretch, best),
+    )
 
 
 # How far a body reaches in the text itself: the rest of the word with the check digits,
@@ -217,11 +333,11 @@ def _digit_groups(text: str, start: int, stop: int, at_end: bool) -> object:
     readings = [end for end in accumulate(map(len, words)) if end > 4]
     readings = [end for end in readings if int(chars[4:end] + tail) % 97 == 1]
     if not readings:
-        return FoundReference(chars, False, (), start, reach.end())  # type: ignore[union-attr]
+        return _found(chars, False, (), start, reach.end())  # type: ignore[union-attr]
     best = readings[-1]
     if best == size and reach.end() == stop and not at_end and len(readings) > 1:  # type: ignore[union-attr]
         best = readings[-2]  # the next candidate follows: a word end before it is preferred
-    return FoundReference(
+    return _found(
         chars[:best],
         True,
         tuple(chars[:end] for end in readings if end != best),
@@ -293,10 +409,10 @@ def _candidate(text: str, start: int, stop: int, at_end: bool) -> FoundReference
     tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
     readings = [e for e in sorted(stops) if _checks(chars[4:e], tail)]
     if not readings:
-        return FoundReference(chars[:reach], False, (), start, _position(parts, start, reach))
+        return _found(chars[:reach], False, (), start, _position(parts, start, reach))
     soft = [e for e in readings if e - 1 in ends]
     best = soft[-1] if soft else readings[-1]  # a word end before the rest, the longest
-    return FoundReference(
+    return _found(
         chars[:best],
         True,
         tuple(chars[:e] for e in readings if e != best),

@@ -213,12 +213,14 @@ def _check_control_sums(tally: Tally) -> None:
             )
 
 
-# Entries are read in one pass over each element's children, matched by qualified tag in
-# a dict. With lxml every child visited costs a Python proxy object and every tag read
-# builds a new "{namespace}Name" string, which is most of the time a 100,000-entry file
-# takes beyond libxml2's own parsing: so each element is visited once, nothing is looked
-# up by path (find, iterchildren, XPath), and what the hot path allocates is kept small.
-# Children are taken as a slice (`elem[:]`), which lxml builds faster than it iterates.
+# Entries are read in one pass over each element's children, matched by comparing
+# qualified tags. With lxml every child visited costs a Python proxy object, every tag
+# read a new "{namespace}Name" string and every text a decoding, which with libxml2's own
+# parsing is most of the time a 100,000-entry file takes: so each element is visited once,
+# nothing is looked up by path (find, iterchildren, XPath), children are taken as a slice
+# (`elem[:]`, which lxml builds faster than it iterates), and tags are compared with the
+# expected ones (cheaper than a dict lookup, which hashes each new tag string). The common
+# shapes are read inline; helpers (_path, _text, _amount) serve the rare ones and errors.
 
 
 class _EntryReader:
@@ -226,27 +228,29 @@ class _EntryReader:
 
     def __init__(self, q: SimpleNamespace, name: str) -> None:
         self.codes: dict[str, str] = q.local
-        # The children of Ntry and TxDtls read, compared as qualified tags: cheaper than a
-        # dict lookup, which hashes each new tag string.
         self.entry_tags = (q.Amt, q.CdtDbtInd, q.Sts, q.BookgDt, q.ValDt, q.AcctSvcrRef)
-        self.entry_tags += (q.NtryRef, q.NtryDtls, q.RvslInd, q.AddtlNtryInf)
+        self.entry_tags += (q.NtryRef, q.NtryDtls, q.RvslInd, q.AddtlNtryInf, q.TxDtls, q.Cd)
+        self.date_tags = (q.Dt, q.DtTm)
         self.transaction_tags = (q.RmtInf, q.RltdPties, q.Refs, q.Amt, q.AmtDtls, q.CdtDbtInd)
-        self.transaction_tags += (q.AddtlTxInf,)
-        self.transaction_tag: str = q.TxDtls
+        self.transaction_tags += (q.AddtlTxInf, q.EndToEndId, q.AcctSvcrRef)
+        self.remittance_tags = (q.Ustrd, q.Strd, q.CdtrRefInf, q.Ref, q.AddtlRmtInf)
+        # The other party and its account: the payer of a credit, the payee of a debit.
+        self.party_tags = {
+            True: (q.Dbtr, q.DbtrAcct, q.UltmtDbtr, q.Nm, q.Pty, q.Id, q.IBAN),
+            False: (q.Cdtr, q.CdtrAcct, q.UltmtCdtr, q.Nm, q.Pty, q.Id, q.IBAN),
+        }
         self.name = name
         self.currencies: dict[str | None, str] = {}  # Ccy as written -> the valid code
         self.dates: dict[str, date] = {}  # a statement's entries share a few dozen dates
 
     def read(self, ntry: etree._Element, tally: Tally, number: int) -> list[StatementEntry]:
-        name = self.name
-        codes = self.codes
-        tx_tag = self.transaction_tag
-        line = ntry.sourceline
         amount_elem = booking_elem = value_elem = None
         direction = reversal = status = account_ref = entry_ref = ""
         infos: list[str] = []
         transactions: list[etree._Element] = []
-        t_amt, t_cdt, t_sts, t_book, t_val, t_acct, t_ref, t_dtls, t_rvsl, t_info = self.entry_tags
+        (t_amt, t_cdt, t_sts, t_book, t_val, t_acct, t_ref, t_dtls, t_rvsl, t_info, t_tx, t_cd) = (
+            self.entry_tags
+        )
         for child in ntry[:]:
             tag = child.tag
             if tag == t_amt:
@@ -255,7 +259,14 @@ class _EntryReader:
                 text = child.text
                 direction = text.strip() if text else ""
             elif tag == t_sts:
-                status = _text(child) or _text(_path(child, codes, "Cd"))
+                text = child.text  # 001.08 on: <Sts><Cd>BOOK</Cd></Sts>
+                status = text.strip() if text else ""
+                if not status:
+                    for code in child[:]:
+                        if code.tag == t_cd:
+                            text = code.text
+                            status = text.strip() if text else ""
+                            break
             elif tag == t_book:
                 booking_elem = child
             elif tag == t_val:
@@ -268,33 +279,42 @@ class _EntryReader:
                 entry_ref = text.strip() if text else ""
             elif tag == t_dtls:
                 for tx in child[:]:
-                    if tx.tag == tx_tag:
+                    if tx.tag == t_tx:
                         transactions.append(tx)
             elif tag == t_rvsl:
                 reversal = _text(child)
             elif tag == t_info:
                 infos.append(_text(child))
+        line = ntry.sourceline
         if amount_elem is None:
             raise StatementFormatError(
-                name, "the entry has no amount (Amt).", line=line, where=f"entry {number}"
+                self.name, "the entry has no amount (Amt).", line=line, where=f"entry {number}"
             )
-        amount, currency = self._amount(amount_elem, number)
+        text = amount_elem.text
+        text = text.strip() if text else ""
+        currency = self.currencies.get(amount_elem.get("Ccy"))
+        if currency is None or _AMOUNT_MATCH(text) is None:
+            amount, currency = self._amount(amount_elem, number)
+        else:
+            amount = Decimal(text)
         if direction != "CRDT" and direction != "DBIT":
             raise StatementFormatError(
-                name,
+                self.name,
                 f"CdtDbtInd is {direction!r}, not CRDT or DBIT.",
                 line=line,
                 where=f"entry {number}",
             )
         is_credit = direction == "CRDT"
-        value_date = self._date(value_elem, number)
-        booking_date = self._date(booking_elem, number) or value_date
+        value_date = self._date(value_elem, number) if value_elem is not None else None
+        booking_date = (
+            self._date(booking_elem, number) if booking_elem is not None else None
+        ) or value_date
         if booking_date is None:
             raise StatementFormatError(
-                name, "the entry has no booking date.", line=line, where=f"entry {number}"
+                self.name, "the entry has no booking date.", line=line, where=f"entry {number}"
             )
         entry_info = "\n".join(t for t in infos if t) if infos else ""
-        is_reversal = reversal.lower() in ("true", "1")
+        is_reversal = reversal.lower() in ("true", "1") if reversal else False
         status = status or "BOOK"
         bank_reference = account_ref or entry_ref
 
@@ -433,11 +453,13 @@ class _EntryReader:
         """A BookgDt/ValDt as a date; a date-time keeps the date it was written with."""
         if elem is None:
             return None
-        codes = self.codes
+        t_dt, t_dttm = self.date_tags
         text = ""
         for child in elem[:]:
-            if codes.get(child.tag) in ("Dt", "DtTm"):
-                text = _text(child)
+            tag = child.tag
+            if tag in (t_dt, t_dttm):
+                text = child.text
+                text = text.strip() if text else ""
                 break
         if not text:
             return None
@@ -462,48 +484,56 @@ class _EntryReader:
 
         Written out flat: this runs for every transaction of a 100,000-entry file.
         """
-        codes = self.codes
         name = ultimate_name = iban = end_to_end = tx_reference = direction = ""
         references: list[str] = []
         free: list[str] = []
         extra: list[str] = []
         additional: list[str] = []
         amount_elem = amount_details = None
-        party, account, ultimate = (
-            ("Dbtr", "DbtrAcct", "UltmtDbtr") if is_credit else ("Cdtr", "CdtrAcct", "UltmtCdtr")
-        )
-        t_rmt, t_pties, t_refs, t_amt, t_dtls, t_cdt, t_info = self.transaction_tags
+        t_rmt, t_pties, t_refs, t_amt, t_dtls, t_cdt, t_info, t_e2e, t_acct = self.transaction_tags
         for child in tx[:]:
             tag = child.tag
             if tag == t_rmt:
+                t_ustrd, t_strd, t_ref_info, t_ref, t_rmt_info = self.remittance_tags
                 for remittance in child[:]:
-                    remittance_tag = codes.get(remittance.tag)
-                    if remittance_tag == "Ustrd":
+                    tag = remittance.tag
+                    if tag == t_ustrd:
                         free.append(remittance.text or "")
-                    elif remittance_tag == "Strd":
+                    elif tag == t_strd:
                         for part in remittance[:]:
-                            part_tag = codes.get(part.tag)
-                            if part_tag == "CdtrRefInf":
+                            tag = part.tag
+                            if tag == t_ref_info:
                                 for ref in part[:]:
-                                    if codes.get(ref.tag) == "Ref":
+                                    if ref.tag == t_ref:
                                         references.append((ref.text or "").strip())
-                            elif part_tag == "AddtlRmtInf":
+                            elif tag == t_rmt_info:
                                 extra.append(part.text or "")
             elif tag == t_pties:
+                t_party, t_account, t_ultimate, t_nm, t_pty, t_id, t_iban = self.party_tags[
+                    is_credit
+                ]
                 for related in child[:]:
-                    related_tag = codes.get(related.tag)
-                    if related_tag == party:
-                        name = _party_name(related, codes)
-                    elif related_tag == account:
-                        iban = _text(_path(related, codes, "Id", "IBAN")).replace(" ", "").upper()
-                    elif related_tag == ultimate:
-                        ultimate_name = _party_name(related, codes)
+                    tag = related.tag
+                    if tag == t_party:
+                        name = _party_name(related, t_nm, t_pty)
+                    elif tag == t_account:  # Id/IBAN: the first Id, the first IBAN in it
+                        iban = ""
+                        for account_id in related[:]:
+                            if account_id.tag == t_id:
+                                for number in account_id[:]:
+                                    if number.tag == t_iban:
+                                        text = number.text
+                                        iban = text.strip().replace(" ", "").upper() if text else ""
+                                        break
+                                break
+                    elif tag == t_ultimate:
+                        ultimate_name = _party_name(related, t_nm, t_pty)
             elif tag == t_refs:
                 for ref in child[:]:
-                    ref_tag = codes.get(ref.tag)
-                    if ref_tag == "EndToEndId":
+                    tag = ref.tag
+                    if tag == t_e2e:
                         end_to_end = (ref.text or "").strip()
-                    elif ref_tag == "AcctSvcrRef":
+                    elif tag == t_acct:
                         tx_reference = (ref.text or "").strip()
             elif tag == t_amt:
                 amount_elem = child
@@ -514,7 +544,7 @@ class _EntryReader:
             elif tag == t_info:
                 additional.append(child.text or "")
         if amount_elem is None and amount_details is not None:
-            amount_elem = _path(amount_details, codes, "TxAmt", "Amt")
+            amount_elem = _path(amount_details, self.codes, "TxAmt", "Amt")
         # One reference, one line of text: what nearly every transfer carries, kept
         # without a join.
         if len(references) > 1:
@@ -576,13 +606,13 @@ def _path(elem: etree._Element | None, local: dict, *tags: str) -> etree._Elemen
     return elem
 
 
-def _party_name(party: etree._Element, local: dict) -> str:
+def _party_name(party: etree._Element, t_nm: str, t_pty: str) -> str:
     """Nm, or Pty/Nm: camt.053.001.08 may wrap the party in a Pty element."""
     for child in party[:]:
-        tag = local.get(child.tag)
-        if tag == "Nm":
+        tag = child.tag
+        if tag == t_nm:
             text = child.text
             return text.strip() if text else ""
-        if tag == "Pty":
-            return _party_name(child, local)
+        if tag == t_pty:
+            return _party_name(child, t_nm, t_pty)
     return ""

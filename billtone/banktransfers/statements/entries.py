@@ -140,7 +140,7 @@ class StatementSummary:
         return self.opening_balance + self.credit_sum - self.debit_sum == self.closing_balance
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """Running counts of one statement, turned into a StatementSummary at its end."""
 

@@ -24,7 +24,8 @@ importer must treat that collision as needing review rather than as a duplicate.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from datetime import date
+from decimal import Decimal
 
 from billtone.banktransfers.statements.entries import StatementEntry
 
@@ -40,26 +41,35 @@ def _norm(text: str) -> str:
 
 def identity_base(entry: StatementEntry) -> str:
     """The entry's identity before its occurrence count: kind ("b" or "f") and a digest."""
-    account = entry.account_id.replace(" ", "").upper()
-    amount = format(entry.amount.normalize(), "f")
+    account = _ACCOUNTS.get(entry.account_id)
+    if account is None:
+        account = entry.account_id.replace(" ", "").upper()
+        if len(_ACCOUNTS) < 1024:
+            _ACCOUNTS[entry.account_id] = account
+    amount = _amount_text(entry.amount)
     direction = "C" if entry.is_credit else "D"
+    booked = _DAYS.get(entry.booking_date)
+    if booked is None:
+        booked = entry.booking_date.isoformat()
+        if len(_DAYS) < 4096:
+            _DAYS[entry.booking_date] = booked
     if entry.bank_reference:
         kind = "b-"
         parts = (
             account,
-            entry.booking_date.isoformat(),
+            booked,
             direction,
             amount,
             entry.currency,
             _norm(entry.bank_reference),
-            _norm(entry.transaction_reference),
+            _norm(entry.transaction_reference) if entry.transaction_reference else "",
             str(entry.transaction_index),
         )
     else:
         kind = "f-"
         parts = (
             account,
-            entry.booking_date.isoformat(),
+            booked,
             direction,
             amount,
             entry.currency,
@@ -76,6 +86,21 @@ def identity_base(entry: StatementEntry) -> str:
     return kind + digest.hexdigest()
 
 
+# What every entry of a statement shares, formatted once: the account's identifier, the
+# booking days. Each value depends on its key alone.
+_ACCOUNTS: dict[str, str] = {}
+_DAYS: dict[date, str] = {}
+
+
+def _amount_text(amount: Decimal) -> str:
+    """format(amount.normalize(), "f"): no trailing zeros, no exponent. Most amounts are
+    written so already ("336.88"), and str() says so for less than normalize() costs."""
+    text = str(amount)
+    if text[-1] in "123456789" and "." in text and "E" not in text and "e" not in text:
+        return text
+    return format(amount.normalize(), "f")
+
+
 def entry_identity(entry: StatementEntry, occurrence: int = 0) -> str:
     """The identity of `entry`, the `occurrence`-th (from 0) of its look-alikes in the file.
 
@@ -90,7 +115,7 @@ class EntryIdentities:
     """Hands out identities in file order, counting look-alikes as it goes."""
 
     def __init__(self) -> None:
-        self._seen: Counter[str] = Counter()
+        self._seen: dict[str, int] = {}
 
     def __call__(self, entry: StatementEntry) -> str:
         base = identity_base(entry)
