@@ -201,9 +201,7 @@ def _opened(source, name: str) -> Iterator[tuple[BinaryIO, str, int | None]]:
         except OSError as error:
             raise StatementFormatError(name, f"cannot open it ({error.strerror}).") from None
         with handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-            size = handle.tell()
+            size = _digested(handle, digest)
             handle.seek(0)
             yield handle, digest.hexdigest(), size
         return
@@ -212,19 +210,25 @@ def _opened(source, name: str) -> Iterator[tuple[BinaryIO, str, int | None]]:
         seekable = bool(source.seekable())
     if seekable:
         source.seek(0)
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-        size = source.tell()
+        size = _digested(source, digest)
         source.seek(0)
         yield source, digest.hexdigest(), size
         return
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
-            spool.write(chunk)
-        size = spool.tell()
+        size = _digested(source, digest, copy_to=spool)
         spool.seek(0)
         yield spool, digest.hexdigest(), size
+
+
+def _digested(stream: BinaryIO, digest, copy_to: BinaryIO | None = None) -> int:
+    """Feed the rest of `stream` to `digest` (and to `copy_to`); returns the bytes read."""
+    size = 0
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+    return size
 
 
 def csv_columns_parse(text: str) -> CsvColumnMap:

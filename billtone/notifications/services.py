@@ -45,23 +45,14 @@ def email_queue(
         body_html = render_to_string(f"notifications/email/{template}.html", context)
     except TemplateDoesNotExist:
         body_html = ""
-    now = clock.now()
-    try:
-        with transaction.atomic():
-            delivery = EmailDelivery.objects.create(
-                key=key,
-                account=account,
-                to_email=to_email,
-                subject=" ".join(subject.split())[:250],
-                body_text=body_text,
-                body_html=body_html,
-                created_at=now,
-                next_attempt_at=now,
-            )
-    except IntegrityError:
-        return EmailDelivery.objects.get(key=key)
-    transaction.on_commit(lambda: _schedule(delivery.pk))
-    return delivery
+    return _stored(
+        key=key,
+        account=account,
+        to_email=to_email,
+        subject=" ".join(subject.split())[:250],
+        body_text=body_text,
+        body_html=body_html,
+    )
 
 
 def billing_email_queue_unrendered(
@@ -74,16 +65,17 @@ def billing_email_queue_unrendered(
     existing = EmailDelivery.objects.filter(key=key).first()
     if existing is not None:
         return existing
+    return _stored(key=key, account=account, template=template, context=context)
+
+
+def _stored(*, key: str, **fields: Any) -> EmailDelivery:
+    """Store a pending delivery under `key`, to be sent after commit; one stored meanwhile
+    under the same key (the unique constraint) is returned instead."""
     now = clock.now()
     try:
         with transaction.atomic():
             delivery = EmailDelivery.objects.create(
-                key=key,
-                account=account,
-                template=template,
-                context=context,
-                created_at=now,
-                next_attempt_at=now,
+                key=key, created_at=now, next_attempt_at=now, **fields
             )
     except IntegrityError:
         return EmailDelivery.objects.get(key=key)
