@@ -1,11 +1,13 @@
 """camt.053 entries parsed per second, with and without reading references, and peak memory.
 
-Three measurements, each in a fresh interpreter so that its peak resident memory (libxml2
+Four measurements, each in a fresh interpreter so that its peak resident memory (libxml2
 included) is its own:
 
   parse   `statement_parse(path)`: every StatementEntry with its identity, as the importer
           reads them;
   refs    the same, plus `references_find(entry.remittance)` on every entry;
+  scan    the same, plus `matching.entry_scan` on every entry's structured reference and
+          free text: what the importer does with each credit;
   check   `statement_check(path)`: the first pass of the two-pass import.
 
 Wall time and CPU time are both given: on a busy machine CPU time says more. The file is
@@ -31,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODES = ("parse", "refs", "check")
+MODES = ("parse", "refs", "scan", "check")
 
 
 def _run(mode: str, path: Path) -> tuple[int, int]:
@@ -47,6 +49,15 @@ def _run(mode: str, path: Path) -> tuple[int, int]:
         for entry in statement_parse(path):
             count += 1
             found += bool(references_find(entry.remittance).valid)
+    elif mode == "scan":
+        from billtone.banktransfers.matching import entry_scan
+
+        for entry in statement_parse(path):
+            count += 1
+            scan = entry_scan(
+                structured_reference=entry.structured_reference, free_text=entry.free_text
+            )
+            found += bool(scan.readings)
     else:
         (summary,) = statement_check(path).statements
         count = summary.credit_transactions + summary.debit_transactions
@@ -55,7 +66,7 @@ def _run(mode: str, path: Path) -> tuple[int, int]:
 
 def child(mode: str, path: Path) -> dict:
     """One measurement in this interpreter (which the parent started for it)."""
-    import billtone.banktransfers.statements  # noqa: F401 (imports are not timed)
+    _setup(mode)  # imports are not timed
 
     wall, cpu = time.perf_counter(), time.process_time()
     count, found = _run(mode, path)
@@ -91,11 +102,26 @@ def generate(entries: int, directory: Path) -> Path:
     return path
 
 
+def _setup(mode: str) -> None:
+    """Import what `mode` uses. `scan` reaches the models' review reasons, hence Django
+    (settings only: no database is opened), which adds some 30 MiB to its peak RSS."""
+    import billtone.banktransfers.statements  # noqa: F401
+
+    if mode == "scan":
+        import os
+
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        django.setup()
+        import billtone.banktransfers.matching  # noqa: F401
+
+
 def profile(mode: str, path: Path) -> None:
     import cProfile
     import pstats
 
-    import billtone.banktransfers.statements  # noqa: F401
+    _setup(mode)
 
     profiler = cProfile.Profile()
     profiler.runcall(_run, mode, path)
@@ -129,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             best = min(runs, key=lambda r: r["wall_s"])
             best_cpu = min(r["cpu_s"] for r in runs)
             peak = max(r["max_rss_kib"] for r in runs) / 1024
-            found = f", {best['found']} with a reference" if mode == "refs" else ""
+            found = f", {best['found']} with a reference" if mode in ("refs", "scan") else ""
             print(
                 f"{mode:6} {best['entries']} entries{found}: "
                 f"{best['entries'] / best['wall_s']:,.0f}/s wall ({best['wall_s']:.2f} s), "

@@ -54,6 +54,10 @@ def read_camt053(
         load_dtd=False,
         remove_comments=True,
         remove_pis=True,
+        # The indentation between elements of a pretty-printed file, as real statements
+        # are, is never read (every text read is stripped): not building those text
+        # nodes saves about a tenth of the parsing.
+        remove_blank_text=True,
     )
     q: SimpleNamespace | None = None
     reader: _EntryReader | None = None

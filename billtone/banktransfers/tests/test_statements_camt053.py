@@ -1,10 +1,12 @@
 """camt.053 on small files written here, one per schema version, and malformed ones."""
 
 import dataclasses
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from billtone.banktransfers.statements import (
     CAMT053,
@@ -337,6 +339,37 @@ def test_entries_are_ordinary_frozen_statement_entries(tmp_path):
         assert entry == rebuilt and hash(entry) == hash(rebuilt) and repr(entry) == repr(rebuilt)
         with pytest.raises(dataclasses.FrozenInstanceError):
             entry.amount = Decimal(1)  # type: ignore[misc]
+
+
+def test_indentation_and_blank_text_change_nothing_read(tmp_path):
+    """The parser drops blank text between elements (remove_blank_text): an entry reads
+    the same pretty-printed or not, blank leaves and blank text before a child included."""
+    entry = ntry(
+        "08",
+        "12.00",
+        acct_ref="B-1",
+        info=" info ",
+        txs=(
+            tx(
+                "08",
+                amount="12.00",
+                ustrd=(" pay RF18 5390 0754 7034 ", "  ", "\n"),
+                ref="RF18539007547034",
+                addtl=" more ",
+            ),
+        ),
+    ).replace("<Sts>", "<Sts>\n  ")
+    compact = write(tmp_path, document("08", entry), name="compact.xml")
+    root = etree.fromstring(compact.read_bytes())
+    etree.indent(root, space="    ")
+    pretty = tmp_path / "pretty.xml"
+    pretty.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    def read(path):
+        return [replace(e, line=None, position="") for e in statement_read(path).entries]
+
+    assert read(pretty) == read(compact)
+    assert read(compact)[0].free_text == "pay RF18 5390 0754 7034"
 
 
 def test_several_statements_each_get_a_summary(tmp_path):
