@@ -94,9 +94,16 @@ _DAYS: dict[date, str] = {}
 
 def _amount_text(amount: Decimal) -> str:
     """format(amount.normalize(), "f"): no trailing zeros, no exponent. Most amounts are
-    written so already ("336.88"), and str() says so for less than normalize() costs."""
+    written so already ("336.88"), and str() says so for less than normalize() costs; a
+    short one only, as normalize() also rounds to the context's precision (28 digits)."""
     text = str(amount)
-    if text[-1] in "123456789" and "." in text and "E" not in text and "e" not in text:
+    if (
+        len(text) <= 20
+        and text[-1] in "123456789"
+        and "." in text
+        and "E" not in text
+        and "e" not in text
+    ):
         return text
     return format(amount.normalize(), "f")
 
