@@ -8,14 +8,17 @@ lower case, inside other text or split across lines; a third of them a request's
 a mistyped reference or none.
 
 The measured run is `statement_import` exactly as `billtone import-statement` calls it, in a
-fresh process: check the whole file, then parse, match, post to the ledger, store the entries,
-mark funding requests received and queue the "funds received" email rows. Sending the emails
-is a worker's job after commit: the task that would go to the broker is counted, not run.
-Peak memory is that process's ru_maxrss. Results: docs/benchmarks.md.
+fresh process: read the file once, in batches, and match, post to the ledger, store the
+entries, mark funding requests received and queue the "funds received" email rows, all in
+one database transaction (docs/decisions/0005-statement-import-in-one-transaction.md).
+Sending the emails is a worker's job after commit: the task that would go to the broker is
+counted, not run. Peak memory is that process's ru_maxrss. Results: docs/benchmarks.md.
+With --runs N the import is measured N times, each into a fresh copy of the prepared
+database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/statement_import.py [--entries 100000] [--accounts 10000] \\
-        [--database bt_import] [--profile] [--sequential]
+        [--database bt_import] [--runs 1] [--profile] [--sequential]
 """
 
 from __future__ import annotations
@@ -49,14 +52,33 @@ def _url(database: str) -> str:
     return f"postgres://{auth}@{parts.hostname or '127.0.0.1'}:{parts.port or 5432}/{database}"
 
 
-def _recreate(database: str) -> None:
+_ADMIN_DATABASE = []  # the database of the DATABASE_URL given, before _django() changes it
+
+
+def _admin():
     import psycopg
+
+    if not _ADMIN_DATABASE:
+        _ADMIN_DATABASE.append(urlparse(os.environ["DATABASE_URL"]).path.lstrip("/") or "postgres")
+    return psycopg.connect(_url(_ADMIN_DATABASE[0]), autocommit=True)
+
+
+def _recreate(database: str, template: str | None = None) -> None:
     from psycopg import sql
 
-    admin = urlparse(os.environ["DATABASE_URL"]).path.lstrip("/") or "postgres"
-    with psycopg.connect(_url(admin), autocommit=True) as conn:
+    with _admin() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+        if template:
+            create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        conn.execute(create)
+
+
+def _drop(database: str) -> None:
+    from psycopg import sql
+
+    with _admin() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
 
 
 def _django(database: str) -> None:
@@ -164,13 +186,7 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
 
     import_batch.connections.close_all = closing
     if sequential:  # for comparison: no writer thread
-
-        def one_by_one(self, batches, done):
-            for credits in batches:
-                self.batch(credits)
-                done(len(credits))
-
-        import_batch.ImportRun._pipelined = one_by_one
+        import_batch.ImportRun.pipelined = False
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -233,6 +249,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the import")
     parser.add_argument("--sequential", action="store_true", help="no writer thread")
+    parser.add_argument("--runs", type=int, default=1, help="imports, each into a fresh copy")
     parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
@@ -272,10 +289,16 @@ def main() -> None:
         f"{generated.with_reference} with a reference, {generated.with_invalid_reference} "
         f"mistyped, {generated.without_reference} without"
     )
-    command = [sys.executable, __file__, "--import-only", str(path)]
-    command += ["--database", options.database] + (["--profile"] if options.profile else [])
-    command += ["--sequential"] if options.sequential else []
-    subprocess.run(command, check=True)
+    copy = f"{options.database}_run"
+    for run in range(1, options.runs + 1):
+        _recreate(copy, template=options.database)  # each run starts from the same books
+        load = os.getloadavg()[0]
+        print(f"run {run} at {time.strftime('%H:%M:%S', time.gmtime())} UTC, load {load:.2f}")
+        command = [sys.executable, __file__, "--import-only", str(path), "--database", copy]
+        command += ["--profile"] if options.profile else []
+        command += ["--sequential"] if options.sequential else []
+        subprocess.run(command, check=True)
+    _drop(copy)
     path.unlink()
 
 

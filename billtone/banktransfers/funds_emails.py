@@ -1,11 +1,15 @@
 """The "funds received" email, one per credited bank entry, keyed by the entry.
 
-Staff allocations queue one through `billing_email_queue`. The importer queues tens of
-thousands at once, where Django's template engine and Babel would cost more than the rest of
-the import together: `EmailRenderer` renders each template once per shape (which values are
-empty) with markers in place of the values, then fills the markers in per email. The text is
-the same as `render_to_string`'s (tests compare them); a template whose output it cannot
-reproduce (a filter on a value) is rendered by Django every time.
+The importer (tens of thousands at once) and staff allocations store it unrendered, with the
+entry's identity as its context (`funds_received_queued`); `funds_received_render` renders it
+when it is sent, from the entry (matched or allocated), its funding request and the
+account's billing profile as they are then (registered in apps.py).
+
+`EmailRenderer` renders each template once per shape (which values are empty) with markers
+in place of the values, then fills the markers in per email, where Django's template engine
+and Babel would cost most of a send. The text is the same as `render_to_string`'s (tests
+compare them); a template whose output it cannot reproduce (a filter on a value) is rendered
+by Django every time.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -23,14 +26,57 @@ from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 
+from billtone.banktransfers.models import BankEntry
 from billtone.banktransfers.references import reference_format
-from billtone.core.money import Money
+from billtone.core.money import Money, locale_for
+from billtone.notifications.renderers import EmailGone, RenderedEmail
 
 TEMPLATE = "funds_received"
 
 
 def funds_received_key(identity: str) -> str:
     return f"funds-received:{identity}"
+
+
+def funds_received_queued(identity: str) -> dict[str, str]:
+    """The context of an unrendered "funds received" delivery: the entry's identity."""
+    return {"entry": identity}
+
+
+def funds_received_render(context: dict[str, object]) -> RenderedEmail:
+    """The email of a credited entry, as `funds_received_queued` named it; EmailGone when
+    the entry is no longer there or not credited."""
+    identity = context.get("entry")
+    entry = (
+        BankEntry.objects.select_related("funding_request", "account__billing_profile")
+        .filter(
+            identity=identity,
+            status__in=[BankEntry.Status.MATCHED, BankEntry.Status.ALLOCATED],
+        )
+        .first()
+        if isinstance(identity, str)
+        else None
+    )
+    if entry is None:
+        raise EmailGone(f"No credited bank entry {identity!r}.")
+    request = entry.funding_request
+    profile = entry.account.billing_profile
+    return _renderer().render(
+        funds_received_context(
+            company_name=profile.company_name,
+            locale=locale_for(language=settings.LANGUAGE_CODE, country=profile.country),
+            amount=Money(entry.amount, entry.currency),
+            reference=request.reference if request is not None else entry.reference,
+            booking_date=entry.booking_date,
+            payer=entry.payer_name,
+            requested=Money(request.amount, request.currency) if request is not None else None,
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> EmailRenderer:
+    return EmailRenderer(TEMPLATE)
 
 
 def funds_received_context(
@@ -109,13 +155,6 @@ def _formatter(currency: str, locale: str) -> Callable[[Decimal], str] | None:
         if fast(shown) != _babel(shown, currency, locale):
             return None
     return fast
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    body_text: str
-    body_html: str
 
 
 _MARK = re.compile("\x00(<|&lt;)([a-z_]+)(>|&gt;)\x00")

@@ -1,4 +1,4 @@
-"""The batches of a statement import, each one database transaction.
+"""The batches of a statement import, all in the import's one database transaction.
 
 1. Credits whose identity is stored already are skipped (a re-import, an overlapping
    statement).
@@ -7,16 +7,19 @@
    anything else goes to review, with a suggestion where one is likely.
 3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
    funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
-   unique), funding requests marked received, and "funds received" emails stored, to be sent
-   after commit by one task for the batch.
+   unique), funding requests marked received, and "funds received" emails stored unrendered,
+   to be rendered and sent after commit by one task a batch. The batch's deferred
+   constraints are checked before the next batch starts.
 
-Steps 1 and 2 and the emails' text are prepared first; the writes then take one database
-transaction. On PostgreSQL a writer thread writes one batch while the next is prepared.
+Steps 1 and 2 are prepared first; the writes then take a savepoint of the import's
+transaction. On PostgreSQL a writer thread writes one batch while the next is read from the
+file and prepared; the import commits when the file has been read to its end without error
+(docs/decisions/0005-statement-import-in-one-transaction.md).
 
 Two imports of the same file at once: whichever stores an identity first keeps it; the other
-fails on the unique identity (or on the ledger key, and replays that posting), rolls its
-batch back and prepares and writes it again, now skipping what the first one stored. Nothing
-is credited twice.
+waits for it to commit, fails on the unique identity (or on the ledger key, and replays that
+posting), rolls its batch back to the savepoint and prepares and writes it again, now
+skipping what the first one stored. Nothing is credited twice.
 """
 
 from __future__ import annotations
@@ -30,24 +33,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
-from billtone.accounts.models import BillingProfile
 from billtone.banktransfers import import_storage, matching
 from billtone.banktransfers.funds_emails import (
     TEMPLATE,
-    EmailRenderer,
-    funds_received_context,
     funds_received_key,
+    funds_received_queued,
 )
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.suggestions import Payers, suggestions_find
 from billtone.core import clock
-from billtone.core.money import Money, locale_for
+from billtone.core.money import Money
 from billtone.core.services import Actor
-from billtone.ledger.bulk import BulkTransaction, business_funds_accounts, transactions_post_bulk
+from billtone.ledger.bulk import (
+    BulkSession,
+    BulkTransaction,
+    CheckedBatch,
+    business_funds_accounts,
+)
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import Leg, operator_ledger_account
 
@@ -69,7 +74,7 @@ def ledger_memo(reference: str) -> str:
 
 @dataclass(slots=True)
 class Credit:
-    """A booked credit of the statement, as the check pass kept it."""
+    """A booked credit of the statement, as the import reads it."""
 
     identity: str
     amount: Decimal
@@ -112,13 +117,6 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Customer:
-    company_name: str
-    billing_email: str
-    locale: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Matched:
     credit: Credit
     target: matching.Target
@@ -128,74 +126,93 @@ class _Matched:
 class _Prepared:
     """A batch decided and made ready to write: everything but the database transaction."""
 
+    ledger: CheckedBatch | None  # the matched credits' ledger transactions, checked
     credits: list[Credit]
     duplicates: int
     fallback_duplicates: int
     matched: list[_Matched]
     review: list[tuple[Credit, matching.Decision]]
     suggestions: dict[str, matching.Suggestion]
-    transactions: list[BulkTransaction]
-    emails: list[tuple[str, int, str, str, str, str]]
+    emails: list[tuple[str, int, str, dict[str, str]]]
 
 
 class ImportRun:
-    """One import's batches, and what they share: ledger accounts and customers seen, and
-    the payers of the credits matched so far (for suggestions).
+    """One import: its record and batches, all in ONE database transaction, and what the
+    batches share: ledger accounts seen and the payers of the credits matched so far (for
+    suggestions).
 
-    Each batch is prepared (read, decided, rendered) and then written in one database
-    transaction. On PostgreSQL, outside a caller's transaction, a writer thread with its own
-    connection writes batch n while this thread prepares batch n + 1: the database's work
-    and Python's overlap on two cores.
+    Each batch is prepared (read and decided) and then written inside the import's
+    transaction, under a savepoint of its own. On PostgreSQL, outside a caller's
+    transaction, a writer thread with its own connection holds that transaction and writes
+    batch n while this thread reads the file and prepares batch n + 1: the database's work
+    and Python's overlap on two cores. When reading the file fails (a malformed entry at the
+    end of it), the writer rolls everything back: the import changes nothing.
     """
 
-    def __init__(self, *, record: StatementImport, actor: Actor) -> None:
-        self.record = record
+    pipelined = True  # on PostgreSQL outside a transaction (False: for comparison)
+
+    def __init__(self, *, actor: Actor, header: dict) -> None:
         self.actor = actor
+        self.header = header  # StatementImport fields known before the file is read
+        self.record: StatementImport | None = None
+        self.session = BulkSession(actor=actor, keys_new=True)
         self.counts = Counts()
         self.funds: dict[int, LedgerAccount] = {}
         self.banks: dict[str, LedgerAccount] = {}
-        self.customers: dict[int, _Customer] = {}
-        self.renderer = EmailRenderer(TEMPLATE)
         self.payers = Payers()
 
     def run(
         self,
         batches: Iterable[list[Credit]],
         *,
+        finish: Callable[[], dict],
         done: Callable[[int], None] = lambda count: None,
-    ) -> None:
-        """Import the batches in order; `done(n)` after each, with its number of credits."""
-        if connection.vendor != "postgresql" or connection.in_atomic_block:
-            for credits in batches:
-                self.batch(credits)
-                done(len(credits))
-            return
-        self._pipelined(batches, done)
+    ) -> StatementImport:
+        """Make the record, import the batches in order (`done(n)` after each, with its
+        number of credits) and complete the record with `finish()`'s fields (called once
+        the batches are read to the end), in one database transaction; returns the record.
+        An exception from `batches` or `finish` rolls it all back and is raised."""
+        postgres = connection.vendor == "postgresql"
+        if not (self.pipelined and postgres) or connection.in_atomic_block:
+            with transaction.atomic():
+                self._begin()
+                for credits in batches:
+                    self.write(self.prepare(credits))
+                    done(len(credits))
+                self._finish(finish())
+        else:
+            self._pipelined(batches, finish, done)
+        assert self.record is not None
+        return self.record
 
-    def batch(self, credits: list[Credit]) -> None:
-        """Prepare and write one batch."""
-        self.write(self.prepare(credits))
-
-    def prepare(self, credits: list[Credit]) -> _Prepared:
-        """Decide the batch: reads only, but ledger accounts made on first use."""
+    def prepare(self, credits: list[Credit], *, again: bool = False) -> _Prepared:
+        """Decide the batch and make its ledger transactions ready (checked, fingerprinted):
+        reads, but for the business funds made on first use, which this thread commits on
+        their own (empty accounts: harmless if the import then rolls back), so it never waits
+        for the writer's transaction. `again`: the writer prepares a batch again after
+        contention; what it reads or makes then stays its own (it shares nothing it changes
+        with this thread)."""
         stored = import_storage.identities_stored([c.identity for c in credits])
-        fresh = [c for c in credits if c.identity not in stored]
+        fresh = [c for c in credits if c.identity not in stored]  # unique in a file
         matched, review = self._decide(fresh)
-        self.payers.add(matched)
+        if not again:  # prepared again (by the writer): its payers are known already
+            self.payers.add(matched)
+        transactions = self._transactions(matched, again=again)
         return _Prepared(
+            ledger=self.session.check(transactions) if transactions else None,
             credits=credits,
             duplicates=len(credits) - len(fresh),
             fallback_duplicates=sum(1 for identity in stored if identity.startswith("f-")),
             matched=matched,
             review=review,
             suggestions=suggestions_find(review=[c for c, _ in review], payers=self.payers),
-            transactions=self._transactions(matched),
             emails=self._emails(matched),
         )
 
     def write(self, prepared: _Prepared) -> None:
-        """Write a prepared batch in one database transaction; when another import took some
-        of its entries meanwhile, prepare it again (now skipping those) and write that."""
+        """Write a prepared batch under a savepoint; when another import took some of its
+        entries meanwhile (or deadlocked with this one), roll the batch back, prepare it
+        again (now skipping those) and write that."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with transaction.atomic():
@@ -203,36 +220,83 @@ class ImportRun:
             except (IntegrityError, DatabaseError) as error:
                 if attempt == ATTEMPTS or not _contended(error):
                     raise
-                logger.info("Import %s: batch again (%s)", self.record.pk, error)
-                prepared = self.prepare(prepared.credits)
+                logger.info("Import of %s: batch again (%s)", self.header["file_name"], error)
+                prepared = self.prepare(prepared.credits, again=True)
                 continue
             self.counts = counts
             return
 
-    def _pipelined(self, batches: Iterable[list[Credit]], done: Callable[[int], None]) -> None:
+    def _begin(self) -> None:
+        self.record = StatementImport.objects.create(**self.header, started_at=clock.now())
+        # Its keys name entries found new (ledger_key): nothing to replay.
+        self.session = BulkSession(actor=self.actor, keys_new=True)
+
+    def _finish(self, fields: dict) -> None:
+        total = self.counts
+        warnings = list(fields.pop("warnings", []))
+        if total.fallback_duplicates:
+            warnings.append(
+                f"{total.fallback_duplicates} credits without the bank's own reference were "
+                "imported before and skipped. If an earlier statement ended in the middle of "
+                "a booking day that had look-alike payments (same payer, amount and text), "
+                "check that none is missing."
+            )
+        values = {
+            **fields,
+            "warnings": warnings,
+            "credits": total.credits,
+            "matched": total.matched,
+            "to_review": total.to_review,
+            "duplicates_skipped": total.duplicates_skipped,
+            "matched_totals": {c: format(a, "f") for c, a in sorted(total.totals.items())},
+            "status": StatementImport.Status.DONE,
+            "finished_at": clock.now(),
+        }
+        self.session.close()  # the ledger's cached balances, before the record says done
+        record = self.record
+        assert record is not None
+        for name, value in values.items():
+            setattr(record, name, value)
+        record.save(update_fields=list(values))
+
+    def _pipelined(
+        self,
+        batches: Iterable[list[Credit]],
+        finish: Callable[[], dict],
+        done: Callable[[int], None],
+    ) -> None:
         ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
         failed: list[BaseException] = []
+        ending: dict = {}  # "fields": the record's last fields; absent: roll back
 
         def writer() -> None:
             try:
-                while (prepared := ready.get()) is not None:
-                    if failed:
-                        continue  # drain: the preparing thread stops at its next batch
-                    try:
+                with transaction.atomic():
+                    self._begin()
+                    while (prepared := ready.get()) is not None:
                         self.write(prepared)
                         done(len(prepared.credits))
-                    except BaseException as error:
-                        failed.append(error)
+                    if "fields" not in ending:
+                        raise _RolledBack
+                    self._finish(ending["fields"])
+            except _RolledBack:
+                pass
+            except BaseException as error:
+                failed.append(error)
+                while ready.get() is not None:  # let the reading thread come to its end
+                    pass
             finally:
                 connections.close_all()  # this thread's own connection
 
-        thread = threading.Thread(target=writer, name=f"import-{self.record.pk}-writer")
+        thread = threading.Thread(target=writer, name=f"import-{id(self):x}-writer")
         thread.start()
         try:
             for credits in batches:
                 if failed:
                     break
                 ready.put(self.prepare(credits))
+            else:
+                ending["fields"] = finish()
         finally:
             ready.put(None)
             thread.join()
@@ -240,19 +304,17 @@ class ImportRun:
             raise failed[0]
 
     def _write(self, prepared: _Prepared) -> Counts:
+        with self.session.batch() as post:
+            self._write_batch(prepared, post)
+        return self._counted(prepared)
+
+    def _write_batch(self, prepared: _Prepared, post) -> None:
         matched, review = prepared.matched, prepared.review
-        ids = (
-            [
-                p.transaction_id
-                for p in transactions_post_bulk(
-                    transactions=prepared.transactions, actor=self.actor
-                )
-            ]
-            if prepared.transactions
-            else []
-        )
+        ids = [p.transaction_id for p in post(prepared.ledger)] if prepared.ledger else []
         now = clock.now()
-        record_id = self.record.pk
+        record = self.record
+        assert record is not None
+        record_id = record.pk
         rows = [
             _row(record_id, m.credit, now, BankEntry.Status.MATCHED, "", m.target.reference)
             + (m.target.account_id, m.target.funding_request_id, None, None, "", pk, now, "", "")
@@ -293,7 +355,11 @@ class ImportRun:
         email_ids = import_storage.emails_insert(prepared.emails, now=now)
         if email_ids:
             transaction.on_commit(lambda: _emails_schedule(email_ids))
+        import_storage.constraints_check()
 
+    def _counted(self, prepared: _Prepared) -> Counts:
+        matched = prepared.matched
+        review = prepared.review
         batch = Counts(
             credits=len(prepared.credits),
             matched=len(matched),
@@ -304,15 +370,7 @@ class ImportRun:
         for m in matched:
             currency = m.credit.currency
             batch.totals[currency] = batch.totals.get(currency, Decimal(0)) + m.credit.amount
-        total = self.counts.plus(batch)
-        StatementImport.objects.filter(pk=record_id).update(
-            credits=total.credits,
-            matched=total.matched,
-            to_review=total.to_review,
-            duplicates_skipped=total.duplicates_skipped,
-            matched_totals={c: format(a, "f") for c, a in sorted(total.totals.items())},
-        )
-        return total
+        return self.counts.plus(batch)
 
     def _decide(
         self, credits: list[Credit]
@@ -340,77 +398,57 @@ class ImportRun:
                 review.append((c, decision))
         return matched, review
 
-    def _transactions(self, matched: list[_Matched]) -> list[BulkTransaction]:
+    def _transactions(self, matched: list[_Matched], *, again: bool) -> list[BulkTransaction]:
         if not matched:
             return []
+        # Prepared again by the writer, inside the import's transaction: ledger accounts it
+        # makes could be rolled back with the batch, so they are not kept for later batches.
+        funds, banks = (dict(self.funds), dict(self.banks)) if again else (self.funds, self.banks)
         missing = {
             m.target.account_id: m.target.currency
             for m in matched
-            if m.target.account_id not in self.funds
+            if m.target.account_id not in funds
         }
         if missing:
-            self.funds.update(business_funds_accounts(currencies=missing))
-        for currency in {m.credit.currency for m in matched} - set(self.banks):
-            self.banks[currency] = operator_ledger_account(
+            funds.update(business_funds_accounts(currencies=missing))
+        for currency in {m.credit.currency for m in matched} - set(banks):
+            banks[currency] = operator_ledger_account(
                 kind=LedgerKind.BANK_CLEARING, currency=currency
             )
+        transactions = []
+        for m in matched:
+            credit = m.credit
+            money = Money(credit.amount, credit.currency)
+            transactions.append(
+                BulkTransaction(
+                    kind=TRANSACTION_KIND,
+                    memo=ledger_memo(m.target.reference),
+                    postings=(
+                        Leg(banks[credit.currency], -money),
+                        Leg(funds[m.target.account_id], money),
+                    ),
+                    idempotency_key=ledger_key(credit.identity),
+                    external_reference=(credit.bank_reference or credit.identity)[:255],
+                )
+            )
+        return transactions
+
+    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, dict[str, str]]]:
+        """(key, account id, template, context) of each credit's "funds received" email,
+        stored unrendered: the sender renders it (funds_emails.funds_received_render)."""
         return [
-            BulkTransaction(
-                kind=TRANSACTION_KIND,
-                memo=ledger_memo(m.target.reference),
-                postings=[
-                    Leg(self.banks[m.credit.currency], Money(-m.credit.amount, m.credit.currency)),
-                    Leg(self.funds[m.target.account_id], Money(m.credit.amount, m.credit.currency)),
-                ],
-                idempotency_key=ledger_key(m.credit.identity),
-                external_reference=(m.credit.bank_reference or m.credit.identity)[:255],
+            (
+                funds_received_key(m.credit.identity),
+                m.target.account_id,
+                TEMPLATE,
+                funds_received_queued(m.credit.identity),
             )
             for m in matched
         ]
 
-    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, str, str, str]]:
-        if not matched:
-            return []
-        self._customers_load({m.target.account_id for m in matched} - set(self.customers))
-        rows = []
-        for m in matched:
-            customer = self.customers[m.target.account_id]
-            target = m.target
-            email = self.renderer.render(
-                funds_received_context(
-                    company_name=customer.company_name,
-                    locale=customer.locale,
-                    amount=Money(m.credit.amount, m.credit.currency),
-                    reference=target.reference,
-                    booking_date=m.credit.booking_date,
-                    payer=m.credit.payer_name,
-                    requested=(
-                        Money(target.request_amount, target.request_currency)
-                        if target.request_amount is not None
-                        else None
-                    ),
-                )
-            )
-            rows.append(
-                (
-                    funds_received_key(m.credit.identity),
-                    target.account_id,
-                    customer.billing_email,
-                    email.subject,
-                    email.body_text,
-                    email.body_html,
-                )
-            )
-        return rows
 
-    def _customers_load(self, account_ids: set[int]) -> None:
-        if not account_ids:
-            return
-        for account_id, company, email, country in BillingProfile.objects.filter(
-            account_id__in=account_ids
-        ).values_list("account_id", "company_name", "billing_email", "country"):
-            locale = locale_for(language=settings.LANGUAGE_CODE, country=country)
-            self.customers[account_id] = _Customer(company, email, locale)
+class _RolledBack(Exception):
+    """The file could not be read to its end: the writer rolls the import back."""
 
 
 def _contended(error: Exception) -> bool:
@@ -467,27 +505,29 @@ def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
 
 def funding_requests_receive_many(
     *, received: list[tuple[int, Decimal]], received_at: datetime
-) -> dict[int, FundingRequest]:
+) -> int:
     """`services.funding_request_receive` for many (request id, amount) at once, in order:
     a request awaiting funds (or expired) becomes received, or received a different amount;
     one received already stays as it is (the money still lands: its reference is known).
-    Returns the requests, locked, by id."""
+    The requests are locked in id order; returns how many changed."""
     if not received:
-        return {}
+        return 0
     requests = import_storage.funding_requests_lock([pk for pk, _ in received])
-    changed: dict[int, FundingRequest] = {}
+    changed: dict[int, tuple[str, Decimal]] = {}
     for pk, amount in received:
-        request = requests[pk]
-        arrived = Money(amount, request.currency)
+        status_now, requested, currency = requests[pk]
+        if pk in changed:
+            status_now = changed[pk][0]
+        arrived = Money(amount, currency)
         status = (
             FundingRequest.Status.RECEIVED
-            if arrived == Money(request.amount, request.currency)
+            if arrived == Money(requested, currency)
             else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
         )
-        if arrived.amount > 0 and request.can_become(status):
-            request.status = status
-            request.received_amount = arrived.amount
-            request.received_at = received_at
-            changed[pk] = request
-    import_storage.funding_requests_save(list(changed.values()), received_at=received_at)
-    return requests
+        if arrived.amount > 0 and status in FundingRequest.TRANSITIONS.get(status_now, ()):
+            changed[pk] = (status, arrived.amount)
+    import_storage.funding_requests_save(
+        [(pk, status, amount) for pk, (status, amount) in changed.items()],
+        received_at=received_at,
+    )
+    return len(changed)

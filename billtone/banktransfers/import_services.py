@@ -1,25 +1,22 @@
-"""Import a bank statement file: check the whole file, then match and credit it in batches.
+"""Import a bank statement file: read it, match and credit it in batches, in one database
+transaction.
 
-The file is parsed once. The check pass reads it to the end with the statement parsers and
-keeps the booked credits aside in a temporary file (marshal, a few microseconds an entry);
-a malformed file raises StatementFormatError there, naming the file and the line or entry,
-and nothing is written. The import pass then reads the credits back and imports them in
-batches (`import_batch`), each one database transaction.
+The file is read once, as a stream. Its credits are imported in batches (`import_batch`) as
+they are read, inside the import's transaction; a malformed entry anywhere in the file
+raises StatementFormatError, naming the file and the line or entry, and rolls the whole
+import back: nothing is written (docs/decisions/0005-statement-import-in-one-transaction.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
-import marshal
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import BinaryIO
 
 from billtone.banktransfers.import_batch import Credit, ImportRun
@@ -28,7 +25,7 @@ from billtone.banktransfers.statements import (
     FORMATS,
     CsvColumnMap,
     StatementFormatError,
-    StatementSummary,
+    StatementStream,
     statement_parse,
 )
 from billtone.core import clock
@@ -36,10 +33,9 @@ from billtone.core.errors import ValidationFailed
 from billtone.core.services import Actor
 
 BATCH_SIZE = 2000
-_SPOOL_CHUNK = 1000
 
-# progress(stage, done, total): stage "check" (total None: entries read so far), then
-# "import" (credits imported of all credits in the file).
+# progress(stage, done, total): "read" (bytes of the file read, of its size), and "import"
+# (credits imported so far; total None, as the file is still being read).
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -55,74 +51,134 @@ def statement_import(
 ) -> StatementImport:
     """Import the statement file `source` (a path or a binary file); returns its summary.
 
-    Raises StatementFormatError, and writes nothing, when the file cannot be read whole. A
-    database error after some batches leaves those batches imported and the import marked
-    failed; importing the file again completes it (what is stored is skipped).
+    All or nothing: raises StatementFormatError, and writes nothing, when the file cannot be
+    read whole. Any other error rolls the import back too, and is raised after a failed
+    import record (with the error) is kept for the back office; importing the file again
+    imports it whole.
     """
     if format is not None and format not in FORMATS:
         raise ValidationFailed({"format": [f"One of {', '.join(FORMATS)}."]})
     if not 1 <= batch_size <= 50_000:
         raise ValidationFailed({"batch_size": ["From 1 to 50,000 entries."]})
     display = name or _name_of(source)
-    source, sha256 = _hashed(source, display)
-    with _checked(
-        source, name=display, format=format, csv_columns=csv_columns, progress=progress
-    ) as checked:
-        record = StatementImport.objects.create(
-            file_name=display[:255],
-            sha256=sha256,
-            format=checked.format,
-            account_iban=checked.account_iban[:34],
-            statement_ids=checked.statement_ids[:255],
-            imported_by_id=actor.user_id,
-            imported_by_label=actor.label[:200],
-            started_at=clock.now(),
-            warnings=checked.problems,
-            debits_ignored=checked.debits,
-            not_booked_ignored=checked.not_booked,
-        )
-        run = ImportRun(record=record, actor=actor)
-        done = 0
+    with _opened(source, display) as (handle, sha256, size), _fewer_collections():
+        stream = statement_parse(handle, name=display, format=format, csv_columns=csv_columns)
+        header = {
+            "file_name": display[:255],
+            "sha256": sha256,
+            "format": stream.format,
+            "imported_by_id": actor.user_id,
+            "imported_by_label": actor.label[:200],
+        }
+        reading = _Reading(stream, handle=handle, size=size, progress=progress)
+        imported = 0
 
-        def imported(count: int) -> None:
-            nonlocal done
-            done += count
+        def done(count: int) -> None:
+            nonlocal imported
+            imported += count
             if progress is not None:
-                progress("import", done, checked.credit_count)
+                progress("import", imported, None)
 
         try:
-            run.run(_batches(checked.credits(), batch_size), done=imported)
+            return ImportRun(actor=actor, header=header).run(
+                reading.batches(batch_size), finish=reading.summary, done=done
+            )
+        except StatementFormatError:
+            raise
         except Exception as error:
-            StatementImport.objects.filter(pk=record.pk).update(
+            StatementImport.objects.create(
+                **header,
                 status=StatementImport.Status.FAILED,
-                error=f"Stopped after {done} of {checked.credit_count} credits: {error}"[:2000],
+                error=f"Nothing imported (rolled back): {error}"[:2000],
+                started_at=clock.now(),
                 finished_at=clock.now(),
             )
             raise
-    warnings = checked.problems
-    if run.counts.fallback_duplicates:
-        warnings.append(
-            f"{run.counts.fallback_duplicates} credits without the bank's own reference were "
-            "imported before and skipped. If an earlier statement ended in the middle of a "
-            "booking day that had look-alike payments (same payer, amount and text), check "
-            "that none is missing."
-        )
-    StatementImport.objects.filter(pk=record.pk).update(
-        status=StatementImport.Status.DONE, finished_at=clock.now(), warnings=warnings
-    )
-    record.refresh_from_db()
-    return record
 
 
-def _batches(credits: Iterator[Credit], size: int) -> Iterator[list[Credit]]:
-    batch: list[Credit] = []
-    for credit in credits:
-        batch.append(credit)
-        if len(batch) >= size:
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run Python's cyclic garbage collector less often while importing: the import makes
+    millions of short-lived objects (entries, legs, rows) and few cycles, and with the
+    default thresholds the collector ran thousands of times and walked every live object
+    each time it reached the oldest generation (about a fifth of the import's Python time,
+    docs/benchmarks.md). Reference counting still frees everything as usual."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+class _Reading:
+    """The file's booked credits in batches, as the stream reads them; debits and entries not
+    booked (pending, information, zero) counted; progress in bytes of the file."""
+
+    def __init__(
+        self, stream: StatementStream, *, handle: BinaryIO, size: int | None, progress
+    ) -> None:
+        self.stream = stream
+        self.handle = handle
+        self.size = size
+        self.progress = progress
+        self.debits = 0
+        self.not_booked = 0
+
+    def batches(self, size: int) -> Iterator[list[Credit]]:
+        batch: list[Credit] = []
+        for e in self.stream:
+            if e.status != "BOOK" or e.amount <= 0:
+                self.not_booked += 1
+                continue
+            if not e.is_credit:
+                self.debits += 1
+                continue
+            batch.append(
+                Credit(
+                    e.identity,
+                    e.amount,
+                    e.currency,
+                    e.booking_date,
+                    e.value_date,
+                    e.is_reversal,
+                    e.counterparty_name,
+                    e.counterparty_iban,
+                    e.structured_reference,
+                    e.free_text,
+                    e.end_to_end_id,
+                    e.bank_reference,
+                    e.position,
+                )
+            )
+            if len(batch) >= size:
+                self._read()
+                yield batch
+                batch = []
+        self._read()
+        if batch:
             yield batch
-            batch = []
-    if batch:
-        yield batch
+
+    def _read(self) -> None:
+        if self.progress is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.progress("read", self.handle.tell(), self.size)
+
+    def summary(self) -> dict:
+        """The record's fields known once the file is read to its end."""
+        statements = self.stream.statements
+        first = statements[0] if statements else None
+        return {
+            "account_iban": ((first.account_iban or first.account_id) if first else "")[:34],
+            "statement_ids": ", ".join(
+                dict.fromkeys(s.statement_id for s in statements if s.statement_id)
+            )[:255],
+            "warnings": [
+                f"{s.statement_id or s.position}: {p}" for s in statements for p in s.problems
+            ],
+            "debits_ignored": self.debits,
+            "not_booked_ignored": self.not_booked,
+        }
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -134,150 +190,45 @@ def _name_of(source) -> str:
     return os.path.basename(str(getattr(source, "name", "") or "statement"))
 
 
-def _hashed(source, name: str):
-    """(a source that can be read twice, the SHA-256 of its bytes)."""
+@contextlib.contextmanager
+def _opened(source, name: str) -> Iterator[tuple[BinaryIO, str, int | None]]:
+    """(a binary file of the source that can be read twice, the SHA-256 of its bytes, its size
+    in bytes); a path is opened here and closed at the end."""
     digest = hashlib.sha256()
     if isinstance(source, str | os.PathLike):
         try:
-            with open(source, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+            handle = open(source, "rb")  # noqa: SIM115 (closed below)
         except OSError as error:
             raise StatementFormatError(name, f"cannot open it ({error.strerror}).") from None
-        return source, digest.hexdigest()
+        with handle:
+            size = _digested(handle, digest)
+            handle.seek(0)
+            yield handle, digest.hexdigest(), size
+        return
     seekable = False
     with contextlib.suppress(AttributeError, OSError):
         seekable = bool(source.seekable())
     if seekable:
         source.seek(0)
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            digest.update(chunk)
+        size = _digested(source, digest)
         source.seek(0)
-        return source, digest.hexdigest()
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-    for chunk in iter(lambda: source.read(1 << 20), b""):
+        yield source, digest.hexdigest(), size
+        return
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
+        size = _digested(source, digest, copy_to=spool)
+        spool.seek(0)
+        yield spool, digest.hexdigest(), size
+
+
+def _digested(stream: BinaryIO, digest, copy_to: BinaryIO | None = None) -> int:
+    """Feed the rest of `stream` to `digest` (and to `copy_to`); returns the bytes read."""
+    size = 0
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
         digest.update(chunk)
-        spool.write(chunk)
-    spool.seek(0)
-    return spool, digest.hexdigest()
-
-
-@dataclass
-class _Checked:
-    format: str
-    statements: tuple[StatementSummary, ...]
-    spool: BinaryIO
-    credit_count: int
-    debits: int
-    not_booked: int
-
-    @property
-    def problems(self) -> list[str]:
-        return [f"{s.statement_id or s.position}: {p}" for s in self.statements for p in s.problems]
-
-    @property
-    def account_iban(self) -> str:
-        first = self.statements[0] if self.statements else None
-        return (first.account_iban or first.account_id) if first else ""
-
-    @property
-    def statement_ids(self) -> str:
-        return ", ".join(dict.fromkeys(s.statement_id for s in self.statements if s.statement_id))
-
-    def credits(self) -> Iterator[Credit]:
-        self.spool.seek(0)
-        while True:
-            try:
-                chunk = marshal.load(self.spool)  # noqa: S302 (our own temporary file)
-            except EOFError:
-                return
-            for row in chunk:
-                yield _credit(row)
-
-
-@contextlib.contextmanager
-def _checked(source, *, name, format, csv_columns, progress) -> Iterator[_Checked]:  # noqa: A002
-    """Read the whole file (StatementFormatError on the first problem) and keep its booked
-    credits aside; debits and entries not booked (pending, information, zero) are counted."""
-    stream = statement_parse(source, name=name, format=format, csv_columns=csv_columns)
-    with tempfile.TemporaryFile() as spool:
-        chunk: list[tuple] = []
-        credits = debits = not_booked = 0
-        for read, e in enumerate(stream, start=1):
-            if e.status != "BOOK" or e.amount <= 0:
-                not_booked += 1
-            elif not e.is_credit:
-                debits += 1
-            else:
-                credits += 1
-                chunk.append(
-                    (
-                        e.identity,
-                        str(e.amount),
-                        e.currency,
-                        e.booking_date.toordinal(),
-                        e.value_date.toordinal() if e.value_date else 0,
-                        e.is_reversal,
-                        e.payer_name,
-                        e.payer_iban,
-                        e.structured_reference,
-                        e.free_text,
-                        e.end_to_end_id,
-                        e.bank_reference,
-                        e.position,
-                    )
-                )
-                if len(chunk) >= _SPOOL_CHUNK:
-                    marshal.dump(chunk, spool)
-                    chunk = []
-                    if progress is not None:
-                        progress("check", read, None)
-        if chunk:
-            marshal.dump(chunk, spool)
-        yield _Checked(
-            format=stream.format,
-            statements=tuple(stream.statements),
-            spool=spool,
-            credit_count=credits,
-            debits=debits,
-            not_booked=not_booked,
-        )
-
-
-_from_ordinal = date.fromordinal
-
-
-def _credit(row: tuple) -> Credit:
-    (
-        identity,
-        amount,
-        currency,
-        booked,
-        valued,
-        reversal,
-        name,
-        iban,
-        ref,
-        text,
-        e2e,
-        bank,
-        pos,
-    ) = row
-    return Credit(
-        identity,
-        Decimal(amount),
-        currency,
-        _from_ordinal(booked),
-        _from_ordinal(valued) if valued else None,
-        reversal,
-        name,
-        iban,
-        ref,
-        text,
-        e2e,
-        bank,
-        pos,
-    )
+        size += len(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+    return size
 
 
 def csv_columns_parse(text: str) -> CsvColumnMap:

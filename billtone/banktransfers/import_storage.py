@@ -7,8 +7,10 @@ database.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 
@@ -82,8 +84,12 @@ def entries_insert(rows: Sequence[tuple]) -> None:
             f"COPY {BankEntry._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608
         ) as copy,
     ):
+        at = ENTRY_COLUMNS.index("created_at")  # as text: psycopg's datetime dumper costs more
+        stamps: dict[datetime, str] = {}
         for row in rows:
-            copy.write_row(row)
+            created = row[at]
+            stamp = stamps.get(created) or stamps.setdefault(created, created.isoformat())
+            copy.write_row((*row[:at], stamp, *row[at + 1 :]))
 
 
 def identities_stored(identities: Sequence[str]) -> set[str]:
@@ -140,28 +146,42 @@ def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple
         return permanent, cursor.fetchall()
 
 
-def funding_requests_lock(ids: Sequence[int]) -> dict[int, FundingRequest]:
-    """The requests, locked in id order (after the ledger accounts, as every caller does)."""
+def funding_requests_lock(ids: Sequence[int]) -> dict[int, tuple[str, Decimal, str]]:
+    """The requests' (status, amount, currency) by id, locked in id order (after the ledger
+    accounts, as every caller does)."""
     wanted = sorted(set(ids))
     if not _postgres():
-        locked = FundingRequest.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-    else:
-        locked = FundingRequest.objects.raw(
-            f"SELECT * FROM {FundingRequest._meta.db_table} "  # noqa: S608
+        locked = (
+            FundingRequest.objects.select_for_update()
+            .filter(pk__in=wanted)
+            .order_by("pk")
+            .values_list("pk", "status", "amount", "currency")
+        )
+        return {pk: (status, amount, currency) for pk, status, amount, currency in locked}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, status, amount, currency FROM {FundingRequest._meta.db_table} "  # noqa: S608
             f"WHERE id = ANY({_SPLIT}::bigint[]) ORDER BY id FOR UPDATE",
             [_joined(wanted)],
         )
-    return {r.pk: r for r in locked}
+        return {pk: (status, amount, currency) for pk, status, amount, currency in cursor}
 
 
-def funding_requests_save(requests: Sequence[FundingRequest], *, received_at: datetime) -> None:
-    """Write the status and received amount of locked requests, received at `received_at`."""
-    if not requests:
+def funding_requests_save(
+    changes: Sequence[tuple[int, str, Decimal]], *, received_at: datetime
+) -> None:
+    """Write (id, status, received amount) of locked requests, received at `received_at`."""
+    if not changes:
         return
-    assert all(r.received_at == received_at for r in requests)
     if not _postgres():
         FundingRequest.objects.bulk_update(
-            list(requests), ["status", "received_amount", "received_at"]
+            [
+                FundingRequest(
+                    pk=pk, status=status, received_amount=amount, received_at=received_at
+                )
+                for pk, status, amount in changes
+            ],
+            ["status", "received_amount", "received_at"],
         )
         return
     with connection.cursor() as cursor:
@@ -172,18 +192,17 @@ def funding_requests_save(requests: Sequence[FundingRequest], *, received_at: da
             "AS v(id, status, amount) WHERE r.id = v.id",
             [
                 received_at,
-                _joined([r.pk for r in requests]),
-                _joined([r.status for r in requests]),
-                _joined([r.received_amount for r in requests]),
+                _joined([pk for pk, _, _ in changes]),
+                _joined([status for _, status, _ in changes]),
+                _joined([amount for _, _, amount in changes]),
             ],
         )
 
 
-def emails_insert(
-    rows: Sequence[tuple[str, int, str, str, str, str]], *, now: datetime
-) -> list[int]:
-    """Store pending emails (key, account id, to, subject, text, html); returns their ids.
-    Portable: a key stored already is skipped. PostgreSQL: it raises IntegrityError."""
+def emails_insert(rows: Sequence[tuple[str, int, str, dict]], *, now: datetime) -> list[int]:
+    """Store pending emails unrendered (key, account id, template, context), to the account's
+    billing email; returns their ids. Portable: a key stored already is skipped.
+    PostgreSQL: it raises IntegrityError."""
     if not rows:
         return []
     if not _postgres():
@@ -192,14 +211,12 @@ def emails_insert(
                 EmailDelivery(
                     key=key,
                     account_id=account_id,
-                    to_email=to_email,
-                    subject=subject,
-                    body_text=text,
-                    body_html=html,
+                    template=template,
+                    context=context,
                     created_at=now,
                     next_attempt_at=now,
                 )
-                for key, account_id, to_email, subject, text, html in rows
+                for key, account_id, template, context in rows
             ],
             ignore_conflicts=True,
         )
@@ -211,6 +228,8 @@ def emails_insert(
     # COPY, with ids from the sequence; the unique key still refuses a second one.
     table = EmailDelivery._meta.db_table
     pending = EmailDelivery.Status.PENDING
+    dumps = json.dumps
+    stamp = now.isoformat()  # as text: psycopg's datetime dumper was half the COPY's Python
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
@@ -219,9 +238,22 @@ def emails_insert(
         )
         ids = [pk for (pk,) in cursor.fetchall()]
         with cursor.cursor.copy(
-            f"COPY {table} (id, key, account_id, to_email, subject, body_text, body_html, "
-            "status, attempts, last_error, created_at, next_attempt_at) FROM STDIN"
+            f"COPY {table} (id, key, account_id, template, context, to_email, subject, "
+            "body_text, body_html, status, attempts, last_error, created_at, next_attempt_at) "
+            "FROM STDIN"
         ) as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row((pk, *row, pending, 0, "", now, now))
+            for pk, (key, account_id, template, context) in zip(ids, rows, strict=True):
+                row = (key, account_id, template, dumps(context), "", "", "", "", pending, 0)
+                copy.write_row((pk, *row, "", stamp, stamp))
     return ids
+
+
+def constraints_check() -> None:
+    """Check the batch's deferred constraints (foreign keys) now, not at the import's commit:
+    on PostgreSQL the checks then overlap with reading the next batch, and a violation
+    surfaces in the batch that made it. SQLite checks at commit."""
+    if not _postgres():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")

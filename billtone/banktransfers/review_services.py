@@ -4,26 +4,25 @@ Each decision locks the entry, checks it is still in review, and writes an audit
 allocation posts the same ledger transaction the importer would have posted (bank clearing
 -> business funds, key `bank-entry:<identity>`, so an entry is credited once however often
 staff click), marks a funding request received when staff pick one, and emails "funds
-received" to the billing email.
+received" to the billing email (rendered when sent, as the importer's).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 
 from billtone.accounts.models import Account
 from billtone.banktransfers.funds_emails import (
     TEMPLATE,
-    funds_received_context,
     funds_received_key,
+    funds_received_queued,
 )
 from billtone.banktransfers.import_batch import TRANSACTION_KIND, ledger_key, ledger_memo
 from billtone.banktransfers.models import BankEntry, FundingRequest
 from billtone.banktransfers.services import funding_request_receive
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
-from billtone.core.money import Money, locale_for
+from billtone.core.money import Money
 from billtone.core.services import Actor, audit_record
 from billtone.ledger.models import LedgerKind
 from billtone.ledger.services import (
@@ -32,7 +31,7 @@ from billtone.ledger.services import (
     operator_ledger_account,
     transaction_post,
 )
-from billtone.notifications.services import billing_email_queue
+from billtone.notifications.services import billing_email_queue_unrendered
 
 NOTE_LIMIT = 2000
 
@@ -83,7 +82,6 @@ def bank_entry_allocate(
         raise ValidationFailed(errors, detail="The bank entry was not allocated.")
 
     money = Money(entry.amount, entry.currency)
-    reference = funding_request.reference if funding_request is not None else entry.reference
     txn = transaction_post(
         kind=TRANSACTION_KIND,
         memo=ledger_memo(funding_request.reference if funding_request is not None else ""),
@@ -119,24 +117,11 @@ def bank_entry_allocate(
             **_note(note),
         },
     )
-    profile = account.billing_profile
-    billing_email_queue(
+    billing_email_queue_unrendered(
         account=account,
         key=funds_received_key(entry.identity),
         template=TEMPLATE,
-        context=funds_received_context(
-            company_name=profile.company_name,
-            locale=locale_for(language=settings.LANGUAGE_CODE, country=profile.country),
-            amount=money,
-            reference=reference,
-            booking_date=entry.booking_date,
-            payer=entry.payer_name,
-            requested=(
-                Money(funding_request.amount, funding_request.currency)
-                if funding_request is not None
-                else None
-            ),
-        ),
+        context=funds_received_queued(entry.identity),
     )
     return entry
 

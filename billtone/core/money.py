@@ -52,6 +52,8 @@ def round_amount(amount: Decimal, currency: str, *, rating: bool = False) -> Dec
 
 
 def _as_decimal(value: object) -> Decimal:
+    if type(value) is Decimal and value.is_finite():  # the common case, first
+        return value
     if isinstance(value, bool | float):
         raise TypeError("Money amounts are Decimal, int or str, never float.")
     if isinstance(value, Decimal):

@@ -16,8 +16,10 @@ Nothing of a refused batch is written.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,9 +34,9 @@ from billtone.ledger.models import LedgerAccount, LedgerKind, Posting, Transacti
 from billtone.ledger.services import (
     CALL_CREDIT_LIMIT_DEFAULT,
     Leg,
-    _clean,
-    _fingerprint,
     ledger_accounts_lock,
+    transaction_clean,
+    transaction_fingerprint,
     transaction_post,
 )
 
@@ -67,79 +69,221 @@ def transactions_post_bulk(
     before, or twice in the batch, with other content) or InsufficientFunds (a debit below
     a floor, checked in the batch's order), and then writes nothing.
     """
-    items = list(transactions)
-    fingerprints: list[str] = []
-    for n, item in enumerate(items):
-        legs = list(item.postings)
-        try:
-            _clean(
-                kind=item.kind,
-                memo=item.memo,
-                legs=legs,
-                idempotency_key=item.idempotency_key,
-                external_reference=item.external_reference,
-            )
-        except ValidationFailed as error:
-            error.detail = f"Transaction {n + 1} ({item.idempotency_key!r}) of the batch: " + (
-                error.detail
-            )
-            raise
-        fingerprints.append(
-            _fingerprint(
-                kind=item.kind,
-                memo=item.memo,
-                legs=legs,
-                external_reference=item.external_reference,
-                reverses_id=None,
-            )
-        )
-
-    first_of: dict[str, int] = {}  # key -> index of its first occurrence in the batch
-    for n, item in enumerate(items):
-        first = first_of.setdefault(item.idempotency_key, n)
-        if first != n and fingerprints[first] != fingerprints[n]:
-            raise IdempotencyKeyReused(item.idempotency_key)
-
-    posted: dict[str, BulkPosted] = {}
-    for key, pk, fingerprint in _posted_before(list(first_of)):
-        if fingerprint != fingerprints[first_of[key]]:
-            raise IdempotencyKeyReused(key)
-        posted[key] = BulkPosted(pk, created=False)
-
-    new = [n for key, n in first_of.items() if key not in posted]
-    if new:
-        try:
-            with transaction.atomic():
-                ids = _write(
-                    items=[items[n] for n in new],
-                    fingerprints=[fingerprints[n] for n in new],
+    session = BulkSession(actor=actor)
+    try:
+        with transaction.atomic():
+            with session.batch() as post:
+                results = post(transactions)
+            session.close()
+        return results
+    except IntegrityError:
+        batch = session.checked
+        assert batch is not None
+        # A key was posted by someone else since the lookup: post one at a time as
+        # transaction_post does, replaying theirs.
+        posted = dict(batch.posted)
+        with transaction.atomic():
+            for n in batch.new:
+                item = batch.items[n]
+                before = Transaction.objects.filter(idempotency_key=item.idempotency_key)
+                replayed = before.exists()
+                txn = transaction_post(
+                    kind=item.kind,
+                    memo=item.memo,
+                    postings=item.postings,
+                    idempotency_key=item.idempotency_key,
                     actor=actor,
+                    external_reference=item.external_reference,
                 )
-            for n, pk in zip(new, ids, strict=True):
-                posted[items[n].idempotency_key] = BulkPosted(pk, created=True)
-        except IntegrityError:
-            # A key was posted by someone else since the lookup: post one at a time as
-            # transaction_post does, replaying theirs.
-            with transaction.atomic():
-                for n in new:
-                    item = items[n]
-                    before = Transaction.objects.filter(idempotency_key=item.idempotency_key)
-                    replayed = before.exists()
-                    txn = transaction_post(
-                        kind=item.kind,
-                        memo=item.memo,
-                        postings=item.postings,
-                        idempotency_key=item.idempotency_key,
-                        actor=actor,
-                        external_reference=item.external_reference,
-                    )
-                    posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
-    return [
-        posted[item.idempotency_key]
-        if first_of[item.idempotency_key] == n
-        else BulkPosted(posted[item.idempotency_key].transaction_id, created=False)
-        for n, item in enumerate(items)
-    ]
+                posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
+        return dataclasses.replace(batch, posted=posted).results()
+
+
+class BulkSession:
+    """Posts batch after batch inside one database transaction (a bank statement import).
+
+    Each ledger account is locked when a batch first touches it and stays locked to the
+    end; its balance is carried here from batch to batch and the cached balances are
+    written once, by `close()`, before the transaction commits. (Writing them after every
+    batch makes PostgreSQL keep a new version of the same rows each time, which every later
+    look-up of those rows in the transaction walks: docs/benchmarks.md.) Postings get their
+    `balance_after` exactly as `transaction_post` would have given them one by one.
+
+        session = BulkSession(actor=actor)
+        with transaction.atomic():            # the caller's savepoint for the batch
+            with session.batch() as post:
+                results = post(transactions)
+        ...
+        session.close()                         # in the same database transaction
+
+    What a batch carried forward is kept only when its `with session.batch()` block ends
+    without an exception: roll the caller's savepoint back on an exception, and the session
+    forgets that batch (and the locks it took, which the rollback released). On an
+    IntegrityError (a key posted elsewhere since the look-up) nothing is replayed here: the
+    caller rolls the batch back and posts it again.
+    """
+
+    def __init__(self, *, actor: Actor, keys_new: bool = False) -> None:
+        """`keys_new`: the caller knows that none of its keys was posted before (a statement
+        import's keys name bank entries it has just found new), so they are not looked up
+        for replays; a key posted meanwhile still fails the batch, on the unique key."""
+        self.actor = actor
+        self.keys_new = keys_new
+        self.balances: dict[int, Decimal] = {}  # locked accounts: balance so far
+        self.floors: dict[int, Decimal | None] = {}
+        self.start: dict[int, Decimal] = {}  # locked accounts: balance when locked
+        self.checked: CheckedBatch | None = None  # the last batch, once checked
+        self.closed = False
+
+    @staticmethod
+    def check(transactions: Sequence[BulkTransaction]) -> CheckedBatch:
+        """Check a batch before it is posted, without the database (any thread may do it):
+        every transaction cleaned as `transaction_post` cleans it, fingerprinted, a key
+        given twice with other content refused. `post` takes the result."""
+        return CheckedBatch.of(transactions)
+
+    @contextlib.contextmanager
+    def batch(
+        self,
+    ) -> Iterator[Callable[[Sequence[BulkTransaction] | CheckedBatch], list[BulkPosted]]]:
+        if self.closed:
+            raise RuntimeError("This posting session is closed.")
+        balances, floors, start = dict(self.balances), dict(self.floors), dict(self.start)
+
+        def post(transactions: Sequence[BulkTransaction] | CheckedBatch) -> list[BulkPosted]:
+            return self._post(transactions, balances, floors, start)
+
+        yield post
+        self.balances, self.floors, self.start = balances, floors, start
+
+    def close(self) -> None:
+        """Write the cached balances of the accounts whose balance moved."""
+        self.closed = True
+        changed = {pk: b for pk, b in self.balances.items() if b != self.start[pk]}
+        if not changed:
+            return
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _BALANCES_SQL,
+                    [",".join(map(str, changed)), ",".join(map(str, changed.values()))],
+                )
+        else:
+            LedgerAccount.objects.bulk_update(
+                [LedgerAccount(pk=pk, balance=balance) for pk, balance in changed.items()],
+                ["balance"],
+            )
+
+    def _post(self, transactions, balances, floors, start) -> list[BulkPosted]:
+        if not connection.in_atomic_block:
+            raise RuntimeError("Post a session's batches inside a database transaction.")
+        batch = transactions if isinstance(transactions, CheckedBatch) else self.check(transactions)
+        if not self.keys_new:
+            batch = batch.looked_up()
+        self.checked = batch
+        if not batch.new:
+            return batch.results()
+        items = [batch.items[n] for n in batch.new]
+        wanted = {leg.ledger_account.pk for item in items for leg in item.postings}
+        missing = wanted - balances.keys()
+        if missing:
+            postgres = connection.vendor == "postgresql"
+            locked, locked_floors = (_lock_postgres if postgres else _lock_portable)(ids=missing)
+            if len(locked) != len(missing):
+                raise ValidationFailed({"postings": ["A ledger account of this batch is gone."]})
+            balances.update(locked)
+            start.update(locked)
+            floors.update(locked_floors)
+        rows = _legs(items=items, balances=balances, floors=floors)
+        now = clock.now()  # taken under the locks: statement order is posting order
+        label = self.actor.label[:200]
+        ids = (_insert_postgres if connection.vendor == "postgresql" else _insert_portable)(
+            transactions=[
+                (
+                    item.kind,
+                    item.memo.strip(),
+                    item.external_reference or "",
+                    label,
+                    item.idempotency_key,
+                    batch.fingerprints[n],
+                    now,
+                )
+                for n, item in zip(batch.new, items, strict=True)
+            ],
+            rows=rows,
+            now=now,
+        )
+        posted = dict(batch.posted)
+        for n, pk in zip(batch.new, ids, strict=True):
+            posted[batch.items[n].idempotency_key] = BulkPosted(pk, created=True)
+        return dataclasses.replace(batch, posted=posted).results()
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A batch checked (`BulkSession.check`): items, their fingerprints, the first occurrence
+    of each key, the keys posted before (replays, once looked up) and the indexes of the
+    items to write."""
+
+    items: list[BulkTransaction]
+    fingerprints: list[str]
+    first_of: dict[str, int]
+    posted: dict[str, BulkPosted]
+    new: list[int]
+
+    @classmethod
+    def of(cls, transactions: Sequence[BulkTransaction]) -> CheckedBatch:
+        items = list(transactions)
+        fingerprints: list[str] = []
+        for n, item in enumerate(items):
+            legs = list(item.postings)
+            try:
+                transaction_clean(
+                    kind=item.kind,
+                    memo=item.memo,
+                    legs=legs,
+                    idempotency_key=item.idempotency_key,
+                    external_reference=item.external_reference,
+                )
+            except ValidationFailed as error:
+                error.detail = (
+                    f"Transaction {n + 1} ({item.idempotency_key!r}) of the batch: " + error.detail
+                )
+                raise
+            fingerprints.append(
+                transaction_fingerprint(
+                    kind=item.kind,
+                    memo=item.memo,
+                    legs=legs,
+                    external_reference=item.external_reference,
+                    reverses_id=None,
+                )
+            )
+        first_of: dict[str, int] = {}  # key -> index of its first occurrence in the batch
+        for n, item in enumerate(items):
+            first = first_of.setdefault(item.idempotency_key, n)
+            if first != n and fingerprints[first] != fingerprints[n]:
+                raise IdempotencyKeyReused(item.idempotency_key)
+        return cls(items, fingerprints, first_of, {}, list(first_of.values()))
+
+    def looked_up(self) -> CheckedBatch:
+        """The batch with the keys posted before found: those replay (same content) or are
+        refused (IdempotencyKeyReused)."""
+        posted: dict[str, BulkPosted] = {}
+        for key, pk, fingerprint in _posted_before(list(self.first_of)):
+            if fingerprint != self.fingerprints[self.first_of[key]]:
+                raise IdempotencyKeyReused(key)
+            posted[key] = BulkPosted(pk, created=False)
+        new = [n for key, n in self.first_of.items() if key not in posted]
+        return CheckedBatch(self.items, self.fingerprints, self.first_of, posted, new)
+
+    def results(self) -> list[BulkPosted]:
+        return [
+            self.posted[item.idempotency_key]
+            if self.first_of[item.idempotency_key] == n
+            else BulkPosted(self.posted[item.idempotency_key].transaction_id, created=False)
+            for n, item in enumerate(self.items)
+        ]
 
 
 def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
@@ -161,14 +305,9 @@ def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
     )
 
 
-def _write(*, items: list[BulkTransaction], fingerprints: list[str], actor: Actor) -> list[int]:
-    postgres = connection.vendor == "postgresql"
-    wanted = {leg.ledger_account.pk for item in items for leg in item.postings}
-    balances, floors = (_lock_postgres if postgres else _lock_portable)(ids=wanted)
-    if len(balances) != len(wanted):
-        raise ValidationFailed({"postings": ["A ledger account of this batch is gone."]})
-
-    start = dict(balances)
+def _legs(*, items, balances, floors) -> list[list[tuple[int, Decimal, str, Decimal]]]:
+    """Each item's postings as (account, amount, currency, balance after), in order; floors
+    of net debits checked as transaction_post checks them. Moves `balances` forward."""
     rows: list[list[tuple[int, Decimal, str, Decimal]]] = []
     for item in items:
         net: dict[int, Decimal] = defaultdict(Decimal)
@@ -189,24 +328,7 @@ def _write(*, items: list[BulkTransaction], fingerprints: list[str], actor: Acto
             balances[pk] += leg.amount.amount
             legs.append((pk, leg.amount.amount, leg.amount.currency, balances[pk]))
         rows.append(legs)
-
-    now = clock.now()  # taken under the locks: statement order is posting order
-    label = actor.label[:200]
-    transactions = [
-        (
-            item.kind,
-            item.memo.strip(),
-            item.external_reference or "",
-            label,
-            item.idempotency_key,
-            fingerprint,
-            now,
-        )
-        for item, fingerprint in zip(items, fingerprints, strict=True)
-    ]
-    changed = {pk: balance for pk, balance in balances.items() if balance != start[pk]}
-    insert = _insert_postgres if postgres else _insert_portable
-    return insert(transactions=transactions, rows=rows, balances=changed, now=now)
+    return rows
 
 
 def _lock_portable(*, ids: set[int]):
@@ -217,7 +339,7 @@ def _lock_portable(*, ids: set[int]):
     )
 
 
-def _insert_portable(*, transactions, rows, balances, now) -> list[int]:
+def _insert_portable(*, transactions, rows, now) -> list[int]:
     created = Transaction.objects.bulk_create(
         [
             Transaction(
@@ -248,16 +370,14 @@ def _insert_portable(*, transactions, rows, balances, now) -> list[int]:
             for pk, amount, currency, after in legs
         ]
     )
-    LedgerAccount.objects.bulk_update(
-        [LedgerAccount(pk=pk, balance=balance) for pk, balance in balances.items()], ["balance"]
-    )
     return [txn.pk for txn in created]
 
 
 # PostgreSQL: lock in one statement, take the transactions' ids from their sequence, COPY the
-# transactions and postings in, and write the balances in one statement. The unique key, the
-# constraints and the deferred balance trigger (migration 0002) check these rows exactly as
-# they check transaction_post's.
+# transactions and postings in; the session writes the balances in one statement. The unique
+# key, the constraints and the balance trigger (migration 0005) check these rows exactly as
+# they check transaction_post's. The trigger runs once per statement: all postings of a batch
+# go in one COPY, so no transaction's postings are split across two.
 
 _LOCK_SQL = """
 SELECT id, balance, floor FROM ledger_ledgeraccount
@@ -282,7 +402,7 @@ def _lock_postgres(*, ids: set[int]):
     return {pk: balance for pk, balance, _ in found}, {pk: floor for pk, _, floor in found}
 
 
-def _insert_postgres(*, transactions, rows, balances, now) -> list[int]:
+def _insert_postgres(*, transactions, rows, now) -> list[int]:
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(_IDS_SQL, [len(transactions)])
         ids = [pk for (pk,) in cursor.fetchall()]
@@ -291,20 +411,17 @@ def _insert_postgres(*, transactions, rows, balances, now) -> list[int]:
             "COPY ledger_transaction (id, kind, memo, external_reference, created_by, "
             "idempotency_key, fingerprint, created_at) FROM STDIN"
         ) as copy:
+            stamp = now.isoformat()  # as text: psycopg's datetime dumper costs more
             for pk, values in zip(ids, transactions, strict=True):
-                copy.write_row((pk, *values))
+                assert values[-1] is now
+                copy.write_row((pk, *values[:-1], stamp))
         with raw.copy(
             "COPY ledger_posting (transaction_id, ledger_account_id, amount, currency, "
             "balance_after, created_at) FROM STDIN"
         ) as copy:
             for pk, legs in zip(ids, rows, strict=True):
                 for account_id, amount, currency, after in legs:
-                    copy.write_row((pk, account_id, amount, currency, after, now))
-        if balances:
-            cursor.execute(
-                _BALANCES_SQL,
-                [",".join(map(str, balances)), ",".join(map(str, balances.values()))],
-            )
+                    copy.write_row((pk, account_id, amount, currency, after, stamp))
     return ids
 
 
@@ -323,6 +440,8 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
         )
         return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
 
+    if connection.vendor == "postgresql":
+        return _business_funds_postgres(currencies=currencies, floors=floors)
     found = business_funds(list(currencies))
     new = {account_id: c for account_id, c in currencies.items() if account_id not in found}
     if new:
@@ -343,3 +462,56 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
         )
         found.update(business_funds(list(new)))
     return found
+
+
+# Made where missing (a customer's two accounts, as customer_ledger_accounts makes them; one
+# made at the same moment elsewhere wins), then read back: two statements for any number.
+_FUNDS_MAKE_SQL = """
+INSERT INTO ledger_ledgeraccount (account_id, kind, currency, floor, balance, created_at)
+SELECT c.account_id, k.kind, c.currency, k.floor, 0, %s
+FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')) AS c(account_id, currency)
+CROSS JOIN unnest(string_to_array(%s, ','), string_to_array(%s, ',')::numeric[]) AS k(kind, floor)
+WHERE NOT EXISTS (
+    SELECT 1 FROM ledger_ledgeraccount a
+    WHERE a.account_id = c.account_id AND a.kind = k.kind AND a.currency = c.currency
+)
+ON CONFLICT DO NOTHING
+"""
+_FUNDS_READ_SQL = """
+SELECT a.id, a.account_id, a.currency, a.floor, a.balance, a.created_at
+FROM ledger_ledgeraccount a
+JOIN unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ',')) AS c(account_id, currency)
+    ON a.account_id = c.account_id AND a.currency = c.currency
+WHERE a.kind = 'business_funds'
+"""
+
+
+def _business_funds_postgres(*, currencies, floors) -> dict[int, LedgerAccount]:
+    ids, codes = ",".join(map(str, currencies)), ",".join(currencies.values())
+    assert all(len(code) == 3 and code.isalpha() for code in currencies.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FUNDS_MAKE_SQL,
+            [
+                clock.now(),
+                ids,
+                codes,
+                ",".join(floors),
+                ",".join(map(str, floors.values())),
+            ],
+        )
+        cursor.execute(_FUNDS_READ_SQL, [ids, codes])
+        rows = cursor.fetchall()
+    kind = LedgerKind.BUSINESS_FUNDS
+    return {
+        account_id: LedgerAccount(
+            id=pk,
+            account_id=account_id,
+            kind=kind,
+            currency=currency,
+            floor=floor,
+            balance=balance,
+            created_at=created_at,
+        )
+        for pk, account_id, currency, floor, balance, created_at in rows
+    }

@@ -154,7 +154,7 @@ class Transaction(AppendOnlyModel):
     memo = models.CharField(max_length=255, help_text="shown on statements")
     external_reference = models.CharField(max_length=255, blank=True)
     created_by = models.CharField(max_length=200, help_text="user, token or system that posted")
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    idempotency_key = models.CharField(max_length=255)  # unique: Meta.constraints
     fingerprint = models.CharField(
         max_length=64, help_text="hash of the content: a replay must match it"
     )
@@ -171,6 +171,11 @@ class Transaction(AppendOnlyModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # A constraint, not unique=True: on PostgreSQL that also made a varchar_pattern_ops
+            # index for LIKE 'prefix%' look-ups, which nothing does with a key.
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="ledger_transaction_idempotency_key_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(kind__regex=r"^[a-z][a-z0-9_.]*$"), name="ledger_transaction_kind_slug"
             ),

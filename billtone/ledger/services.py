@@ -54,7 +54,7 @@ class CustomerLedger:
     call_credit: LedgerAccount
 
 
-def _clean(
+def transaction_clean(
     *,
     kind: str,
     memo: str,
@@ -62,6 +62,14 @@ def _clean(
     idempotency_key: str,
     external_reference: str,
 ) -> None:
+    """Refuse a transaction that `transaction_post` would refuse, before anything is locked.
+
+    Raises ValidationFailed with every problem at once: kind, memo, key and reference sizes;
+    at least two legs, each a non-zero Money of at most AMOUNT_PLACES places in its saved
+    ledger account's currency; the legs sum to zero per currency. Writers that store
+    transactions their own way (billtone/ledger/bulk.py) call it so that they refuse exactly
+    what `transaction_post` refuses.
+    """
     errors: dict[str, list[str]] = {}
     if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
         errors["kind"] = ["A lowercase name of at most 50 characters, e.g. top_up."]
@@ -102,9 +110,20 @@ def _clean(
         raise ValidationFailed(errors, detail="The transaction was refused; nothing was posted.")
 
 
-def _fingerprint(
-    *, kind: str, memo: str, legs: Sequence[Leg], external_reference: str, reverses_id
+def transaction_fingerprint(
+    *,
+    kind: str,
+    memo: str,
+    legs: Sequence[Leg],
+    external_reference: str,
+    reverses_id: int | None,
 ) -> str:
+    """The hash of a cleaned transaction's content, stored beside its idempotency key.
+
+    A replay of a key must carry the same fingerprint, or it is refused (IdempotencyKeyReused);
+    every writer of transactions (`transaction_post`, billtone/ledger/bulk.py) computes it
+    here so that a key posted by one replays in the other. The legs' order does not count.
+    """
     content = {
         "kind": kind,
         "memo": memo,
@@ -141,14 +160,14 @@ def transaction_post(
     when its debit would no longer be affordable; the same key with other content raises.
     """
     legs = list(postings)
-    _clean(
+    transaction_clean(
         kind=kind,
         memo=memo,
         legs=legs,
         idempotency_key=idempotency_key,
         external_reference=external_reference,
     )
-    fingerprint = _fingerprint(
+    fingerprint = transaction_fingerprint(
         kind=kind,
         memo=memo,
         legs=legs,

@@ -72,6 +72,8 @@ def post_portable(*, txn: Transaction, rows: list[Row]) -> Short | None:
                 created_at=txn.created_at,
             )
         )
+    # One INSERT for all legs (on PostgreSQL bulk_create does not split a batch): the balance
+    # trigger (migration 0005) checks each statement, so the legs may not be split.
     Posting.objects.bulk_create(postings)
     for pk, change in net.items():
         if change:

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 
-from billtone.accounts.models import Account
+from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
 from billtone.core import clock
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.renderers import EmailGone, RenderedEmail, email_template_render
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +45,37 @@ def email_queue(
         body_html = render_to_string(f"notifications/email/{template}.html", context)
     except TemplateDoesNotExist:
         body_html = ""
+    return _stored(
+        key=key,
+        account=account,
+        to_email=to_email,
+        subject=" ".join(subject.split())[:250],
+        body_text=body_text,
+        body_html=body_html,
+    )
+
+
+def billing_email_queue_unrendered(
+    *, account: Account, key: str, template: str, context: dict[str, Any]
+) -> EmailDelivery:
+    """A billing notification stored unrendered: `template` names a registered renderer
+    (notifications.renderers) and `context` (JSON) what it needs. It is rendered when sent,
+    to the account's billing email of that moment. Queuing the same key again returns the
+    first delivery."""
+    existing = EmailDelivery.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    return _stored(key=key, account=account, template=template, context=context)
+
+
+def _stored(*, key: str, **fields: Any) -> EmailDelivery:
+    """Store a pending delivery under `key`, to be sent after commit; one stored meanwhile
+    under the same key (the unique constraint) is returned instead."""
     now = clock.now()
     try:
         with transaction.atomic():
             delivery = EmailDelivery.objects.create(
-                key=key,
-                account=account,
-                to_email=to_email,
-                subject=" ".join(subject.split())[:250],
-                body_text=body_text,
-                body_html=body_html,
-                created_at=now,
-                next_attempt_at=now,
+                key=key, created_at=now, next_attempt_at=now, **fields
             )
     except IntegrityError:
         return EmailDelivery.objects.get(key=key)
@@ -86,8 +106,31 @@ def _schedule(delivery_id: int) -> None:
         logger.warning("Could not schedule email delivery %s; it stays pending", delivery_id)
 
 
+def email_render(*, delivery: EmailDelivery) -> tuple[str, RenderedEmail]:
+    """The address and text `delivery` is sent with now: as stored, or rendered by its
+    template's renderer (EmailGone when what it is about is gone), to the account's billing
+    email where it names no address."""
+    if not delivery.template:
+        return delivery.to_email, RenderedEmail(
+            delivery.subject, delivery.body_text, delivery.body_html
+        )
+    email = email_template_render(delivery.template, delivery.context)
+    to_email = delivery.to_email
+    if not to_email:
+        if delivery.account_id is None:
+            raise EmailGone("It has neither an address nor an account.")
+        try:
+            to_email = billing_profile_get(account=delivery.account).billing_email
+        except BillingProfile.DoesNotExist:
+            to_email = ""
+        if not to_email:
+            raise EmailGone("The account has no billing email.")
+    return to_email, email
+
+
 def email_send(*, delivery_id: int) -> EmailDelivery:
-    """Send one stored email. Safe to run twice: only the run that claims it sends it."""
+    """Send one stored email, rendering it first when it was stored unrendered. Safe to run
+    twice: only the run that claims it sends it."""
     now = clock.now()
     claimed = EmailDelivery.objects.filter(
         pk=delivery_id, status=EmailDelivery.Status.PENDING, next_attempt_at__lte=now
@@ -95,36 +138,70 @@ def email_send(*, delivery_id: int) -> EmailDelivery:
     delivery = EmailDelivery.objects.get(pk=delivery_id)
     if not claimed:
         return delivery
+    try:
+        to_email, email = email_render(delivery=delivery)
+    except EmailGone as gone:  # nothing to send, now or later
+        EmailDelivery.objects.filter(pk=delivery_id).update(
+            status=EmailDelivery.Status.FAILED,
+            attempts=delivery.attempts + 1,
+            last_error=f"Not sent: {gone}"[:2000],
+        )
+        logger.warning("Email %s not sent: %s", delivery_id, gone)
+        delivery.refresh_from_db()
+        return delivery
+    except Exception as error:  # a renderer's bug or a database hiccup: retry later
+        logger.exception("Email %s could not be rendered", delivery_id)
+        _attempt_failed(delivery, f"Rendering failed: {type(error).__name__}: {error}")
+        delivery.refresh_from_db()
+        return delivery
     message = EmailMultiAlternatives(
-        subject=delivery.subject,
-        body=delivery.body_text,
-        to=[delivery.to_email],
+        subject=email.subject,
+        body=email.body_text,
+        to=[to_email],
         from_email=settings.DEFAULT_FROM_EMAIL,
     )
-    if delivery.body_html:
-        message.attach_alternative(delivery.body_html, "text/html")
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    # A row stored unrendered keeps what was sent; until then it is rendered at each attempt.
+    sent = (
+        {
+            "to_email": to_email,
+            "subject": email.subject,
+            "body_text": email.body_text,
+            "body_html": email.body_html,
+        }
+        if delivery.template
+        else {}
+    )
     try:
         message.send()
     except Exception as error:  # SMTP refused, timed out, DNS...: retry later
-        attempts = delivery.attempts + 1
-        gave_up = attempts >= MAX_ATTEMPTS
-        status = EmailDelivery.Status.FAILED if gave_up else EmailDelivery.Status.PENDING
-        EmailDelivery.objects.filter(pk=delivery_id).update(
-            status=status,
-            attempts=attempts,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-            next_attempt_at=clock.now() + _backoff(attempts),
+        _attempt_failed(delivery, f"{type(error).__name__}: {error}")
+        logger.warning(
+            "Email %s not sent (attempt %s): %s", delivery_id, delivery.attempts + 1, error
         )
-        logger.warning("Email %s not sent (attempt %s): %s", delivery_id, attempts, error)
     else:
         EmailDelivery.objects.filter(pk=delivery_id).update(
             status=EmailDelivery.Status.SENT,
             attempts=delivery.attempts + 1,
             sent_at=clock.now(),
             last_error="",
+            **sent,
         )
     delivery.refresh_from_db()
     return delivery
+
+
+def _attempt_failed(delivery: EmailDelivery, error: str) -> None:
+    """Pending again after a backoff; failed after MAX_ATTEMPTS."""
+    attempts = delivery.attempts + 1
+    gave_up = attempts >= MAX_ATTEMPTS
+    EmailDelivery.objects.filter(pk=delivery.pk).update(
+        status=EmailDelivery.Status.FAILED if gave_up else EmailDelivery.Status.PENDING,
+        attempts=attempts,
+        last_error=error[:2000],
+        next_attempt_at=clock.now() + _backoff(attempts),
+    )
 
 
 def email_retry_due() -> list[int]:

@@ -1,9 +1,10 @@
 """Bank statement parsers: camt.053, MT940 and CSV, streamed, without a database.
 
-Validate first, then import. Parsing is lazy, so a malformed entry deep in a file surfaces
-only when the stream reaches it. An importer that must change nothing on a bad file has
-two ways:
+Parsing is lazy, so a malformed entry deep in a file surfaces only when the stream reaches
+it. An importer that must change nothing on a bad file has three ways:
 
+- one pass inside one database transaction, rolled back on StatementFormatError: what the
+  statement import does (banktransfers/import_services.py, decision 0005);
 - two passes, for any size: `statement_check(f)` reads the whole file and keeps only the
   per-statement summaries (counts, sums, balance checks), raising StatementFormatError on
   the first problem; then `for entry in statement_parse(f): ...` imports it.

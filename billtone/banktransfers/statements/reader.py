@@ -198,7 +198,7 @@ def statement_parse(
 
 
 def statement_check(source: Source, **options) -> StatementFile:
-    """First pass of the two-pass import: read the whole file, keep only its summaries.
+    """Read the whole file and keep only its summaries (the first pass of a two-pass import).
 
     Raises StatementFormatError before anything is written when the file is malformed
     anywhere; memory stays flat however large the file. Then import with statement_parse.

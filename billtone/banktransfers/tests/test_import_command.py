@@ -90,18 +90,18 @@ def test_a_malformed_file_exits_non_zero_with_the_file_and_line(tmp_path):
     path = tmp_path / "cut.xml"
     namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
     path.write_text(f'<?xml version="1.0"?>\n<Document xmlns="{namespace}"><BkToCstmrStmt>')
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PATH": "",
+    }
 
-    done = subprocess.run(
-        [sys.executable, "-c", "from billtone.cli import main; main()", "import-statement", path],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": "sqlite:///:memory:",
-            "PATH": "",
-        },
-    )
+    def billtone(*args):
+        command = [sys.executable, "-c", "from billtone.cli import main; main()", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+    assert billtone("migrate", "--verbosity", "0").returncode == 0
+    done = billtone("import-statement", str(path))
 
     assert done.returncode == 1
     assert "cut.xml: line 2" in done.stderr and "Traceback" not in done.stderr

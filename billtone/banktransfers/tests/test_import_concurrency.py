@@ -17,6 +17,7 @@ from django.db.models import Sum
 from billtone.banktransfers import import_storage
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, StatementImport
+from billtone.banktransfers.statements import StatementFormatError
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.banktransfers.tests.importing import STAFF, Credit, camt053, customer_make
 from billtone.banktransfers.tests.test_import_formats import generator
@@ -107,7 +108,7 @@ def test_overlapping_statements_imported_at_once_credit_the_overlap_once(tmp_pat
     books_right()
 
 
-def test_batches_are_written_by_a_writer_thread_and_its_failure_stops_the_import(
+def test_batches_are_written_by_a_writer_thread_and_its_failure_rolls_the_import_back(
     tmp_path, customers, monkeypatch
 ):
     writers, calls = set(), []
@@ -132,15 +133,43 @@ def test_batches_are_written_by_a_writer_thread_and_its_failure_stops_the_import
     assert len(writers) == 1 and threading.current_thread().name not in writers
     record = StatementImport.objects.get()
     assert record.status == StatementImport.Status.FAILED
-    assert "disk full" in record.error
-    assert (record.matched, BankEntry.objects.count(), Transaction.objects.count()) == (20, 20, 20)
-    assert sum(c.funds for c in customers) == sum(Decimal(n + 1) for n in range(20))
+    assert "disk full" in record.error and "rolled back" in record.error
+    assert (record.matched, BankEntry.objects.count(), Transaction.objects.count()) == (0, 0, 0)
+    assert not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
+    assert sum(c.funds for c in customers) == 0
     books_right()
 
     monkeypatch.setattr(import_storage, "entries_insert", insert)
     again = statement_import(
         source=camt053(tmp_path, *credits, name="again.xml"), actor=STAFF, batch_size=10
     )
-    assert (again.matched, again.duplicates_skipped) == (30, 20)
+    assert (again.matched, again.duplicates_skipped) == (50, 0)
     assert Transaction.objects.count() == 50
+    assert sum(c.funds for c in customers) == sum(Decimal(n + 1) for n in range(50))
+    books_right()
+
+
+def test_a_file_malformed_after_some_batches_were_written_changes_nothing(tmp_path, customers):
+    credits = [
+        Credit(f"{n + 1}.00", ref=customers[n % 12].reference.reference, bank_ref=f"M-{n}")
+        for n in range(40)
+    ]
+    whole = camt053(tmp_path, *credits).read_text()
+    cut = tmp_path / "cut.xml"
+    cut.write_text(whole[: whole.rindex("</Ntry>")])  # the last entry never closes
+    seen = []
+
+    with pytest.raises(StatementFormatError, match="cut.xml"):
+        statement_import(
+            source=cut,
+            actor=STAFF,
+            batch_size=5,
+            progress=lambda stage, done, total: seen.append((stage, done)),
+        )
+
+    assert ("import", 35) in seen  # batches were written before the end was read
+    assert not StatementImport.objects.exists() and not BankEntry.objects.exists()
+    assert not Transaction.objects.exists()
+    assert not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
+    assert sum(c.funds for c in customers) == 0
     books_right()

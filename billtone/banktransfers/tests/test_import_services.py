@@ -1,15 +1,19 @@
 """Statement import: matching, crediting, review, re-import, over- and under-payments."""
 
+import gc
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError
 
+from billtone.banktransfers import import_storage
 from billtone.banktransfers.import_batch import funding_requests_receive_many, ledger_key
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import funding_request_create, funding_request_receive
+from billtone.banktransfers.statements import StatementFormatError
 from billtone.banktransfers.tests.importing import (
     STAFF,
     Credit,
@@ -20,6 +24,7 @@ from billtone.core import clock
 from billtone.core.errors import Conflict
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.services import email_render
 
 Status = BankEntry.Status
 Reason = BankEntry.ReviewReason
@@ -116,8 +121,8 @@ def test_over_and_under_payments_credit_what_arrived(tmp_path, customer, arrived
     assert customer.funds == Decimal(arrived)
     request = FundingRequest.objects.get(pk=customer.request.pk)
     assert request.status == status and request.received_amount == Decimal(arrived)
-    body = EmailDelivery.objects.get(key__startswith="funds-received:").body_text
-    assert ("the amount that arrived differs" in body) == (
+    _, email = email_render(delivery=EmailDelivery.objects.get(key__startswith="funds-received:"))
+    assert ("the amount that arrived differs" in email.body_text) == (
         status == FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
     )
 
@@ -307,14 +312,20 @@ def test_entries_are_imported_in_batches(tmp_path, customer):
     credits = [Credit(f"{n}.00", ref=ref) for n in range(1, 8)]
     seen = []
 
+    path = camt053(tmp_path, *credits)
     result = statement_import(
-        source=camt053(tmp_path, *credits),
+        source=path,
         actor=STAFF,
         batch_size=3,
         progress=lambda stage, done, total: seen.append((stage, done, total)),
     )
 
-    assert seen == [("import", 3, 7), ("import", 6, 7), ("import", 7, 7)]
+    size = path.stat().st_size
+    imported = [(done, total) for stage, done, total in seen if stage == "import"]
+    read = [(done, total) for stage, done, total in seen if stage == "read"]
+    assert imported == [(3, None), (6, None), (7, None)]
+    assert read[-1] == (size, size) and all(total == size for _, total in read)
+    assert [done for done, _ in read] == sorted(done for done, _ in read)
     assert result.matched == 7 and customer.funds == Decimal(28)
     funds = LedgerAccount.objects.get(account=customer.account, kind="business_funds")
     afters = list(funds.postings.order_by("id").values_list("balance_after", flat=True))
@@ -352,3 +363,51 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
         many.received_amount,
         many.received_at,
     )
+
+
+def test_a_batch_written_again_after_contention_makes_its_ledger_accounts_again(
+    tmp_path, customer, monkeypatch
+):
+    """Business funds made on first use inside a batch are rolled back with the batch;
+    written again, the batch makes them again instead of using the rolled-back ones."""
+    assert not LedgerAccount.objects.filter(account=customer.account).exists()
+    insert, calls = import_storage.entries_insert, []
+
+    def entries_insert(rows):
+        calls.append(len(rows))
+        if len(calls) == 1:  # as if another import had stored one of the entries
+            raise IntegrityError("duplicate key value violates bank_entry_identity_unique")
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+
+    result = statement_import(
+        source=camt053(tmp_path, Credit("40.00", ref=customer.reference.reference)), actor=STAFF
+    )
+
+    assert calls == [1, 1] and (result.matched, result.duplicates_skipped) == (1, 0)
+    assert customer.funds == Decimal("40.00")
+    assert LedgerAccount.objects.filter(account=customer.account).count() == 2
+
+
+def test_the_garbage_collector_runs_less_often_during_an_import_and_as_before_after(
+    tmp_path, customer, monkeypatch
+):
+    before = gc.get_threshold()
+    during = []
+    insert = import_storage.entries_insert
+
+    def entries_insert(rows):
+        during.append(gc.get_threshold())
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+    statement_import(source=camt053(tmp_path, Credit("1.00", ref="")), actor=STAFF)
+    cut = tmp_path / "cut.xml"
+    namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+    cut.write_text(f'<?xml version="1.0"?>\n<Document xmlns="{namespace}"><BkToCstmrStmt>')
+    with pytest.raises(StatementFormatError):
+        statement_import(source=cut, actor=STAFF)
+
+    assert during and during[0][0] > before[0]
+    assert gc.get_threshold() == before

@@ -8,6 +8,7 @@ from django.core import mail
 from billtone.banktransfers.import_batch import ledger_key
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest
+from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.review_services import bank_entry_allocate, bank_entry_return
 from billtone.banktransfers.tests.importing import STAFF, Credit, camt053, customer_make
 from billtone.core.errors import Conflict, ValidationFailed
@@ -15,6 +16,7 @@ from billtone.core.models import AuditEntry
 from billtone.core.services import Actor
 from billtone.ledger.models import Posting, Transaction
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.services import email_render
 
 OPERATOR = Actor(label="operator staff", user_id=None)
 
@@ -74,8 +76,10 @@ def test_allocating_to_a_request_marks_it_received_with_what_arrived(in_review, 
     assert request.status == FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
     assert request.received_amount == Decimal("240.00")
     assert entry.funding_request == request and customer.funds == Decimal("240.00")
-    body = EmailDelivery.objects.get(key__startswith="funds-received:").body_text
-    assert "the amount that arrived differs" in body
+    _, email = email_render(delivery=EmailDelivery.objects.get(key__startswith="funds-received:"))
+    assert "You asked for:   €250.00 (the amount that arrived differs" in email.body_text
+    assert "Amount received: €240.00" in email.body_text
+    assert f"Reference:       {reference_format(request.reference)}" in email.body_text
 
 
 def test_an_entry_is_allocated_once(in_review, customer, make_account):

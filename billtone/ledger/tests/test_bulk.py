@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -21,6 +21,7 @@ from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
 from billtone.ledger import bulk
 from billtone.ledger.bulk import (
+    BulkSession,
     BulkTransaction,
     business_funds_accounts,
     transactions_post_bulk,
@@ -45,7 +46,7 @@ class Undo(Exception):
 
 
 def constraints_checked() -> None:
-    """Run PostgreSQL's deferred checks (each transaction sums to zero) now, not at commit."""
+    """Run PostgreSQL's deferred checks (the foreign keys) now, not at commit."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -380,3 +381,98 @@ def test_parallel_batches_with_the_same_keys_post_each_once(transactional_db, ma
         expected[funds[n % 20].pk] += n + 1
     assert balances(funds) == dict(expected)
     books_right([bank, *funds])
+
+
+def test_a_session_posts_batches_as_one_by_one_and_writes_balances_at_close(books):
+    bank, _, (funds, other) = books
+    session = BulkSession(actor=SYSTEM)
+    first = [transfer(bank, funds, "10.00", "s-1"), transfer(bank, other, "3.00", "s-2")]
+    second = [transfer(bank, funds, "5.00", "s-3")]
+
+    with transaction.atomic():
+        with session.batch() as post:
+            posted = post(first)
+        with session.batch() as post:
+            posted += post(second)
+        # Postings carry their balance after; the cached balances wait for close().
+        assert balances([bank, funds, other]) == {bank.pk: 0, funds.pk: 0, other.pk: 0}
+        session.close()
+
+    assert [p.created for p in posted] == [True, True, True]
+    assert balances([bank, funds, other]) == {
+        bank.pk: Decimal("-18.00"),
+        funds.pk: Decimal("15.00"),
+        other.pk: Decimal("3.00"),
+    }
+    afters = Posting.objects.filter(ledger_account=funds).order_by("id")
+    assert [p.balance_after for p in afters] == [Decimal("10.00"), Decimal("15.00")]
+    books_right([bank, funds, other])
+    with pytest.raises(RuntimeError, match="closed"), session.batch():
+        pass
+
+
+def test_a_session_forgets_a_batch_whose_savepoint_rolled_back(books):
+    bank, _, (funds, other) = books
+    session = BulkSession(actor=SYSTEM)
+
+    with transaction.atomic():
+        with session.batch() as post:
+            post([transfer(bank, funds, "10.00", "f-1")])
+        with pytest.raises(Undo), transaction.atomic(), session.batch() as post:
+            post([transfer(bank, funds, "99.00", "f-2"), transfer(bank, other, "1.00", "f-3")])
+            raise Undo  # e.g. storing the batch's bank entries failed
+        with session.batch() as post:
+            post([transfer(bank, other, "2.00", "f-4")])
+        session.close()
+
+    assert not Transaction.objects.filter(idempotency_key__in=["f-2", "f-3"]).exists()
+    assert balances([bank, funds, other]) == {
+        bank.pk: Decimal("-12.00"),
+        funds.pk: Decimal("10.00"),
+        other.pk: Decimal("2.00"),
+    }
+    books_right([bank, funds, other])
+
+
+def test_a_session_batch_outside_a_transaction_is_refused(transactional_db):
+    bank = operator_ledger_account(kind="bank_clearing", currency="EUR")
+    revenue = operator_ledger_account(kind="revenue_one_off", currency="EUR")
+    session = BulkSession(actor=SYSTEM)
+    with (
+        pytest.raises(RuntimeError, match="inside a database transaction"),
+        session.batch() as post,
+    ):
+        post([transfer(revenue, bank, "1.00", "out-1")])
+    assert not Transaction.objects.exists()
+
+
+def test_business_funds_for_many_customers_are_made_with_call_credit_beside(make_account):
+    accounts = [make_account() for _ in range(30)]
+    made_before = customer_ledger_accounts(account=accounts[0]).business_funds
+
+    made = business_funds_accounts(currencies={a.pk: "EUR" for a in accounts})
+
+    assert set(made) == {a.pk for a in accounts} and made[accounts[0].pk].pk == made_before.pk
+    for a in accounts:
+        both = customer_ledger_accounts(account=a)  # finds, does not make
+        assert made[a.pk].pk == both.business_funds.pk
+        assert (made[a.pk].kind, made[a.pk].currency, made[a.pk].floor) == (
+            "business_funds",
+            "EUR",
+            0,
+        )
+        assert made[a.pk].balance == 0 and both.call_credit.floor is not None
+    assert LedgerAccount.objects.filter(account__in=accounts).count() == 60
+
+
+def test_a_session_for_new_keys_does_not_replay_a_key_posted_before(books):
+    bank, _, (funds, _) = books
+    transactions_post_bulk(transactions=[transfer(bank, funds, "10.00", "n-1")], actor=SYSTEM)
+    session = BulkSession(actor=SYSTEM, keys_new=True)
+
+    with pytest.raises(IntegrityError), transaction.atomic(), session.batch() as post:
+        post([transfer(bank, funds, "10.00", "n-1")])  # the unique key refuses it
+        constraints_checked()
+
+    assert Transaction.objects.filter(idempotency_key="n-1").count() == 1
+    assert balances([funds]) == {funds.pk: Decimal("10.00")}

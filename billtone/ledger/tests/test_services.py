@@ -18,6 +18,8 @@ from billtone.ledger.services import (
     customer_ledger_accounts,
     funds_transfer,
     operator_ledger_account,
+    transaction_clean,
+    transaction_fingerprint,
     transaction_post,
     transaction_reverse,
 )
@@ -285,6 +287,57 @@ def test_transfer_to_the_same_account_is_refused(ledger):
             idempotency_key=new_key(),
             actor=SYSTEM,
         )
+
+
+def test_transaction_clean_reports_every_problem_at_once(ledger, revenue):
+    with pytest.raises(ValidationFailed) as raised:
+        transaction_clean(
+            kind="Top Up",
+            memo=" ",
+            legs=[Leg(ledger.business_funds, eur("-5.00"))],
+            idempotency_key="",
+            external_reference="x" * 256,
+        )
+    assert set(raised.value.errors) == {
+        "kind",
+        "memo",
+        "idempotency_key",
+        "external_reference",
+        "postings",
+    }
+    transaction_clean(
+        kind="checkout",
+        memo="Basket",
+        legs=[Leg(ledger.business_funds, eur("-5.00")), Leg(revenue, eur("5.00"))],
+        idempotency_key="k",
+        external_reference="",
+    )
+
+
+def test_transaction_fingerprint_is_the_content_whatever_the_order_of_the_legs(ledger, revenue):
+    funds = ledger.business_funds
+    legs = [Leg(funds, eur("-5.00")), Leg(revenue, eur("5.00"))]
+
+    def fingerprint(**changes) -> str:
+        content = {
+            "kind": "checkout",
+            "memo": "Basket",
+            "legs": legs,
+            "external_reference": "",
+            "reverses_id": None,
+        }
+        return transaction_fingerprint(**(content | changes))
+
+    assert fingerprint() == fingerprint(legs=legs[::-1])
+    assert fingerprint() == fingerprint(legs=[Leg(funds, eur("-5")), Leg(revenue, eur("5.000"))])
+    others = [
+        fingerprint(kind="refund"),
+        fingerprint(memo="Other basket"),
+        fingerprint(external_reference="INV-1"),
+        fingerprint(reverses_id=1),
+        fingerprint(legs=[Leg(funds, eur("-5.01")), Leg(revenue, eur("5.01"))]),
+    ]
+    assert len({fingerprint(), *others}) == 6
 
 
 def test_a_replay_returns_the_first_transaction_and_posts_nothing(ledger, revenue, deposit):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from billtone.banktransfers.import_services import (
@@ -53,19 +53,21 @@ class Command(BaseCommand):
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[shown]}"),
             console=console,
             transient=True,
         )
         tasks = {}
 
         def report(stage: str, done: int, total: int | None) -> None:
+            if stage == "read":  # bytes of the file
+                shown = f"{done / 2**20:,.1f} of {(total or done) / 2**20:,.1f} MiB"
+            else:  # credits imported
+                shown = f"{done:,}"
             if stage not in tasks:
-                label = "Checking the file" if stage == "check" else "Importing credits"
-                tasks[stage] = progress.add_task(label, total=total)
-                if stage == "import" and "check" in tasks:
-                    progress.update(tasks["check"], visible=False)
-            progress.update(tasks[stage], completed=done, total=total)
+                label = "Reading the file" if stage == "read" else "Credits imported"
+                tasks[stage] = progress.add_task(label, total=total, shown=shown)
+            progress.update(tasks[stage], completed=done, total=total, shown=shown)
 
         with progress:
             result = self._or_fail(
