@@ -155,6 +155,7 @@ class ImportRun:
         self.actor = actor
         self.header = header  # StatementImport fields known before the file is read
         self.record: StatementImport | None = None
+        # Its keys name entries found new (ledger_key): nothing to replay.
         self.session = BulkSession(actor=actor, keys_new=True)
         self.counts = Counts()
         self.funds: dict[int, LedgerAccount] = {}
@@ -228,8 +229,6 @@ class ImportRun:
 
     def _begin(self) -> None:
         self.record = StatementImport.objects.create(**self.header, started_at=clock.now())
-        # Its keys name entries found new (ledger_key): nothing to replay.
-        self.session = BulkSession(actor=self.actor, keys_new=True)
 
     def _finish(self, fields: dict) -> None:
         total = self.counts
