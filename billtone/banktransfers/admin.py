@@ -109,6 +109,7 @@ class StatementImportAdmin(ReadOnlyAdmin):
         "imported_by_label",
         "started_at",
         "finished_at",
+        "funds_emails_queued_at",
         "status",
         "error",
         "problems",

@@ -1,9 +1,10 @@
 """The "funds received" email, one per credited bank entry, keyed by the entry.
 
-The importer (tens of thousands at once) and staff allocations store it unrendered, with the
-entry's identity as its context (`funds_received_queued`); `funds_received_render` renders it
-when it is sent, from the entry (matched or allocated), its funding request and the
-account's billing profile as they are then (registered in apps.py).
+A statement import (tens of thousands at once, once it has committed: funds_emails_queue.py)
+and staff allocations store it unrendered, with the entry's identity as its context
+(`funds_received_queued`); `funds_received_render` renders it when it is sent, from the
+entry (matched or allocated), its funding request and the account's billing profile as they
+are then (registered in apps.py).
 
 `EmailRenderer` renders each template once per shape (which values are empty) with markers
 in place of the values, then fills the markers in per email, where Django's template engine
@@ -32,21 +33,23 @@ from billtone.core.money import Money, locale_for
 from billtone.notifications.renderers import EmailGone, RenderedEmail
 
 TEMPLATE = "funds_received"
+KEY_PREFIX = "funds-received:"
+CONTEXT_FIELD = "entry"
 
 
 def funds_received_key(identity: str) -> str:
-    return f"funds-received:{identity}"
+    return KEY_PREFIX + identity
 
 
 def funds_received_queued(identity: str) -> dict[str, str]:
     """The context of an unrendered "funds received" delivery: the entry's identity."""
-    return {"entry": identity}
+    return {CONTEXT_FIELD: identity}
 
 
 def funds_received_render(context: dict[str, object]) -> RenderedEmail:
     """The email of a credited entry, as `funds_received_queued` named it; EmailGone when
     the entry is no longer there or not credited."""
-    identity = context.get("entry")
+    identity = context.get(CONTEXT_FIELD)
     entry = (
         BankEntry.objects.select_related("funding_request", "account__billing_profile")
         .filter(

@@ -7,9 +7,13 @@
    anything else goes to review, with a suggestion where one is likely.
 3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
    funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
-   unique), funding requests marked received, and "funds received" emails stored unrendered,
-   to be rendered and sent after commit by one task a batch. The batch's deferred
-   constraints are checked before the next batch starts.
+   unique) and funding requests marked received. The batch's deferred constraints are
+   checked before the next batch starts.
+
+The "funds received" emails of the matched entries are not stored in the import's
+transaction: once it commits, one task stores them from the entries and sends them
+(`funds_emails.funds_received_emails_queue`; a periodic sweep does it for an import whose
+task was lost). docs/decisions/0007-funds-received-emails-queued-after-the-import.md.
 
 Steps 1 and 2 are prepared first; the writes then take a savepoint of the import's
 transaction. On PostgreSQL a writer thread writes one batch while the next is read from the
@@ -36,11 +40,7 @@ from functools import lru_cache
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
 from billtone.banktransfers import import_storage, matching
-from billtone.banktransfers.funds_emails import (
-    TEMPLATE,
-    funds_received_key,
-    funds_received_queued,
-)
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_schedule
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.suggestions import Payers, suggestions_find
@@ -133,7 +133,6 @@ class _Prepared:
     matched: list[_Matched]
     review: list[tuple[Credit, matching.Decision]]
     suggestions: dict[str, matching.Suggestion]
-    emails: list[tuple[str, int, str, dict[str, str]]]
 
 
 class ImportRun:
@@ -207,7 +206,6 @@ class ImportRun:
             matched=matched,
             review=review,
             suggestions=suggestions_find(review=[c for c, _ in review], payers=self.payers),
-            emails=self._emails(matched),
         )
 
     def write(self, prepared: _Prepared) -> None:
@@ -251,12 +249,17 @@ class ImportRun:
             "status": StatementImport.Status.DONE,
             "finished_at": clock.now(),
         }
+        # Nothing matched: no emails to queue. Otherwise they are queued after commit.
+        values["funds_emails_queued_at"] = None if total.matched else values["finished_at"]
         self.session.close()  # the ledger's cached balances, before the record says done
         record = self.record
         assert record is not None
         for name, value in values.items():
             setattr(record, name, value)
         record.save(update_fields=list(values))
+        if total.matched:
+            pk = record.pk
+            transaction.on_commit(lambda: funds_received_emails_schedule(statement_import_id=pk))
 
     def _pipelined(
         self,
@@ -351,9 +354,6 @@ class ImportRun:
             ],
             received_at=now,
         )
-        email_ids = import_storage.emails_insert(prepared.emails, now=now)
-        if email_ids:
-            transaction.on_commit(lambda: _emails_schedule(email_ids))
         import_storage.constraints_check()
 
     def _counted(self, prepared: _Prepared) -> Counts:
@@ -432,19 +432,6 @@ class ImportRun:
             )
         return transactions
 
-    def _emails(self, matched: list[_Matched]) -> list[tuple[str, int, str, dict[str, str]]]:
-        """(key, account id, template, context) of each credit's "funds received" email,
-        stored unrendered: the sender renders it (funds_emails.funds_received_render)."""
-        return [
-            (
-                funds_received_key(m.credit.identity),
-                m.target.account_id,
-                TEMPLATE,
-                funds_received_queued(m.credit.identity),
-            )
-            for m in matched
-        ]
-
 
 class _RolledBack(Exception):
     """The file could not be read to its end: the writer rolls the import back."""
@@ -478,15 +465,6 @@ def _row(record_id, c: Credit, now, status, reason, reference) -> tuple:
         reason,
         reference[:25],
     )
-
-
-def _emails_schedule(delivery_ids: list[int]) -> None:
-    from billtone.banktransfers.tasks import funds_received_emails_send
-
-    try:
-        funds_received_emails_send.delay(delivery_ids)
-    except Exception:  # broker down: the periodic email retry task sends them
-        logger.warning("Could not schedule %s funds-received emails", len(delivery_ids))
 
 
 def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:

@@ -7,7 +7,6 @@ database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -199,53 +198,75 @@ def funding_requests_save(
         )
 
 
-def emails_insert(rows: Sequence[tuple[str, int, str, dict]], *, now: datetime) -> list[int]:
-    """Store pending emails unrendered (key, account id, template, context), to the account's
-    billing email; returns their ids. Portable: a key stored already is skipped.
-    PostgreSQL: it raises IntegrityError."""
-    if not rows:
-        return []
-    if not _postgres():
-        created = EmailDelivery.objects.bulk_create(
-            [
-                EmailDelivery(
-                    key=key,
-                    account_id=account_id,
-                    template=template,
-                    context=context,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-                for key, account_id, template, context in rows
-            ],
-            ignore_conflicts=True,
-        )
-        keys = [d.key for d in created]
-        return list(
-            EmailDelivery.objects.filter(key__in=keys, created_at=now).values_list("pk", flat=True)
-        )
-    # The key of a new entry's email cannot be taken (the entry is new in this transaction):
-    # COPY, with ids from the sequence; the unique key still refuses a second one.
-    table = EmailDelivery._meta.db_table
+def funds_emails_make(
+    *, statement_import_id: int, key_prefix: str, template: str, context_field: str, now
+) -> list[int]:
+    """Store a pending, unrendered email for each matched entry of the import: key
+    `key_prefix + identity`, template `template`, context {context_field: identity}, to the
+    entry's account (its billing email when sent). A key stored already is skipped. Returns
+    the ids of the emails stored, in the entries' order."""
+    matched = BankEntry.Status.MATCHED
     pending = EmailDelivery.Status.PENDING
-    dumps = json.dumps
-    stamp = now.isoformat()  # as text: psycopg's datetime dumper was half the COPY's Python
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "  # noqa: S608
-            "FROM generate_series(1, %s)",
-            [len(rows)],
+    if not _postgres():
+        entries = (
+            BankEntry.objects.filter(statement_import_id=statement_import_id, status=matched)
+            .order_by("pk")
+            .values_list("identity", "account_id")
         )
-        ids = [pk for (pk,) in cursor.fetchall()]
-        with cursor.cursor.copy(
-            f"COPY {table} (id, key, account_id, template, context, to_email, subject, "
-            "body_text, body_html, status, attempts, last_error, created_at, next_attempt_at) "
-            "FROM STDIN"
-        ) as copy:
-            for pk, (key, account_id, template, context) in zip(ids, rows, strict=True):
-                row = (key, account_id, template, dumps(context), "", "", "", "", pending, 0)
-                copy.write_row((pk, *row, "", stamp, stamp))
-    return ids
+        keys = []
+        for chunk in _chunks(entries.iterator(chunk_size=2_000), 2_000):
+            created = EmailDelivery.objects.bulk_create(
+                [
+                    EmailDelivery(
+                        key=key_prefix + identity,
+                        account_id=account_id,
+                        template=template,
+                        context={context_field: identity},
+                        status=pending,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                    for identity, account_id in chunk
+                ],
+                ignore_conflicts=True,
+            )
+            keys.extend(d.key for d in created)
+        made = EmailDelivery.objects.filter(created_at=now, key__in=keys)
+        return sorted(made.values_list("pk", flat=True))
+    # One statement: the rows are made by PostgreSQL from the entries, in their order.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EmailDelivery._meta.db_table} (key, account_id, template, "  # noqa: S608
+            "context, to_email, subject, body_text, body_html, status, attempts, last_error, "
+            "created_at, next_attempt_at) "
+            "SELECT %s || e.identity, e.account_id, %s, jsonb_build_object(%s::text, e.identity), "
+            "'', '', '', '', %s, 0, '', %s, %s "
+            f"FROM {BankEntry._meta.db_table} e "
+            "WHERE e.statement_import_id = %s AND e.status = %s ORDER BY e.id "
+            "ON CONFLICT (key) DO NOTHING RETURNING id",
+            [
+                key_prefix,
+                template,
+                context_field,
+                pending,
+                now,
+                now,
+                statement_import_id,
+                matched,
+            ],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def constraints_check() -> None:

@@ -190,6 +190,15 @@ class StatementImport(models.Model):
     matched_totals = models.JSONField(
         default=dict, blank=True, help_text="currency: amount credited to business funds"
     )
+    # The "funds received" emails of the matched entries are stored after the import commits,
+    # by one task (funds_emails.funds_received_emails_queue), not inside its transaction:
+    # docs/decisions/0007-funds-received-emails-queued-after-the-import.md.
+    funds_emails_queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name="funds received emails queued at",
+        help_text="empty while the matched entries' emails are still to be queued",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

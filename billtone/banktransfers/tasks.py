@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from billtone.banktransfers import services
+from billtone.banktransfers import funds_emails_queue, services
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +18,16 @@ def funds_received_emails_send(delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         email_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def funds_received_emails_queue(statement_import_id: int) -> None:
+    """After an import commits: store the "funds received" emails of its matched entries and
+    schedule their sending. Safe to run twice (the import's record says when they were)."""
+    funds_emails_queue.funds_received_emails_queue(statement_import_id=statement_import_id)
+
+
+@shared_task(ignore_result=True)
+def funds_received_emails_sweep() -> None:
+    """Periodic (every few minutes): queue the emails of imports whose task was lost."""
+    funds_emails_queue.funds_received_emails_queue_due()

@@ -11,8 +11,9 @@ from django.template.loader import render_to_string
 
 from billtone.accounts.models import BillingProfile
 from billtone.banktransfers.funds_emails import funds_received_context
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
 from billtone.banktransfers.import_services import statement_import
-from billtone.banktransfers.models import BankEntry
+from billtone.banktransfers.models import BankEntry, StatementImport
 from billtone.banktransfers.tests.importing import STAFF, Credit, camt053
 from billtone.core.money import Money, locale_for
 from billtone.notifications.models import EmailDelivery
@@ -49,7 +50,11 @@ def test_the_queued_email_renders_as_the_importer_rendered_it(tmp_path, customer
         Credit("75.10", ustrd=(f"Standing order {permanent}",), payer=""),
     )
 
-    statement_import(source=path, actor=STAFF)
+    result = statement_import(source=path, actor=STAFF)
+    rows = EmailDelivery.objects.filter(key__startswith="funds-received:")
+    assert not rows.exists() and result.funds_emails_queued_at is None  # not in the import
+
+    queued = funds_received_emails_queue(statement_import_id=result.pk)  # after its commit
 
     by_amount = {e.amount: e for e in BankEntry.objects.filter(status=BankEntry.Status.MATCHED)}
     expected = {
@@ -60,8 +65,9 @@ def test_the_queued_email_renders_as_the_importer_rendered_it(tmp_path, customer
             customer, amount="75.10", reference=permanent, payer="", requested=None
         ),
     }
-    rows = EmailDelivery.objects.filter(key__startswith="funds-received:")
     assert sorted(d.context["entry"] for d in rows) == sorted(expected)
+    assert sorted(queued) == sorted(d.pk for d in rows)
+    queued_at = StatementImport.objects.get().funds_emails_queued_at
     for delivery in rows:
         identity = delivery.context["entry"]
         assert delivery.key == f"funds-received:{identity}"
@@ -72,8 +78,7 @@ def test_the_queued_email_renders_as_the_importer_rendered_it(tmp_path, customer
             "",
         )
         assert delivery.to_email == ""  # the billing email when it is sent
-        entry = BankEntry.objects.get(identity=identity)
-        assert delivery.created_at == delivery.next_attempt_at == entry.created_at
+        assert delivery.created_at == delivery.next_attempt_at == queued_at
 
         to_email, email = email_render(delivery=delivery)
 
@@ -113,9 +118,10 @@ def test_the_import_sends_them_after_commit(tmp_path, customer, django_capture_o
 
 
 def test_an_email_whose_entry_is_gone_fails_with_the_reason(tmp_path, customer):
-    statement_import(
+    result = statement_import(
         source=camt053(tmp_path, Credit("250.00", ref=customer.request.reference)), actor=STAFF
     )
+    funds_received_emails_queue(statement_import_id=result.pk)
     entry = BankEntry.objects.get()
     delivery = EmailDelivery.objects.get(key=f"funds-received:{entry.identity}")
     entry.delete()

@@ -14,7 +14,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from billtone.banktransfers import import_storage
+from billtone.banktransfers import import_storage, tasks
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, StatementImport
 from billtone.banktransfers.statements import StatementFormatError
@@ -173,3 +174,23 @@ def test_a_file_malformed_after_some_batches_were_written_changes_nothing(tmp_pa
     assert not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
     assert sum(c.funds for c in customers) == 0
     books_right()
+
+
+def test_an_import_s_emails_queued_from_four_workers_at_once_are_stored_once(
+    tmp_path, customers, monkeypatch
+):
+    monkeypatch.setattr(tasks.funds_received_emails_queue, "delay", lambda pk: None)  # lost
+    monkeypatch.setattr(tasks.funds_received_emails_send, "delay", lambda ids: None)
+    references = [c.reference.reference for c in customers]
+    generated = generator().write_camt053(
+        tmp_path / "statement.xml", entries=60, references=references, seed=5
+    )
+    record = statement_import(source=generated.path, actor=STAFF)
+    assert not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
+
+    results = together(lambda i: funds_received_emails_queue(statement_import_id=record.pk), 4)
+
+    assert sorted(len(r) for r in results) == [0, 0, 0, generated.with_reference], results
+    assert EmailDelivery.objects.filter(key__startswith="funds-received:").count() == (
+        generated.with_reference
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
 from billtone.banktransfers.references import reference_format
@@ -76,6 +77,7 @@ def test_a_generated_camt053_matches_exactly_the_credits_with_a_reference(tmp_pa
     for entry in BankEntry.objects.filter(status="matched"):
         by_reference[entry.reference] = by_reference.get(entry.reference, 0) + 1
     assert by_reference == {r: generated.expected.count(r) for r in references}
+    assert len(funds_received_emails_queue(statement_import_id=result.pk)) == result.matched
     assert EmailDelivery.objects.filter(key__startswith="funds-received:").count() == result.matched
 
 

@@ -8,6 +8,7 @@ from django.core import mail
 from django.db import IntegrityError
 
 from billtone.banktransfers import import_storage
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
 from billtone.banktransfers.import_batch import funding_requests_receive_many, ledger_key
 from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
@@ -116,7 +117,8 @@ def test_the_permanent_account_reference_credits_without_a_request(tmp_path, cus
 def test_over_and_under_payments_credit_what_arrived(tmp_path, customer, arrived, status):
     path = camt053(tmp_path, Credit(arrived, ref=customer.request.reference))
 
-    statement_import(source=path, actor=STAFF)
+    result = statement_import(source=path, actor=STAFF)
+    funds_received_emails_queue(statement_import_id=result.pk)
 
     assert customer.funds == Decimal(arrived)
     request = FundingRequest.objects.get(pk=customer.request.pk)
@@ -157,9 +159,11 @@ def test_importing_the_same_file_again_credits_nothing(tmp_path, customer):
         Credit("12.00", ustrd=("no reference",)),
     )
     first = statement_import(source=path, actor=STAFF)
+    funds_received_emails_queue(statement_import_id=first.pk)
     counts = (Transaction.objects.count(), Posting.objects.count(), EmailDelivery.objects.count())
 
     again = statement_import(source=path, actor=STAFF)
+    assert funds_received_emails_queue(statement_import_id=again.pk) == []
 
     assert (first.matched, first.to_review) == (1, 1)
     assert (again.credits, again.matched, again.to_review, again.duplicates_skipped) == (2, 0, 0, 2)
