@@ -33,6 +33,7 @@ from billtone.core.errors import ValidationFailed
 from billtone.core.services import Actor
 
 BATCH_SIZE = 10_000  # measured: 2,000 → 10,000 took a 100,000-credit import from 11.8 s to 9.9 s
+FIRST_BATCH = 1_000  # then 2,000, 4,000, ... up to the batch size
 
 # progress(stage, done, total): "read" (bytes of the file read, of its size), and "import"
 # (credits imported so far; total None, as the file is still being read).
@@ -126,7 +127,11 @@ class _Reading:
         self.not_booked = 0
 
     def batches(self, size: int) -> Iterator[list[Credit]]:
+        """Batches of `size` credits, but for the first ones: FIRST_BATCH credits, then twice
+        as many each time up to `size`, so that the writer starts early instead of waiting
+        for a whole batch to be read and prepared (docs/benchmarks.md)."""
         batch: list[Credit] = []
+        wanted = min(size, FIRST_BATCH)
         for e in self.stream:
             if e.status != "BOOK" or e.amount <= 0:
                 self.not_booked += 1
@@ -151,10 +156,11 @@ class _Reading:
                     e.position,
                 )
             )
-            if len(batch) >= size:
+            if len(batch) >= wanted:
                 self._read()
                 yield batch
                 batch = []
+                wanted = min(size, wanted * 2)
         self._read()
         if batch:
             yield batch

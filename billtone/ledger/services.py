@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _json_str  # json.dumps's, in C
 
 from django.db import IntegrityError, connection, transaction
 
@@ -124,17 +125,45 @@ def transaction_fingerprint(
     every writer of transactions (`transaction_post`, billtone/ledger/bulk.py) computes it
     here so that a key posted by one replays in the other. The legs' order does not count.
     """
+    postings = sorted(
+        (leg.ledger_account.pk, format(leg.amount.amount.quantize(QUANTUM), "f")) for leg in legs
+    )
+    if (
+        type(kind) is str
+        and type(memo) is str
+        and type(external_reference) is str
+        and (reverses_id is None or type(reverses_id) is int)
+        and all(type(pk) is int for pk, _ in postings)
+    ):
+        # What json.dumps(content, sort_keys=True) writes for these types (a property test
+        # compares them), at a third of its cost: a statement import fingerprints 90,000.
+        text = (
+            f'{{"external_reference": {_json_str(external_reference)}, '
+            f'"kind": {_json_str(kind)}, "memo": {_json_str(memo)}, "postings": ['
+            + ", ".join(f"[{pk!r}, {_json_str(amount)}]" for pk, amount in postings)
+            + f'], "reverses": {"null" if reverses_id is None else repr(reverses_id)}}}'
+        )
+    else:
+        text = _fingerprint_text(
+            kind=kind,
+            memo=memo,
+            external_reference=external_reference,
+            reverses_id=reverses_id,
+            postings=postings,
+        )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fingerprint_text(*, kind, memo, external_reference, reverses_id, postings) -> str:
+    """The fingerprinted content as JSON: what every fingerprint is defined by."""
     content = {
         "kind": kind,
         "memo": memo,
         "external_reference": external_reference,
         "reverses": reverses_id,
-        "postings": sorted(
-            (leg.ledger_account.pk, format(leg.amount.amount.quantize(QUANTUM), "f"))
-            for leg in legs
-        ),
+        "postings": postings,
     }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return json.dumps(content, sort_keys=True)
 
 
 def _replayed(*, idempotency_key: str, fingerprint: str) -> Transaction | None:
