@@ -12,7 +12,7 @@
 
 The "funds received" emails of the matched entries are not stored in the import's
 transaction: once it commits, one task stores them from the entries and sends them
-(`funds_emails.funds_received_emails_queue`; a periodic sweep does it for an import whose
+(`funds_emails_queue.funds_received_emails_queue`; a periodic sweep does it for an import whose
 task was lost). docs/decisions/0007-funds-received-emails-queued-after-the-import.md.
 
 Steps 1 and 2 are prepared first; the writes then take a savepoint of the import's
