@@ -114,4 +114,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("BILLTONE_LOG_LEVEL", "INFO")},
+    # The mt-940 package logs every field it cannot read, with its regex, at ERROR; the
+    # importer says the same as a StatementFormatError naming the file and line.
+    "loggers": {"mt940": {"level": "CRITICAL"}},
 }

@@ -10,8 +10,19 @@ cleaned of what real exports add around and inside the SWIFT text:
 - a :61: longer than one line: its second and later lines are the supplementary details;
 - an :86: after the closing balance, which is about the statement, not the last entry.
 
+- amounts written with a decimal point instead of SWIFT's comma (old Rabobank exports:
+  ":61:030109C000000000300.00NMSC...", ":60F:C030106EUR000000000000.00");
+- a space before the :61: transaction type (":61:2006080608D12,35 NRTIKREF+", Commerzbank
+  and Deutsche Bank), and a :28C: without its statement number (":28C: /1", Zenith Bank).
+
 A statement needs its :25: account, an opening :60F:/:60M: and a closing :62F:/:62M:
-balance; one that ends with an intermediate :62M: must be continued by the next :20:.
+balance. One that ends with an intermediate :62M: is normally continued by the next :20:;
+when the file ends there (ABN AMRO, Knab and Deutsche Bank exports do), its entries are
+read and the statement carries a problem saying that its rest is not in this file.
+
+Every :61: line is one entry: mt940 files a :61: without a transaction type code into the
+previous entry (which would lose that one silently), so each line here gets a placeholder
+code, and the number of entries read is checked against the number of :61: lines.
 
 The :86: details are kept raw in `details` and read in the two common structured dialects:
 German GVC subfields (051?00Gutschrift?20...?32name?31IBAN) with their SEPA keywords
@@ -53,8 +64,10 @@ _CLOSING_TAGS = {"62F", "62M", "62"}
 class StatementLONGREF(Statement):
     """:61: as mt940 reads it, and failing that with a customer reference over 16 characters.
 
-    ASN Bank puts the counterparty's IBAN there, GLS/Atruvia long ids. (The class name must
-    read "Statement" + capitals: mt940 derives the processors' slug from it.)
+    ASN Bank puts the counterparty's IBAN there, GLS/Atruvia long ids. A space before the
+    transaction type is dropped. A line without a type code gets NO_TYPE_CODE: mt940 starts
+    a new entry only when the previous one has a code. (The class name must read
+    "Statement" + capitals: mt940 derives the processors' slug from it.)
     """
 
     def __init__(self) -> None:
@@ -63,9 +76,26 @@ class StatementLONGREF(Statement):
 
     def parse(self, transactions: mt940.models.Transactions, value: str) -> dict:
         match = self.re.match(value) or self.long_ref_re.match(value)
+        if match and not match.group("id"):
+            spaced = _SPACE_BEFORE_TYPE_RE.sub(r"\1", value, count=1)
+            if spaced != value:
+                match = self.re.match(spaced) or self.long_ref_re.match(spaced) or match
         if not match:
             raise RuntimeError(f"Unable to parse the statement line {value!r}", self, value)
-        return match.groupdict()
+        found = match.groupdict()
+        found["id"] = found.get("id") or NO_TYPE_CODE
+        return found
+
+
+NO_TYPE_CODE = "----"
+_SPACE_BEFORE_TYPE_RE = re.compile(
+    r"^(\d{6}(?:\d{4}|\s{4})?R?[DC][A-Z]?[\d,]{1,15}) (?=[A-Z][A-Z0-9]{3})"
+)
+# An amount with a decimal point: of a :61: line (after its dates and C/D mark), and of a
+# balance (C/D mark, date, currency, amount).
+_POINT_61_RE = re.compile(r"^(:61:\d{6}(?:\d{4}|\s{4})?R?[DC][A-Z]?\d+)\.(\d*)")
+_POINT_BALANCE_RE = re.compile(r"^(:(?:60[FM]|62[FM]|64|65):[CD]\d{6}[A-Z]{3}\d+)\.(\d*)\s*$")
+_STATEMENT_NUMBER_RE = re.compile(r"^:28C?:\s*\d{1,5}(/\d{1,5})?\s*$")
 
 
 _STATEMENT_LINE_TAG = StatementLONGREF()
@@ -91,26 +121,31 @@ def read_mt940(
     *,
     encoding: str | None = None,
 ) -> Iterator[StatementEntry]:
-    """Yield the entries of an MT940 file; call `on_statement` after each :20: statement."""
+    """Yield the entries of an MT940 file; call `on_statement` after each :20: statement
+    (once the next one has begun: whether it was the last one tells whether an intermediate
+    closing balance is continued)."""
     entry_number = 0
-    last: _Block | None = None
+    last: tuple[_Block, Tally] | None = None
     for block in _blocks(stream, name, encoding):
+        if last is not None:
+            on_statement(last[1].summary())
         tally, entries = _parse_block(block, name, entry_number)
         for entry in entries:
             tally.add(entry)
             yield entry
         entry_number += len(entries)
-        on_statement(tally.summary())
-        last = block
+        last = (block, tally)
     if last is None:
         raise StatementFormatError(name, "no MT940 statement (:20:) in the file.")
-    if last.closing_tag == "62M":
-        raise StatementFormatError(
-            name,
-            "the statement ends with an intermediate balance (:62M:) and is not continued: "
-            "the file is cut short.",
-            line=last.lines[-1][0],
+    block, tally = last
+    if block.closing_tag == "62M":
+        closing = next(n for n, line in reversed(block.lines) if line.startswith(":62M:"))
+        tally.problems.append(
+            f"The statement ends with an intermediate balance (:62M:, line {closing}) and the "
+            "file ends there: the rest of this statement is in another file (import that "
+            "one too; entries in both are imported once)."
         )
+    on_statement(tally.summary())
 
 
 def _decode(raw: bytes, encoding: str | None) -> str:
@@ -182,7 +217,7 @@ def _parse_block(block: _Block, name: str, entries_before: int) -> tuple[Tally, 
         tags={61: _STATEMENT_LINE_TAG},
         options=mt940.Options.all(),
     )
-    text = "\n".join(line for _, line in block.lines)
+    text = "\n".join(_amended(line) for _, line in block.lines)
     try:
         transactions.parse(text)
     except (RuntimeError, ValueError, KeyError, TypeError, decimal.InvalidOperation) as exc:
@@ -202,6 +237,14 @@ def _parse_block(block: _Block, name: str, entries_before: int) -> tuple[Tally, 
         or data.get("intermediate_closing_balance")
         or data.get("closing_balance")
     )
+    if opening is None and any(line.startswith((":34F:", ":13D:")) for _, line in block.lines):
+        raise StatementFormatError(
+            name,
+            "this is an MT942 interim transaction report (:34F:, :13D:), not an MT940 "
+            "statement: import the end-of-day MT940 statement instead.",
+            line=block.start,
+            where=where,
+        )
     for missing, label in (
         (not account, "account (:25:)"),
         (opening is None, "opening balance (:60F:)"),
@@ -228,6 +271,13 @@ def _parse_block(block: _Block, name: str, entries_before: int) -> tuple[Tally, 
         closing_balance=closing.amount.amount,
     )
     lines_61 = [n for n, line in block.lines if line.startswith(":61:")]
+    if len(transactions) != len(lines_61):  # never one entry silently merged into another
+        raise StatementFormatError(
+            name,
+            f"{len(lines_61)} statement lines (:61:) were read as {len(transactions)} entries.",
+            line=block.start,
+            where=where,
+        )
     entries = []
     for index, transaction in enumerate(transactions):
         line = lines_61[index] if index < len(lines_61) else block.start
@@ -237,7 +287,23 @@ def _parse_block(block: _Block, name: str, entries_before: int) -> tuple[Tally, 
     return tally, entries
 
 
+def _amended(line: str) -> str:
+    """A field as mt940 reads it: an amount's decimal point made SWIFT's comma; a :28C:
+    without a readable statement number left out (it only numbers the statement)."""
+    if line.startswith(":61:"):
+        return _POINT_61_RE.sub(r"\1,\2", line, count=1)
+    if line.startswith((":60", ":62", ":64:", ":65:")):
+        return _POINT_BALANCE_RE.sub(r"\1,\2", line, count=1)
+    if line.startswith(":28") and not _STATEMENT_NUMBER_RE.match(line):
+        return ""
+    return line
+
+
 def _reason(exc: Exception) -> str:
+    tag = exc.args[1] if len(exc.args) > 2 else None
+    if isinstance(getattr(tag, "id", None), int | str) and isinstance(exc.args[2], str):
+        # mt940's RuntimeError(message, tag, value): name the field, not the parser object
+        return f":{tag.id}: {exc.args[2].splitlines()[0][:120]!r} is not in its format"
     text = str(exc.args[0]) if exc.args else type(exc).__name__
     return text.splitlines()[0][:200]
 

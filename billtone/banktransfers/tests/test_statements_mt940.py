@@ -205,13 +205,103 @@ def test_a_statement_without_its_closing_balance_is_an_error(tmp_path):
     )
 
 
-def test_a_file_ending_on_an_intermediate_balance_is_cut_short(tmp_path):
+def test_a_file_ending_on_an_intermediate_balance_is_read_and_says_so(tmp_path):
+    # ABN AMRO, Knab and Deutsche Bank exports end like this: the statement goes on in the
+    # next file. Its entries are read; the statement carries the problem.
     text = (
         ":20:S\n:25:DE89370400440532013000\n:28C:7/1\n:60F:C250314EUR0,00\n"
         ":61:250314C10,00NTRFNONREF\n:86:one\n:62M:C250314EUR10,00\n"
     )
-    with pytest.raises(StatementFormatError, match=r"line 7: .*intermediate balance"):
+    result = statement_read(write(tmp_path, text))
+
+    assert [e.free_text for e in result.entries] == ["one"]
+    (problem,) = result.statements[0].problems
+    assert "intermediate balance (:62M:, line 7)" in problem
+    assert "the rest of this statement is in another file" in problem
+
+
+def test_each_statement_line_is_an_entry_also_without_a_type_code(tmp_path):
+    # Zenith Bank writes no transaction type: mt940 alone would file each :61: into the
+    # previous entry, overwriting it.
+    text = (
+        ":20:Z\n:25:1012345678\n:28C: /1\n:60F:C201130NGN0,00\n"
+        ":61:2011301130CN220000,00//19239782213\n:86:first\n"
+        ":61:2011301130DN240,23//19239782214\n:86:second\n"
+        ":61:2011301130DN10,00//19239782215\n:86:third\n"
+        ":62F:C201130NGN219749,77\n"
+    )
+    result = statement_read(write(tmp_path, text))
+
+    assert [(e.amount, e.is_credit, e.free_text) for e in result.entries] == [
+        (Decimal("220000.00"), True, "first"),
+        (Decimal("240.23"), False, "second"),
+        (Decimal("10.00"), False, "third"),
+    ]
+    assert [e.bank_reference for e in result.entries] == [
+        "19239782213",
+        "19239782214",
+        "19239782215",
+    ]
+    assert result.statements[0].statement_id == "Z"  # ":28C: /1" has no number: left out
+    assert result.statements[0].balanced is True
+
+
+def test_a_space_before_the_type_code_is_read(tmp_path):
+    text = (
+        ":20:C\n:25:DE89370400440532013000\n:28C:1\n:60F:C250314EUR100,00\n"
+        ":61:2503140314D12,35 NRTIKREF+//2016021783252833\n:86:first\n"
+        ":61:2503140314D10,00 NRTIKREF+//2016021783252834\n:86:second\n"
+        ":62F:C250314EUR77,65\n"
+    )
+    result = statement_read(write(tmp_path, text))
+
+    assert [(e.amount, e.free_text) for e in result.entries] == [
+        (Decimal("12.35"), "first"),
+        (Decimal("10.00"), "second"),
+    ]
+    assert [e.transaction_reference for e in result.entries] == ["KREF+", "KREF+"]
+    assert result.statements[0].balanced is True
+
+
+def test_amounts_with_a_decimal_point_are_read_whole(tmp_path):
+    # Old Rabobank exports: a point instead of SWIFT's comma, zero-padded.
+    text = (
+        ":940:\n:20:940A030108\n:25:1017.490.554EUR\n:28:00000/00\n"
+        ":60F:C030107EUR000000020000.00\n"
+        ":61:030109C000000000772.55NMSC170059286\n:86:Spaarpot kantine\n"
+        ":61:030109D000000000121.10NMSCNONREF\n:86:Contante opname\n"
+        ":62F:C030109EUR000000020651.45\n"
+    )
+    result = statement_read(write(tmp_path, text))
+
+    assert [(e.amount, e.is_credit) for e in result.entries] == [
+        (Decimal("772.55"), True),
+        (Decimal("121.10"), False),
+    ]
+    statement = result.statements[0]
+    assert (statement.opening_balance, statement.closing_balance) == (
+        Decimal("20000.00"),
+        Decimal("20651.45"),
+    )
+    assert statement.balanced is True
+
+
+def test_an_mt942_interim_report_is_named_as_such(tmp_path):
+    text = (
+        ":20:MT942\n:25:PL25106000760000888888888888\n:28C:1/1\n:34F:PLN0,\n"
+        ":13D:2003200915+0100\n:61:2003200320C100,00NTRFNONREF\n:86:x\n"
+        ":90D:0PLN0,\n:90C:1PLN100,00\n"
+    )
+    with pytest.raises(StatementFormatError, match="MT942 interim transaction report"):
         statement_check(write(tmp_path, text))
+
+
+def test_an_unreadable_field_is_named_by_its_tag(tmp_path):
+    text = GERMAN.replace(":62F:C250314EUR204,50", ":65:Dnullnull7414,3\n:62F:C250314EUR204,50")
+    with pytest.raises(StatementFormatError) as caught:
+        statement_check(write(tmp_path, text, name="bad.sta"))
+    assert ":65: 'Dnullnull7414,3' is not in its format" in str(caught.value)
+    assert caught.value.line == 11
 
 
 def test_a_missing_opening_balance_or_account_is_an_error(tmp_path):
@@ -234,3 +324,20 @@ def test_an_unreadable_statement_line_names_its_line(tmp_path):
 def test_a_file_without_a_statement_is_an_error(tmp_path):
     with pytest.raises(StatementFormatError, match="no MT940 statement"):
         statement_check(write(tmp_path, "{1:F01X}\n-}\n"), format=MT940)
+
+
+def test_statement_lines_merged_by_the_parser_are_an_error_not_a_loss(tmp_path, monkeypatch):
+    from billtone.banktransfers.statements import mt940_file
+
+    monkeypatch.setattr(mt940_file, "NO_TYPE_CODE", "")  # mt940's own behaviour: merge
+    text = (
+        ":20:Z\n:25:1012345678\n:28C:1\n:60F:C201130NGN0,00\n"
+        ":61:2011301130CN220000,00//19239782213\n:86:first\n"
+        ":61:2011301130DN240,23//19239782214\n:86:second\n"
+        ":62F:C201130NGN219759,77\n"
+    )
+    with pytest.raises(StatementFormatError) as caught:
+        statement_check(write(tmp_path, text, name="zenith.sta"))
+    assert str(caught.value) == (
+        "zenith.sta: line 1, statement at line 1: 2 statement lines (:61:) were read as 1 entries."
+    )
