@@ -27,7 +27,12 @@ from billtone.banktransfers.statements.entries import (
     iban_like,
 )
 
-NAMESPACE_RE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d{2})")
+# ISO's namespace, and the national variants that keep the schema under their own name
+# (Austria's STUZZA: "ISO:camt.053.001.02:APC:STUZZA:payments:003").
+NAMESPACE_RE = re.compile(
+    r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d{2})"
+    r"|ISO:camt\.053\.001\.(\d{2})(?::APC:[A-Z]+:payments:\d{3})?"
+)
 _AMOUNT_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 _NAMES = [
@@ -37,7 +42,7 @@ _NAMES = [
     *("AcctSvcrRef", "NtryRef", "AddtlNtryInf", "NtryDtls", "TxDtls", "Refs", "EndToEndId"),
     *("AmtDtls", "TxAmt", "RltdPties", "Dbtr", "Cdtr", "UltmtDbtr", "UltmtCdtr", "DbtrAcct"),
     *("CdtrAcct", "Pty", "Nm", "RmtInf", "Ustrd", "Strd", "CdtrRefInf", "Ref", "AddtlRmtInf"),
-    "AddtlTxInf",
+    *("AddtlTxInf", "FrToDt", "ToDtTm", "CreDtTm"),
 ]
 
 
@@ -78,8 +83,10 @@ def read_camt053(
                     header_read = False
                 continue
             if tag == q.Ntry:
+                assert reader is not None
                 if not header_read:
                     _read_header(elem.getparent(), q, tally, name)
+                    reader.statement_day = _statement_day(elem.getparent(), q, reader)
                     header_read = True
                 entry_number += 1
                 for entry in reader.read(elem, tally, entry_number):  # type: ignore[union-attr]
@@ -95,11 +102,25 @@ def read_camt053(
                 if not header_read:
                     _read_header(elem, q, tally, name)
                     header_read = True
+                assert reader is not None
+                if reader.undated:
+                    tally.problems.append(
+                        f"{reader.undated} entries carry no booking or value date: the "
+                        f"statement's date {reader.statement_day} is used for them."
+                    )
+                    reader.undated = 0
                 _check_control_sums(tally)
                 statements += 1
                 on_statement(tally.summary())
                 _drop(elem)
     except etree.XMLSyntaxError as exc:
+        if "XML declaration allowed only at the start" in (exc.msg or ""):
+            raise StatementFormatError(
+                name,
+                "the file holds more than one XML document, one after the other: a second "
+                "one starts here. Import each document as a file of its own.",
+                line=exc.lineno,
+            ) from None
         raise StatementFormatError(
             name, f"the XML is malformed or truncated ({exc.msg})", line=exc.lineno
         ) from None
@@ -115,8 +136,13 @@ def read_camt053(
 
 
 def _namespace(elem: etree._Element, name: str) -> SimpleNamespace:
-    """The tag names in the document's namespace, once the root is known to be camt.053."""
+    """The tag names in the document's namespace, once the root is known to be camt.053.
+
+    The Document may also come inside an envelope (SWIFT's CBPR+: <Envelope> with an
+    <AppHdr> and the <Document>): then it is the Document that is read."""
     root = elem.getroottree().getroot()
+    if etree.QName(elem).localname == "Document" and root is not elem:
+        root = elem
     qname = etree.QName(root)
     if qname.localname != "Document":
         raise StatementFormatError(
@@ -201,6 +227,26 @@ def _read_header(stmt: etree._Element, q: SimpleNamespace, tally: Tally, name: s
         ]
 
 
+def _statement_day(stmt: etree._Element, q: SimpleNamespace, reader: _EntryReader) -> date | None:
+    """The day a statement is of, for entries that carry no date (a Lithuanian export seen
+    without BookgDt or ValDt): its closing balance's date, else the end of its period, else
+    the day it was made."""
+    for bal in stmt.iterchildren(q.Bal):
+        if _text(_child(bal, q.Tp, q.CdOrPrtry, q.Cd)) in ("CLBD", "CLAV"):
+            day = reader._date(_child(bal, q.Dt), 0)
+            if day is not None:
+                return day
+    for text in (
+        _text(_child(stmt, q.FrToDt, q.ToDtTm)),
+        _text(_child(stmt, q.CreDtTm)),
+    ):
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            continue
+    return None
+
+
 def _check_control_sums(tally: Tally) -> None:
     """TxsSummry against the entries read; real files disagree at times, so a warning."""
     for label, count, total in tally.control:
@@ -244,6 +290,8 @@ class _EntryReader:
             False: (q.Cdtr, q.CdtrAcct, q.UltmtCdtr, q.Nm, q.Pty, q.Id, q.IBAN),
         }
         self.name = name
+        self.statement_day: date | None = None  # for entries that give no date at all
+        self.undated = 0  # entries of the statement dated by statement_day
         self.currencies: dict[str | None, str] = {}  # Ccy as written -> the valid code
         self.dates: dict[str, date] = {}  # a statement's entries share a few dozen dates
 
@@ -313,6 +361,9 @@ class _EntryReader:
         booking_date = (
             self._date(booking_elem, number) if booking_elem is not None else None
         ) or value_date
+        if booking_date is None and self.statement_day is not None:
+            booking_date = self.statement_day  # the entry has no date: the statement's
+            self.undated += 1
         if booking_date is None:
             raise StatementFormatError(
                 self.name, "the entry has no booking date.", line=line, where=f"entry {number}"

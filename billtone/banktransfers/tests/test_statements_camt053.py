@@ -447,7 +447,6 @@ def test_a_document_without_statements_is_an_error(tmp_path):
         (ntry("02", "5.00", currency="euro"), "no valid currency"),
         (ntry("02", "5.00", direction="CREDIT"), "CdtDbtInd is 'CREDIT'"),
         (ntry("02", "5.00", booked="<Dt>2025-13-45</Dt>"), "is not a date"),
-        (ntry("02", "5.00", booked="", valued=""), "no booking date"),
     ],
 )
 def test_a_bad_entry_names_the_entry_and_its_line(tmp_path, entry, message):
@@ -468,3 +467,74 @@ def test_entities_are_not_expanded(tmp_path):
     assert ns in text
     (entry,) = statement_read(write(tmp_path, text)).entries
     assert "root:" not in entry.free_text
+
+
+# --- variants seen in real files ----------------------------------------------------------
+
+
+def test_the_austrian_stuzza_namespace_is_a_camt053(tmp_path):
+    namespace = "ISO:camt.053.001.02:APC:STUZZA:payments:003"
+    path = write(
+        tmp_path,
+        document("02", ntry("02", "250.00"), opening="0", closing="250.00", namespace=namespace),
+    )
+
+    result = statement_read(path)
+
+    assert [e.amount for e in result.entries] == [Decimal("250.00")]
+    assert result.statements[0].balanced is True
+
+
+def test_a_document_inside_a_swift_envelope_is_read(tmp_path):
+    # SWIFT's CBPR+: an <Envelope> holding the business application header and the Document
+    inner = document("08", ntry("08", "75.10"), opening="0", closing="75.10")
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Envelope xmlns="urn:swift:xsd:envelope">\n'
+        '<AppHdr xmlns="urn:iso:std:iso:20022:tech:xsd:head.001.001.02">'
+        "<MsgDefIdr>camt.053.001.08</MsgDefIdr></AppHdr>\n"
+        + inner.split("?>\n", 1)[1]
+        + "</Envelope>\n"
+    )
+
+    result = statement_read(write(tmp_path, text))
+
+    assert [e.amount for e in result.entries] == [Decimal("75.10")]
+    assert result.statements[0].balanced is True
+
+
+def test_entries_without_any_date_take_the_statement_s_and_say_so(tmp_path):
+    undated = ntry("08", "10.00").replace(
+        "<BookgDt><Dt>2025-03-14</Dt></BookgDt><ValDt><Dt>2025-03-15</Dt></ValDt>", ""
+    )
+    path = write(
+        tmp_path,
+        document("08", undated, undated, opening="0", closing="20.00", statement_id="S-1"),
+    )
+
+    result = statement_read(path)
+
+    assert [e.booking_date for e in result.entries] == [date(2025, 3, 14)] * 2  # CLBD's date
+    assert [e.value_date for e in result.entries] == [None, None]
+    assert result.statements[0].problems == (
+        "2 entries carry no booking or value date: the statement's date 2025-03-14 is used "
+        "for them.",
+    )
+
+
+def test_two_xml_documents_in_one_file_are_named_as_such(tmp_path):
+    one = document("02", ntry("02", "1.00"))
+    path = write(tmp_path, one + one)
+    with pytest.raises(StatementFormatError) as caught:
+        statement_check(path)
+    assert "more than one XML document" in str(caught.value)
+    assert caught.value.line == one.count("\n") + 1
+
+
+def test_an_entry_without_a_date_in_a_statement_without_one_is_an_error(tmp_path):
+    undated = ntry("02", "5.00", booked="", valued="")
+    text = document("02", ntry("02", "1.00"), undated).replace(
+        "<CreDtTm>2025-03-15T06:00:00</CreDtTm><Acct>", "<Acct>"
+    )
+    with pytest.raises(StatementFormatError) as caught:
+        statement_check(write(tmp_path, text, name="bad.xml"))
+    assert "entry 2: the entry has no booking date." in str(caught.value)
