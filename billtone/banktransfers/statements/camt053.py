@@ -3,8 +3,11 @@
 The file is streamed with lxml's iterparse: each Ntry is read when its end tag arrives,
 then cleared and dropped with everything before it, so a statement of 100,000 entries
 never sits in memory whole. Elements are matched in the document's own namespace, which
-must be camt.053.001.NN; the element names this parser reads are the same in every
-version from 001.02 on, except that 001.08 may wrap the debtor in a Pty element.
+must be camt.053.001.NN (ISO's, or a national variant of it such as Austria's STUZZA); the
+element names this parser reads are the same in every version from 001.02 on, except that
+001.08 may wrap the debtor in a Pty element. The Document may be the root or sit inside
+SWIFT's CBPR+ envelope. An entry with no booking or value date at all takes the
+statement's date, and the statement says so among its problems.
 """
 
 from __future__ import annotations

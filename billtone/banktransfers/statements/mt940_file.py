@@ -8,8 +8,7 @@ cleaned of what real exports add around and inside the SWIFT text:
 - {1:}{2:}{4: envelopes and -} trailers, header lines before the first :20: (":940:");
 - single-line fields wrapped onto the next line (":28C:0000" + "0");
 - a :61: longer than one line: its second and later lines are the supplementary details;
-- an :86: after the closing balance, which is about the statement, not the last entry.
-
+- an :86: after the closing balance, which is about the statement, not the last entry;
 - amounts written with a decimal point instead of SWIFT's comma (old Rabobank exports:
   ":61:030109C000000000300.00NMSC...", ":60F:C030106EUR000000000000.00");
 - a space before the :61: transaction type (":61:2006080608D12,35 NRTIKREF+", Commerzbank
