@@ -315,7 +315,19 @@ def _line_of(block: _Block, exc: Exception) -> int:
         for number, line in block.lines:
             if first in line:
                 return number
+    if isinstance(exc, ValueError):  # a date that does not exist ("021131"): find it
+        for number, line in block.lines:
+            found = _DATED_RE.match(line)
+            if found:
+                try:
+                    date(2000 + int(found["yy"]), int(found["mm"]), int(found["dd"]))
+                except ValueError:
+                    return number
     return block.start
+
+
+# The YYMMDD of a balance (after its C/D mark) or of a :61: statement line.
+_DATED_RE = re.compile(r"^:(?:6[0245][FM]?:[CD]|61:)(?P<yy>\d\d)(?P<mm>\d\d)(?P<dd>\d\d)")
 
 
 def _entry(

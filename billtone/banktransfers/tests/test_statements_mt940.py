@@ -341,3 +341,11 @@ def test_statement_lines_merged_by_the_parser_are_an_error_not_a_loss(tmp_path, 
     assert str(caught.value) == (
         "zenith.sta: line 1, statement at line 1: 2 statement lines (:61:) were read as 1 entries."
     )
+
+
+def test_a_date_that_does_not_exist_names_its_line(tmp_path):
+    text = GERMAN.replace(":62F:C250314EUR204,50", ":62F:C251131EUR204,50")  # 31 November
+    with pytest.raises(StatementFormatError) as caught:
+        statement_check(write(tmp_path, text, name="bad.sta"))
+    assert caught.value.line == 11
+    assert "day is out of range for month" in str(caught.value)
