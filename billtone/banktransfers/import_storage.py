@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Concat
 
 from billtone.accounts.models import BillingProfile
 from billtone.banktransfers.models import AccountReference, BankEntry, FundingRequest
@@ -208,30 +210,29 @@ def funds_emails_make(
     matched = BankEntry.Status.MATCHED
     pending = EmailDelivery.Status.PENDING
     if not _postgres():
-        entries = (
-            BankEntry.objects.filter(statement_import_id=statement_import_id, status=matched)
-            .order_by("pk")
-            .values_list("identity", "account_id")
+        entries = BankEntry.objects.filter(
+            statement_import_id=statement_import_id, status=matched
+        ).order_by("pk")
+        EmailDelivery.objects.bulk_create(
+            [
+                EmailDelivery(
+                    key=key_prefix + identity,
+                    account_id=account_id,
+                    template=template,
+                    context={context_field: identity},
+                    status=pending,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                for identity, account_id in entries.values_list("identity", "account_id")
+            ],
+            batch_size=2_000,
+            ignore_conflicts=True,
         )
-        keys = []
-        for chunk in _chunks(entries.iterator(chunk_size=2_000), 2_000):
-            created = EmailDelivery.objects.bulk_create(
-                [
-                    EmailDelivery(
-                        key=key_prefix + identity,
-                        account_id=account_id,
-                        template=template,
-                        context={context_field: identity},
-                        status=pending,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                    for identity, account_id in chunk
-                ],
-                ignore_conflicts=True,
-            )
-            keys.extend(d.key for d in created)
-        made = EmailDelivery.objects.filter(created_at=now, key__in=keys)
+        # Those stored now (a key stored before keeps its own time): a subquery, not a list of
+        # keys as parameters (SQLite caps their number).
+        keys = entries.annotate(email_key=Concat(Value(key_prefix), "identity"))
+        made = EmailDelivery.objects.filter(created_at=now, key__in=keys.values("email_key"))
         return sorted(made.values_list("pk", flat=True))
     # One statement: the rows are made by PostgreSQL from the entries, in their order.
     with connection.cursor() as cursor:
@@ -256,17 +257,6 @@ def funds_emails_make(
             ],
         )
         return sorted(pk for (pk,) in cursor.fetchall())
-
-
-def _chunks(items, size: int):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def constraints_check() -> None:

@@ -92,7 +92,7 @@ def read_camt053(
                     reader.statement_day = _statement_day(elem.getparent(), q, reader)
                     header_read = True
                 entry_number += 1
-                for entry in reader.read(elem, tally, entry_number):  # type: ignore[union-attr]
+                for entry in reader.read(elem, tally, entry_number):
                     tally.add(entry)
                     yield entry
                 # _drop(elem), inline: `parent` stays referenced from here to the next

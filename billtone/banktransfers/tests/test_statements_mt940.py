@@ -220,17 +220,20 @@ def test_a_file_ending_on_an_intermediate_balance_is_read_and_says_so(tmp_path):
     assert "the rest of this statement is in another file" in problem
 
 
+# Zenith Bank (Nigeria): no transaction type code on its statement lines, ":28C: /1".
+ZENITH = (
+    ":20:Z\n:25:1012345678\n:28C: /1\n:60F:C201130NGN0,00\n"
+    ":61:2011301130CN220000,00//19239782213\n:86:first\n"
+    ":61:2011301130DN240,23//19239782214\n:86:second\n"
+    ":61:2011301130DN10,00//19239782215\n:86:third\n"
+    ":62F:C201130NGN219749,77\n"
+)
+
+
 def test_each_statement_line_is_an_entry_also_without_a_type_code(tmp_path):
     # Zenith Bank writes no transaction type: mt940 alone would file each :61: into the
     # previous entry, overwriting it.
-    text = (
-        ":20:Z\n:25:1012345678\n:28C: /1\n:60F:C201130NGN0,00\n"
-        ":61:2011301130CN220000,00//19239782213\n:86:first\n"
-        ":61:2011301130DN240,23//19239782214\n:86:second\n"
-        ":61:2011301130DN10,00//19239782215\n:86:third\n"
-        ":62F:C201130NGN219749,77\n"
-    )
-    result = statement_read(write(tmp_path, text))
+    result = statement_read(write(tmp_path, ZENITH))
 
     assert [(e.amount, e.is_credit, e.free_text) for e in result.entries] == [
         (Decimal("220000.00"), True, "first"),
@@ -330,16 +333,10 @@ def test_statement_lines_merged_by_the_parser_are_an_error_not_a_loss(tmp_path, 
     from billtone.banktransfers.statements import mt940_file
 
     monkeypatch.setattr(mt940_file, "NO_TYPE_CODE", "")  # mt940's own behaviour: merge
-    text = (
-        ":20:Z\n:25:1012345678\n:28C:1\n:60F:C201130NGN0,00\n"
-        ":61:2011301130CN220000,00//19239782213\n:86:first\n"
-        ":61:2011301130DN240,23//19239782214\n:86:second\n"
-        ":62F:C201130NGN219759,77\n"
-    )
     with pytest.raises(StatementFormatError) as caught:
-        statement_check(write(tmp_path, text, name="zenith.sta"))
+        statement_check(write(tmp_path, ZENITH, name="zenith.sta"))
     assert str(caught.value) == (
-        "zenith.sta: line 1, statement at line 1: 2 statement lines (:61:) were read as 1 entries."
+        "zenith.sta: line 1, statement at line 1: 3 statement lines (:61:) were read as 1 entries."
     )
 
 
