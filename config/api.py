@@ -13,6 +13,7 @@ from billtone.accounts.api import router as accounts_router
 from billtone.accounts.api import tokens as accounts_tokens_router
 from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
 from billtone.banktransfers.api import router as banktransfers_router
+from billtone.core import idempotency
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
 from billtone.core.problems import (
@@ -38,11 +39,14 @@ api = BilltoneAPI(
     description=(
         "Billing and self-service for cloud-telephony operators. Authenticate with "
         "`Authorization: Bearer <token>`. Errors are RFC 9457 problem+json. Every POST "
-        "accepts an `Idempotency-Key` header: the same key and body replay the first "
-        "response; the same key with another body is refused with 422."
+        "accepts an `Idempotency-Key` header, kept per caller (token's user and account): "
+        "the same key and body replay the first response; the same key with another body is "
+        "refused with 422; a response that showed a secret is replayed as a 410 "
+        "`secret-shown-once` problem naming the created object's `id`."
     ),
     urls_namespace="api",
 )
+idempotency.install(api)
 
 customer_auth = CustomerTokenAuth()
 operator_auth = OperatorTokenAuth()

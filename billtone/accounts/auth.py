@@ -28,6 +28,11 @@ class CustomerPrincipal:
             user_id=self.membership.user_id,
         )
 
+    @property
+    def idempotency_scope(self) -> str:
+        """Whose Idempotency-Keys these are: the account and the user acting in it."""
+        return f"account:{self.membership.account_id}:user:{self.membership.user_id}"
+
 
 @dataclass(frozen=True)
 class OperatorPrincipal:
@@ -39,6 +44,10 @@ class OperatorPrincipal:
             label=f"{self.token.user.get_username()} (operator token {self.token.prefix})",
             user_id=self.token.user_id,
         )
+
+    @property
+    def idempotency_scope(self) -> str:
+        return f"operator:user:{self.token.user_id}"
 
 
 class CustomerTokenAuth(HttpBearer):

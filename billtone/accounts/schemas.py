@@ -2,6 +2,8 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
+from billtone.core.schemas import ShownOnce
+
 
 class BillingProfileOut(Schema):
     company_name: str
@@ -69,7 +71,7 @@ class ApiTokenIn(Schema):
 
 
 class ApiTokenCreated(ApiTokenOut):
-    secret: str = Field(description="shown once: store it now")
+    secret: ShownOnce = Field(description="shown once: store it now")
 
 
 class AccountOut(Schema):

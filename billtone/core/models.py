@@ -28,13 +28,19 @@ class AuditEntry(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A POST answered once per (scope, key): replays return the stored response."""
+    """A POST answered once per (scope, key): replays return the stored response.
+
+    The stored response is what a replay gets: never a body that showed a secret (a 410
+    problem naming the created object is stored instead), never a 401/403/429 or a 5xx.
+    """
 
     class State(models.TextChoices):
         IN_PROGRESS = "in_progress"
         DONE = "done"
 
-    scope = models.CharField(max_length=80, help_text="account:<id> or operator:<token id>")
+    scope = models.CharField(
+        max_length=80, help_text="account:<id>:user:<id> or operator:user:<id>"
+    )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)

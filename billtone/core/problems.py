@@ -67,15 +67,18 @@ _IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "required": False,
     "description": (
-        "Replays the first response for the same key and body; the same key with another "
-        "body is refused (422); a key whose first request is still running answers 409."
+        "Kept per caller (the token's user and account). Replays the first response for the "
+        "same key and body (compared as parsed JSON); the same key with another body is "
+        "refused (422); a key whose first request is still running answers 409; a response "
+        "that showed a secret is never kept: its replay is a 410 `secret-shown-once` problem "
+        "with the created object's `id`."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
 }
 
 
-def _implied_errors(method: str, operation: dict[str, Any]) -> set[int]:
-    """The errors the API's handlers and middleware give any such operation, declared or not."""
+def _implied_errors(method: str, operation: dict[str, Any], root: dict[str, Any]) -> set[int]:
+    """The errors the API's handlers and idempotency give any such operation, declared or not."""
     parameters = operation.get("parameters", [])
     codes: set[int] = set()
     if operation.get("security"):
@@ -88,15 +91,30 @@ def _implied_errors(method: str, operation: dict[str, Any]) -> set[int]:
         codes.add(400)  # a body that is not JSON
     if method == "post":
         codes |= {400, 409, 422}  # Idempotency-Key: invalid, in progress, reused
+        if _shows_a_secret(operation, root):
+            codes.add(410)  # Idempotency-Key: a replay of a response that showed a secret
     return codes
+
+
+def _shows_a_secret(operation: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether a success response has a field typed ShownOnce (billtone/core/schemas.py)."""
+    components = root.get("components", {}).get("schemas", {})
+    for code, response in operation.get("responses", {}).items():
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if str(code).startswith("2") and "$ref" in schema:
+            properties = components.get(schema["$ref"].rsplit("/", 1)[-1], {}).get("properties")
+            if any(field.get("x-shown-once") for field in (properties or {}).values()):
+                return True
+    return False
 
 
 def openapi_document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Make the OpenAPI schema say what the API serves on errors.
 
     Ninja documents every response as application/json and only the codes a route declares;
-    errors are problem+json, and the handlers in config/api.py and the idempotency middleware
-    answer some codes on any route (401/403 on every protected one, 422 on bad input, ...).
+    errors are problem+json, and the handlers in config/api.py and the Idempotency-Key rule
+    (billtone/core/idempotency.py) answer some codes on any route (401/403 on every protected
+    one, 422 on bad input, ...).
     """
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -109,7 +127,7 @@ def openapi_document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 parameters.append(dict(_IDEMPOTENCY_KEY_PARAMETER))
             responses = operation.setdefault("responses", {})
             declared = {int(code) for code in responses if str(code).isdigit()}
-            for code in sorted(_implied_errors(method, operation) - declared):
+            for code in sorted(_implied_errors(method, operation, schema) - declared):
                 responses[code] = {
                     "description": HTTPStatus(code).phrase,
                     "content": {CONTENT_TYPE: {"schema": {"$ref": _PROBLEM_REF}}},

@@ -2,8 +2,9 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
+from django.http import HttpRequest
 from ninja import Schema
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, PlainSerializer, SerializationInfo
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -18,6 +19,39 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A date in the API's input: only YYYY-MM-DD, as the OpenAPI schema says."""
+
+
+_SHOWN_ONCE = "_billtone_secrets_shown"
+
+
+def _shown_once(value: str, info: SerializationInfo) -> str:
+    request = (info.context or {}).get("request")
+    if request is not None:
+        secrets = getattr(request, _SHOWN_ONCE, None)
+        if secrets is None:
+            secrets = []
+            setattr(request, _SHOWN_ONCE, secrets)
+        secrets.append(value)
+    return value
+
+
+ShownOnce = Annotated[
+    str,
+    PlainSerializer(_shown_once, return_type=str),
+    Field(json_schema_extra={"x-shown-once": True}),
+]
+"""A secret in an API response, shown in that response only (an API token's secret).
+
+Type every such field so: when Ninja renders it, the request notes the secret, and the
+Idempotency-Key store (billtone/core/idempotency.py) then keeps no copy of the response.
+tests/api/test_secrets_never_stored.py fails on a response field that looks secret and is not
+typed so, and scans every table after every route that shows one.
+"""
+
+
+def secrets_shown(request: HttpRequest) -> list[str]:
+    """The ShownOnce values rendered in the response to `request`."""
+    return getattr(request, _SHOWN_ONCE, [])
 
 
 class Problem(Schema):

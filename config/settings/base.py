@@ -45,7 +45,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "billtone.core.idempotency.IdempotencyMiddleware",
     "billtone.core.middleware.ApiMethodNotAllowedMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
