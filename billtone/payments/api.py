@@ -62,7 +62,8 @@ def _with_extensions(view):
 
 def _service_key(request: HttpRequest, kind: str) -> str:
     """The payment's idempotency key: the request's Idempotency-Key, scoped to the account
-    (the middleware replays responses for a while; this key holds for ever), or a new one."""
+    (the Idempotency-Key store replays a caller's responses for a while; this key holds for
+    ever, whoever sends it), or a new one."""
     account_id = request.auth.account.pk
     given = request.headers.get(IDEMPOTENCY_HEADER)
     if not given:
