@@ -7,7 +7,8 @@ answered, and its latency is counted from that due time (so a stalled server is 
 by a client that waits for it). In the same round and on the same gunicorn configuration, a
 hello-world WSGI app (`hello` below) gets the same load: the floor of server, client and
 machine. Each round reports p50/p99/max latency, errors, the ratio to the floor, the
-server's CPU per request (master and workers, from psutil: Python CPU), the client's own CPU,
+server's CPU per request it answered (master and workers, from psutil: Python CPU; answers
+counted in its access log), the client's own CPU,
 and the most PostgreSQL connections the server held (pg_stat_activity, sampled every 0.2 s).
 
 The app server is started by `server_command` (the one place to change how): `billtone
@@ -18,7 +19,7 @@ and gunicorn). Results: docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/api_reads.py [--rounds 3] [--rate 200] [--seconds 20] \\
-        [--workers 2] [--threads 4] [--accounts 100] [--reuse-db]
+        [--workers 2] [--threads 4] [--accounts 100] [--reuse-db] [--code DIR]
 
 The database bt_bench_reads is dropped and made again on that server (kept with
 --reuse-db). Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
@@ -208,6 +209,11 @@ class Server:
             command, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
         )
 
+    def served(self) -> int:
+        """Requests the server has answered (its access log's lines), timed out ones too."""
+        with open(self.log.name, "rb") as log:
+            return sum(b'" ' in line and b"HTTP/1." in line for line in log)
+
     def cpu_seconds(self) -> float:
         """CPU used by the master, its live workers and the workers it has reaped."""
         import psutil
@@ -288,11 +294,14 @@ async def _load(port: int, requests: list[tuple[str, dict]], rate: float) -> lis
 
 def run_load(server: Server, requests: list[tuple[str, dict]], rate: float) -> dict:
     cpu_before, client_before = server.cpu_seconds(), time.process_time()
+    served_before = server.served()
     wall_before = time.monotonic()
     results = asyncio.run(_load(server.port, requests, rate))
     wall = time.monotonic() - wall_before
     server_cpu = server.cpu_seconds() - cpu_before
     client_cpu = time.process_time() - client_before
+    time.sleep(1)  # the access log lines of the last answers
+    served = server.served() - served_before
     latencies = sorted(r * 1000 for r in results if r is not None)
     if not latencies:
         sys.exit(f"every request to the {server.name} server failed; see {server.log.name}")
@@ -302,7 +311,8 @@ def run_load(server: Server, requests: list[tuple[str, dict]], rate: float) -> d
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "max": latencies[-1],
-        "server_cpu_ms": server_cpu / len(results) * 1000,
+        "served": served,
+        "server_cpu_ms": server_cpu / max(served, 1) * 1000,
         "client_cpu_pct": client_cpu / wall * 100,
         "achieved_rate": len(results) / wall,
     }
@@ -312,7 +322,8 @@ def _line(label: str, r: dict, floor: dict | None = None) -> str:
     ratio = f"  p99 x{r['p99'] / floor['p99']:.1f} of floor" if floor else ""
     return (
         f"  {label:6} p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  max {r['max']:8.2f} ms  "
-        f"errors {r['errors']}/{r['requests']}  server CPU {r['server_cpu_ms']:.2f} ms/req  "
+        f"errors {r['errors']}/{r['requests']}  served {r['served']}  "
+        f"server CPU {r['server_cpu_ms']:.2f} ms/req  "
         f"client CPU {r['client_cpu_pct']:.0f} %{ratio}"
     )
 
@@ -326,6 +337,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--reuse-db", action="store_true")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        help="serve another checkout's code (e.g. `git archive main` unpacked) with this venv",
+    )
     args = parser.parse_args()
     if not (0 < args.rate <= 2000 and 0 < args.seconds <= 120 and 0 < args.rounds <= 20):
         sys.exit("--rate up to 2000, --seconds up to 120, --rounds up to 20.")
@@ -360,7 +376,14 @@ def main() -> None:
     floor_requests = [("/", {}) for _ in range(count)]
     warmup = max(1, int(args.rate * 2))
 
-    app = Server("app", app_cmd, env, app_port)
+    app_env = env
+    if args.code:
+        code = args.code.resolve()
+        app_env = {**env, "PYTHONPATH": str(code)}
+        app_cmd = _gunicorn("config.wsgi:application", bind=f"127.0.0.1:{app_port}", **flags)
+        app_cmd.insert(4, f"--chdir={code}")
+        print(f"app code from {code}: gunicorn directly")
+    app = Server("app", app_cmd, app_env, app_port)
     floor = Server("floor", floor_cmd, env, floor_port)
     rows = []
     try:
