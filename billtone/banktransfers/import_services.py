@@ -208,6 +208,8 @@ class StatementTooLarge(ApplicationError):
 
 
 def _megabytes(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size:,} bytes"
     return f"{size / 1_000_000:,.1f} MB" if size < 10_000_000 else f"{size / 1_000_000:,.0f} MB"
 
 

@@ -135,7 +135,7 @@ _READ = ("Document", "Stmt", "Ntry")
 _HEADER = ("Id", "Acct", "Bal", "TxsSummry", "FrToDt", "CreDtTm")
 CHUNK_BYTES = 1 << 16
 # Bytes read without an entry or a statement ending before what is not kept is pruned.
-PRUNE_AFTER_BYTES = 1 << 20
+PRUNE_AFTER_BYTES = 1 << 18
 # What the reader may have to keep at once: one entry (a batch's transactions included) and a
 # statement's header. libxml2 takes about 250 bytes an element with its text.
 MAX_KEPT_ELEMENTS = 250_000
