@@ -62,13 +62,13 @@ def test_the_service_refuses_a_file_over_the_limit_without_reading_it(limit, lar
 
 
 def test_a_pipe_over_the_limit_is_refused_once_the_limit_is_read(settings, large):
-    settings.BILLTONE_STATEMENT_MAX_BYTES = 10_000_000
-    pipe = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nwhile True: sys.stdout.buffer.write(b'<' * 65536)"],
+    settings.BILLTONE_STATEMENT_MAX_BYTES = 1_000_000
+    pipe = subprocess.Popen(  # 3 MB, of which the import copies aside at most the first 2
+        [sys.executable, "-c", "import sys\nsys.stdout.buffer.write(b'<' * 3_000_000)"],
         stdout=subprocess.PIPE,
     )
     try:
-        with pytest.raises(ApplicationError, match="over the 10 MB"):
+        with pytest.raises(ApplicationError, match=r"over the 1\.0 MB a statement file may"):
             statement_import(source=pipe.stdout, name="stdin", actor=STAFF)
     finally:
         pipe.kill()
