@@ -1,13 +1,17 @@
 """ISO 20022 camt.053 (bank-to-customer statement), versions 001.02 and later.
 
-The file is streamed with lxml's iterparse: each Ntry is read when its end tag arrives,
-then cleared and dropped with everything before it, so a statement of 100,000 entries
-never sits in memory whole. Elements are matched in the document's own namespace, which
-must be camt.053.001.NN (ISO's, or a national variant of it such as Austria's STUZZA); the
-element names this parser reads are the same in every version from 001.02 on, except that
-001.08 may wrap the debtor in a Pty element. The Document may be the root or sit inside
-SWIFT's CBPR+ envelope. An entry with no booking or value date at all takes the
-statement's date, and the statement says so among its problems.
+The file is streamed, fed to lxml 64 KiB at a time: each Ntry is read when its end tag
+arrives, then cleared and dropped with everything before it, so a statement of 100,000
+entries never sits in memory whole; what builds up where no entry ends (a group header, an
+envelope) is pruned as it streams, and an entry or header too large to keep is refused
+(_Feed, decision 0010). A UTF-8, UTF-16 or UTF-32 byte-order mark is read.
+
+Elements are matched in the document's own namespace, which must be camt.053.001.NN
+(ISO's, or a national variant of it such as Austria's STUZZA); the element names this
+parser reads are the same in every version from 001.02 on, except that 001.08 may wrap the
+debtor in a Pty element. The Document may be the root or sit inside SWIFT's CBPR+
+envelope. An entry with no booking or value date at all takes the statement's date, and
+the statement says so among its problems.
 """
 
 from __future__ import annotations
