@@ -10,6 +10,7 @@ screenshot to test-artifacts/<test>/<NN>-<name>.png. A test that fails also leav
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,14 +81,40 @@ def artifacts(request) -> Path:
     return folder
 
 
-@pytest.fixture
-def page(browser, live_server, transactional_db, request, artifacts):
-    """A page in a fresh context; fails the test on a JavaScript error or an HTTP 5xx."""
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
+# Reports every Content-Security-Policy violation of the page (the browser's own event) to the
+# test; init scripts are the browser's, not the page's, so the policy does not block this one.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline code"}`
+    + ` at ${event.documentURI} (${event.sourceFile || ""}:${event.lineNumber})`
+    + ` ${event.sample || ""}`
+  );
+}, true);
+"""
+
+
+@contextmanager
+def browser_page(browser, base_url: str, request, artifacts):
+    """A page in a fresh context; fails the test on a JavaScript error, an HTTP 5xx or a
+    Content-Security-Policy violation."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
     context.set_default_timeout(10_000)
-    page = context.new_page()
     problems: list[str] = []
+    context.expose_function(
+        "reportCspViolation", lambda text: problems.append(f"CSP violation: {text}")
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    page = context.new_page()
     page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"CSP violation: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (
@@ -101,6 +128,13 @@ def page(browser, live_server, transactional_db, request, artifacts):
         page.screenshot(path=artifacts / "failure.png", full_page=True)
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, request, artifacts):
+    """A page on pytest-django's live server (see browser_page)."""
+    with browser_page(browser, live_server.url, request, artifacts) as page:
+        yield page
 
 
 @pytest.fixture
