@@ -1,7 +1,9 @@
-"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server.
+"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server
+(and, in test_production_server.py, against `billtone serve`).
 
 Every test here is marked `e2e` and uses the `page` fixture: a fresh browser context (own
-cookies) on a session-wide chromium, with relative URLs resolved against the live server.
+cookies) on a session-wide chromium, with relative URLs resolved against the live server. A
+JavaScript error, an HTTP 5xx or a Content-Security-Policy violation on any page fails the test.
 `login(page, email, password)` logs in through the real form; `shot(name)` saves a full-page
 screenshot to test-artifacts/<test>/<NN>-<name>.png. A test that fails also leaves
 `failure.png` there.
@@ -137,9 +139,8 @@ def page(browser, live_server, transactional_db, request, artifacts):
         yield page
 
 
-@pytest.fixture
-def shot(page, artifacts):
-    """shot(name) saves a full-page screenshot of what the page shows now."""
+def screenshotter(page, artifacts: Path):
+    """take(name) saves a full-page screenshot of what the page shows now."""
     taken = 0
 
     def take(name: str) -> Path:
@@ -150,6 +151,12 @@ def shot(page, artifacts):
         return path
 
     return take
+
+
+@pytest.fixture
+def shot(page, artifacts):
+    """shot(name) saves a full-page screenshot of what the page shows now."""
+    return screenshotter(page, artifacts)
 
 
 @pytest.fixture

@@ -133,7 +133,6 @@ class Command(BaseCommand):
                 " current_setting('superuser_reserved_connections')::int"
             )
             max_connections, superuser_reserved = cursor.fetchone()
-        connection.close()
         reserved = settings.BILLTONE_DB_RESERVED_CONNECTIONS
         available = max_connections - superuser_reserved - reserved
         if needed > available:
