@@ -30,7 +30,7 @@ if not DEBUG and env_bool("BILLTONE_HTTPS", True):
 
 # Content-Security-Policy on every response (django-csp). Pages load scripts and styles only
 # from our own static files: no inline <script>, <style>, style="" or on*="" handlers, no eval
-# (htmx's own inline indicator style and eval are switched off in web/base.html).
+# (htmx's inline indicator style, eval and style settling are switched off in web/base.html).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
