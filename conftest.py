@@ -4,12 +4,18 @@ import itertools
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from billtone.accounts.models import Membership
 from billtone.accounts.services import account_create, api_token_create, member_add
 from billtone.core.services import Actor
 
 _counter = itertools.count(1)
+
+# Property tests check results, not timings: on a shared two-core machine a single example may
+# take longer than Hypothesis's default 200 ms deadline, which failed healthy tests as "flaky".
+hypothesis_settings.register_profile("billtone", deadline=None)
+hypothesis_settings.load_profile("billtone")
 
 
 @pytest.fixture

@@ -33,15 +33,18 @@ def api_token_from_header(authorization: str) -> ApiToken | None:
 
 
 def api_token_from_secret(raw: str) -> ApiToken | None:
+    """The active token whose secret is `raw`, found by its unique prefix in one query that also
+    brings its user, account, billing profile and the user's membership (token_membership)."""
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    token = (
-        ApiToken.objects.select_related("user", "account")
-        .filter(prefix=prefix, revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None or not hmac.compare_digest(token.secret_hash, token_hash(raw)):
+    try:
+        token = ApiToken.objects.select_related("user__membership", "account__billing_profile").get(
+            prefix=prefix, revoked_at__isnull=True, user__is_active=True
+        )
+    except ApiToken.DoesNotExist:
+        return None
+    if not hmac.compare_digest(token.secret_hash, token_hash(raw)):
         return None
     if token.is_operator and not token.user.is_staff:
         return None
@@ -49,14 +52,19 @@ def api_token_from_secret(raw: str) -> ApiToken | None:
 
 
 def token_membership(token: ApiToken) -> Membership | None:
-    """The membership an account token acts as; None once its user left the account."""
+    """The membership an account token acts as; None once its user left the account.
+
+    A token from api_token_from_secret carries it already: no query."""
     if token.is_operator:
         return None
-    return (
-        Membership.objects.select_related("account")
-        .filter(user_id=token.user_id, account_id=token.account_id)
-        .first()
-    )
+    try:
+        membership = token.user.membership
+    except Membership.DoesNotExist:
+        return None
+    if membership.account_id != token.account_id:
+        return None
+    membership.account = token.account  # the same row, loaded with its billing profile
+    return membership
 
 
 def billing_profile_get(*, account: Account) -> BillingProfile:

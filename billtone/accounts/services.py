@@ -1,9 +1,11 @@
 import secrets
 from dataclasses import dataclass, fields
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from billtone.accounts import validation
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
@@ -279,5 +281,19 @@ def api_token_revoke(*, account: Account, token_id: int, actor: Actor) -> ApiTok
     return token
 
 
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
 def api_token_touch(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
+    """Record the token's last use, at most once a minute, so that reads write nothing.
+
+    Skipped when the loaded value is recent; otherwise a conditional UPDATE, so that workers
+    serving the same token at the same moment write its row once."""
+    now = clock.now()
+    cutoff = now - TOKEN_TOUCH_INTERVAL
+    if token.last_used_at is not None and token.last_used_at > cutoff:
+        return
+    ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=token.pk
+    ).update(last_used_at=now)
+    token.last_used_at = now

@@ -3,6 +3,7 @@
 from django import forms
 
 from billtone.accounts.models import Account
+from billtone.banktransfers.import_services import StatementTooLarge, statement_size_check
 from billtone.banktransfers.models import BankEntry, FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.statements import FORMATS
@@ -28,6 +29,16 @@ class StatementUploadForm(forms.Form):
             '"reference": "Reference", "free_text": ["Description"], "entry_id": "Id"}.'
         ),
     )
+
+    def clean_file(self):
+        """Over the size limit: refused here, before anything reads the file (an upload that
+        large was not even stored, see uploads.py)."""
+        file = self.cleaned_data["file"]
+        try:
+            statement_size_check(name=file.name, size=file.size)
+        except StatementTooLarge as error:
+            raise forms.ValidationError(error.errors["file"][0]) from None
+        return file
 
 
 class _RequestChoice(forms.ModelChoiceField):

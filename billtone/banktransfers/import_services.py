@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from django.conf import settings
+
 from billtone.banktransfers.import_batch import Credit, ImportRun
 from billtone.banktransfers.models import StatementImport
 from billtone.banktransfers.statements import (
@@ -29,7 +31,7 @@ from billtone.banktransfers.statements import (
     statement_parse,
 )
 from billtone.core import clock
-from billtone.core.errors import ValidationFailed
+from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.services import Actor
 
 BATCH_SIZE = 10_000  # measured: 2,000 → 10,000 took a 100,000-credit import from 11.8 s to 9.9 s
@@ -52,9 +54,10 @@ def statement_import(
     """Import the statement file `source` (a path or a binary file); returns its summary.
 
     All or nothing: raises StatementFormatError, and writes nothing, when the file cannot be
-    read whole. Any other error rolls the import back too, and is raised after a failed
-    import record (with the error) is kept for the back office; importing the file again
-    imports it whole.
+    read whole; StatementTooLarge, before reading it, when it is over the operator's limit
+    (BILLTONE_STATEMENT_MAX_BYTES). Any other error rolls the import back too, and is raised
+    after a failed import record (with the error) is kept for the back office; importing the
+    file again imports it whole.
     """
     if format is not None and format not in FORMATS:
         raise ValidationFailed({"format": [f"One of {', '.join(FORMATS)}."]})
@@ -187,6 +190,37 @@ class _Reading:
 # --- the file ------------------------------------------------------------------------------
 
 
+class StatementTooLarge(ApplicationError):
+    """The file is over the operator's limit (BILLTONE_STATEMENT_MAX_BYTES); nothing was read."""
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        message = (
+            f"{name}: the file is {_megabytes(size)}, over the {_megabytes(limit)} a statement "
+            "file may have here (BILLTONE_STATEMENT_MAX_BYTES); it was not read."
+        )
+        super().__init__(
+            detail=message,
+            slug="statement-too-large",
+            title="The statement file is too large",
+            status=413,
+            errors={"file": [message]},
+        )
+
+
+def _megabytes(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size:,} bytes"
+    return f"{size / 1_000_000:,.1f} MB" if size < 10_000_000 else f"{size / 1_000_000:,.0f} MB"
+
+
+def statement_size_check(*, name: str, size: int) -> None:
+    """Raise StatementTooLarge when `size` bytes are over the limit; what the upload form and
+    the import itself check before reading a file."""
+    limit = settings.BILLTONE_STATEMENT_MAX_BYTES
+    if size > limit:
+        raise StatementTooLarge(name, size, limit)
+
+
 def _name_of(source) -> str:
     if isinstance(source, str | os.PathLike):
         return os.path.basename(os.fspath(source))
@@ -204,6 +238,7 @@ def _opened(source, name: str) -> Iterator[tuple[BinaryIO, str, int | None]]:
         except OSError as error:
             raise StatementFormatError(name, f"cannot open it ({error.strerror}).") from None
         with handle:
+            statement_size_check(name=name, size=os.fstat(handle.fileno()).st_size)
             size = _digested(handle, digest)
             handle.seek(0)
             yield handle, digest.hexdigest(), size
@@ -212,24 +247,27 @@ def _opened(source, name: str) -> Iterator[tuple[BinaryIO, str, int | None]]:
     with contextlib.suppress(AttributeError, OSError):
         seekable = bool(source.seekable())
     if seekable:
+        statement_size_check(name=name, size=source.seek(0, os.SEEK_END))
         source.seek(0)
         size = _digested(source, digest)
         source.seek(0)
         yield source, digest.hexdigest(), size
         return
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
-        size = _digested(source, digest, copy_to=spool)
+        size = _digested(source, digest, copy_to=spool, name=name)
         spool.seek(0)
         yield spool, digest.hexdigest(), size
 
 
-def _digested(stream: BinaryIO, digest, copy_to: BinaryIO | None = None) -> int:
-    """Feed the rest of `stream` to `digest` (and to `copy_to`); returns the bytes read."""
+def _digested(stream: BinaryIO, digest, copy_to: BinaryIO | None = None, name: str = "") -> int:
+    """Feed the rest of `stream` to `digest` (and to `copy_to`, stopping past the size
+    limit: a pipe's size is known only as it is read); returns the bytes read."""
     size = 0
     for chunk in iter(lambda: stream.read(1 << 20), b""):
         digest.update(chunk)
         size += len(chunk)
         if copy_to is not None:
+            statement_size_check(name=name, size=size)
             copy_to.write(chunk)
     return size
 

@@ -118,7 +118,7 @@ def customer_balances(*, account: Account) -> list[CustomerBalance]:
         row.kind: row
         for row in LedgerAccount.objects.filter(
             account=account, currency=currency, kind__in=CUSTOMER_KINDS
-        )
+        ).order_by()  # a dict: the model's ordering would only cost time
     }
     result = []
     for kind in CUSTOMER_KINDS:

@@ -15,3 +15,16 @@ BILLTONE_BANK_TRANSFER_MIN_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MIN_AMOUNT",
 BILLTONE_BANK_TRANSFER_MAX_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MAX_AMOUNT", "50000")
 # A funding request not paid within this many days is marked expired (money still lands).
 BILLTONE_BANK_TRANSFER_EXPIRY_DAYS = env_int("BILLTONE_BANK_TRANSFER_EXPIRY_DAYS", 14)
+
+# Bank statement files: the largest imported (back-office upload and `billtone
+# import-statement`), refused before it is read. An upload is never stored past this size
+# (billtone.banktransfers.uploads), and only uploads under Django's 2.5 MB default are held
+# in memory, larger ones are written to a temporary file as they arrive.
+BILLTONE_STATEMENT_MAX_BYTES = env_int("BILLTONE_STATEMENT_MAX_BYTES", 100_000_000)
+FILE_UPLOAD_HANDLERS = [
+    "billtone.banktransfers.uploads.UploadSizeLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: files above go to disk
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # the request's other fields (files not counted)

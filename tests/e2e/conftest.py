@@ -1,7 +1,9 @@
-"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server.
+"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server
+(and, in test_production_server.py, against `billtone serve`).
 
 Every test here is marked `e2e` and uses the `page` fixture: a fresh browser context (own
-cookies) on a session-wide chromium, with relative URLs resolved against the live server.
+cookies) on a session-wide chromium, with relative URLs resolved against the live server. A
+JavaScript error, an HTTP 5xx or a Content-Security-Policy violation on any page fails the test.
 `login(page, email, password)` logs in through the real form; `shot(name)` saves a full-page
 screenshot to test-artifacts/<test>/<NN>-<name>.png. A test that fails also leaves
 `failure.png` there.
@@ -10,6 +12,7 @@ screenshot to test-artifacts/<test>/<NN>-<name>.png. A test that fails also leav
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,14 +83,40 @@ def artifacts(request) -> Path:
     return folder
 
 
-@pytest.fixture
-def page(browser, live_server, transactional_db, request, artifacts):
-    """A page in a fresh context; fails the test on a JavaScript error or an HTTP 5xx."""
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
+# Reports every Content-Security-Policy violation of the page (the browser's own event) to the
+# test; init scripts are the browser's, not the page's, so the policy does not block this one.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline code"}`
+    + ` at ${event.documentURI} (${event.sourceFile || ""}:${event.lineNumber})`
+    + ` ${event.sample || ""}`
+  );
+}, true);
+"""
+
+
+@contextmanager
+def browser_page(browser, base_url: str, request, artifacts):
+    """A page in a fresh context; fails the test on a JavaScript error, an HTTP 5xx or a
+    Content-Security-Policy violation."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
     context.set_default_timeout(10_000)
-    page = context.new_page()
     problems: list[str] = []
+    context.expose_function(
+        "reportCspViolation", lambda text: problems.append(f"CSP violation: {text}")
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    page = context.new_page()
     page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"CSP violation: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (
@@ -104,8 +133,14 @@ def page(browser, live_server, transactional_db, request, artifacts):
 
 
 @pytest.fixture
-def shot(page, artifacts):
-    """shot(name) saves a full-page screenshot of what the page shows now."""
+def page(browser, live_server, transactional_db, request, artifacts):
+    """A page on pytest-django's live server (see browser_page)."""
+    with browser_page(browser, live_server.url, request, artifacts) as page:
+        yield page
+
+
+def screenshotter(page, artifacts: Path):
+    """take(name) saves a full-page screenshot of what the page shows now."""
     taken = 0
 
     def take(name: str) -> Path:
@@ -116,6 +151,12 @@ def shot(page, artifacts):
         return path
 
     return take
+
+
+@pytest.fixture
+def shot(page, artifacts):
+    """shot(name) saves a full-page screenshot of what the page shows now."""
+    return screenshotter(page, artifacts)
 
 
 @pytest.fixture

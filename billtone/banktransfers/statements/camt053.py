@@ -1,17 +1,22 @@
 """ISO 20022 camt.053 (bank-to-customer statement), versions 001.02 and later.
 
-The file is streamed with lxml's iterparse: each Ntry is read when its end tag arrives,
-then cleared and dropped with everything before it, so a statement of 100,000 entries
-never sits in memory whole. Elements are matched in the document's own namespace, which
-must be camt.053.001.NN (ISO's, or a national variant of it such as Austria's STUZZA); the
-element names this parser reads are the same in every version from 001.02 on, except that
-001.08 may wrap the debtor in a Pty element. The Document may be the root or sit inside
-SWIFT's CBPR+ envelope. An entry with no booking or value date at all takes the
-statement's date, and the statement says so among its problems.
+The file is streamed, fed to lxml 64 KiB at a time: each Ntry is read when its end tag
+arrives, then cleared and dropped with everything before it, so a statement of 100,000
+entries never sits in memory whole; what builds up where no entry ends (a group header, an
+envelope) is pruned as it streams, and an entry or header too large to keep is refused
+(_Feed, decision 0010). A UTF-8, UTF-16 or UTF-32 byte-order mark is read.
+
+Elements are matched in the document's own namespace, which must be camt.053.001.NN
+(ISO's, or a national variant of it such as Austria's STUZZA); the element names this
+parser reads are the same in every version from 001.02 on, except that 001.08 may wrap the
+debtor in a Pty element. The Document may be the root or sit inside SWIFT's CBPR+
+envelope. An entry with no booking or value date at all takes the statement's date, and
+the statement says so among its problems.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -53,20 +58,6 @@ def read_camt053(
     stream: BinaryIO, name: str, on_statement: Callable[[StatementSummary], None]
 ) -> Iterator[StatementEntry]:
     """Yield the entries of a camt.053 file; call `on_statement` at the end of each Stmt."""
-    context = etree.iterparse(
-        stream,
-        events=("start", "end"),
-        tag=("{*}Document", "{*}Stmt", "{*}Ntry"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-        # The indentation between elements of a pretty-printed file, as real statements
-        # are, is never read (every text read is stripped): not building those text
-        # nodes saves about a tenth of the parsing.
-        remove_blank_text=True,
-    )
     q: SimpleNamespace | None = None
     reader: _EntryReader | None = None
     parent: etree._Element | None = None
@@ -74,11 +65,14 @@ def read_camt053(
     header_read = False
     entry_number = 0
     statements = 0
+    feed = _Feed(stream, name)
     try:
-        for event, elem in context:
+        for event, elem in feed:
             if q is None:
                 q = _namespace(elem, name)
                 reader = _EntryReader(q, name)
+                feed.keep = {q.Ntry, q.Stmt, *(getattr(q, t) for t in _HEADER)}
+                feed.statement = q.Stmt
             tag = elem.tag
             if event == "start":
                 if tag == q.Stmt:
@@ -101,6 +95,7 @@ def read_camt053(
                 parent = elem.getparent()
                 if parent is not None:
                     del parent[: parent.index(elem)]
+                feed.released()
             elif tag == q.Stmt:
                 if not header_read:
                     _read_header(elem, q, tally, name)
@@ -116,6 +111,7 @@ def read_camt053(
                 statements += 1
                 on_statement(tally.summary())
                 _drop(elem)
+                feed.released()
     except etree.XMLSyntaxError as exc:
         if "XML declaration allowed only at the start" in (exc.msg or ""):
             raise StatementFormatError(
@@ -128,14 +124,129 @@ def read_camt053(
             name, f"the XML is malformed or truncated ({exc.msg})", line=exc.lineno
         ) from None
     if q is None:
-        root = context.root
         raise StatementFormatError(
             name,
             "not a camt.053 statement: the root element is "
-            f"{etree.QName(root).localname if root is not None else 'missing'}, not Document.",
+            f"{etree.QName(feed.root_tag).localname if feed.root_tag else 'missing'}, "
+            "not Document.",
         )
     if not statements:
         raise StatementFormatError(name, "the camt.053 document holds no statement (Stmt).")
+
+
+# What of a statement is read besides its entries (_read_header, _statement_day).
+_READ = ("Document", "Stmt", "Ntry")
+_HEADER = ("Id", "Acct", "Bal", "TxsSummry", "FrToDt", "CreDtTm")
+CHUNK_BYTES = 1 << 16
+# Bytes read without an entry or a statement ending before what is not kept is pruned.
+PRUNE_AFTER_BYTES = 1 << 18
+# What the reader may have to keep at once: one entry (a batch's transactions included) and a
+# statement's header. libxml2 takes about 250 bytes an element with its text.
+MAX_KEPT_ELEMENTS = 250_000
+
+
+class _Feed:
+    """The (event, element) pairs of iterparse, from a parser fed here chunk by chunk, so that
+    what builds up where no entry or statement ends (a group header, an envelope, anything
+    outside the entries) is pruned as it streams, and an entry or header too large to keep
+    is refused: any file is read in bounded memory."""
+
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.keep: set[str] = set()  # Stmt, Ntry and the header's tags, once known
+        self.statement = ""
+        self.root_tag = ""
+        self.fed = self.released_at = 0
+        self.root: etree._Element | None = None
+
+    def released(self) -> None:
+        self.released_at = self.fed
+
+    def __iter__(self) -> Iterator[tuple[str, etree._Element]]:
+        head = self.stream.read(CHUNK_BYTES)
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            head = head[4:]  # libxml2 reads UTF-32 by its first "<", not by its BOM
+        self.root_tag = _root_tag(head)
+        tags = ["{*}Document", "{*}Stmt", "{*}Ntry"]
+        envelope = ""  # a root of another name: its events only tell where the tree is
+        if self.root_tag and etree.QName(self.root_tag).localname not in _READ:
+            envelope = self.root_tag
+            tags.append(envelope)
+        parser = etree.XMLPullParser(
+            events=("start", "end"),
+            tag=tags,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+            # The indentation between elements of a pretty-printed file, as real statements
+            # are, is never read (every text read is stripped): not building those text
+            # nodes saves about a tenth of the parsing.
+            remove_blank_text=True,
+        )
+        events = parser.read_events()
+        chunk = head
+        while chunk:
+            parser.feed(chunk)
+            self.fed += len(chunk)
+            for event, elem in events:
+                if self.root is None:
+                    self.root = elem.getroottree().getroot()
+                if elem.tag != envelope:
+                    yield event, elem
+            if self.fed - self.released_at > PRUNE_AFTER_BYTES and self.root is not None:
+                self._prune()
+            chunk = self.stream.read(CHUNK_BYTES)
+        parser.close()
+        for event, elem in events:
+            if elem.tag != envelope:
+                yield event, elem
+
+    def _prune(self) -> None:
+        """Drop every complete element that is not kept, down the path of open elements; then
+        count what stays."""
+        self.released_at = self.fed
+        elem = self.root
+        assert elem is not None
+        while True:
+            tag = elem.tag
+            if tag in self.keep and tag != self.statement:
+                break  # an entry, or a part of a statement's header: kept whole
+            try:
+                last = elem[-1]
+            except IndexError:
+                break
+            if tag == self.statement:  # its header stays until its first entry ends
+                for child in [c for c in elem.iterchildren() if c.tag not in self.keep]:
+                    if child is not last:
+                        elem.remove(child)
+            else:
+                del elem[:-1]
+            elem = last
+        for kept, _ in enumerate(self.root.iter(), start=1):
+            if kept > MAX_KEPT_ELEMENTS:
+                raise StatementFormatError(
+                    self.name,
+                    f"more than {MAX_KEPT_ELEMENTS:,} XML elements in one entry or statement "
+                    "header: far more than a statement holds; the file is not read further.",
+                    line=elem.sourceline,
+                )
+
+
+def _root_tag(head: bytes) -> str:
+    """The root element's tag, from the first bytes of the file ('' if they do not say)."""
+    peek = etree.XMLPullParser(
+        events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    try:
+        peek.feed(head)
+    except etree.XMLSyntaxError:
+        return ""
+    for _, elem in peek.read_events():
+        return elem.tag if isinstance(elem.tag, str) else ""
+    return ""
 
 
 def _namespace(elem: etree._Element, name: str) -> SimpleNamespace:

@@ -23,6 +23,7 @@ from billtone.banktransfers.statements.entries import (
     StatementFormatError,
     StatementSummary,
     Tally,
+    bom_encoding,
     iban_like,
 )
 
@@ -134,8 +135,11 @@ def read_csv(
     *,
     columns: CsvColumnMap,
 ) -> Iterator[StatementEntry]:
-    """Yield the rows of a CSV statement as entries; the file is one statement."""
-    text = io.TextIOWrapper(stream, encoding=columns.encoding, newline="")
+    """Yield the rows of a CSV statement as entries; the file is one statement, in the map's
+    encoding unless a byte-order mark says another."""
+    encoding = bom_encoding(stream.read(4)) or columns.encoding
+    stream.seek(0)  # StatementStream hands a stream that rewinds
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
         yield from _read(text, name, on_statement, columns)
     finally:
@@ -183,16 +187,35 @@ def _read(
     on_statement(tally.summary())
 
 
-def _lines(stream, name: str, columns: CsvColumnMap) -> Iterator[str]:
-    line = 0
+def _lines(text: io.TextIOWrapper, name: str, columns: CsvColumnMap) -> Iterator[str]:
     try:
-        for line, text in enumerate(stream, start=1):
+        for line, content in enumerate(text, start=1):
             if line > columns.skip_lines:
-                yield text
+                yield content
     except UnicodeDecodeError:
         raise StatementFormatError(
-            name, f"the text is not {columns.encoding}.", line=line + 1
+            name,
+            f"the text is not {text.encoding}.",
+            line=_undecodable_line(text.buffer, text.encoding),
         ) from None
+
+
+def _undecodable_line(stream: BinaryIO, encoding: str) -> int | None:
+    """The line of the first bytes `encoding` cannot read. The text is decoded by the chunk,
+    so the error says nothing of lines: the file is read again, a line at a time."""
+    try:
+        stream.seek(0)
+    except (OSError, ValueError):
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    for raw in stream:
+        try:
+            line += decoder.decode(raw).count("\n")
+        except UnicodeDecodeError as error:
+            before = error.object[: error.start]
+            return line + before.decode(encoding, errors="replace").count("\n")
+    return None
 
 
 def _entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +16,26 @@ CURRENCY_RE = re.compile(r"[A-Z]{3}")
 # carry anonymised or legacy numbers whose checksum fails; the shape is what tells an
 # IBAN from a customer reference there.
 IBAN_RE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+
+
+# A byte-order mark names its encoding: it wins over any other said or guessed (UTF-32's
+# little-endian mark begins like UTF-16's, so it is tried first).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def bom_encoding(head: bytes) -> str:
+    """The encoding a file's byte-order mark names ('' when it has none), as Python calls it:
+    a codec that reads and drops the mark."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return ""
 
 
 def iban_like(value: str) -> str:
@@ -183,6 +204,8 @@ class Tally:
 
     def summary(self) -> StatementSummary:
         problems = list(self.problems)
+        if not (self.credit_transactions or self.debit_transactions):
+            problems.append("The statement holds no entries: nothing in it is imported.")
         if self.foreign_entries:
             problems.append(
                 f"{self.foreign_entries} entries are in another currency than the statement's "

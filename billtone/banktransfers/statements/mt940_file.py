@@ -32,6 +32,7 @@ free text, unwrapped.
 from __future__ import annotations
 
 import decimal
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from billtone.banktransfers.statements.entries import (
     StatementFormatError,
     StatementSummary,
     Tally,
+    bom_encoding,
     iban_like,
 )
 
@@ -156,10 +158,27 @@ def _decode(raw: bytes, encoding: str | None) -> str:
         return raw.decode("cp852")  # what DOS-era German and Polish exports use; never fails
 
 
+def _lines(stream: BinaryIO, encoding: str | None) -> Iterator[tuple[int, str]]:
+    """The file's lines, numbered from 1. Read as bytes and decoded one by one, as exports
+    mix encodings at times; a file in UTF-16 or UTF-32 (which its byte-order mark says)
+    decoded as a whole."""
+    marked = bom_encoding(stream.read(4))
+    stream.seek(0)  # StatementStream hands a stream that rewinds
+    if marked not in ("utf-16", "utf-32"):
+        for number, raw in enumerate(stream, start=1):
+            yield number, _decode(raw, encoding)
+        return
+    text = io.TextIOWrapper(stream, encoding=marked, errors="replace")
+    try:
+        yield from enumerate(text, start=1)
+    finally:
+        text.detach()  # the caller's file stays open
+
+
 def _blocks(stream: BinaryIO, name: str, encoding: str | None) -> Iterator[_Block]:
     block: _Block | None = None
-    for number, raw in enumerate(stream, start=1):
-        text = _decode(raw, encoding).rstrip("\r\n")
+    for number, line in _lines(stream, encoding):
+        text = line.rstrip("\r\n")
         if number == 1:
             text = text.removeprefix("\ufeff")
         text = text.rstrip()

@@ -17,6 +17,7 @@ from billtone.banktransfers.statements.entries import (
     StatementEntry,
     StatementFormatError,
     StatementSummary,
+    bom_encoding,
 )
 from billtone.banktransfers.statements.identity import EntryIdentities
 from billtone.banktransfers.statements.mt940_file import read_mt940
@@ -27,7 +28,8 @@ CSV = "csv"
 FORMATS = (CAMT053, MT940, CSV)
 
 _HEAD_BYTES = 8192
-_MT940_RE = re.compile(rb"(?m)^(?:\{1:|:940:|:20:)")
+_MT940_RE = re.compile(r"(?m)^(?:\{1:|:940:|:20:)")
+_XML_WITHOUT_BOM = (b"<\x00\x00\x00", b"\x00\x00\x00<", b"<\x00", b"\x00<")  # UTF-32, UTF-16
 
 Source = str | os.PathLike | BinaryIO
 
@@ -36,10 +38,14 @@ def statement_detect(head: bytes) -> str:
     """The format of a file from its first bytes: XML is camt.053, :20: tags MT940, else CSV.
 
     Any XML counts as camt.053 here, so that the camt reader can say precisely what else it
-    is (another root, another namespace such as camt.052).
+    is (another root, another namespace such as camt.052). A byte-order mark says how the
+    text is encoded (UTF-8, UTF-16, UTF-32); XML in UTF-16 or UTF-32 without one is told by
+    its first "<".
     """
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"<"):
+    if head.startswith(_XML_WITHOUT_BOM):
+        return CAMT053
+    text = head.decode(bom_encoding(head) or "latin-1", errors="ignore").lstrip()
+    if text.startswith("<"):
         return CAMT053
     if _MT940_RE.search(text):
         return MT940
