@@ -11,9 +11,8 @@ server's CPU per request it answered (master and workers, from psutil: Python CP
 counted in its access log), the client's own CPU,
 and the most PostgreSQL connections the server held (pg_stat_activity, sampled every 0.2 s).
 
-The app server is started by `server_command` (the one place to change how): `billtone
-serve` when the checkout has it, else gunicorn with the flags `billtone serve` passes
-(docs/decisions/0012-production-server.md). The floor always runs gunicorn with those flags.
+The app server is `billtone serve` (`server_command`); the floor runs on gunicorn with the
+very flags serve passes (`gunicorn_command`, docs/decisions/0012-production-server.md).
 Not part of the test suite; needs the dev install (aiohttp comes with localstripe, psutil
 and gunicorn). Results: docs/benchmarks.md.
 
@@ -49,19 +48,6 @@ TARGET_P99_MS = 25.0
 REQUEST_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 120.0
 
-# gunicorn's flags as `billtone serve` passes them (billtone/web/management/commands/serve.py).
-GUNICORN_FLAGS = [
-    "--worker-class=gthread",
-    "--timeout=60",
-    "--graceful-timeout=30",
-    "--keep-alive=5",
-    "--max-requests=2000",
-    "--max-requests-jitter=200",
-    "--access-logfile=-",
-    "--error-logfile=-",
-    "--no-control-socket",
-]
-
 
 def hello(environ, start_response):
     """The floor: a WSGI app that does nothing (gunicorn imports only this module's stdlib)."""
@@ -72,37 +58,22 @@ def hello(environ, start_response):
     return [body]
 
 
-def _gunicorn(app: str, *, bind: str, workers: int, threads: int) -> list[str]:
+def server_command(*, bind: str, workers: int, threads: int) -> list[str]:
+    """THE place that says how the app server starts: `billtone serve`, as in production."""
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
+        str(Path(sys.executable).with_name("billtone")),
+        "serve",
         f"--bind={bind}",
         f"--workers={workers}",
         f"--threads={threads}",
-        *GUNICORN_FLAGS,
     ]
 
 
-def _has_billtone_serve() -> bool:
-    from django.core.management import get_commands  # Django is set up by now
+def _gunicorn(app: str, *, bind: str, workers: int, threads: int) -> list[str]:
+    """Another WSGI app on gunicorn exactly as `billtone serve` runs it (the floor, --code)."""
+    from billtone.web.management.commands.serve import gunicorn_command
 
-    return "serve" in get_commands()
-
-
-def server_command(*, bind: str, workers: int, threads: int) -> list[str]:
-    """THE place that says how the app server starts: `billtone serve` once the checkout has
-    it (issue 14, item 6), else gunicorn on config.wsgi with the same flags."""
-    if _has_billtone_serve():
-        return [
-            str(Path(sys.executable).with_name("billtone")),
-            "serve",
-            f"--bind={bind}",
-            f"--workers={workers}",
-            f"--threads={threads}",
-        ]
-    return _gunicorn("config.wsgi:application", bind=bind, workers=workers, threads=threads)
+    return gunicorn_command(app, bind=bind, workers=workers, threads=threads)
 
 
 # --- the database -------------------------------------------------------------------------

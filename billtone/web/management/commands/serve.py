@@ -27,6 +27,32 @@ def _default(name: str, fallback: int) -> int:
     return int(os.environ.get(name) or fallback)
 
 
+def gunicorn_command(
+    app: str, *, bind: str, workers: int, threads: int, timeout: int = 60
+) -> list[str]:
+    """gunicorn as `billtone serve` runs it (bench/api_reads.py serves its floor this way)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        f"--bind={bind}",
+        f"--workers={workers}",
+        "--worker-class=gthread",
+        f"--threads={threads}",
+        f"--timeout={timeout}",
+        "--graceful-timeout=30",
+        "--keep-alive=5",
+        # A worker is replaced after this many requests: memory a large upload left
+        # behind is given back.
+        "--max-requests=2000",
+        "--max-requests-jitter=200",
+        "--access-logfile=-",
+        "--error-logfile=-",
+        "--no-control-socket",  # several servers may run on one machine
+    ]
+
+
 class Command(BaseCommand):
     help = "Serve Billtone in production: gunicorn, DEBUG off, static files through WhiteNoise."
 
@@ -95,26 +121,13 @@ class Command(BaseCommand):
             if collected.returncode:
                 raise CommandError("collectstatic failed; the server was not started")
 
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
+        command = gunicorn_command(
             "config.wsgi:application",
-            f"--bind={options['bind']}",
-            f"--workers={workers}",
-            "--worker-class=gthread",
-            f"--threads={threads}",
-            f"--timeout={options['timeout']}",
-            "--graceful-timeout=30",
-            "--keep-alive=5",
-            # A worker is replaced after this many requests: memory a large upload left
-            # behind is given back.
-            "--max-requests=2000",
-            "--max-requests-jitter=200",
-            "--access-logfile=-",
-            "--error-logfile=-",
-            "--no-control-socket",  # several servers may run on one machine
-        ]
+            bind=options["bind"],
+            workers=workers,
+            threads=threads,
+            timeout=options["timeout"],
+        )
         self.stdout.write(
             f"Serving on {options['bind']}: {workers} workers x {threads} threads, "
             f"at most {workers * threads} database connections."
