@@ -1,7 +1,19 @@
+from .base import BASE_DIR
 from .env import env_str
 
-CELERY_BROKER_URL = env_str("BILLTONE_BROKER_URL")  # amqp://... or redis://...
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Background work (docs/decisions/0011-background-worker-without-a-broker.md): Celery on
+# RabbitMQ or Redis when BILLTONE_BROKER_URL is set; without one, Celery on kombu's
+# filesystem transport, messages as files in BILLTONE_QUEUE_DIR, consumed by the worker that
+# scripts/serve.sh starts beside the web server (`celery -A config worker --beat`).
+CELERY_BROKER_URL = env_str("BILLTONE_BROKER_URL") or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _QUEUE_DIR = env_str("BILLTONE_QUEUE_DIR", str(BASE_DIR / "var" / "queue"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _QUEUE_DIR,
+        "data_folder_out": _QUEUE_DIR,
+        "control_folder": f"{_QUEUE_DIR}/control",
+    }
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
