@@ -108,6 +108,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = env_str("BILLTONE_MEDIA_ROOT", str(BASE_DIR / "media"))  # statement uploads
 
 LOGGING = {
     "version": 1,
