@@ -1,5 +1,5 @@
 from .base import BASE_DIR
-from .env import env_str
+from .env import env_bool, env_str
 
 # Background work (docs/decisions/0011-background-worker-without-a-broker.md): Celery on
 # RabbitMQ or Redis when BILLTONE_BROKER_URL is set; without one, Celery on kombu's
@@ -13,7 +13,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": _QUEUE_DIR,
         "control_folder": f"{_QUEUE_DIR}/control",
     }
-CELERY_TASK_ALWAYS_EAGER = False
+# Every task run in-process, right when it is scheduled (an upload then holds its request, an
+# import command sends its emails before it ends): for test servers started as subprocesses.
+CELERY_TASK_ALWAYS_EAGER = env_bool("BILLTONE_TASKS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
