@@ -10,11 +10,12 @@ there the page says only that it runs), then the import it made or why it failed
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from billtone.banktransfers.import_services import csv_columns_parse, statement_import
 from billtone.banktransfers.models import StatementUpload
@@ -96,9 +97,10 @@ def statement_upload_import(*, upload_id: int) -> StatementUpload | None:
         if connection.in_atomic_block or time.monotonic() - written < PROGRESS_EVERY:
             return
         written = time.monotonic()
-        StatementUpload.objects.filter(pk=upload_id).update(
-            bytes_read=done, credits_imported=imported
-        )
+        with contextlib.suppress(DatabaseError):  # only the page's figures: never the import
+            StatementUpload.objects.filter(pk=upload_id).update(
+                bytes_read=done, credits_imported=imported
+            )
 
     values: dict = {"finished_at": None}
     try:
