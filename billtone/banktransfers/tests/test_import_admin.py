@@ -1,6 +1,7 @@
 """The back office: upload a statement, see its summary, work the review queue."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -87,6 +88,7 @@ def test_an_upload_returns_at_once_and_its_page_shows_the_import_live(
     assert "1 credited, 1 to review, 0 imported before." in live
     assert f"/admin/banktransfers/statementimport/{record.pk}/change/" in live
     assert "hx-get" not in live  # finished: no more polling
+    assert not re.search(r"<script|style=| on\w+=", live)  # CSP: nothing inline
     assert not any(media.rglob("*.xml"))  # the uploaded file is gone once imported
     page = staff.get(f"/admin/banktransfers/statementimport/{record.pk}/change/").content.decode()
     assert "<td id='summary-1'>1</td>" in page  # matched and credited
@@ -149,6 +151,7 @@ def test_the_import_page_shows_its_emails_progress_live(tmp_path, staff, custome
     assert f'hx-get="{emails_url}"' in before and "htmx" in before
     assert '<td id="emails-queued">2</td>' in queued and '<td id="emails-sent">0</td>' in queued
     assert "hx-get" in queued
+    assert not re.search(r"<script|style=| on\w+=", queued)  # CSP: nothing inline
     assert '<td id="emails-queued">0</td>' in sent and '<td id="emails-sent">2</td>' in sent
     assert '<td id="emails-failed">0</td>' in sent
     assert "hx-get" not in sent  # all sent: the page stops polling
