@@ -9,6 +9,11 @@ from hypothesis import settings as hypothesis_settings
 from billtone.accounts.models import Membership
 from billtone.accounts.services import account_create, api_token_create, member_add
 from billtone.core.services import Actor
+from config.celery import app as celery_app
+
+# Tests run tasks in-process, right when they are scheduled; the tests of the background
+# worker (billtone/banktransfers/tests/test_background.py) start a real one.
+celery_app.conf.task_always_eager = True
 
 _counter = itertools.count(1)
 

@@ -1,23 +1,27 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
+from billtone.banktransfers.funds_emails_queue import funds_emails_progress
 from billtone.banktransfers.import_forms import (
     EntryAllocateForm,
     EntryReturnForm,
     StatementUploadForm,
 )
-from billtone.banktransfers.import_services import csv_columns_parse, statement_import
+from billtone.banktransfers.import_uploads import statement_upload_create
 from billtone.banktransfers.models import (
     AccountReference,
     BankEntry,
     FundingRequest,
     OperatorBankAccount,
     StatementImport,
+    StatementUpload,
 )
 from billtone.banktransfers.review_services import bank_entry_allocate, bank_entry_return
 from billtone.banktransfers.services import BankAccountInput, bank_account_clean
@@ -84,6 +88,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(StatementImport)
 class StatementImportAdmin(ReadOnlyAdmin):
+    change_form_template = "admin/banktransfers/statementimport/change_form.html"
     list_display = [
         "file_name",
         "started_at",
@@ -110,6 +115,7 @@ class StatementImportAdmin(ReadOnlyAdmin):
         "started_at",
         "finished_at",
         "funds_emails_queued_at",
+        "funds_emails",
         "status",
         "error",
         "problems",
@@ -124,6 +130,30 @@ class StatementImportAdmin(ReadOnlyAdmin):
     @admin.display(description="Matched amount")
     def totals(self, obj):
         return ", ".join(f"{amount} {currency}" for currency, amount in obj.matched_totals.items())
+
+    @admin.display(description="Funds received emails")
+    def funds_emails(self, obj):
+        if obj.status != StatementImport.Status.DONE or not obj.matched:
+            return "None to send."
+        return mark_safe(self._funds_emails_html(obj))  # noqa: S308 (a template's output)
+
+    def _funds_emails_html(self, obj) -> str:
+        return render_to_string(
+            "admin/banktransfers/statementimport/_funds_emails.html",
+            {
+                "progress": funds_emails_progress(statement_import=obj),
+                "url": reverse("admin:banktransfers_statementimport_emails", args=[obj.pk]),
+                "failed_url": reverse("admin:notifications_emaildelivery_changelist")
+                + "?status__exact=failed&q=funds-received",
+            },
+        )
+
+    def emails_view(self, request, import_id: int):
+        """The emails' counts alone, for the page to poll."""
+        obj = StatementImport.objects.filter(pk=import_id).first()
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404("No such import.")
+        return HttpResponse(self._funds_emails_html(obj))
 
     @admin.display(description="Warnings")
     def problems(self, obj):
@@ -159,9 +189,24 @@ class StatementImportAdmin(ReadOnlyAdmin):
         )
 
     def get_urls(self):
-        upload = self.admin_site.admin_view(self.upload_view)
+        wrap = self.admin_site.admin_view
         return [
-            path("upload/", upload, name="banktransfers_statementimport_upload"),
+            path("upload/", wrap(self.upload_view), name="banktransfers_statementimport_upload"),
+            path(
+                "upload/<int:upload_id>/",
+                wrap(self.upload_status_view),
+                name="banktransfers_statementimport_upload_status",
+            ),
+            path(
+                "upload/<int:upload_id>/progress/",
+                wrap(self.upload_progress_view),
+                name="banktransfers_statementimport_upload_progress",
+            ),
+            path(
+                "<int:import_id>/emails/",
+                wrap(self.emails_view),
+                name="banktransfers_statementimport_emails",
+            ),
             *super().get_urls(),
         ]
 
@@ -174,26 +219,17 @@ class StatementImportAdmin(ReadOnlyAdmin):
         form = StatementUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                csv_text = form.cleaned_data["csv_columns"].strip()
-                uploaded = form.cleaned_data["file"]
-                result = statement_import(
-                    source=uploaded.file,
-                    name=uploaded.name,
+                upload = statement_upload_create(
+                    file=form.cleaned_data["file"],
+                    format=form.cleaned_data["format"],
+                    csv_columns=form.cleaned_data["csv_columns"],
                     actor=_staff(request),
-                    format=form.cleaned_data["format"] or None,
-                    csv_columns=csv_columns_parse(csv_text) if csv_text else None,
                 )
             except ApplicationError as error:
                 _form_errors(form, error, default_field="file")
             else:
-                self.message_user(
-                    request,
-                    f"Imported {result.file_name}: {result.matched} credited, "
-                    f"{result.to_review} to review, {result.duplicates_skipped} imported before.",
-                    messages.SUCCESS,
-                )
                 return HttpResponseRedirect(
-                    reverse("admin:banktransfers_statementimport_change", args=[result.pk])
+                    reverse("admin:banktransfers_statementimport_upload_status", args=[upload.pk])
                 )
         context = {
             **self.admin_site.each_context(request),
@@ -201,8 +237,49 @@ class StatementImportAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
             "form": form,
             "recent": StatementImport.objects.all()[:5],
+            "uploads": StatementUpload.objects.all()[:5],
         }
         return TemplateResponse(request, "admin/banktransfers/statementimport/upload.html", context)
+
+    def _upload(self, request, upload_id: int) -> StatementUpload:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        upload = StatementUpload.objects.select_related("statement_import").filter(pk=upload_id)
+        found = upload.first()
+        if found is None:
+            raise Http404("No such upload.")
+        return found
+
+    def _upload_context(self, upload: StatementUpload) -> dict:
+        return {
+            "upload": upload,
+            "finished": upload.status
+            in (StatementUpload.Status.DONE, StatementUpload.Status.FAILED),
+            "progress_url": reverse(
+                "admin:banktransfers_statementimport_upload_progress", args=[upload.pk]
+            ),
+        }
+
+    def upload_status_view(self, request, upload_id: int):
+        """An upload's page: its import's progress, live, then its result or its error."""
+        upload = self._upload(request, upload_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Importing {upload.file_name}",
+            "opts": self.model._meta,
+            **self._upload_context(upload),
+        }
+        return TemplateResponse(
+            request, "admin/banktransfers/statementimport/upload_status.html", context
+        )
+
+    def upload_progress_view(self, request, upload_id: int):
+        upload = self._upload(request, upload_id)
+        return TemplateResponse(
+            request,
+            "admin/banktransfers/statementimport/_upload_progress.html",
+            self._upload_context(upload),
+        )
 
 
 class BankEntryStatusFilter(admin.SimpleListFilter):

@@ -221,6 +221,49 @@ class StatementImport(models.Model):
         return f"{self.file_name} ({self.started_at:%Y-%m-%d %H:%M})"
 
 
+class StatementUpload(models.Model):
+    """A statement file uploaded in the back office, imported by the worker after the
+    request: the page that shows its progress reads this row (docs/decisions/0011-*)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="statement-uploads/", blank=True)
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=10, blank=True, help_text="empty: detect")
+    csv_columns = models.TextField(blank=True, help_text="the CSV column map, as JSON")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_by_label = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.TextField(blank=True, help_text="why it failed")
+    size = models.BigIntegerField(default=0, help_text="bytes")
+    bytes_read = models.BigIntegerField(default=0)
+    credits_imported = models.PositiveIntegerField(default=0)
+    statement_import = models.ForeignKey(
+        StatementImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="statement_upload_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display().lower()})"
+
+
 class BankEntry(models.Model):
     """One credit from a bank statement: matched to a business account, or waiting for staff.
 

@@ -31,3 +31,11 @@ def funds_received_emails_queue(statement_import_id: int) -> None:
 def funds_received_emails_sweep() -> None:
     """Periodic (every few minutes): queue the emails of imports whose task was lost."""
     funds_emails_queue.funds_received_emails_queue_due()
+
+
+@shared_task(ignore_result=True)
+def statement_upload_import(upload_id: int) -> None:
+    """Import a statement uploaded in the back office (its page shows the progress)."""
+    from billtone.banktransfers import import_uploads
+
+    import_uploads.statement_upload_import(upload_id=upload_id)

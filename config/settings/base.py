@@ -110,6 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("BILLTONE_STATIC_ROOT") or BASE_DIR / "staticfiles"
+MEDIA_ROOT = env_str("BILLTONE_MEDIA_ROOT", str(BASE_DIR / "media"))  # statement uploads
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,21 @@
-from .env import env_str
+from .base import BASE_DIR
+from .env import env_bool, env_str
 
-CELERY_BROKER_URL = env_str("BILLTONE_BROKER_URL")  # amqp://... or redis://...
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Background work (docs/decisions/0011-background-worker-without-a-broker.md): Celery on
+# RabbitMQ or Redis when BILLTONE_BROKER_URL is set; without one, Celery on kombu's
+# filesystem transport, messages as files in BILLTONE_QUEUE_DIR, consumed by the worker that
+# scripts/serve.sh starts beside the web server (`celery -A config worker --beat`).
+CELERY_BROKER_URL = env_str("BILLTONE_BROKER_URL") or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _QUEUE_DIR = env_str("BILLTONE_QUEUE_DIR", str(BASE_DIR / "var" / "queue"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _QUEUE_DIR,
+        "data_folder_out": _QUEUE_DIR,
+        "control_folder": f"{_QUEUE_DIR}/control",
+    }
+# Every task run in-process, right when it is scheduled (an upload then holds its request, an
+# import command sends its emails before it ends): for test servers started as subprocesses.
+CELERY_TASK_ALWAYS_EAGER = env_bool("BILLTONE_TASKS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -65,9 +65,15 @@ def test_an_uploaded_statement_turns_the_pending_transfer_into_business_funds(
     shot("operator-upload")
     page.get_by_role("button", name="Import").click()
 
-    expect(page.locator(".messagelist")).to_contain_text(
-        "Imported camt053-2025-03-14.xml: 1 credited, 1 to review, 0 imported before."
+    # The upload returns at once; its page follows the worker's import (in-process here).
+    expect(page).to_have_url(re.compile(r"/admin/banktransfers/statementimport/upload/\d+/$"))
+    expect(page.locator("#upload-status")).to_have_text("Imported")
+    expect(page.locator("#upload-result")).to_contain_text(
+        "1 credited, 1 to review, 0 imported before."
     )
+    shot("operator-upload-done")
+    page.get_by_role("link", name="See the import and its emails").click()
+    expect(page.locator("#emails-sent")).to_have_text("1")  # the funds received email
     expect(page.locator("#summary-1")).to_have_text("1")  # matched and credited
     expect(page.locator("#summary-2")).to_have_text("250.00 EUR")
     expect(page.locator("#summary-3")).to_have_text("1")  # to review

@@ -1,22 +1,36 @@
 """The back office: upload a statement, see its summary, work the review queue."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 
-from billtone.banktransfers.models import BankEntry, FundingRequest, StatementImport
-from billtone.banktransfers.tests.importing import Credit, camt053
+from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
+from billtone.banktransfers.import_services import statement_import
+from billtone.banktransfers.models import (
+    BankEntry,
+    FundingRequest,
+    StatementImport,
+    StatementUpload,
+)
+from billtone.banktransfers.tests.importing import STAFF, Credit, camt053
 from billtone.banktransfers.tests.test_import_formats import CSV_MAP, csv_text
 from billtone.core.models import AuditEntry
 from billtone.ledger.models import Transaction
 
 UPLOAD = "/admin/banktransfers/statementimport/upload/"
 QUEUE = "/admin/banktransfers/bankentry/"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
 
 
 @pytest.fixture
@@ -27,13 +41,23 @@ def staff(db):
     return client
 
 
-def upload(client, path, **data):
+def upload(client, path, *, worker: bool = True, **data):
+    """Post the file; with `worker`, the background import (eager in tests) runs after the
+    request's commit, as a worker would run it."""
     with path.open("rb") as handle:
         file = SimpleUploadedFile(path.name, handle.read())
-    return client.post(UPLOAD, {"file": file, "format": "", "csv_columns": "", **data})
+    with TestCase.captureOnCommitCallbacks(execute=worker):
+        return client.post(UPLOAD, {"file": file, "format": "", "csv_columns": "", **data})
 
 
-def test_uploading_a_statement_credits_and_shows_the_summary(tmp_path, staff, customer):
+def progress(client, response) -> str:
+    """The upload's live part, as the page polls it."""
+    return client.get(response["Location"] + "progress/").content.decode()
+
+
+def test_an_upload_returns_at_once_and_its_page_shows_the_import_live(
+    tmp_path, staff, customer, media
+):
     path = camt053(
         tmp_path,
         Credit("250.00", ref=customer.request.reference),
@@ -41,15 +65,32 @@ def test_uploading_a_statement_credits_and_shows_the_summary(tmp_path, staff, cu
         name="march.xml",
     )
 
-    response = upload(staff, path)
+    with TestCase.captureOnCommitCallbacks() as callbacks:
+        response = upload(staff, path, worker=False)
+
+    upload_row = StatementUpload.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{UPLOAD}{upload_row.pk}/"
+    assert not StatementImport.objects.exists()  # nothing imported in the request
+    assert customer.funds == 0 and upload_row.status == "queued"
+    page = staff.get(response["Location"]).content.decode()
+    assert "Waiting for the worker" in page and "htmx" in page
+    assert f'hx-get="{UPLOAD}{upload_row.pk}/progress/"' in page  # polls until finished
+    assert len(callbacks) == 1
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        callbacks[0]()  # the request committed: the worker imports the file
 
     record = StatementImport.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == f"/admin/banktransfers/statementimport/{record.pk}/change/"
     assert record.imported_by_label == "operator" and record.file_name == "march.xml"
     assert customer.funds == Decimal("250.00")
-    page = staff.get(response["Location"]).content.decode()
-    assert "Imported march.xml: 1 credited, 1 to review, 0 imported before." in page
+    live = progress(staff, response)
+    assert "1 credited, 1 to review, 0 imported before." in live
+    assert f"/admin/banktransfers/statementimport/{record.pk}/change/" in live
+    assert "hx-get" not in live  # finished: no more polling
+    assert not re.search(r"<script|style=| on\w+=", live)  # CSP: nothing inline
+    assert not any(media.rglob("*.xml"))  # the uploaded file is gone once imported
+    page = staff.get(f"/admin/banktransfers/statementimport/{record.pk}/change/").content.decode()
     assert "<td id='summary-1'>1</td>" in page  # matched and credited
     assert "250.00 EUR" in page
     assert f"statement_import__id__exact={record.pk}" in page
@@ -61,9 +102,59 @@ def test_a_malformed_upload_shows_the_error_and_changes_nothing(tmp_path, staff,
 
     response = upload(staff, path)
 
-    assert response.status_code == 200
-    assert "cut.xml: line " in response.content.decode()
+    live = progress(staff, response)
+    assert "Failed" in live and 'class="errornote"' in live and "cut.xml: line " in live
+    assert "hx-get" not in live
     assert not StatementImport.objects.exists() and not Transaction.objects.exists()
+    assert StatementUpload.objects.get().status == "failed"
+
+
+def test_a_failure_other_than_the_file_is_said_and_rolls_back(
+    tmp_path, staff, customer, monkeypatch
+):
+    path = camt053(tmp_path, Credit("250.00", ref=customer.request.reference))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("billtone.banktransfers.import_batch.import_storage.entries_insert", broken)
+    response = upload(staff, path)
+
+    live = progress(staff, response)
+    assert "The import failed and was rolled back: nothing was imported" in live
+    assert "disk full" in live
+    assert customer.funds == 0 and not Transaction.objects.exists()
+
+
+def test_the_import_page_shows_its_emails_progress_live(tmp_path, staff, customer):
+    path = camt053(
+        tmp_path,
+        Credit("250.00", ref=customer.request.reference),
+        Credit("10.00", ref=customer.reference.reference),
+    )
+    with TestCase.captureOnCommitCallbacks() as after_import:
+        record = statement_import(source=path, actor=STAFF)
+    page_url = f"/admin/banktransfers/statementimport/{record.pk}/change/"
+    emails_url = f"/admin/banktransfers/statementimport/{record.pk}/emails/"
+
+    before = staff.get(page_url).content.decode()
+    with TestCase.captureOnCommitCallbacks() as sends:
+        funds_received_emails_queue(statement_import_id=record.pk)  # the worker stores them
+    queued = staff.get(emails_url).content.decode()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for send in sends:
+            send()  # the worker sends them
+    sent = staff.get(emails_url).content.decode()
+
+    assert len(after_import) == 1
+    assert "Funds received emails" in before and "Waiting for the worker" in before
+    assert f'hx-get="{emails_url}"' in before and "htmx" in before
+    assert '<td id="emails-queued">2</td>' in queued and '<td id="emails-sent">0</td>' in queued
+    assert "hx-get" in queued
+    assert not re.search(r"<script|style=| on\w+=", queued)  # CSP: nothing inline
+    assert '<td id="emails-queued">0</td>' in sent and '<td id="emails-sent">2</td>' in sent
+    assert '<td id="emails-failed">0</td>' in sent
+    assert "hx-get" not in sent  # all sent: the page stops polling
 
 
 def test_a_csv_upload_needs_its_column_map(tmp_path, staff, customer):
@@ -84,8 +175,8 @@ def test_a_csv_upload_needs_its_column_map(tmp_path, staff, customer):
     }
     done = upload(staff, path, csv_columns=json.dumps(columns))
 
-    assert "needs a column map" in missing.content.decode()
-    assert "Not valid JSON" in broken.content.decode()
+    assert "needs a column map" in progress(staff, missing)  # found by the import
+    assert "Not valid JSON" in broken.content.decode()  # refused by the form at once
     assert "Unknown keys colour" in unknown.content.decode()
     assert done.status_code == 302 and customer.funds == Decimal("250.00")
 
