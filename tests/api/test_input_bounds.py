@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from billtone.banktransfers.models import FundingRequest
@@ -291,6 +291,8 @@ def _rows() -> tuple[int, int]:
 
 @GENERATED
 @given(raw=_raw_json_amounts)
+@example(raw='"1e30"')
+@example(raw="2.5e307")
 def test_money_routes_never_fail_on_extreme_amounts(api, payment, card, banks, raw):
     """A 2xx takes the amount exactly as sent; anything else is a 4xx problem that writes
     nothing."""
@@ -312,6 +314,8 @@ def test_money_routes_never_fail_on_extreme_amounts(api, payment, card, banks, r
 
 @GENERATED
 @given(text=_numbers_as_text)
+@example(text="1e30")
+@example(text="2.5e307")
 def test_amount_forms_never_fail_on_extreme_amounts(web, card, banks, text):
     """Each form answers with its page (an inline error) or a redirect to what it made."""
     forms = [
@@ -328,6 +332,8 @@ def test_amount_forms_never_fail_on_extreme_amounts(web, card, banks, text):
 
 @GENERATED
 @given(date_from=_dates, date_to=_dates, page=st.integers(min_value=-(2**70), max_value=2**70))
+@example(date_from="9999-12-31", date_to="9999-12-31", page=1)
+@example(date_from="2026-01-01", date_to="2026-01-31", page=922337203685477580)
 def test_statements_never_fail_on_extreme_dates_and_pages(
     api, web, payment, date_from, date_to, page
 ):

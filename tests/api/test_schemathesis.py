@@ -6,11 +6,12 @@ schemathesis' checks: no 5xx; the status code, content type, headers and body th
 declares; schema-violating requests refused; schema-valid ones accepted (see ACCEPTED);
 missing headers, unsupported methods and requests without credentials refused.
 
-Each example runs in a world of its own: a new account, new tokens, and new objects for the
-ids in its path and body (a card, a payment, a transfer, a token it may revoke). So a DELETE
-that revokes a token, or an Idempotency-Key that schemathesis draws twice, never changes what a
-later example sees, and the generated amounts, dates and pages reach the code that parses them
-instead of stopping at a 404 for an id that does not exist.
+Each operation runs in an account of its own, and the ids in an example's path and body are
+real objects of that account (a card, a payment, a transfer; a new token or card for each
+DELETE, so that what one example revokes or removes is never the next one's). So the generated
+amounts, dates and pages reach the code that parses them instead of stopping at a 404 for an id
+that does not exist. Each valid Idempotency-Key is made unique, so that a key schemathesis
+draws twice never replays another example's request.
 
 Checks that do nothing here, and why: `object_level_authorization` needs several identities
 configured in schemathesis (tests/api/test_route_scoping.py walks every route with another
@@ -20,6 +21,7 @@ limit, and speed is measured in bench/, not in tests.
 """
 
 import itertools
+import uuid
 
 import hypothesis
 import pytest
@@ -103,7 +105,9 @@ def test_connection_kept():
 
 
 class World:
-    """One example's account, tokens and objects, made when the example needs them."""
+    """The account an operation's examples run in, its token, and objects for the ids in their
+    paths and bodies: one of each kind, shared (reads, a default card, refunds that may drain
+    the payment: what is refused still passes the parsing), or a new one for each DELETE."""
 
     def __init__(self, staff):
         n = next(_worlds)
@@ -118,12 +122,18 @@ class World:
             role=Membership.Role.OWNER
         )
         self.account = account
-        customer = api_token_create(membership=self.owner, name="schemathesis", actor=ACTOR)
-        operator = operator_token_create(user=staff, name=f"schemathesis {n}")
-        self.headers = {
-            "CustomerTokenAuth": f"Bearer {customer.secret}",
-            "OperatorTokenAuth": f"Bearer {operator.secret}",
-        }
+        self.staff = staff
+        self._headers: dict[str, str] = {}
+        self._made: dict[str, int] = {}
+
+    def authorization(self, scheme: str) -> str:
+        if scheme not in self._headers:
+            if scheme == "OperatorTokenAuth":
+                issued = operator_token_create(user=self.staff, name="schemathesis")
+            else:
+                issued = api_token_create(membership=self.owner, name="schemathesis", actor=ACTOR)
+            self._headers[scheme] = f"Bearer {issued.secret}"
+        return self._headers[scheme]
 
     def card(self) -> int:
         return card_add(
@@ -143,7 +153,7 @@ class World:
             amount=Money("80.00", "EUR"),
             purpose="business_funds",
             on_session=True,
-            idempotency_key=f"schemathesis-{self.account.pk}",
+            idempotency_key=f"schemathesis-{uuid.uuid4().hex}",
             actor=ACTOR,
         ).pk
 
@@ -152,10 +162,10 @@ class World:
         return funding_request_create(account=self.account, amount="250", actor=ACTOR).pk
 
     def token(self) -> int:
-        """A second token, which a DELETE may revoke."""
+        """Not the token the requests send: a DELETE may revoke this one."""
         return api_token_create(membership=self.owner, name="spendable", actor=ACTOR).token.pk
 
-    def object_id(self, name: str) -> int | None:
+    def object_id(self, name: str, *, fresh: bool) -> int | None:
         factory = {
             "card_id": self.card,
             "payment_id": self.payment,
@@ -163,13 +173,23 @@ class World:
             "token_id": self.token,
             "account_id": lambda: self.account.pk,
         }.get(name)
-        return factory() if factory else None
+        if factory is None:
+            return None
+        if fresh:
+            return factory()
+        if name not in self._made:
+            self._made[name] = factory()
+        return self._made[name]
 
 
 @pytest.fixture
 def world(db, test_connection_kept, django_user_model):
     staff = django_user_model.objects.create_user("schemathesis-ops", is_staff=True)
-    return lambda: World(staff)
+    return World(staff)
+
+
+def _is_valid_key(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 255 and bool(value.strip())
 
 
 @schema.parametrize()
@@ -181,15 +201,19 @@ def world(db, test_connection_kept, django_user_model):
     ],
 )
 def test_api_conforms_to_its_schema(case, world):
-    here = world()
+    fresh = case.method.upper() == "DELETE"
     for name, value in (case.path_parameters or {}).items():
         if isinstance(value, int) and not isinstance(value, bool):
-            made = here.object_id(name)
+            made = world.object_id(name, fresh=fresh)
             if made is not None:
                 case.path_parameters[name] = made
     card_id = case.body.get("card_id") if isinstance(case.body, dict) else None
     if isinstance(card_id, int) and not isinstance(card_id, bool):
-        case.body["card_id"] = here.card()
+        case.body["card_id"] = world.object_id("card_id", fresh=False)
+    # A key schemathesis draws twice would replay or refuse the other example's request; a
+    # key that breaks the header's schema stays, to be refused.
+    if case.headers and _is_valid_key(case.headers.get("Idempotency-Key")):
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
     schemes = [name for item in case.operation.definition.raw.get("security", []) for name in item]
-    headers = {"Authorization": here.headers[schemes[0]]} if schemes else {}
+    headers = {"Authorization": world.authorization(schemes[0])} if schemes else {}
     case.call_and_validate(headers=headers)
