@@ -21,6 +21,7 @@ from billtone.core.problems import (
     problem_from_error,
     problem_response,
 )
+from billtone.core.schemas import ExactJsonParser
 from billtone.ledger.api import router as ledger_router
 from billtone.payments.api import router as payments_router
 
@@ -45,6 +46,7 @@ api = BilltoneAPI(
         "`secret-shown-once` problem naming the created object's `id`."
     ),
     urls_namespace="api",
+    parser=ExactJsonParser(),
 )
 idempotency.install(api)
 
@@ -60,10 +62,17 @@ api.add_router("", payments_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form"}
+
+
 def _validation_errors(errors: list[dict]) -> dict[str, list[str]]:
+    """Errors by field, named as the client sends it: `page`, `amount` (not `query.page`)."""
     fields: dict[str, list[str]] = {}
     for error in errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "payload")]
+        loc = list(error.get("loc", []))
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        loc = [str(part) for part in loc if part != "payload"]
         name = ".".join(loc) or "request"
         fields.setdefault(name, []).append(error.get("msg", "Invalid value."))
     return fields

@@ -25,6 +25,7 @@ from billtone.banktransfers.models import (
 )
 from billtone.banktransfers.review_services import bank_entry_allocate, bank_entry_return
 from billtone.banktransfers.services import BankAccountInput, bank_account_clean
+from billtone.core.admin import BoundedDateHierarchy
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -308,7 +309,7 @@ class BankEntryStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(BankEntry)
-class BankEntryAdmin(ReadOnlyAdmin):
+class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     change_form_template = "admin/banktransfers/bankentry/change_form.html"
     list_display = [
         "booking_date",
@@ -508,7 +509,7 @@ class AccountReferenceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FundingRequest)
-class FundingRequestAdmin(ReadOnlyAdmin):
+class FundingRequestAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = [
         "reference",
         "account",

@@ -2,14 +2,16 @@ import uuid
 
 from django import forms
 
-from billtone.core.money import Money
+from billtone.core.errors import ValidationFailed
+from billtone.core.money import AmountError, Money, amount_parse_typed
 
 OTHER = "other"
 
 
 class BankTransferForm(forms.Form):
-    """Renders the amount choice; the service validates the amount (one set of rules for page
-    and API). The hidden key makes a double submit return the first request."""
+    """Renders the amount choice and reads the amount as typed in the account's locale; the
+    service checks the limits (one set of rules for page and API). The hidden key makes a
+    double submit return the first request."""
 
     amount_choice = forms.ChoiceField(
         label="Amount", widget=forms.RadioSelect, required=False, choices=()
@@ -29,6 +31,7 @@ class BankTransferForm(forms.Form):
         ] + [(OTHER, "Other amount")]
         # The service gives the clear message for an amount it does not accept.
         self.fields["amount_choice"].valid_value = lambda value: True
+        self.locale = locale
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
 
@@ -37,11 +40,19 @@ class BankTransferForm(forms.Form):
         choice = self.data.get("amount_choice", "")
         return choice == OTHER or (not choice and bool(self.data.get("custom_amount", "").strip()))
 
-    def amount(self) -> str | None:
-        """The amount as typed or chosen; None when nothing was chosen."""
+    def amount(self, *, currency: str) -> Money | None:
+        """The amount as typed or chosen; None when nothing was chosen. ValidationFailed on
+        `amount` when it cannot be read as money (money.amount_parse_typed)."""
         if self.chose_other:
-            return str(self.data.get("custom_amount", "")).strip()
-        return str(self.data.get("amount_choice", "")).strip() or None
+            text = str(self.data.get("custom_amount", ""))
+        else:
+            text = str(self.data.get("amount_choice", "")).strip()
+            if not text:
+                return None
+        try:
+            return amount_parse_typed(text, currency, locale=self.locale)
+        except AmountError as error:
+            raise ValidationFailed({"amount": [str(error)]}) from None
 
     def amount_field(self) -> str:
         return "custom_amount" if self.chose_other else "amount_choice"

@@ -6,6 +6,7 @@ from ninja import Field, Schema
 
 from billtone.banktransfers.models import FundingRequest
 from billtone.core.money import Money
+from billtone.core.schemas import AmountIn
 
 TransferStatus = Literal["awaiting_funds", "received", "received_different_amount", "expired"]
 
@@ -19,7 +20,7 @@ def _plain(amount: Decimal | None, currency: str) -> str | None:
 
 
 class BankTransferIn(Schema):
-    amount: Decimal = Field(
+    amount: AmountIn = Field(
         description=(
             "in the account's billing currency, within the operator's limits and with no more "
             "decimals than the currency's minor unit (2 for EUR); a decimal string is safest"

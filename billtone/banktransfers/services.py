@@ -13,7 +13,7 @@ from billtone.banktransfers.models import AccountReference, FundingRequest, Oper
 from billtone.banktransfers.references import reference_random
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, Conflict, ValidationFailed
-from billtone.core.money import Money, locale_for, minor_units, round_amount
+from billtone.core.money import AmountError, Money, amount_parse, locale_for
 from billtone.core.services import Actor, audit_record
 from billtone.notifications.services import billing_email_queue
 
@@ -61,8 +61,6 @@ def bank_account_save(*, data: BankAccountInput) -> OperatorBankAccount:
 
 # --- Funding requests: add business funds by bank transfer ---------------------------------
 
-NOT_A_NUMBER = "Enter an amount as a number, such as 250 or 99.50."
-
 
 class BankTransferUnavailable(ApplicationError):
     def __init__(self, currency: str):
@@ -97,23 +95,15 @@ def funding_amount_limits(*, currency: str) -> AmountLimits:
 
 
 def funding_amount_clean(*, amount: object, currency: str, locale: str = "en") -> Money:
-    """The amount as Money in `currency`, or ValidationFailed on `amount`: not a number, more
-    decimals than the currency's minor unit (refused, never rounded), or outside the limits."""
-    if isinstance(amount, str):
-        amount = amount.strip().replace(" ", "")
-    if amount is None or amount == "" or isinstance(amount, bool | float):
-        raise ValidationFailed({"amount": [NOT_A_NUMBER]})
+    """The amount as Money in `currency`, or ValidationFailed on `amount`: not an amount as
+    money.amount_parse reads one (plain notation, the currency's minor unit: refused, never
+    rounded), or outside the operator's limits. A form passes the Money it read as typed."""
     try:
-        value = Money(amount, currency)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"amount": [NOT_A_NUMBER]}) from None
-    places = minor_units(currency)
-    if round_amount(value.amount, currency) != value.amount:
-        if places == 0:
-            message = f"{currency} amounts are whole numbers: enter no decimal places."
-        else:
-            message = f"{currency} amounts have at most {places} decimal places."
-        raise ValidationFailed({"amount": [message]})
+        value = amount if isinstance(amount, Money) else amount_parse(amount, currency)
+    except AmountError as error:
+        raise ValidationFailed({"amount": [str(error)]}) from None
+    if value.currency != currency:
+        raise ValidationFailed({"amount": [f"Give the amount in {currency}."]})
     limits = funding_amount_limits(currency=currency)
     if not limits.minimum <= value <= limits.maximum:
         raise ValidationFailed(

@@ -50,26 +50,25 @@ def bank_transfer_add(request):
     form_args = {"presets": limits.presets, "locale": business.locale}
     form = BankTransferForm(request.POST if request.method == "POST" else None, **form_args)
     if request.method == "POST" and business.available and form.is_valid():
-        amount = form.amount()
-        if amount is None:
-            form.add_error("amount_choice", "Choose an amount, or enter another amount.")
-        else:
-            try:
+        try:
+            amount = form.amount(currency=business.currency)
+            if amount is None:
+                form.add_error("amount_choice", "Choose an amount, or enter another amount.")
+            else:
                 funding_request = services.funding_request_create(
                     account=account,
                     amount=amount,
                     actor=_actor(request),
                     idempotency_key=form.submitted_key(),
                 )
-            except ValidationFailed as error:
-                for message in error.errors.get("amount", [error.detail]):
-                    form.add_error(form.amount_field(), message)
-            except ApplicationError as error:
-                form.add_error(None, error.detail)
-                form.with_new_key()
-            else:
                 url = reverse("banktransfers:bank-transfer", args=[funding_request.pk])
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        except ValidationFailed as error:
+            for message in error.errors.get("amount", [error.detail]):
+                form.add_error(form.amount_field(), message)
+        except ApplicationError as error:
+            form.add_error(None, error.detail)
+            form.with_new_key()
     context = {"form": form, "business": business, "limits": limits}
     template = "banktransfers/_add_form.html" if request.htmx else "banktransfers/add.html"
     return render(request, template, context)

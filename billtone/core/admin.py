@@ -1,6 +1,25 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 
 from billtone.core.models import AuditEntry
+
+
+class _BoundedDatesChangeList(ChangeList):
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class BoundedDateHierarchy:
+    """For a ModelAdmin with a date_hierarchy: Django computes the day, month or year after the
+    one in the link, which at the end of the calendar (?created_at__year=9999) overflows into a
+    500. Such a link is then an incorrect lookup, shown as Django shows any other (?e=1)."""
+
+    def get_changelist(self, request, **kwargs):
+        return _BoundedDatesChangeList
 
 
 @admin.register(AuditEntry)

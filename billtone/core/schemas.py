@@ -1,12 +1,26 @@
+import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import BeforeValidator, Field, PlainSerializer, SerializationInfo
+from ninja.parser import Parser
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SerializationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+from billtone.core import dates, money
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_date(value: Any) -> Any:
@@ -14,11 +28,73 @@ def _iso_date(value: Any) -> Any:
     # schema (a string of format date) does not allow.
     if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
         return value
-    raise ValueError("Enter a date as YYYY-MM-DD.")
+    raise PydanticCustomError("date_format", "Enter a date as YYYY-MM-DD.")
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-"""A date in the API's input: only YYYY-MM-DD, as the OpenAPI schema says."""
+def _date_in_range(value: date) -> date:
+    if not dates.date_in_range(value):
+        raise PydanticCustomError("date_range", dates.OUT_OF_RANGE)
+    return value
+
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_date_in_range),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": dates.ISO_DATE_PATTERN}),
+]
+"""A date in the API's input: only YYYY-MM-DD, as the OpenAPI schema says, from
+dates.FIRST_DATE to dates.LAST_DATE."""
+
+
+def _amount_in(value: Any) -> Any:
+    # The JSON types only; money.amount_parse applies the rules once the currency is known.
+    if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        raise PydanticCustomError("amount_exponent", money.NO_EXPONENT)
+    raise PydanticCustomError("amount_type", money.NOT_AN_AMOUNT)
+
+
+AMOUNT_PATTERN = rf"^-?[0-9]{{1,{money.MAX_AMOUNT_DIGITS}}}(\.[0-9]{{1,4}})?$"
+_AMOUNT_LIMIT = float(Decimal(10) ** money.MAX_AMOUNT_DIGITS)
+AmountIn = Annotated[
+    Any,
+    PlainValidator(_amount_in),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+                {
+                    "type": "number",
+                    "exclusiveMinimum": -_AMOUNT_LIMIT,
+                    "exclusiveMaximum": _AMOUNT_LIMIT,
+                },
+            ]
+        }
+    ),
+]
+"""An amount in the API's input: a decimal string in plain notation ("1250.50") or a JSON
+number written plainly (1250.5), never with an exponent; at most MAX_AMOUNT_DIGITS digits
+before the point and the currency's minor unit after it (money.amount_parse, which the route
+calls with the account's currency)."""
+
+
+def _json_float(text: str) -> Decimal | float:
+    return float(text) if "e" in text or "E" in text else Decimal(text)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON.")
+
+
+class ExactJsonParser(Parser):
+    """Request bodies as JSON with each number read exactly as written: one with a fraction is
+    a Decimal (99.95 stays 99.95, never a binary float); one with an exponent stays a float,
+    which amount fields refuse; NaN and Infinity, which are not JSON, make the body a 400."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_float=_json_float, parse_constant=_no_constant)
 
 
 _SHOWN_ONCE = "_billtone_secrets_shown"

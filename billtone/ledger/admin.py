@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from billtone.core.admin import BoundedDateHierarchy
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 
 RECENT_POSTINGS = 50
@@ -96,7 +97,7 @@ class PostingInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = ["id", "created_at", "kind", "memo", "external_reference", "created_by"]
     list_filter = ["kind"]
     search_fields = ["memo", "external_reference", "idempotency_key", "=id"]

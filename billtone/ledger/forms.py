@@ -1,11 +1,32 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from billtone.core import dates
+from billtone.core.pagination import MAX_PAGE
+
+
+def _date_field(label: str) -> forms.DateField:
+    in_range = [
+        MinValueValidator(dates.FIRST_DATE, message=dates.OUT_OF_RANGE),
+        MaxValueValidator(dates.LAST_DATE, message=dates.OUT_OF_RANGE),
+    ]
+    return forms.DateField(
+        label=label,
+        required=False,
+        validators=in_range,
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "min": dates.FIRST_DATE.isoformat(),
+                "max": dates.LAST_DATE.isoformat(),
+            }
+        ),
+    )
 
 
 class StatementFilterForm(forms.Form):
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    date_from = _date_field("From")
+    date_to = _date_field("To")
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput
     )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

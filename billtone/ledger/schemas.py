@@ -3,7 +3,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from billtone.core.pagination import MAX_PAGE_SIZE
+from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from billtone.core.schemas import IsoDate
 
 CustomerLedgerKind = Literal["business_funds", "call_credit"]
@@ -16,7 +16,7 @@ class StatementQuery(Schema):
     date_to: IsoDate | None = Field(
         None, alias="to", description="last day, included; default: today"
     )
-    page: int = Field(1, ge=1, le=1_000_000)
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="from 1 to the last page")
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db.models import QuerySet, Sum
 
 from billtone.accounts.models import Account
-from billtone.core import clock
+from billtone.core import clock, dates
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money, locale_for
-from billtone.core.pagination import MAX_PAGE_SIZE
+from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE, page_check
 from billtone.ledger.models import AMOUNT_PLACES, CUSTOMER_KINDS, LedgerAccount, Posting
 
 MAX_STATEMENT_DAYS = 366
@@ -160,12 +160,16 @@ def customer_statement_get(
     today = clock.now().astimezone(tz).date()
     date_to = date_to or today
     date_from = date_from or date_to.replace(day=1)
-    errors: dict[str, list[str]] = {}
-    if date_from > date_to:
+    errors = {
+        name: [dates.OUT_OF_RANGE]
+        for name, value in (("from", date_from), ("to", date_to))
+        if not dates.date_in_range(value)
+    }
+    if not errors and date_from > date_to:
         errors["from"] = ["The start date is after the end date."]
-    elif (date_to - date_from).days >= MAX_STATEMENT_DAYS:
+    elif not errors and (date_to - date_from).days >= MAX_STATEMENT_DAYS:
         errors["to"] = [f"A statement covers at most {MAX_STATEMENT_DAYS} days."]
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+    if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
         errors["page"] = [f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} lines."]
     if errors:
         raise ValidationFailed(errors)
@@ -175,6 +179,7 @@ def customer_statement_get(
     currency = profile.currency
     ledger_account = customer_ledger_account_get(account=account, kind=kind)
     if ledger_account is None:
+        page_check(page=page, page_size=page_size, count=0)
         zero = Money.zero(currency)
         return Statement(
             kind=kind,
@@ -193,6 +198,7 @@ def customer_statement_get(
     opening = _balance_before(ledger_account=ledger_account, start=start)
     period = _total(postings)
     count = postings.count()
+    page_check(page=page, page_size=page_size, count=count)
     offset = (page - 1) * page_size
     lines = [
         StatementLine(

@@ -3,6 +3,7 @@ services (refunds, recovery), never edits here; no card number exists to show.""
 
 from django.contrib import admin
 
+from billtone.core.admin import BoundedDateHierarchy
 from billtone.payments.models import AutoPaymentSetting, Payment, SavedCard
 
 
@@ -38,7 +39,7 @@ class SavedCardAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = [
         "id",
         "account",

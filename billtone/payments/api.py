@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 
 from billtone.core.errors import NotFound, ValidationFailed
 from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
-from billtone.core.money import Money
+from billtone.core.money import AmountError, amount_parse
 from billtone.core.pagination import PagePagination
 from billtone.core.problems import CONTENT_TYPE, problem_body
 from billtone.core.schemas import Problem
@@ -198,14 +198,17 @@ def payment_create(request, payload: PaymentIn):
     is not known yet: it is settled in the background, never charged twice). A decline is a
     402 `card-declined` problem with `failure_code` and `payment_id`."""
     account = request.auth.account
+    errors: dict[str, list[str]] = {}
+    try:
+        amount = amount_parse(payload.amount, account.billing_profile.currency)
+    except AmountError as error:
+        errors["amount"] = [str(error)]
     try:
         card = selectors.card_get(account=account, card_id=payload.card_id)
     except NotFound:
-        raise ValidationFailed({"card_id": ["No such card in this account."]}) from None
-    try:
-        amount = Money(payload.amount, account.billing_profile.currency)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"amount": ["Enter the amount as a decimal number."]}) from None
+        errors["card_id"] = ["No such card in this account."]
+    if errors:
+        raise ValidationFailed(errors)
     payment = services.card_charge(
         account=account,
         card=card,
@@ -261,9 +264,9 @@ def payment_refund(request, payment_id: int, payload: RefundIn):
     amount = None
     if payload.amount is not None:
         try:
-            amount = Money(payload.amount, payment.currency)
-        except (TypeError, ValueError):
-            raise ValidationFailed({"amount": ["Enter the amount as a decimal number."]}) from None
+            amount = amount_parse(payload.amount, payment.currency)
+        except AmountError as error:
+            raise ValidationFailed({"amount": [str(error)]}) from None
     refund = services.payment_refund(
         account=account,
         payment=payment,

@@ -3,12 +3,11 @@ of rules for page and API). The card number and CVC are never put back into a pa
 
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
 
 from django import forms
 
 from billtone.core.errors import ValidationFailed
-from billtone.core.money import Money
+from billtone.core.money import AmountError, Money, amount_parse_typed
 from billtone.payments.models import PaymentPurpose
 
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$|^\s*(\d{2})(\d{2})\s*$")
@@ -67,17 +66,17 @@ class TopUpForm(forms.Form):
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
             self.initial.setdefault("purpose", PaymentPurpose.BUSINESS_FUNDS)
 
-    def parsed(self, *, currency: str) -> tuple[Money, int | None, str]:
-        """(amount, card id, purpose); ValidationFailed names what cannot be read."""
+    def parsed(self, *, currency: str, locale: str) -> tuple[Money, int | None, str]:
+        """(amount, card id, purpose); ValidationFailed names what cannot be read. The amount
+        is read as typed in the account's locale (money.amount_parse_typed)."""
         errors: dict[str, list[str]] = {}
-        text = str(self.data.get("amount", "")).strip().replace(",", ".")
         amount = None
         try:
-            amount = Money(Decimal(text), currency)
-        except (InvalidOperation, ValueError, TypeError):
-            errors["amount"] = ["Enter an amount, e.g. 50.00."]
+            amount = amount_parse_typed(self.data.get("amount", ""), currency, locale=locale)
+        except AmountError as error:
+            errors["amount"] = [str(error)]
         card_text = str(self.data.get("card_id", "")).strip()
-        card_id = int(card_text) if card_text.isdigit() else None
+        card_id = int(card_text) if card_text.isascii() and card_text.isdigit() else None
         if card_id is None:
             errors["card_id"] = ["Choose a card."]
         if errors:

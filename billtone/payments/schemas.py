@@ -1,11 +1,11 @@
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from ninja import Field, Schema
 from pydantic import StrictBool, StrictInt
 
 from billtone.core.money import Money
+from billtone.core.schemas import AmountIn
 from billtone.payments import selectors
 from billtone.payments.models import Payment, PaymentPurpose, SavedCard
 
@@ -89,8 +89,9 @@ class PaymentIn(Schema):
     }
 
     card_id: StrictInt = Field(description="one of the account's saved cards")
-    amount: Decimal = Field(
-        description='in the account\'s billing currency, a decimal string: "50.00"',
+    amount: AmountIn = Field(
+        description='in the account\'s billing currency, a decimal string: "50.00"; at most '
+        "the currency's minor unit of decimals",
         examples=["50.00"],
     )
     purpose: Purpose = Field(
@@ -100,8 +101,8 @@ class PaymentIn(Schema):
 
 
 class RefundIn(Schema):
-    amount: Decimal | None = Field(
-        None, description="what to refund; empty: all that is left of the payment"
+    amount: AmountIn | None = Field(
+        None, description="what to refund, a decimal string; empty: all that is left of the payment"
     )
     reason: str = Field("", max_length=255)
 

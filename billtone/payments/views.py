@@ -135,7 +135,9 @@ def top_up(request):
         values.setdefault("card_id", str(section.default.pk) if section.default else "")
     else:
         try:
-            amount, card_id, purpose = form.parsed(currency=account.billing_profile.currency)
+            amount, card_id, purpose = form.parsed(
+                currency=account.billing_profile.currency, locale=account_locale(account=account)
+            )
             try:
                 card = selectors.card_get(account=account, card_id=card_id)
             except NotFound:

@@ -8,8 +8,9 @@ from django.test import Client
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.selectors import PROCESSING_NOTE
-from billtone.banktransfers.services import NOT_A_NUMBER, funding_request_create
+from billtone.banktransfers.services import funding_request_create
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
+from billtone.core.money import NOT_AN_AMOUNT
 from billtone.core.services import Actor
 from conftest import owner_of
 
@@ -123,8 +124,12 @@ def test_a_gbp_account_gets_no_qr_code(other_account):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"amount_choice": "other", "custom_amount": "abc"}, "custom_amount", NOT_A_NUMBER),
-        ({"amount_choice": "other", "custom_amount": ""}, "custom_amount", NOT_A_NUMBER),
+        (
+            {"amount_choice": "other", "custom_amount": "abc"},
+            "custom_amount",
+            "Enter the amount as a number, such as 1,234.50 or 50.",
+        ),
+        ({"amount_choice": "other", "custom_amount": ""}, "custom_amount", NOT_AN_AMOUNT),
         (
             {"amount_choice": "other", "custom_amount": "12.345"},
             "custom_amount",

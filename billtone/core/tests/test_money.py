@@ -3,9 +3,15 @@ from decimal import Decimal
 import pytest
 
 from billtone.core.money import (
+    NO_EXPONENT,
+    NOT_AN_AMOUNT,
     RATING_PLACES,
+    AmountError,
     CurrencyMismatch,
     Money,
+    amount_max,
+    amount_parse,
+    amount_parse_typed,
     locale_for,
     minor_units,
     round_amount,
@@ -151,3 +157,85 @@ def test_locale_for_a_language_and_a_billing_country():
     assert locale_for(language="en", country="DE") == "en_DE"
     assert locale_for(language="en-us", country="") == "en"
     assert locale_for(language="en", country="ZZ") == "en"
+
+
+# --- Amounts that people and clients send --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1250.50", Decimal("1250.50")),
+        ("-0", Decimal("0")),
+        ("10.5000", Decimal("10.50")),  # zeros at the end are not extra decimals
+        ("999999999999.99", Decimal("999999999999.99")),
+        (250, Decimal("250")),
+        (Decimal("99.5"), Decimal("99.50")),
+    ],
+)
+def test_amount_parse_takes_plain_decimal_notation(value, expected):
+    assert amount_parse(value, "EUR") == Money(expected, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1e3", NO_EXPONENT),
+        ("2.5e307", NO_EXPONENT),
+        ("NaN", NOT_AN_AMOUNT),
+        ("Infinity", NOT_AN_AMOUNT),
+        ("+5", NOT_AN_AMOUNT),
+        (" 5", NOT_AN_AMOUNT),
+        ("1_000", NOT_AN_AMOUNT),
+        ("٥", NOT_AN_AMOUNT),
+        ("", NOT_AN_AMOUNT),
+        (None, NOT_AN_AMOUNT),
+        (True, NOT_AN_AMOUNT),
+        (1e3, NOT_AN_AMOUNT),
+        (Decimal("NaN"), NOT_AN_AMOUNT),
+        ("1" * 13, "EUR amounts have at most 12 digits before the decimal point."),
+        ("1" * 5000, "EUR amounts have at most 12 digits before the decimal point."),
+        (10**40, "EUR amounts have at most 12 digits before the decimal point."),
+        (Decimal("1E+30"), "EUR amounts have at most 12 digits before the decimal point."),
+        ("12.345", "EUR amounts have at most 2 decimal places."),
+        ("1.00000", "EUR amounts have at most 2 decimal places."),
+        (Decimal("1E-100000"), "EUR amounts have at most 2 decimal places."),
+    ],
+)
+def test_amount_parse_refuses_everything_else_with_a_message(value, message):
+    with pytest.raises(AmountError) as raised:
+        amount_parse(value, "EUR")
+    assert str(raised.value) == message
+
+
+def test_the_limits_follow_the_currency():
+    assert amount_max("EUR") == Decimal("999999999999.99")
+    assert amount_max("JPY") == Decimal("999999999999")
+    assert amount_max("KWD") == Decimal("999999999999.999")
+    assert amount_parse("1500", "JPY") == Money(1500, "JPY")
+    with pytest.raises(AmountError, match="JPY amounts are whole numbers"):
+        amount_parse("1500.5", "JPY")
+    assert amount_parse("1.234", "KWD") == Money(Decimal("1.234"), "KWD")
+    with pytest.raises(AmountError, match="KWD amounts have at most 3 decimal places"):
+        amount_parse("1.2345", "KWD")
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "expected"),
+    [
+        (" 1,234.50 ", "en", "1234.50"),
+        ("1.234,50", "de_DE", "1234.50"),
+        ("12,50", "de_DE", "12.50"),
+        ("12.50", "de_DE", "12.50"),  # plain notation is read in every locale
+        ("1\u202f234,50", "fr_FR", "1234.50"),
+        ("1 234,50", "fr_FR", "1234.50"),  # a typed space for the narrow one
+    ],
+)
+def test_typed_amounts_are_read_in_the_locale(text, locale, expected):
+    assert amount_parse_typed(text, "EUR", locale=locale) == Money(expected, "EUR")
+
+
+@pytest.mark.parametrize("text", ["1e3", "NaN", "inf", "+5", "٥", "1_000", "12,5,0", "1" * 80])
+def test_typed_amounts_refuse_what_the_api_refuses(text):
+    with pytest.raises(AmountError):
+        amount_parse_typed(text, "EUR", locale="en")

@@ -290,7 +290,7 @@ def _as_int(value: int | str) -> int | None:
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def card_validate(
@@ -307,7 +307,9 @@ def card_validate(
     digits = "".join(str(number or "").split()).replace("-", "")
     if not digits:
         errors["number"] = ["Enter the card number."]
-    elif not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn.is_valid(digits):
+    elif not (
+        digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19 and luhn.is_valid(digits)
+    ):
         errors["number"] = ["This card number is not valid."]
 
     month, year = _as_int(exp_month), _as_int(exp_year)
@@ -322,7 +324,7 @@ def card_validate(
         errors["exp"] = ["Check the expiry year."]
 
     cvc_text = str(cvc or "").strip()
-    if not (cvc_text.isdigit() and len(cvc_text) in (3, 4)):
+    if not (cvc_text.isascii() and cvc_text.isdigit() and len(cvc_text) in (3, 4)):
         errors["cvc"] = ["Enter the 3 or 4 digit security code."]
 
     holder = " ".join(str(holder_name or "").split())

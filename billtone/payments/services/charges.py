@@ -101,11 +101,11 @@ def _charge_clean(
         errors["amount"] = [f"Pay in the account's currency, {currency}."]
     elif amount.amount <= 0:
         errors["amount"] = ["Enter an amount greater than zero."]
-    elif amount != amount.rounded():
-        errors["amount"] = [f"{currency} amounts have at most {minor_units(currency)} decimals."]
-    elif amount.amount > MAX_CHARGE_AMOUNT:
+    elif amount.amount > MAX_CHARGE_AMOUNT:  # before rounding, which a huge amount breaks
         limit = Money(MAX_CHARGE_AMOUNT, currency).rounded()
         errors["amount"] = [f"At most {limit} per card payment."]
+    elif amount != amount.rounded():
+        errors["amount"] = [f"{currency} amounts have at most {minor_units(currency)} decimals."]
     if purpose not in PaymentPurpose.values:
         errors["purpose"] = [f"One of: {', '.join(PaymentPurpose.values)}."]
     if not isinstance(on_session, bool):

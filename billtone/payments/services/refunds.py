@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from billtone.accounts.models import Account
 from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
-from billtone.core.money import Money, minor_units
+from billtone.core.money import Money, amount_max, minor_units
 from billtone.core.services import Actor
 from billtone.ledger.errors import InsufficientFunds
 from billtone.ledger.models import LedgerKind
@@ -76,7 +76,8 @@ def payment_refund(
     if amount is not None:
         if not isinstance(amount, Money) or amount.currency != currency:
             raise ValidationFailed({"amount": [f"Give the amount in {currency}."]})
-        if amount.amount <= 0 or amount != amount.rounded():
+        # amount_max first: rounding a huge amount breaks Decimal's context.
+        if not 0 < amount.amount <= amount_max(currency) or amount != amount.rounded():
             raise ValidationFailed(
                 {
                     "amount": [

@@ -236,16 +236,16 @@ def test_top_up_errors_are_inline(web, account, card, other_account):
     html = web.post(
         TOP_UP, {"amount": "lots", "card_id": theirs.pk, "purpose": "business_funds"}
     ).content.decode()
-    assert "Enter an amount, e.g. 50.00." in html
+    assert "Enter the amount as a number, such as 1,234.50 or 50." in html
 
     html = web.post(
-        TOP_UP, {"amount": "0.001", "card_id": theirs.pk, "purpose": "business_funds"}
+        TOP_UP, {"amount": "10.00", "card_id": theirs.pk, "purpose": "business_funds"}
     ).content.decode()
     assert "Choose one of your cards." in html
     html = web.post(
         TOP_UP, {"amount": "0.001", "card_id": card.pk, "purpose": "business_funds"}
     ).content.decode()
-    assert "EUR amounts have at most 2 decimals." in html
+    assert "EUR amounts have at most 2 decimal places." in html
     assert not Payment.objects.exists()
 
 
