@@ -110,6 +110,13 @@ class Command(BaseCommand):
                 "billtone serve: BILLTONE_SECRET_KEY is not set; using a random key for this "
                 "run, so logins end when the server restarts. Set it in production."
             )
+        if settings.CELERY_BROKER_URL == "filesystem://":
+            self.stderr.write(
+                "billtone serve: BILLTONE_BROKER_URL is not set; background work (emails, "
+                "statement uploads) waits as files in BILLTONE_QUEUE_DIR until a worker on "
+                "this machine takes it: run `celery -A config worker --beat` beside the server "
+                "(docs/decisions/0011)."
+            )
         if not options["no_collectstatic"]:
             self.stdout.write(f"Collecting static files into {settings.STATIC_ROOT} ...")
             self.stdout.flush()
