@@ -123,6 +123,8 @@ def not_found(request: HttpRequest):
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError):
+    if isinstance(exc.__cause__, NinjaValidationError):  # raised by ExactJsonParser: 422
+        return on_validation_error(request, exc.__cause__)
     return problem_response(
         status=exc.status_code,
         slug="http-error",

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Schema
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import (
     AfterValidator,
@@ -94,7 +95,28 @@ class ExactJsonParser(Parser):
     which amount fields refuse; NaN and Infinity, which are not JSON, make the body a 400."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return json.loads(request.body, parse_float=_json_float, parse_constant=_no_constant)
+        data = json.loads(request.body, parse_float=_json_float, parse_constant=_no_constant)
+        _text_storable(data, ["body"])
+        return data
+
+
+# A NUL character or half a surrogate pair, which JSON's \u escapes can spell, is text that no
+# database column can hold (PostgreSQL refuses it): refused here, once for every route.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
+
+
+def _text_storable(value: Any, loc: list) -> None:
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise NinjaValidationError([{"loc": loc, "msg": UNSTORABLE_TEXT}])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_storable(key, loc)
+            _text_storable(item, [*loc, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _text_storable(item, [*loc, index])
 
 
 _SHOWN_ONCE = "_billtone_secrets_shown"

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from billtone.accounts.models import ApiToken
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.core.money import Money
@@ -367,3 +368,15 @@ def test_back_office_date_drilldowns_at_the_end_of_the_calendar(admin_client, pa
     field = "booking_date" if "bankentry" in path else "created_at"
     response = admin_client.get(f"{path}?{field}{query.format(f=field)}")
     assert response.status_code in (200, 302)  # Django's ?e=1 for a lookup it cannot use
+
+
+# --- Text no database column can hold -------------------------------------------------------
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\udc9f"])
+def test_a_nul_or_half_a_surrogate_pair_in_json_text_is_422(api, escape):
+    # PostgreSQL refused the NUL when storing the token (schemathesis found the 500).
+    before = ApiToken.objects.count()
+    problem = refused(post_json(api, "/api/v1/api-tokens", f'{{"name": "ci{escape}"}}'), "name")
+    assert "NUL" in problem["errors"]["name"][0]
+    assert ApiToken.objects.count() == before
