@@ -1,11 +1,15 @@
+import functools
 import hashlib
 import hmac
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connections, router
 from django.db.models import QuerySet
 
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
 from billtone.core.errors import NotFound
+from billtone.core.rows import ModelColumns
 
 TOKEN_PREFIX = "bt_"
 
@@ -38,17 +42,65 @@ def api_token_from_secret(raw: str) -> ApiToken | None:
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    try:
-        token = ApiToken.objects.select_related("user__membership", "account__billing_profile").get(
-            prefix=prefix, revoked_at__isnull=True, user__is_active=True
-        )
-    except ApiToken.DoesNotExist:
+    token = _token_with_relations(prefix)
+    if token is None:
         return None
     if not hmac.compare_digest(token.secret_hash, token_hash(raw)):
         return None
     if token.is_operator and not token.user.is_staff:
         return None
     return token
+
+
+@functools.cache
+def _token_query() -> tuple[str, tuple[ModelColumns, ...]]:
+    """SELECT token, user, membership, account, billing profile by token prefix: written once
+    (core/rows.py says why), the equivalent of
+    ApiToken.objects.select_related("user__membership", "account__billing_profile")."""
+    token, user, membership, account, profile = parts = (
+        ModelColumns(ApiToken, "t"),
+        ModelColumns(get_user_model(), "u"),
+        ModelColumns(Membership, "m"),
+        ModelColumns(Account, "a"),
+        ModelColumns(BillingProfile, "p"),
+    )
+    sql = (
+        f"SELECT {', '.join(part.select for part in parts)}"  # noqa: S608 (names from the models; values are parameters)
+        f" FROM {token.table}"
+        f" JOIN {user.table} ON u.id = t.user_id"
+        f" LEFT JOIN {membership.table} ON m.user_id = u.id"
+        f" LEFT JOIN {account.table} ON a.id = t.account_id"
+        f" LEFT JOIN {profile.table} ON p.account_id = a.id"
+        " WHERE t.prefix = %s AND t.revoked_at IS NULL AND u.is_active = %s"
+    )
+    return sql, parts
+
+
+def _token_with_relations(prefix: str) -> ApiToken | None:
+    sql, parts = _token_query()
+    using = router.db_for_read(ApiToken)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [prefix, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token, user, membership, account, profile = _instances(row, parts, using=using)
+    token.user = user
+    if membership is not None:
+        user.membership = membership
+    if account is not None:
+        token.account = account
+        if profile is not None:
+            account.billing_profile = profile
+    return token
+
+
+def _instances(row, parts: tuple[ModelColumns, ...], *, using: str) -> list:
+    instances, start = [], 0
+    for part in parts:
+        instances.append(part.instance(row, start, using=using))
+        start += len(part)
+    return instances
 
 
 def token_membership(token: ApiToken) -> Membership | None:
@@ -69,6 +121,13 @@ def token_membership(token: ApiToken) -> Membership | None:
 
 def billing_profile_get(*, account: Account) -> BillingProfile:
     return BillingProfile.objects.select_related("account").get(account=account)
+
+
+def billing_profile_as_loaded(*, account: Account) -> BillingProfile:
+    """The profile loaded with the account at the start of this request (the API's token
+    lookup brings it; read once more otherwise), for a read that only shows it. After a write,
+    read it again with billing_profile_get."""
+    return account.billing_profile
 
 
 def api_token_list(*, account: Account) -> QuerySet[ApiToken]:
