@@ -1,4 +1,5 @@
-"""Demo data: an operator with bank details and two customer accounts."""
+"""Demo data: an operator with bank details and two customer accounts, with money
+recorded through the apps' own services (a statement import, a saved card)."""
 
 import io
 from dataclasses import dataclass
