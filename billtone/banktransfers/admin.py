@@ -25,7 +25,7 @@ from billtone.banktransfers.models import (
 )
 from billtone.banktransfers.review_services import bank_entry_allocate, bank_entry_return
 from billtone.banktransfers.services import BankAccountInput, bank_account_clean
-from billtone.core.admin import BoundedDateHierarchy
+from billtone.core.admin import BoundedDateHierarchy, ReadOnlyAdmin
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -74,17 +74,6 @@ def _form_errors(form, error: ApplicationError, default_field: str | None = None
             placed = True
     if not placed:
         form.add_error(default_field, error.detail)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatementImport)
