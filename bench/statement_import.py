@@ -100,6 +100,7 @@ def _prepare(accounts: int, seed: int) -> list[str]:
     from billtone.banktransfers.references import reference_from_body
     from billtone.banktransfers.services import BankAccountInput, bank_account_save
     from billtone.core import clock
+    from billtone.core.services import Actor
 
     call_command("migrate", verbosity=0)
     bank_account_save(
@@ -109,7 +110,8 @@ def _prepare(accounts: int, seed: int) -> list[str]:
             iban="DE89370400440532013000",
             bic="COBADEFFXXX",
             bank_name="Commerzbank",
-        )
+        ),
+        actor=Actor.system("bench"),
     )
     now = clock.now()
     rows = Account.objects.bulk_create(

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connections, router
 from django.db.models import QuerySet
 
+from billtone.accounts import money_checks
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
 from billtone.core.errors import NotFound
 from billtone.core.rows import ModelColumns
@@ -154,18 +155,6 @@ def account_get(*, account_id: int) -> Account:
 
 
 def account_has_money_recorded(*, account: Account, currency: str) -> bool:
-    """Whether any money is recorded for the account in `currency`.
-
-    The one place the billing profile asks before a change of currency; the ledger,
-    invoices and payments extend it as they arrive.
-    """
-    checks = _money_checks()
-    return any(check(account=account, currency=currency) for check in checks)
-
-
-def _money_checks():
-    from billtone.banktransfers.selectors import funding_requests_awaiting
-    from billtone.ledger.selectors import customer_has_postings
-    from billtone.payments.selectors import payments_unsettled
-
-    return [customer_has_postings, funding_requests_awaiting, payments_unsettled]
+    """Whether any money is recorded for the account in `currency`: asks every app that
+    holds money, as each registered itself in accounts.money_checks."""
+    return money_checks.money_recorded(account=account, currency=currency)

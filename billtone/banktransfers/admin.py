@@ -24,8 +24,12 @@ from billtone.banktransfers.models import (
     StatementUpload,
 )
 from billtone.banktransfers.review_services import bank_entry_allocate, bank_entry_return
-from billtone.banktransfers.services import BankAccountInput, bank_account_clean
-from billtone.core.admin import BoundedDateHierarchy
+from billtone.banktransfers.services import (
+    BankAccountInput,
+    bank_account_clean,
+    bank_account_save,
+)
+from billtone.core.admin import BoundedDateHierarchy, ReadOnlyAdmin
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -39,8 +43,10 @@ class OperatorBankAccountForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         try:
-            values = bank_account_clean(
-                BankAccountInput(**{f: data.get(f, "") for f in self.Meta.fields})
+            values = bank_account_clean(  # the currency of a saved account is not in the form
+                BankAccountInput(
+                    **{f: data.get(f, getattr(self.instance, f)) for f in self.Meta.fields}
+                )
             )
         except ValidationFailed as error:
             for name, messages in error.errors.items():
@@ -53,8 +59,26 @@ class OperatorBankAccountForm(forms.ModelForm):
 
 @admin.register(OperatorBankAccount)
 class OperatorBankAccountAdmin(admin.ModelAdmin):
+    """Saved through bank_account_save, so every change is in the audit log. One account per
+    currency: a saved account's currency is fixed, and an account is changed, never deleted
+    (funding requests sent customers to it)."""
+
     form = OperatorBankAccountForm
     list_display = ["currency", "account_holder", "iban", "bic", "bank_name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["currency"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        fields = OperatorBankAccountForm.Meta.fields
+        saved = bank_account_save(
+            data=BankAccountInput(**{name: getattr(obj, name) for name in fields}),
+            actor=Actor(label=request.user.get_username(), user_id=request.user.pk),
+        )
+        obj.pk = saved.pk
 
 
 # --- Statement import and reconciliation ---------------------------------------------------
@@ -74,17 +98,6 @@ def _form_errors(form, error: ApplicationError, default_field: str | None = None
             placed = True
     if not placed:
         form.add_error(default_field, error.detail)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatementImport)

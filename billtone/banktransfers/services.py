@@ -14,7 +14,7 @@ from billtone.banktransfers.references import reference_random
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, Conflict, ValidationFailed
 from billtone.core.money import AmountError, Money, amount_parse, locale_for
-from billtone.core.services import Actor, audit_record
+from billtone.core.services import Actor, audit_record, changes_between
 from billtone.notifications.services import billing_email_queue
 
 
@@ -51,11 +51,25 @@ def bank_account_clean(data: BankAccountInput) -> dict[str, str]:
 
 
 @transaction.atomic
-def bank_account_save(*, data: BankAccountInput) -> OperatorBankAccount:
+def bank_account_save(*, data: BankAccountInput, actor: Actor) -> OperatorBankAccount:
+    """The operator's bank account for `data.currency`, made or changed, and audited: where
+    customers send their money is the last thing to change unseen."""
     values = bank_account_clean(data)
-    account, _ = OperatorBankAccount.objects.update_or_create(
-        currency=values["currency"], defaults=values
+    account = (
+        OperatorBankAccount.objects.select_for_update().filter(currency=values["currency"]).first()
     )
+    if account is None:
+        account, action, before = OperatorBankAccount(), "bank_account.create", {}
+    else:
+        action = "bank_account.update"
+        before = {name: getattr(account, name) for name in values}
+    changes = changes_between(before, values)
+    if not changes:
+        return account
+    for name, value in values.items():
+        setattr(account, name, value)
+    account.save()
+    audit_record(actor=actor, action=action, obj=account, changes=changes)
     return account
 
 

@@ -5,11 +5,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from billtone.accounts.decorators import billing_required
 from billtone.banktransfers import selectors, services
 from billtone.banktransfers.forms import BankTransferForm
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
-from billtone.web.decorators import billing_required
 
 PAGE_SIZE = 20
 

@@ -1,8 +1,8 @@
 from django.shortcuts import render
 
 from billtone.accounts import selectors as account_selectors
+from billtone.accounts.decorators import billing_required
 from billtone.ledger import selectors as ledger_selectors
-from billtone.web.decorators import billing_required
 
 
 @billing_required

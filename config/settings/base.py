@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "billtone.banktransfers",
     "billtone.notifications",
     "billtone.web",
+    "billtone.demo",
 ]
 
 MIDDLEWARE = [

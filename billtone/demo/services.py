@@ -1,4 +1,5 @@
-"""Demo data: an operator with bank details and two customer accounts."""
+"""Demo data: an operator with bank details and two customer accounts, with money
+recorded through the apps' own services (a statement import, a saved card)."""
 
 import io
 from dataclasses import dataclass
@@ -106,7 +107,8 @@ def demo_create() -> list[DemoLogin]:
             bic="ABNANL2A",
             bank_name="ABN AMRO Bank N.V.",
             bank_address="Gustav Mahlerlaan 10, 1082 PP Amsterdam, Netherlands",
-        )
+        ),
+        actor=actor,
     )
     bank_account_save(
         data=BankAccountInput(
@@ -116,7 +118,8 @@ def demo_create() -> list[DemoLogin]:
             bic="BUKBGB22",
             bank_name="Barclays Bank UK PLC",
             bank_address="1 Churchill Place, London E14 5HP, United Kingdom",
-        )
+        ),
+        actor=actor,
     )
     if not Account.objects.filter(name="Acme Telecom GmbH").exists():
         acme = account_create(

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from billtone.accounts.demo import demo_create
+from billtone.demo.services import demo_create
 
 
 class Command(BaseCommand):

@@ -1,3 +1,6 @@
+"""core.idempotency as every API operation applies it, seen through a real route (accounts'
+API tokens): here, above the apps, since core may not import them."""
+
 from datetime import timedelta
 
 import time_machine
