@@ -1,4 +1,5 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from billtone.accounts import selectors as account_selectors
 from billtone.accounts.decorators import billing_required
@@ -11,6 +12,11 @@ def overview(request):
     profile = account_selectors.billing_profile_get(account=request.account)
     balances = ledger_selectors.customer_balances(account=request.account)
     return render(request, "web/overview.html", {"profile": profile, "balances": balances})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the admin's)."""
+    return redirect(static("web/favicon.svg"))
 
 
 def permission_denied(request, exception=None):

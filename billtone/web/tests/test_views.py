@@ -80,3 +80,9 @@ def test_api_tokens_page_creates_shows_once_and_revokes(web, account):
     web.post(f"/billing/api-tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_favicon_is_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg")
