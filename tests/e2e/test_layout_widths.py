@@ -11,10 +11,10 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from billtone.accounts.demo import DEMO_PASSWORD, demo_create
 from billtone.accounts.models import Account
 from billtone.core.money import Money
 from billtone.core.services import Actor
+from billtone.demo.services import DEMO_PASSWORD, demo_create
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_charge
 
