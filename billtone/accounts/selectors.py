@@ -29,6 +29,15 @@ def membership_for_user(user: AbstractBaseUser | AnonymousUser) -> Membership | 
     )
 
 
+def billing_admin_list(*, account: Account) -> QuerySet[Membership]:
+    """Who may use the account's Billing panel: its owners, then its billing admins."""
+    return (
+        Membership.objects.filter(account=account, role__in=Membership.BILLING_ROLES)
+        .select_related("user")
+        .order_by("-role", "user__email")  # "owner" after "billing_admin" alphabetically
+    )
+
+
 def api_token_from_header(authorization: str) -> ApiToken | None:
     """The active token named by an `Authorization: Bearer bt_<prefix>_<secret>` header."""
     scheme, _, raw = authorization.partition(" ")

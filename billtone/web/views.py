@@ -20,7 +20,13 @@ def favicon(request):
 
 
 def permission_denied(request, exception=None):
-    return render(request, "web/403.html", {"reason": str(exception or "")}, status=403)
+    """A member without billing rights learns who has them; anyone else gets the reason."""
+    context = {"reason": str(exception or "")}
+    membership = account_selectors.membership_for_user(request.user)
+    if membership is not None and not membership.can_bill:
+        context["member"] = membership
+        context["billing_admins"] = account_selectors.billing_admin_list(account=membership.account)
+    return render(request, "web/403.html", context, status=403)
 
 
 def not_found(request, exception=None):
