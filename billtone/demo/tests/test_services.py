@@ -12,7 +12,17 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     call_command("demo")
     call_command("demo")  # safe to run again
     out = capsys.readouterr().out
-    assert "owner@acme.example" in out and "billtone-demo" in out
+    box = out.strip().splitlines()[-9:]  # the second run's box
+    assert box[0] == box[-1] and set(box[0]) == {"+", "-"}
+    assert len({len(line) for line in box}) == 1  # a closed box
+    assert "Billtone is running: http://127.0.0.1:8000" in box[1]
+    assert [line.split()[-4] for line in box[4:-1]] == [
+        "operator",
+        "owner@acme.example",
+        "owner@globex.example",
+        "member@acme.example",
+    ]
+    assert all("billtone-demo" in line for line in box[4:-1])
     assert sorted(Account.objects.values_list("name", flat=True)) == [
         "Acme Telecom GmbH",
         "Globex Ltd",
