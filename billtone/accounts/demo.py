@@ -13,7 +13,6 @@ from billtone.accounts.services import (
     billing_profile_update,
     member_add,
 )
-from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import (
@@ -25,6 +24,7 @@ from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
+from billtone.reconciliation.services.imports import statement_import
 
 DEMO_PASSWORD = "billtone-demo"
 

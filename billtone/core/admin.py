@@ -13,6 +13,19 @@ class _BoundedDatesChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that only services write (ledger, payments, imports): staff read them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class BoundedDateHierarchy:
     """For a ModelAdmin with a date_hierarchy: Django computes the day, month or year after the
     one in the link, which at the end of the calendar (?created_at__year=9999) overflows into a

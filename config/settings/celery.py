@@ -26,8 +26,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.banktransfers.tasks.funding_requests_expire",
         "schedule": 3600.0,
     },
-    "bank-transfers-funds-emails": {
-        "task": "billtone.banktransfers.tasks.funds_received_emails_sweep",
+    "reconciliation-funds-emails": {
+        "task": "billtone.reconciliation.tasks.funds_received_emails_sweep",
         "schedule": 300.0,
     },
     "payments-recover-stale": {
