@@ -17,7 +17,7 @@ from billtone.reconciliation.forms import (
     StatementUploadForm,
 )
 from billtone.reconciliation.models import BankEntry, StatementImport, StatementUpload
-from billtone.reconciliation.services.funds_emails import funds_emails_progress
+from billtone.reconciliation.selectors import funds_emails_progress
 from billtone.reconciliation.services.review import bank_entry_allocate, bank_entry_return
 from billtone.reconciliation.services.uploads import statement_upload_create
 

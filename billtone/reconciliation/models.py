@@ -57,7 +57,7 @@ class StatementImport(models.Model):
         default=dict, blank=True, help_text="currency: amount credited to business funds"
     )
     # The "funds received" emails of the matched entries are stored after the import commits,
-    # by one task (funds_emails.funds_received_emails_queue), not inside its transaction:
+    # by one task (services.funds_emails.funds_received_emails_queue), not inside its transaction:
     # docs/decisions/0007-funds-received-emails-queued-after-the-import.md.
     funds_emails_queued_at = models.DateTimeField(
         null=True,
@@ -131,7 +131,8 @@ class StatementUpload(models.Model):
 
 
 class BankEntry(models.Model):
-    """One credit from a bank statement: matched to a business account, or waiting for staff.
+    """One credit from a bank statement: matched to an account's business funds (by a funding
+    request's reference or the account's own), or waiting for staff.
 
     `identity` (statements/identity.py) is unique: the same booking imported again, from the
     same file or an overlapping statement, is skipped, and two imports at once cannot both
@@ -180,8 +181,8 @@ class BankEntry(models.Model):
     reference = models.CharField(
         max_length=REFERENCE_MAX_LENGTH, blank=True, help_text="the RF reference it matched"
     )
-    # Indexes: each one costs every import; account is led by bank_entry_account_status,
-    # suggestions and decisions are not looked up by.
+    # Indexes cost every import, so only what is looked up has one: account through
+    # bank_entry_account_status (Meta.indexes), not the suggested account nor who decided.
     account = models.ForeignKey(
         "accounts.Account",
         null=True,

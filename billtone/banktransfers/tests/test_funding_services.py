@@ -7,7 +7,6 @@ import time_machine
 from django.core import mail
 from django.db import IntegrityError, connection, connections, transaction
 
-from billtone.banktransfers import services
 from billtone.banktransfers.models import AccountReference, FundingRequest
 from billtone.banktransfers.references import reference_is_valid
 from billtone.banktransfers.services import (
@@ -17,6 +16,7 @@ from billtone.banktransfers.services import (
     funding_request_create,
     funding_request_expire_due,
     funding_request_receive,
+    funding_requests,
 )
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
 from billtone.core import clock
@@ -231,7 +231,7 @@ def test_a_reference_already_taken_is_never_issued_again(account, monkeypatch):
     taken = create(account).reference
     fresh = "RF18539007547034"
     issued = iter([permanent.reference, taken, fresh])
-    monkeypatch.setattr(services, "reference_random", lambda: next(issued))
+    monkeypatch.setattr(funding_requests, "reference_random", lambda: next(issued))
     assert create(account).reference == fresh
 
 

@@ -13,18 +13,14 @@ entry has one email (docs/decisions/0007-funds-received-emails-queued-after-the-
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, Value
-from django.db.models.functions import Concat
 
 from billtone.core import clock
-from billtone.notifications.models import EmailDelivery
 from billtone.reconciliation import import_storage
 from billtone.reconciliation.emails import CONTEXT_FIELD, KEY_PREFIX, TEMPLATE
-from billtone.reconciliation.models import BankEntry, StatementImport
+from billtone.reconciliation.models import StatementImport
 
 logger = logging.getLogger(__name__)
 
@@ -101,43 +97,3 @@ def _send_schedule(delivery_ids: list[int]) -> None:
             funds_received_emails_send.delay(chunk)
         except Exception:  # broker down: the periodic email retry task sends them
             logger.warning("Could not schedule %s funds-received emails", len(chunk))
-
-
-@dataclass(frozen=True)
-class FundsEmailsProgress:
-    """Where the "funds received" emails of one import are (the back office polls it)."""
-
-    stored: bool  # False: the task that stores them has not run yet
-    queued: int  # stored, not sent yet (pending, or being sent)
-    sent: int
-    failed: int
-
-    @property
-    def total(self) -> int:
-        return self.queued + self.sent + self.failed
-
-    @property
-    def finished(self) -> bool:
-        return self.stored and self.queued == 0
-
-
-def funds_emails_progress(*, statement_import: StatementImport) -> FundsEmailsProgress:
-    """Counts of the import's "funds received" emails by state, found by their keys."""
-    keys = (
-        BankEntry.objects.filter(statement_import=statement_import)
-        .annotate(key=Concat(Value(KEY_PREFIX), "identity"))
-        .values("key")
-    )
-    counts = dict(
-        EmailDelivery.objects.filter(key__in=keys)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    status = EmailDelivery.Status
-    return FundsEmailsProgress(
-        stored=statement_import.funds_emails_queued_at is not None,
-        queued=counts.get(status.PENDING, 0) + counts.get(status.SENDING, 0),
-        sent=counts.get(status.SENT, 0),
-        failed=counts.get(status.FAILED, 0),
-    )

@@ -1,78 +1,22 @@
+"""Funding requests (a customer adds business funds by bank transfer: an amount and a
+reference of its own) and the account's permanent reference."""
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from stdnum import bic as stdnum_bic
-from stdnum import iban as stdnum_iban
-from stdnum.exceptions import ValidationError as StdnumError
 
 from billtone.accounts.models import Account
 from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
 from billtone.banktransfers.references import reference_random
+from billtone.banktransfers.services.bank_accounts import operator_bank_account_for
 from billtone.core import clock
-from billtone.core.errors import ApplicationError, Conflict, ValidationFailed
+from billtone.core.errors import Conflict, ValidationFailed
 from billtone.core.money import AmountError, Money, amount_parse, locale_for
 from billtone.core.services import Actor, audit_record
 from billtone.notifications.services import billing_email_queue
-
-
-@dataclass(frozen=True)
-class BankAccountInput:
-    currency: str
-    account_holder: str
-    iban: str
-    bic: str
-    bank_name: str
-    bank_address: str = ""
-
-
-def bank_account_clean(data: BankAccountInput) -> dict[str, str]:
-    errors: dict[str, list[str]] = {}
-    values = {k: (v or "").strip() for k, v in data.__dict__.items()}
-    values["currency"] = values["currency"].upper()
-    if len(values["currency"]) != 3 or not values["currency"].isalpha():
-        errors["currency"] = ["Enter an ISO 4217 currency code such as EUR."]
-    try:
-        values["iban"] = stdnum_iban.validate(values["iban"])
-    except StdnumError as error:
-        errors["iban"] = [f"Not a valid IBAN: {error.message}"]
-    try:
-        values["bic"] = stdnum_bic.validate(values["bic"])
-    except StdnumError as error:
-        errors["bic"] = [f"Not a valid BIC: {error.message}"]
-    for name in ("account_holder", "bank_name"):
-        if not values[name]:
-            errors[name] = ["This field is required."]
-    if errors:
-        raise ValidationFailed(errors)
-    return values
-
-
-@transaction.atomic
-def bank_account_save(*, data: BankAccountInput) -> OperatorBankAccount:
-    values = bank_account_clean(data)
-    account, _ = OperatorBankAccount.objects.update_or_create(
-        currency=values["currency"], defaults=values
-    )
-    return account
-
-
-# --- Funding requests: add business funds by bank transfer ---------------------------------
-
-
-class BankTransferUnavailable(ApplicationError):
-    def __init__(self, currency: str):
-        super().__init__(
-            detail=(
-                f"Bank transfer is not available in {currency}: the operator has no bank "
-                f"account for {currency}. Please pay by card or contact the operator."
-            ),
-            slug="bank-transfer-unavailable",
-            title="Bank transfer not available",
-            status=422,
-        )
 
 
 @dataclass(frozen=True)
@@ -115,13 +59,6 @@ def funding_amount_clean(*, amount: object, currency: str, locale: str = "en") -
             }
         )
     return value.rounded()
-
-
-def operator_bank_account_for(*, currency: str) -> OperatorBankAccount:
-    bank_account = OperatorBankAccount.objects.filter(currency=currency).first()
-    if bank_account is None:
-        raise BankTransferUnavailable(currency)
-    return bank_account
 
 
 def _reference_taken(reference: str) -> bool:
@@ -260,8 +197,10 @@ def funding_request_receive(
     *, funding_request_id: int, amount: Decimal, received_at: datetime
 ) -> FundingRequest:
     """Record the money that arrived for a request: `received` when it is the amount asked
-    for, `received_different_amount` otherwise. For the statement matcher, which posts the
-    money to the ledger in the same transaction."""
+    for, `received_different_amount` otherwise. For staff allocating a bank entry from the
+    review queue (reconciliation's services.review), who post the money to the ledger in the
+    same transaction; the statement import receives its matched requests in bulk
+    (reconciliation's import_run.funding_requests_receive_many)."""
     request = FundingRequest.objects.select_for_update().get(pk=funding_request_id)
     arrived = Money(amount, request.currency)
     if arrived.amount <= 0:
