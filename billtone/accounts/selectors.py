@@ -105,8 +105,8 @@ def account_has_money_recorded(*, account: Account, currency: str) -> bool:
 
 
 def _money_checks():
-    from billtone.banktransfers.selectors import funding_requests_awaiting
+    from billtone.banktransfers.selectors import bank_transfers_awaiting
     from billtone.ledger.selectors import customer_has_postings
     from billtone.payments.selectors import payments_unsettled
 
-    return [customer_has_postings, funding_requests_awaiting, payments_unsettled]
+    return [customer_has_postings, bank_transfers_awaiting, payments_unsettled]

@@ -56,7 +56,7 @@ class BankTransferOut(Schema):
         "still lands"
     )
 
-    # Resolved from a FundingRequest (lists) or from TransferInstructions (one transfer).
+    # Resolved from a FundingRequest (lists) or from BankTransferInstructions (one transfer).
     @staticmethod
     def resolve_id(obj) -> int:
         return _request(obj).pk

@@ -4,6 +4,6 @@ from billtone.banktransfers import services
 
 
 @shared_task(ignore_result=True)
-def funding_requests_expire() -> None:
+def bank_transfers_expire() -> None:
     """Periodic (e.g. hourly): mark funding requests past their expiry as expired."""
-    services.funding_request_expire_due()
+    services.bank_transfer_expire_due()

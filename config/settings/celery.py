@@ -23,7 +23,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "email-retry": {"task": "billtone.notifications.tasks.email_retry", "schedule": 300.0},
     "bank-transfers-expire": {
-        "task": "billtone.banktransfers.tasks.funding_requests_expire",
+        "task": "billtone.banktransfers.tasks.bank_transfers_expire",
         "schedule": 3600.0,
     },
     "reconciliation-funds-emails": {

@@ -123,11 +123,11 @@ def test_currency_change_allowed_while_the_ledger_is_empty(account):
 
 
 def test_currency_change_refused_while_a_bank_transfer_is_awaited(account):
-    from billtone.banktransfers.services import funding_request_create
+    from billtone.banktransfers.services import bank_transfer_create
     from billtone.banktransfers.tests.funding import operator_banks_save
 
     operator_banks_save()
-    funding_request_create(account=account, amount="100.00", actor=Actor(label="t"))
+    bank_transfer_create(account=account, amount="100.00", actor=Actor(label="t"))
     with pytest.raises(ValidationFailed) as raised:
         update(account, currency="GBP")
     assert "currency" in raised.value.errors

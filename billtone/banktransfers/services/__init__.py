@@ -13,27 +13,27 @@ from billtone.banktransfers.services.bank_accounts import (
     bank_account_save,
     operator_bank_account_for,
 )
-from billtone.banktransfers.services.funding_requests import (
-    AmountLimits,
+from billtone.banktransfers.services.bank_transfers import (
+    BankTransferLimits,
     account_reference_get_or_create,
-    funding_amount_clean,
-    funding_amount_limits,
-    funding_request_create,
-    funding_request_expire_due,
-    funding_request_receive,
+    bank_transfer_amount_clean,
+    bank_transfer_amount_limits,
+    bank_transfer_create,
+    bank_transfer_expire_due,
+    bank_transfer_receive,
 )
 
 __all__ = [
-    "AmountLimits",
+    "BankTransferLimits",
     "BankAccountInput",
     "BankTransferUnavailable",
     "account_reference_get_or_create",
     "bank_account_clean",
     "bank_account_save",
-    "funding_amount_clean",
-    "funding_amount_limits",
-    "funding_request_create",
-    "funding_request_expire_due",
-    "funding_request_receive",
+    "bank_transfer_amount_clean",
+    "bank_transfer_amount_limits",
+    "bank_transfer_create",
+    "bank_transfer_expire_due",
+    "bank_transfer_receive",
     "operator_bank_account_for",
 ]

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from billtone.accounts.models import Account
 from billtone.banktransfers.models import FundingRequest
-from billtone.banktransfers.services import funding_request_receive
+from billtone.banktransfers.services import bank_transfer_receive
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
 from billtone.core.money import Money
@@ -96,8 +96,8 @@ def bank_entry_allocate(
     )
     now = clock.now()
     if funding_request is not None:
-        funding_request = funding_request_receive(
-            funding_request_id=funding_request.pk, amount=entry.amount, received_at=now
+        funding_request = bank_transfer_receive(
+            bank_transfer_id=funding_request.pk, amount=entry.amount, received_at=now
         )
     entry.status = BankEntry.Status.ALLOCATED
     entry.account = account

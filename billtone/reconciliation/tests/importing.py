@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from billtone.banktransfers.models import AccountReference, FundingRequest
-from billtone.banktransfers.services import account_reference_get_or_create, funding_request_create
+from billtone.banktransfers.services import account_reference_get_or_create, bank_transfer_create
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerAccount, LedgerKind
 
@@ -104,5 +104,5 @@ class Customer:
 
 def customer_make(account, amount: str = "250.00") -> Customer:
     reference = account_reference_get_or_create(account=account)
-    request = funding_request_create(account=account, amount=amount, actor=STAFF)
+    request = bank_transfer_create(account=account, amount=amount, actor=STAFF)
     return Customer(account=account, reference=reference, request=request)

@@ -9,7 +9,7 @@ from django.db import IntegrityError
 
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
-from billtone.banktransfers.services import funding_request_create, funding_request_receive
+from billtone.banktransfers.services import bank_transfer_create, bank_transfer_receive
 from billtone.core import clock
 from billtone.core.errors import Conflict
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
@@ -343,7 +343,7 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
     """The importer marks many requests received at once; the rule is the service's."""
     one, many = (
         customer.request,
-        funding_request_create(account=customer.account, amount="250.00", actor=STAFF),
+        bank_transfer_create(account=customer.account, amount="250.00", actor=STAFF),
     )
     if start == "received":
         FundingRequest.objects.filter(pk__in=[one.pk, many.pk]).update(
@@ -355,11 +355,9 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
 
     if start == "received":  # the service refuses; in bulk the request stays as it is
         with pytest.raises(Conflict):
-            funding_request_receive(
-                funding_request_id=one.pk, amount=Decimal(amount), received_at=now
-            )
+            bank_transfer_receive(bank_transfer_id=one.pk, amount=Decimal(amount), received_at=now)
     else:
-        funding_request_receive(funding_request_id=one.pk, amount=Decimal(amount), received_at=now)
+        bank_transfer_receive(bank_transfer_id=one.pk, amount=Decimal(amount), received_at=now)
     funding_requests_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
 
     one, many = FundingRequest.objects.get(pk=one.pk), FundingRequest.objects.get(pk=many.pk)

@@ -12,11 +12,11 @@ from billtone.banktransfers.references import reference_is_valid
 from billtone.banktransfers.services import (
     BankTransferUnavailable,
     account_reference_get_or_create,
-    funding_amount_clean,
-    funding_request_create,
-    funding_request_expire_due,
-    funding_request_receive,
-    funding_requests,
+    bank_transfer_amount_clean,
+    bank_transfer_create,
+    bank_transfer_expire_due,
+    bank_transfer_receive,
+    bank_transfers,
 )
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
 from billtone.core import clock
@@ -36,7 +36,7 @@ def actor(owner):
 
 
 def create(account, amount="250", actor=None, key=None) -> FundingRequest:
-    return funding_request_create(
+    return bank_transfer_create(
         account=account, amount=amount, actor=actor or Actor.system("test"), idempotency_key=key
     )
 
@@ -131,15 +131,17 @@ def test_trailing_zeros_beyond_the_minor_unit_are_not_extra_decimals(account):
 
 
 def test_the_minor_unit_is_the_currency_s_own():
-    assert funding_amount_clean(amount="1500", currency="JPY") == Money(1500, "JPY")
+    assert bank_transfer_amount_clean(amount="1500", currency="JPY") == Money(1500, "JPY")
     with pytest.raises(ValidationFailed) as raised:
-        funding_amount_clean(amount="1500.5", currency="JPY")
+        bank_transfer_amount_clean(amount="1500.5", currency="JPY")
     assert raised.value.errors == {
         "amount": ["JPY amounts are whole numbers: enter no decimal places."]
     }
-    assert funding_amount_clean(amount="12.345", currency="KWD") == Money(Decimal("12.345"), "KWD")
+    assert bank_transfer_amount_clean(amount="12.345", currency="KWD") == Money(
+        Decimal("12.345"), "KWD"
+    )
     with pytest.raises(ValidationFailed):
-        funding_amount_clean(amount="12.3456", currency="KWD")
+        bank_transfer_amount_clean(amount="12.3456", currency="KWD")
 
 
 def test_limits_come_from_the_settings(account, settings):
@@ -231,7 +233,7 @@ def test_a_reference_already_taken_is_never_issued_again(account, monkeypatch):
     taken = create(account).reference
     fresh = "RF18539007547034"
     issued = iter([permanent.reference, taken, fresh])
-    monkeypatch.setattr(funding_requests, "reference_random", lambda: next(issued))
+    monkeypatch.setattr(bank_transfers, "reference_random", lambda: next(issued))
     assert create(account).reference == fresh
 
 
@@ -248,15 +250,13 @@ def test_requests_past_their_expiry_expire_and_others_do_not(account, other_acco
     with time_machine.travel(clock.now() + timedelta(days=1), tick=False):
         later = create(other_account, "100")
     paid = create(account, "50")
-    funding_request_receive(
-        funding_request_id=paid.pk, amount=Decimal("50"), received_at=clock.now()
-    )
+    bank_transfer_receive(bank_transfer_id=paid.pk, amount=Decimal("50"), received_at=clock.now())
 
     with time_machine.travel(due.expires_at - timedelta(seconds=1), tick=False):
-        assert funding_request_expire_due() == 0
+        assert bank_transfer_expire_due() == 0
     with time_machine.travel(due.expires_at, tick=False):
-        assert funding_request_expire_due() == 1
-        assert funding_request_expire_due() == 0  # safe to run twice
+        assert bank_transfer_expire_due() == 1
+        assert bank_transfer_expire_due() == 0  # safe to run twice
 
     statuses = dict(FundingRequest.objects.values_list("pk", "status"))
     assert statuses == {
@@ -279,8 +279,8 @@ def test_the_expire_command_expires_due_requests(account):
 def test_the_amount_asked_for_is_received(account):
     request = create(account, "250")
     now = clock.now()
-    received = funding_request_receive(
-        funding_request_id=request.pk, amount=Decimal("250.00"), received_at=now
+    received = bank_transfer_receive(
+        bank_transfer_id=request.pk, amount=Decimal("250.00"), received_at=now
     )
     assert (received.status, received.received_amount, received.received_at) == (
         Status.RECEIVED,
@@ -292,8 +292,8 @@ def test_the_amount_asked_for_is_received(account):
 @pytest.mark.parametrize("arrived", ["249.99", "300"])
 def test_another_amount_is_received_as_a_different_amount(account, arrived):
     request = create(account, "250")
-    received = funding_request_receive(
-        funding_request_id=request.pk, amount=Decimal(arrived), received_at=clock.now()
+    received = bank_transfer_receive(
+        bank_transfer_id=request.pk, amount=Decimal(arrived), received_at=clock.now()
     )
     assert received.status == Status.RECEIVED_DIFFERENT_AMOUNT
     assert received.received_amount == Decimal(arrived)
@@ -302,24 +302,24 @@ def test_another_amount_is_received_as_a_different_amount(account, arrived):
 def test_money_that_arrives_after_expiry_still_lands(account):
     request = create(account, "250")
     with time_machine.travel(request.expires_at + timedelta(days=3), tick=False):
-        funding_request_expire_due()
-        received = funding_request_receive(
-            funding_request_id=request.pk, amount=Decimal("250"), received_at=clock.now()
+        bank_transfer_expire_due()
+        received = bank_transfer_receive(
+            bank_transfer_id=request.pk, amount=Decimal("250"), received_at=clock.now()
         )
     assert received.status == Status.RECEIVED
 
 
 def test_a_received_request_is_not_received_again_nor_expired(account):
     request = create(account, "250")
-    funding_request_receive(
-        funding_request_id=request.pk, amount=Decimal("100"), received_at=clock.now()
+    bank_transfer_receive(
+        bank_transfer_id=request.pk, amount=Decimal("100"), received_at=clock.now()
     )
     with pytest.raises(Conflict):
-        funding_request_receive(
-            funding_request_id=request.pk, amount=Decimal("150"), received_at=clock.now()
+        bank_transfer_receive(
+            bank_transfer_id=request.pk, amount=Decimal("150"), received_at=clock.now()
         )
     with time_machine.travel(request.expires_at + timedelta(days=1), tick=False):
-        assert funding_request_expire_due() == 0
+        assert bank_transfer_expire_due() == 0
     request.refresh_from_db()
     assert (request.status, request.received_amount) == (
         Status.RECEIVED_DIFFERENT_AMOUNT,
@@ -330,8 +330,8 @@ def test_a_received_request_is_not_received_again_nor_expired(account):
 def test_a_zero_amount_is_not_received(account):
     request = create(account, "250")
     with pytest.raises(ValidationFailed):
-        funding_request_receive(
-            funding_request_id=request.pk, amount=Decimal("0"), received_at=clock.now()
+        bank_transfer_receive(
+            bank_transfer_id=request.pk, amount=Decimal("0"), received_at=clock.now()
         )
     request.refresh_from_db()
     assert request.status == Status.AWAITING_FUNDS

@@ -20,13 +20,13 @@ from billtone.notifications.services import billing_email_queue
 
 
 @dataclass(frozen=True)
-class AmountLimits:
+class BankTransferLimits:
     minimum: Money
     maximum: Money
     presets: tuple[Money, ...]
 
 
-def funding_amount_limits(*, currency: str) -> AmountLimits:
+def bank_transfer_amount_limits(*, currency: str) -> BankTransferLimits:
     """The operator's limits and preset amounts (BILLTONE_BANK_TRANSFER_*) in `currency`."""
     minimum = Money(Decimal(settings.BILLTONE_BANK_TRANSFER_MIN_AMOUNT), currency)
     maximum = Money(Decimal(settings.BILLTONE_BANK_TRANSFER_MAX_AMOUNT), currency)
@@ -35,10 +35,10 @@ def funding_amount_limits(*, currency: str) -> AmountLimits:
         for value in settings.BILLTONE_BANK_TRANSFER_PRESET_AMOUNTS
         if minimum.amount <= Decimal(value) <= maximum.amount
     )
-    return AmountLimits(minimum=minimum, maximum=maximum, presets=presets)
+    return BankTransferLimits(minimum=minimum, maximum=maximum, presets=presets)
 
 
-def funding_amount_clean(*, amount: object, currency: str, locale: str = "en") -> Money:
+def bank_transfer_amount_clean(*, amount: object, currency: str, locale: str = "en") -> Money:
     """The amount as Money in `currency`, or ValidationFailed on `amount`: not an amount as
     money.amount_parse reads one (plain notation, the currency's minor unit: refused, never
     rounded), or outside the operator's limits. A form passes the Money it read as typed."""
@@ -48,7 +48,7 @@ def funding_amount_clean(*, amount: object, currency: str, locale: str = "en") -
         raise ValidationFailed({"amount": [str(error)]}) from None
     if value.currency != currency:
         raise ValidationFailed({"amount": [f"Give the amount in {currency}."]})
-    limits = funding_amount_limits(currency=currency)
+    limits = bank_transfer_amount_limits(currency=currency)
     if not limits.minimum <= value <= limits.maximum:
         raise ValidationFailed(
             {
@@ -116,7 +116,7 @@ def _replay(*, account: Account, idempotency_key: str, amount: Money) -> Funding
 
 
 @transaction.atomic
-def funding_request_create(
+def bank_transfer_create(
     *, account: Account, amount: object, actor: Actor, idempotency_key: str | None = None
 ) -> FundingRequest:
     """Ask to add `amount` of business funds by bank transfer: a request with its own
@@ -128,7 +128,7 @@ def funding_request_create(
     currency = profile.currency
     locale = locale_for(language=settings.LANGUAGE_CODE, country=profile.country)
     bank_account = operator_bank_account_for(currency=currency)
-    value = funding_amount_clean(amount=amount, currency=currency, locale=locale)
+    value = bank_transfer_amount_clean(amount=amount, currency=currency, locale=locale)
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()
         if not 0 < len(idempotency_key) <= 255:
@@ -174,17 +174,17 @@ def funding_request_create(
 def _instructions_email(
     *, request: FundingRequest, bank_account: OperatorBankAccount, locale: str
 ) -> None:
-    from billtone.banktransfers.selectors import transfer_instructions
+    from billtone.banktransfers.selectors import bank_transfer_instructions
 
     billing_email_queue(
         account=request.account,
         key=f"bank-transfer-instructions:{request.pk}",
         template="bank_transfer_instructions",
-        context={"instructions": transfer_instructions(request=request, locale=locale)},
+        context={"instructions": bank_transfer_instructions(request=request, locale=locale)},
     )
 
 
-def funding_request_expire_due() -> int:
+def bank_transfer_expire_due() -> int:
     """Mark requests past their expiry as expired; returns how many. One conditional UPDATE,
     so a request received at the same moment is never turned back to expired."""
     return FundingRequest.objects.filter(
@@ -193,15 +193,15 @@ def funding_request_expire_due() -> int:
 
 
 @transaction.atomic
-def funding_request_receive(
-    *, funding_request_id: int, amount: Decimal, received_at: datetime
+def bank_transfer_receive(
+    *, bank_transfer_id: int, amount: Decimal, received_at: datetime
 ) -> FundingRequest:
     """Record the money that arrived for a request: `received` when it is the amount asked
     for, `received_different_amount` otherwise. For staff allocating a bank entry from the
     review queue (reconciliation's services.review), who post the money to the ledger in the
     same transaction; the statement import receives its matched requests in bulk
     (reconciliation's import_run.funding_requests_receive_many)."""
-    request = FundingRequest.objects.select_for_update().get(pk=funding_request_id)
+    request = FundingRequest.objects.select_for_update().get(pk=bank_transfer_id)
     arrived = Money(amount, request.currency)
     if arrived.amount <= 0:
         raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
