@@ -23,7 +23,7 @@ class Payers:
         self.names: dict[int, set[str]] = defaultdict(set)
 
     def add(self, matched) -> None:
-        """`matched`: the batch's (credit, target) pairs, as import_batch keeps them."""
+        """`matched`: the batch's (credit, target) pairs, as import_run keeps them."""
         for m in matched:
             if m.credit.payer_iban:
                 self.by_iban[m.credit.payer_iban].add(m.target.account_id)
@@ -32,7 +32,7 @@ class Payers:
 
 
 def suggestions_find(*, review: list, payers: Payers) -> dict[str, matching.Suggestion]:
-    """Likely accounts for the credits going to review (import_batch.Credit: payer, amount,
+    """Likely accounts for the credits going to review (import_run.Credit: payer, amount,
     identity), by identity; from credits stored before and those matched so far."""
     if not review:
         return {}

@@ -4,7 +4,7 @@ Parsing is lazy, so a malformed entry deep in a file surfaces only when the stre
 it. An importer that must change nothing on a bad file has three ways:
 
 - one pass inside one database transaction, rolled back on StatementFormatError: what the
-  statement import does (banktransfers/import_services.py, decision 0005);
+  statement import does (reconciliation/services/imports.py, decision 0005);
 - two passes, for any size: `statement_check(f)` reads the whole file and keeps only the
   per-statement summaries (counts, sums, balance checks), raising StatementFormatError on
   the first problem; then `for entry in statement_parse(f): ...` imports it.
