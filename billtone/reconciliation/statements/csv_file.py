@@ -251,32 +251,7 @@ def _entry(
             raise fail(f"the {column!r} value {text!r} is not an amount.")
         return value
 
-    if columns.amount:
-        signed = amount_of(columns.amount)
-        if signed is None:
-            raise fail(f"the {columns.amount!r} column is empty.")
-        if columns.credit_debit:
-            mark = cell(columns.credit_debit).upper()
-            if mark in (v.upper() for v in columns.credit_values):
-                is_credit = True
-            elif mark in (v.upper() for v in columns.debit_values):
-                is_credit = False
-            else:
-                raise fail(
-                    f"the {columns.credit_debit!r} value {mark!r} is neither credit nor debit."
-                )
-        else:
-            is_credit = (signed < 0) == columns.negative_is_credit
-        amount = abs(signed)
-    else:
-        credit = amount_of(columns.credit_amount)
-        debit = amount_of(columns.debit_amount)
-        if credit and debit:
-            raise fail("the row has both a credit and a debit amount.")
-        if credit is None and debit is None:
-            raise fail("the row has neither a credit nor a debit amount.")
-        is_credit = bool(credit) or debit is None
-        amount = abs(credit if is_credit else debit)  # type: ignore[arg-type]
+    amount, is_credit = _amount_and_direction(columns, cell, amount_of, fail)
 
     currency = cell(columns.currency).upper() or columns.default_currency
     if not CURRENCY_RE.fullmatch(currency):
@@ -314,3 +289,41 @@ def _entry(
         line=line,
         position=f"row {number} (line {line})",
     )
+
+
+def _amount_and_direction(
+    columns: CsvColumnMap,
+    cell: Callable[[str], str],
+    amount_of: Callable[[str], Decimal | None],
+    fail: Callable[[str], StatementFormatError],
+) -> tuple[Decimal, bool]:
+    """The row's amount (positive) and whether it is a credit: from one signed amount column,
+    marked credit or debit by another column or by its sign, or from a credit column and a
+    debit column."""
+    if columns.amount:
+        signed = amount_of(columns.amount)
+        if signed is None:
+            raise fail(f"the {columns.amount!r} column is empty.")
+        if columns.credit_debit:
+            mark = cell(columns.credit_debit).upper()
+            if mark in (v.upper() for v in columns.credit_values):
+                is_credit = True
+            elif mark in (v.upper() for v in columns.debit_values):
+                is_credit = False
+            else:
+                raise fail(
+                    f"the {columns.credit_debit!r} value {mark!r} is neither credit nor debit."
+                )
+        else:
+            is_credit = (signed < 0) == columns.negative_is_credit
+        amount = abs(signed)
+    else:
+        credit = amount_of(columns.credit_amount)
+        debit = amount_of(columns.debit_amount)
+        if credit and debit:
+            raise fail("the row has both a credit and a debit amount.")
+        if credit is None and debit is None:
+            raise fail("the row has neither a credit nor a debit amount.")
+        is_credit = bool(credit) or debit is None
+        amount = abs(credit if is_credit else debit)  # type: ignore[arg-type]
+    return amount, is_credit

@@ -12,7 +12,7 @@ from billtone.reconciliation.statements import (
     statement_check,
     statement_read,
 )
-from billtone.reconciliation.statements.mt940_file import parse_details, unwrap
+from billtone.reconciliation.statements.mt940_details import parse_details, unwrap
 
 GERMAN = """{1:F01TESTDEFFXXX0000000000}{2:I940TESTDEFFXXXN}{4:
 :20:STARTUMS
