@@ -1,6 +1,6 @@
 """The operator's side of the customer's bank transfers in the back office: the operator's
-bank accounts (edited through the service, audited), account references and funding requests
-(read-only: services write them)."""
+bank accounts (checked by the service's rules: bank_account_clean), account references and
+bank transfers (read-only: services write them)."""
 
 from django import forms
 from django.contrib import admin

@@ -30,7 +30,7 @@ REFERENCE_PATTERN = r"^RF[0-9]{2}[0-9A-Z]{1,21}$"  # stored compact, upper case
 
 class AccountReference(models.Model):
     """The customer account's permanent RF reference: a transfer that carries it always lands
-    on this account's business funds, with or without a funding request."""
+    on this account's business funds, with or without a bank transfer asked for."""
 
     account = models.OneToOneField(
         "accounts.Account", on_delete=models.PROTECT, related_name="bank_reference"
@@ -51,7 +51,8 @@ class AccountReference(models.Model):
 
 
 class FundingRequest(models.Model):
-    """A customer's intent to add business funds by bank transfer, with its own reference."""
+    """A bank transfer: a customer's intent to add business funds by bank transfer, with its
+    own reference (the model keeps its first name: docs/architecture.md, Glossary)."""
 
     class Status(models.TextChoices):
         AWAITING_FUNDS = "awaiting_funds", "Awaiting funds"

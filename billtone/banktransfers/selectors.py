@@ -40,12 +40,12 @@ def reference_display(reference: str) -> str:
 
 
 def bank_transfer_list(*, account: Account) -> QuerySet[FundingRequest]:
-    """The account's funding requests, newest first."""
+    """The account's bank transfers, newest first."""
     return FundingRequest.objects.filter(account=account).order_by("-created_at", "-id")
 
 
 def bank_transfer_get(*, account: Account, bank_transfer_id: int) -> FundingRequest:
-    """One of the account's funding requests; NotFound for another account's."""
+    """One of the account's bank transfers; NotFound for another account's."""
     request = bank_transfer_list(account=account).filter(pk=bank_transfer_id).first()
     if request is None:
         raise NotFound("No such bank transfer in this account.")

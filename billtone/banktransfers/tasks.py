@@ -5,5 +5,5 @@ from billtone.banktransfers import services
 
 @shared_task(ignore_result=True)
 def bank_transfers_expire() -> None:
-    """Periodic (e.g. hourly): mark funding requests past their expiry as expired."""
+    """Periodic (e.g. hourly): mark bank transfers past their expiry as expired."""
     services.bank_transfer_expire_due()

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class ReconciliationConfig(AppConfig):
     """The operator's side of bank transfers: statement files imported, their credits
-    matched to funding requests or left for staff to review, and the emails that say the
+    matched to bank transfers or left for staff to review, and the emails that say the
     funds arrived."""
 
     name = "billtone.reconciliation"

@@ -1,5 +1,5 @@
 """The operator's side of bank transfers: the statement files imported, their uploads from
-the back office, and each credit they brought (matched to a funding request or an account's
+the back office, and each credit they brought (matched to a bank transfer or an account's
 reference, or waiting in the review queue)."""
 
 from django.conf import settings
@@ -131,8 +131,8 @@ class StatementUpload(models.Model):
 
 
 class BankEntry(models.Model):
-    """One credit from a bank statement: matched to an account's business funds (by a funding
-    request's reference or the account's own), or waiting for staff.
+    """One credit from a bank statement: matched to an account's business funds (by a bank
+    transfer's reference or the account's own), or waiting for staff.
 
     `identity` (statements/identity.py) is unique: the same booking imported again, from the
     same file or an overlapping statement, is skipped, and two imports at once cannot both

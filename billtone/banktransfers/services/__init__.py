@@ -2,7 +2,7 @@
 here.
 
 - bank_accounts: the operator's bank accounts, one per currency.
-- funding_requests: a customer's funding request (an amount, its own reference, an expiry),
+- bank_transfers: a customer's bank transfer (an amount, its own reference, an expiry),
   the account's permanent reference, expiry, and receiving the money that arrived for one.
 """
 
@@ -21,6 +21,8 @@ from billtone.banktransfers.services.bank_transfers import (
     bank_transfer_create,
     bank_transfer_expire_due,
     bank_transfer_receive,
+    bank_transfer_received_status,
+    bank_transfers_lock,
 )
 
 __all__ = [
@@ -35,5 +37,7 @@ __all__ = [
     "bank_transfer_create",
     "bank_transfer_expire_due",
     "bank_transfer_receive",
+    "bank_transfer_received_status",
+    "bank_transfers_lock",
     "operator_bank_account_for",
 ]

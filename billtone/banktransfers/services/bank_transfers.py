@@ -1,6 +1,7 @@
-"""Funding requests (a customer adds business funds by bank transfer: an amount and a
-reference of its own) and the account's permanent reference."""
+"""Bank transfers (a customer adds business funds by bank transfer: an amount, a reference
+of its own, an expiry; the model is FundingRequest) and the account's permanent reference."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from billtone.banktransfers.models import AccountReference, FundingRequest, Oper
 from billtone.banktransfers.references import reference_random
 from billtone.banktransfers.services.bank_accounts import operator_bank_account_for
 from billtone.core import clock
-from billtone.core.errors import Conflict, ValidationFailed
+from billtone.core.errors import Conflict, NotFound, ValidationFailed
 from billtone.core.money import AmountError, Money, amount_parse, locale_for
 from billtone.core.services import Actor, audit_record
 from billtone.notifications.services import billing_email_queue
@@ -159,7 +160,7 @@ def bank_transfer_create(
                 if replayed is not None:
                     return replayed
     if request is None:
-        raise RuntimeError("Could not create the funding request.")
+        raise RuntimeError("Could not create the bank transfer.")
     audit_record(
         actor=actor,
         action="funding_request.create",
@@ -192,30 +193,43 @@ def bank_transfer_expire_due() -> int:
     ).update(status=FundingRequest.Status.EXPIRED)
 
 
+def bank_transfers_lock(*, ids: Iterable[int]) -> dict[int, FundingRequest]:
+    """The bank transfers `ids` by id, locked in id order: the one way this app locks them.
+    Callers that also post to the ledger lock its accounts first."""
+    locked = FundingRequest.objects.select_for_update().filter(pk__in=sorted(set(ids)))
+    return {request.pk: request for request in locked.order_by("pk")}
+
+
+def bank_transfer_received_status(*, requested: Money, arrived: Money) -> str:
+    """What a bank transfer becomes when `arrived` lands on it: received when it is the amount
+    asked for, received a different amount otherwise."""
+    if arrived == requested:
+        return FundingRequest.Status.RECEIVED
+    return FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+
+
 @transaction.atomic
 def bank_transfer_receive(
     *, bank_transfer_id: int, amount: Decimal, received_at: datetime
 ) -> FundingRequest:
-    """Record the money that arrived for a request: `received` when it is the amount asked
-    for, `received_different_amount` otherwise. For staff allocating a bank entry from the
-    review queue (reconciliation's services.review), who post the money to the ledger in the
-    same transaction; the statement import receives its matched requests in bulk
-    (reconciliation's import_run.funding_requests_receive_many)."""
-    request = FundingRequest.objects.select_for_update().get(pk=bank_transfer_id)
+    """Record the money that arrived for a bank transfer (bank_transfer_received_status). For
+    staff allocating a bank entry from the review queue (reconciliation's services.review),
+    who post the money to the ledger in the same transaction; the statement import receives
+    its matched bank transfers in bulk (reconciliation's import_run)."""
+    request = bank_transfers_lock(ids=[bank_transfer_id]).get(bank_transfer_id)
+    if request is None:
+        raise NotFound("No such bank transfer.")
     arrived = Money(amount, request.currency)
     if arrived.amount <= 0:
         raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
-    status = (
-        FundingRequest.Status.RECEIVED
-        if arrived == Money(request.amount, request.currency)
-        else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+    status = bank_transfer_received_status(
+        requested=Money(request.amount, request.currency), arrived=arrived
     )
     if not request.can_become(status):
         raise Conflict(
-            f"Funding request {request.reference} is already "
-            f"{request.get_status_display().lower()}.",
-            slug="funding-request-closed",
-            title="Funding request already received",
+            f"Bank transfer {request.reference} is already {request.get_status_display().lower()}.",
+            slug="bank-transfer-closed",
+            title="Bank transfer already received",
         )
     request.status = status
     request.received_amount = arrived.amount

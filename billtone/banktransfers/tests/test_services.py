@@ -16,11 +16,13 @@ from billtone.banktransfers.services import (
     bank_transfer_create,
     bank_transfer_expire_due,
     bank_transfer_receive,
+    bank_transfer_received_status,
     bank_transfers,
+    bank_transfers_lock,
 )
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
 from billtone.core import clock
-from billtone.core.errors import Conflict, ValidationFailed
+from billtone.core.errors import Conflict, NotFound, ValidationFailed
 from billtone.core.models import AuditEntry
 from billtone.core.money import NO_EXPONENT, NOT_AN_AMOUNT, Money
 from billtone.core.services import Actor
@@ -297,6 +299,23 @@ def test_another_amount_is_received_as_a_different_amount(account, arrived):
     )
     assert received.status == Status.RECEIVED_DIFFERENT_AMOUNT
     assert received.received_amount == Decimal(arrived)
+
+
+def test_the_received_status_is_decided_by_the_amount_alone():
+    asked = Money(Decimal("250.00"), "EUR")
+    assert bank_transfer_received_status(requested=asked, arrived=asked) == Status.RECEIVED
+    for arrived in ("249.99", "250.01"):
+        status = bank_transfer_received_status(requested=asked, arrived=Money(arrived, "EUR"))
+        assert status == Status.RECEIVED_DIFFERENT_AMOUNT
+
+
+def test_bank_transfers_are_locked_by_id_and_an_unknown_one_is_not_found(account):
+    first, second = create(account, "250"), create(account, "100")
+    with transaction.atomic():
+        locked = bank_transfers_lock(ids=[second.pk, first.pk, second.pk, 0])
+    assert list(locked) == [first.pk, second.pk]
+    with pytest.raises(NotFound):
+        bank_transfer_receive(bank_transfer_id=0, amount=Decimal("1"), received_at=clock.now())
 
 
 def test_money_that_arrives_after_expiry_still_lands(account):

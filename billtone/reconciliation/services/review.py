@@ -3,7 +3,7 @@
 Each decision locks the entry, checks it is still in review, and writes an audit entry. An
 allocation posts the same ledger transaction the importer would have posted (bank clearing
 -> business funds, key `bank-entry:<identity>`, so an entry is credited once however often
-staff click), marks a funding request received when staff pick one, and emails "funds
+staff click), marks a bank transfer received when staff pick one, and emails "funds
 received" to the billing email (rendered when sent, as the importer's).
 """
 

@@ -1,5 +1,5 @@
 """Helpers for the statement import tests: small statement files written in tmp_path, and a
-customer account with a permanent reference and a funding request."""
+customer account with a permanent reference and a bank transfer."""
 
 from __future__ import annotations
 
