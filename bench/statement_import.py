@@ -175,10 +175,11 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
     """The measured part, in its own process (see main)."""
     from django.db import connection
 
-    from billtone.banktransfers import import_batch, tasks
-    from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
-    from billtone.banktransfers.import_services import statement_import
     from billtone.core.services import Actor
+    from billtone.reconciliation import import_run as import_batch
+    from billtone.reconciliation import tasks
+    from billtone.reconciliation.services.funds_emails import funds_received_emails_queue
+    from billtone.reconciliation.services.imports import statement_import
 
     queue_tasks = []  # the after-commit task of the import, counted here, run below
     tasks.funds_received_emails_queue.delay = queue_tasks.append

@@ -8,9 +8,6 @@ class BankTransfersConfig(AppConfig):
 
     def ready(self) -> None:
         from billtone.accounts import money_checks
-        from billtone.banktransfers.funds_emails import TEMPLATE, funds_received_render
-        from billtone.banktransfers.selectors import funding_requests_awaiting
-        from billtone.notifications.renderers import email_template_register
+        from billtone.banktransfers.selectors import bank_transfers_awaiting
 
-        email_template_register(TEMPLATE, funds_received_render)
-        money_checks.register(funding_requests_awaiting)
+        money_checks.register(bank_transfers_awaiting)

@@ -14,18 +14,18 @@ from billtone.accounts.services import (
     billing_profile_update,
     member_add,
 )
-from billtone.banktransfers.import_services import statement_import
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import (
     BankAccountInput,
     bank_account_save,
-    funding_request_create,
+    bank_transfer_create,
 )
 from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
+from billtone.reconciliation.services.imports import statement_import
 
 DEMO_PASSWORD = "billtone-demo"
 
@@ -66,10 +66,10 @@ def _demo_money(account: Account, actor: Actor) -> None:
     """Business funds that arrived by bank transfer (through a real statement import), a
     transfer still awaited, and a saved sandbox card."""
     if not FundingRequest.objects.filter(account=account).exists():
-        paid = funding_request_create(
+        paid = bank_transfer_create(
             account=account, amount="500.00", actor=actor, idempotency_key="demo-received"
         )
-        funding_request_create(
+        bank_transfer_create(
             account=account, amount="250.00", actor=actor, idempotency_key="demo-awaited"
         )
         statement = DEMO_STATEMENT.format(

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "billtone.ledger",
     "billtone.payments",
     "billtone.banktransfers",
+    "billtone.reconciliation",
     "billtone.notifications",
     "billtone.web",
     "billtone.demo",
