@@ -18,11 +18,12 @@ suite. Results: docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/ledger_transfers.py [--rounds 5] [--seconds 20] [--scale 10] \\
-        [--workers 8] [--accounts 10000] [--skip-hot] [--profile 2000]
+        [--workers 8] [--accounts 10000] [--skip-hot] [--profile 2000] [--costs 2000]
 
 The databases <prefix>_ledger and <prefix>_pgbench (prefix bt_bench by default) are dropped
 and made again on that server. --profile N profiles N transfers in one process with
-pyinstrument (test-artifacts/ledger_transfers.profile.txt) instead of the runs.
+pyinstrument (test-artifacts/ledger_transfers.profile.txt) instead of the runs; --costs N
+measures the CPU per transfer of N transfers in one process and of its server backend.
 """
 
 from __future__ import annotations
@@ -260,6 +261,42 @@ def _pgbench(server: dict[str, str], database: str, clients: int, seconds: int) 
     return float(match.group(1))
 
 
+def _costs(pairs: list[tuple], transfers: int) -> None:
+    """CPU per transfer in this process and in its server backend (from /proc: the server
+    must run on this machine), less sensitive to a shared machine's load than transfers/s."""
+    from django.db import connection
+
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.services import funds_transfer
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+
+    def backend_cpu() -> float:  # utime + stime, fields 14 and 15 of /proc/<pid>/stat
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    rng = random.Random("costs")
+    for phase, count in (("warm-up", transfers // 5), ("measured", transfers)):
+        backend, python = backend_cpu(), time.process_time()
+        for n in range(count):
+            funds, credit = pairs[rng.randrange(len(pairs))]
+            funds_transfer(
+                source=funds,
+                destination=credit,
+                amount=Money(AMOUNT, "EUR"),
+                kind="top_up",
+                memo="Bench top-up",
+                idempotency_key=f"costs-{phase}-{n}",
+                actor=Actor.system("bench"),
+            )
+        python = 1000 * (time.process_time() - python) / count
+        backend = 1000 * (backend_cpu() - backend) / count
+        print(f"{phase}: {python:.3f} ms of Python, {backend:.3f} ms of backend CPU per transfer")
+
+
 def _profile(pairs: list[tuple], transfers: int, path: Path) -> None:
     from pyinstrument import Profiler
 
@@ -295,6 +332,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--prefix", default="bt_bench")
     parser.add_argument("--profile", type=int, default=0, help="profile N transfers and stop")
+    parser.add_argument(
+        "--costs", type=int, default=0, help="CPU per transfer over N transfers in one process"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="rounds: spread and pgbench, hot")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--skip-hot", action="store_true", help="no (b) runs: the pairs only")
@@ -322,6 +362,9 @@ def main() -> None:
     print(f"PostgreSQL {version} (synchronous_commit={synchronous_commit}), {os.cpu_count()} CPUs")
     print(f"prepared {len(pairs)} customers in {time.time() - started:.1f} s")
 
+    if options.costs:
+        _costs(pairs, options.costs)
+        return
     if options.profile:
         _profile(pairs, options.profile, ROOT / "test-artifacts" / "ledger_transfers.profile.txt")
         return

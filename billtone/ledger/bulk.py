@@ -304,8 +304,9 @@ def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
 
 
 def _legs(*, items, balances, account_floors) -> list[list[tuple[int, Decimal, str, Decimal]]]:
-    """Each item's postings as (account, amount, currency, balance after), in order; floors
-    of net debits checked as transaction_post checks them. Moves `balances` forward."""
+    """Each item's postings as (account, amount, currency, balance after), in order; each
+    item's floors checked in turn with floors.py, as every path checks them. Moves
+    `balances` forward."""
     rows: list[list[tuple[int, Decimal, str, Decimal]]] = []
     for item in items:
         net = floors.net_changes(
