@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,12 +26,11 @@ from django.db import IntegrityError, connection, transaction
 
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
-from billtone.core.money import Money
 from billtone.core.services import Actor
-from billtone.ledger.errors import IdempotencyKeyReused, InsufficientFunds
+from billtone.ledger import floors
+from billtone.ledger.errors import IdempotencyKeyReused
 from billtone.ledger.models import LedgerAccount, LedgerKind, Posting, Transaction
 from billtone.ledger.services import (
-    CALL_CREDIT_LIMIT_DEFAULT,
     Leg,
     ledger_accounts_lock,
     transaction_clean,
@@ -194,7 +192,7 @@ class BulkSession:
             balances.update(locked)
             start.update(locked)
             floors.update(locked_floors)
-        rows = _legs(items=items, balances=balances, floors=floors)
+        rows = _legs(items=items, balances=balances, account_floors=floors)
         now = clock.now()  # taken under the locks: statement order is posting order
         label = self.actor.label[:200]
         ids = (_insert_postgres if connection.vendor == "postgresql" else _insert_portable)(
@@ -305,23 +303,20 @@ def _posted_before(keys: list[str]) -> list[tuple[str, int, str]]:
     )
 
 
-def _legs(*, items, balances, floors) -> list[list[tuple[int, Decimal, str, Decimal]]]:
-    """Each item's postings as (account, amount, currency, balance after), in order; floors
-    of net debits checked as transaction_post checks them. Moves `balances` forward."""
+def _legs(*, items, balances, account_floors) -> list[list[tuple[int, Decimal, str, Decimal]]]:
+    """Each item's postings as (account, amount, currency, balance after), in order; each
+    item's floors checked in turn with floors.py, as every path checks them. Moves
+    `balances` forward."""
     rows: list[list[tuple[int, Decimal, str, Decimal]]] = []
     for item in items:
-        net: dict[int, Decimal] = defaultdict(Decimal)
-        for leg in item.postings:
-            net[leg.ledger_account.pk] += leg.amount.amount
-        for pk, change in net.items():
-            if change < 0 and floors[pk] is not None and balances[pk] + change < floors[pk]:
-                account = LedgerAccount.objects.select_related("account").get(pk=pk)
-                raise InsufficientFunds(
-                    label=account.get_kind_display() if account.is_customer else str(account),
-                    balance=Money(balances[pk], account.currency),
-                    debit=Money(-change, account.currency),
-                    floor=Money(account.floor, account.currency),
-                )
+        net = floors.net_changes(
+            (leg.ledger_account.pk, leg.amount.amount) for leg in item.postings
+        )
+        short = floors.first_short(net=net, balances=balances, floors=account_floors)
+        if short is not None:
+            raise floors.insufficient_funds(
+                ledger_account_id=short, balance=balances[short], debit=-net[short]
+            )
         legs = []
         for leg in item.postings:  # balance_after leg by leg, as transaction_post does
             pk = leg.ledger_account.pk
@@ -429,10 +424,6 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
     """Each customer account's business funds in the given currency (its billing currency),
     made on first use with call credit beside it, as `customer_ledger_accounts` makes them;
     for many customers in a few queries."""
-    floors = {
-        LedgerKind.BUSINESS_FUNDS: Decimal(0),
-        LedgerKind.CALL_CREDIT: -CALL_CREDIT_LIMIT_DEFAULT,
-    }
 
     def business_funds(account_ids) -> dict[int, LedgerAccount]:
         rows = LedgerAccount.objects.filter(
@@ -441,7 +432,7 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
         return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
 
     if connection.vendor == "postgresql":
-        return _business_funds_postgres(currencies=currencies, floors=floors)
+        return _business_funds_postgres(currencies=currencies)
     found = business_funds(list(currencies))
     new = {account_id: c for account_id, c in currencies.items() if account_id not in found}
     if new:
@@ -456,7 +447,7 @@ def business_funds_accounts(*, currencies: Mapping[int, str]) -> dict[int, Ledge
                     created_at=now,
                 )
                 for account_id, currency in new.items()
-                for kind, floor in floors.items()
+                for kind, floor in floors.DEFAULT_FLOORS.items()
             ],
             ignore_conflicts=True,  # made at the same moment elsewhere: the unique one wins
         )
@@ -486,7 +477,7 @@ WHERE a.kind = 'business_funds'
 """
 
 
-def _business_funds_postgres(*, currencies, floors) -> dict[int, LedgerAccount]:
+def _business_funds_postgres(*, currencies) -> dict[int, LedgerAccount]:
     ids, codes = ",".join(map(str, currencies)), ",".join(currencies.values())
     assert all(len(code) == 3 and code.isalpha() for code in currencies.values())
     with connection.cursor() as cursor:
@@ -496,8 +487,8 @@ def _business_funds_postgres(*, currencies, floors) -> dict[int, LedgerAccount]:
                 clock.now(),
                 ids,
                 codes,
-                ",".join(floors),
-                ",".join(map(str, floors.values())),
+                ",".join(floors.DEFAULT_FLOORS),
+                ",".join(map(str, floors.DEFAULT_FLOORS.values())),
             ],
         )
         cursor.execute(_FUNDS_READ_SQL, [ids, codes])

@@ -25,6 +25,7 @@ from billtone.core.money import Money
 from billtone.core.services import Actor, audit_record
 from billtone.ledger import storage
 from billtone.ledger.errors import AlreadyReversed, IdempotencyKeyReused, InsufficientFunds
+from billtone.ledger.floors import DEFAULT_FLOORS
 from billtone.ledger.models import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
@@ -38,7 +39,6 @@ from billtone.ledger.storage import ledger_accounts_lock
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 LARGEST = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
-CALL_CREDIT_LIMIT_DEFAULT = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -203,43 +203,6 @@ def transaction_post(
         external_reference=external_reference,
         reverses_id=reverses.pk if reverses else None,
     )
-    # On PostgreSQL in autocommit (no atomic block open), ledger_post() is one statement and
-    # atomic on its own: no BEGIN and COMMIT round trips.
-    alone = connection.vendor == "postgresql" and connection.get_autocommit()
-    block = nullcontext() if alone else transaction.atomic()
-    # No look-up first: the unique key decides. A replay fails to insert its key (or to pass
-    # a floor or the one-reversal rule, after its locks) and then returns the first one.
-    try:
-        with block:
-            return _write(
-                kind=kind,
-                memo=memo,
-                legs=legs,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                actor=actor,
-                external_reference=external_reference,
-                reverses=reverses,
-            )
-    except (IntegrityError, InsufficientFunds, AlreadyReversed):
-        existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
-        if existing is None:
-            raise
-        return existing
-
-
-def _write(
-    *,
-    kind: str,
-    memo: str,
-    legs: list[Leg],
-    idempotency_key: str,
-    fingerprint: str,
-    actor: Actor,
-    external_reference: str,
-    reverses: Transaction | None,
-) -> Transaction:
-    """Store one cleaned transaction (storage.py); raise InsufficientFunds at a floor."""
     txn = Transaction(
         kind=kind,
         memo=memo.strip(),
@@ -251,24 +214,38 @@ def _write(
         created_at=clock.now(),
     )
     rows = [(leg.ledger_account.pk, leg.amount.amount, leg.amount.currency) for leg in legs]
-    if connection.vendor == "postgresql":
-        short = storage.post_postgres(txn=txn, rows=rows)
-    else:
-        short = storage.post_portable(txn=txn, rows=rows)
-    if short is not None:
-        raise _insufficient(short=short, legs=legs)
+    # No look-up first: the unique key decides. A replay fails to insert its key (or to pass
+    # a floor or the one-reversal rule, after its locks) and then returns the first one.
+    try:
+        return _store(txn=txn, rows=rows)
+    except (IntegrityError, InsufficientFunds, AlreadyReversed):
+        existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _store(*, txn: Transaction, rows: list[storage.Row]) -> Transaction:
+    """Store one cleaned transaction (storage.py); raise InsufficientFunds at a floor."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            storage.post_portable(txn=txn, rows=rows)
+        return txn
+    # In autocommit (no atomic block open), ledger_post() is one statement and atomic on its
+    # own: no BEGIN and COMMIT round trips.
+    try:
+        with nullcontext() if connection.get_autocommit() else transaction.atomic():
+            storage.post_postgres(txn=txn, rows=rows)
+        return txn
+    except IntegrityError as error:
+        if not storage.refused_by_floor(error):
+            raise
+    # The check constraint refused a balance below its floor, and rolled everything back.
+    # Decide again with floors.py under the portable path's locks: it explains a refusal
+    # (which account, what it holds) or posts what the balances allow by now.
+    with transaction.atomic():
+        storage.post_portable(txn=txn, rows=rows)
     return txn
-
-
-def _insufficient(*, short: storage.Short, legs: list[Leg]) -> InsufficientFunds:
-    account = LedgerAccount.objects.select_related("account").get(pk=short.ledger_account_id)
-    debit = -sum(leg.amount.amount for leg in legs if leg.ledger_account.pk == account.pk)
-    return InsufficientFunds(
-        label=account.get_kind_display() if account.is_customer else str(account),
-        balance=Money(short.balance, account.currency),
-        debit=Money(debit, account.currency),
-        floor=Money(account.floor, account.currency),
-    )
 
 
 def funds_transfer(
@@ -354,14 +331,13 @@ def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
             account=account, currency=currency, kind__in=CUSTOMER_KINDS
         )
     }
-    floors = {
-        LedgerKind.BUSINESS_FUNDS: Decimal(0),
-        LedgerKind.CALL_CREDIT: -CALL_CREDIT_LIMIT_DEFAULT,
-    }
     for kind in CUSTOMER_KINDS:
         if kind not in found:
             found[kind] = _get_or_create(
-                account=account, kind=kind, currency=currency, defaults={"floor": floors[kind]}
+                account=account,
+                kind=kind,
+                currency=currency,
+                defaults={"floor": DEFAULT_FLOORS[kind]},
             )
     return CustomerLedger(
         business_funds=found[LedgerKind.BUSINESS_FUNDS], call_credit=found[LedgerKind.CALL_CREDIT]

@@ -1,36 +1,31 @@
 """How services.transaction_post stores a checked transaction: lock, check, write.
 
 The steps: lock the ledger accounts in id order; refuse a second reversal of a transaction;
-refuse a net debit that would take a balance below its floor; insert the transaction and its
-postings, each with the balance after it; write the new balances. Two implementations:
+refuse a net debit that would take a balance below its floor (billtone/ledger/floors.py);
+insert the transaction and its postings, each with the balance after it; write the new
+balances. Two implementations:
 
-- portable, with the ORM, inside the caller's atomic block (SQLite, and the reference);
-- PostgreSQL, one call of the ledger_post() function (migration 0004) that does the same in
+- portable, with the ORM, inside the caller's atomic block (SQLite, the reference, and on
+  PostgreSQL the second look at a refusal by a floor);
+- PostgreSQL, one call of the ledger_post() function (migration 0007) that does the same in
   one statement, so that outside an atomic block a transfer is one round trip in autocommit
-  instead of seven. The ORM's query building cost three times the CPU of everything else in
-  the ledger's hot path (docs/benchmarks.md).
+  instead of seven; there the table's check constraint refuses a balance below its floor.
+  The ORM's query building cost three times the CPU of everything else in the ledger's hot
+  path (docs/benchmarks.md).
 
 The test suite runs each on its database; the constraints and triggers hold under both.
 """
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from billtone.core.errors import ValidationFailed
+from billtone.ledger import floors
 from billtone.ledger.errors import AlreadyReversed
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 
 Row = tuple[int, Decimal, str]  # ledger account id, signed amount, currency
-
-
-@dataclass(frozen=True)
-class Short:
-    """The first ledger account whose floor the transaction would cross, and its balance."""
-
-    ledger_account_id: int
-    balance: Decimal
 
 
 def ledger_accounts_lock(*, ids) -> dict[int, LedgerAccount]:
@@ -39,8 +34,9 @@ def ledger_accounts_lock(*, ids) -> dict[int, LedgerAccount]:
     return {row.pk: row for row in rows}
 
 
-def post_portable(*, txn: Transaction, rows: list[Row]) -> Short | None:
-    """Store `txn` and its postings; the caller holds an atomic block."""
+def post_portable(*, txn: Transaction, rows: list[Row]) -> None:
+    """Store `txn` and its postings; the caller holds an atomic block. Raises
+    InsufficientFunds at a floor."""
     accounts = ledger_accounts_lock(ids=(pk for pk, _, _ in rows))
     if len(accounts) != len({pk for pk, _, _ in rows}):
         raise ValidationFailed({"postings": ["A ledger account of this transaction is gone."]})
@@ -50,13 +46,14 @@ def post_portable(*, txn: Transaction, rows: list[Row]) -> Short | None:
     ):
         raise AlreadyReversed(f"Transaction #{txn.reverses_id} is already reversed.")
     balances = {pk: account.balance for pk, account in accounts.items()}
-    net: dict[int, Decimal] = {}
-    for pk, amount, _ in rows:
-        net[pk] = net.get(pk, Decimal(0)) + amount
-    for pk, change in sorted(net.items()):
-        floor = accounts[pk].floor
-        if change < 0 and floor is not None and balances[pk] + change < floor:
-            return Short(ledger_account_id=pk, balance=balances[pk])
+    net = floors.net_changes((pk, amount) for pk, amount, _ in rows)
+    short = floors.first_short(
+        net=net, balances=balances, floors={pk: a.floor for pk, a in accounts.items()}
+    )
+    if short is not None:
+        raise floors.insufficient_funds(
+            ledger_account_id=short, balance=balances[short], debit=-net[short]
+        )
 
     txn.save()
     postings = []
@@ -78,19 +75,24 @@ def post_portable(*, txn: Transaction, rows: list[Row]) -> Short | None:
     for pk, change in net.items():
         if change:
             LedgerAccount.objects.filter(pk=pk).update(balance=balances[pk])
-    return None
 
 
 POST_SQL = """
-SELECT posted_id, already_reversed, short_account_id, short_balance FROM ledger_post(
+SELECT posted_id, already_reversed FROM ledger_post(
     %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::varchar,
-    %s::bigint, %s::timestamptz, %s::bigint[], %s::numeric[], %s::varchar[]
+    %s::bigint, %s::timestamptz, %s::bigint[], %s::numeric[], %s::varchar[],
+    %s::bigint[], %s::numeric[]
 )
 """
 
 
-def post_postgres(*, txn: Transaction, rows: list[Row]) -> Short | None:
-    """Store `txn` and its postings with ledger_post(): one statement, atomic on its own."""
+def post_postgres(*, txn: Transaction, rows: list[Row]) -> None:
+    """Store `txn` and its postings with ledger_post(): one statement, atomic on its own.
+
+    A balance below its floor is refused by the table's check constraint: an IntegrityError
+    that `refused_by_floor` recognises (the caller takes a second look: services.py).
+    """
+    net = sorted(floors.net_changes((pk, amount) for pk, amount, _ in rows).items())
     with connection.cursor() as cursor:
         cursor.execute(
             POST_SQL,
@@ -106,14 +108,19 @@ def post_postgres(*, txn: Transaction, rows: list[Row]) -> Short | None:
                 [pk for pk, _, _ in rows],
                 [amount for _, amount, _ in rows],
                 [currency for _, _, currency in rows],
+                [pk for pk, _ in net],  # in id order: the order the function locks them in
+                [change for _, change in net],
             ],
         )
-        posted_id, already_reversed, short_account_id, short_balance = cursor.fetchone()
+        posted_id, already_reversed = cursor.fetchone()
     if already_reversed:
         raise AlreadyReversed(f"Transaction #{txn.reverses_id} is already reversed.")
-    if posted_id is None:
-        return Short(ledger_account_id=short_account_id, balance=short_balance)
     txn.pk = posted_id
     txn._state.adding = False
     txn._state.db = connection.alias
-    return None
+
+
+def refused_by_floor(error: IntegrityError) -> bool:
+    """Whether the database refused a write for a balance below its floor."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == floors.FLOOR_CONSTRAINT

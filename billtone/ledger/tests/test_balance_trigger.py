@@ -183,9 +183,9 @@ def test_a_copy_with_one_unbalanced_transaction_among_many_is_refused(bank, reve
 
 
 @postgres_only
-def test_ledger_post_is_checked_when_its_cte_inserts_the_postings(bank, revenue):
-    """ledger_post() (migration 0004) inserts the postings in a CTE of its final statement:
-    the trigger fires at that statement's end and sees them."""
+def test_ledger_post_is_checked_when_it_inserts_the_postings(bank, revenue):
+    """ledger_post() (migration 0007) inserts the postings in its last statement: the trigger
+    fires at that statement's end and sees them."""
     arguments = ["adjustment", "raw", "", "test", "ledger-post-raw", "-", None, clock.now()]
 
     with (
@@ -195,7 +195,14 @@ def test_ledger_post_is_checked_when_its_cte_inserts_the_postings(bank, revenue)
     ):
         cursor.execute(
             storage.POST_SQL,
-            [*arguments, [bank.pk, revenue.pk], [Decimal("-3"), Decimal("2")], ["EUR", "EUR"]],
+            [
+                *arguments,
+                [bank.pk, revenue.pk],
+                [Decimal("-3"), Decimal("2")],
+                ["EUR", "EUR"],
+                [bank.pk, revenue.pk],
+                [Decimal("-3"), Decimal("2")],
+            ],
         )
 
     assert "does not sum to zero per currency" in refused(excinfo)

@@ -30,6 +30,7 @@ from billtone.ledger.errors import IdempotencyKeyReused, InsufficientFunds
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.ledger.services import (
     Leg,
+    call_credit_limit_set,
     customer_ledger_accounts,
     operator_ledger_account,
     transaction_post,
@@ -283,6 +284,111 @@ def test_floors_are_checked_in_the_batch_order(books):
     transactions_post_bulk(transactions=[credit, spend], actor=SYSTEM)
     assert balances([funds, revenue]) == {funds.pk: 0, revenue.pk: Decimal("10.00")}
     books_right([bank, revenue, funds])
+
+
+def outcome(post, item: BulkTransaction, accounts) -> tuple:
+    """What posting `item` through `post` did, undone afterwards: its refusal (type and
+    message) or None, what was stored under its key, the balances."""
+    try:
+        with transaction.atomic():
+            try:
+                post([item])
+                refusal = None
+            except (InsufficientFunds, ValidationFailed) as refused:
+                refusal = (type(refused), refused.detail)
+            done = Transaction.objects.filter(idempotency_key=item.idempotency_key).exists()
+            result = (refusal, stored([item.idempotency_key]) if done else [], balances(accounts))
+            raise Undo
+    except Undo:
+        return result
+
+
+def single_and_bulk(item: BulkTransaction, accounts) -> tuple[tuple, tuple]:
+    return (
+        outcome(one_by_one, item, accounts),
+        outcome(
+            lambda batch: transactions_post_bulk(transactions=batch, actor=SYSTEM), item, accounts
+        ),
+    )
+
+
+@pytest.fixture
+def spender(account, books, deposit):
+    """A customer with 30.00 EUR of business funds and a call credit limit of 5.00 EUR."""
+    ledger = customer_ledger_accounts(account=account)
+    deposit(ledger.business_funds, "30.00")
+    call_credit_limit_set(account=account, limit=Money("5.00", "EUR"), actor=SYSTEM)
+    return ledger
+
+
+@pytest.mark.parametrize(
+    ("source", "amount", "refused"),
+    [
+        ("business_funds", "30.00", None),
+        ("business_funds", "30.01", "Business funds hold 30.00 EUR; this needs 30.01 EUR."),
+        ("call_credit", "5.00", None),
+        (
+            "call_credit",
+            "5.0001",
+            "Call credit hold 0.00 EUR with a limit of 5.00 EUR; this needs 5.0001 EUR.",
+        ),
+    ],
+)
+def test_single_and_bulk_paths_keep_and_explain_the_same_floors(
+    books, spender, source, amount, refused
+):
+    bank, revenue, _ = books
+    ledger_account = getattr(spender, source)
+    item = transfer(ledger_account, revenue, amount, "spend", memo="Basket")
+
+    single, batch = single_and_bulk(item, [ledger_account, revenue])
+
+    assert single == batch
+    refusal, rows, _ = single
+    if refused is None:
+        assert refusal is None and len(rows) == 1
+    else:
+        assert refusal == (InsufficientFunds, refused) and rows == []
+
+
+def test_single_and_bulk_paths_check_the_net_change_of_an_account(books, spender):
+    """A debit leg and a larger credit leg on one account: its net is a credit, allowed
+    whatever the order of the legs; the first account short, in id order, is the one named."""
+    bank, revenue, _ = books
+    funds, credit = spender.business_funds, spender.call_credit
+    eur = "EUR"
+    allowed = BulkTransaction(
+        kind="adjustment",
+        memo="Debit first, credit after",
+        postings=[
+            Leg(funds, Money("-40.00", eur)),
+            Leg(funds, Money("50.00", eur)),
+            Leg(bank, Money("-10.00", eur)),
+        ],
+        idempotency_key="net",
+    )
+    both_short = BulkTransaction(
+        kind="adjustment",
+        memo="Two accounts short",
+        postings=[
+            Leg(credit, Money("-6.00", eur)),
+            Leg(funds, Money("-31.00", eur)),
+            Leg(revenue, Money("37.00", eur)),
+        ],
+        idempotency_key="short",
+    )
+
+    (single, batch) = single_and_bulk(allowed, [funds, bank])
+    assert single == batch and single[0] is None
+    assert [posting[3] for posting in single[1][0][5]] == [
+        Decimal("-10.00"),
+        Decimal("40.00"),
+        Decimal("-40.00"),
+    ]
+    (single, batch) = single_and_bulk(both_short, [funds, credit, revenue])
+    assert single == batch
+    first = min(funds, credit, key=lambda a: a.pk).get_kind_display()
+    assert single[0][0] is InsufficientFunds and single[0][1].startswith(first)
 
 
 @pytest.mark.parametrize(
