@@ -21,14 +21,12 @@ from billtone.core.errors import ValidationFailed
 from billtone.payments.gateways.base import ChargeResult, ChargeStatus, RefundStatus
 from billtone.payments.gateways.sandbox import SandboxGateway
 from billtone.payments.gateways.stripe import StripeGateway
+from billtone.payments.tests.gateway_calls import AMOUNT, CVC, VISA, charge, refund, save
 from billtone.payments.tests.stripe_emulator import API_KEY, RecordingClient
 
-VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
 DECLINED_WHEN_CHARGED = "4000000000000341"  # saved, then declined (Stripe's and the sandbox's)
 THREE_D_SECURE = "4000002500003155"
-CVC = "737"
-AMOUNT = Decimal("25.50")
 
 
 @dataclass(frozen=True)
@@ -95,37 +93,6 @@ def gateway(gateway_and_behaviour):
 @pytest.fixture
 def behaviour(gateway_and_behaviour):
     return gateway_and_behaviour[1]
-
-
-def save(gateway, number=VISA, **changes):
-    fields = {
-        "number": number,
-        "exp_month": 11,
-        "exp_year": clock.now().year + 3,
-        "cvc": CVC,
-        "holder_name": "Ada Lovelace",
-        "customer_ref": "account-1",
-    }
-    fields.update(changes)
-    return gateway.card_save(**fields)
-
-
-def charge(gateway, token, *, on_session=False, key="payment-1", amount=AMOUNT, currency="EUR"):
-    return gateway.card_charge(
-        token=token,
-        amount=amount,
-        currency=currency,
-        on_session=on_session,
-        idempotency_key=key,
-        description="Call credit top-up",
-        metadata={"billtone_payment": "17"},
-    )
-
-
-def refund(gateway, reference, *, key, amount=Decimal("10.00"), currency="EUR"):
-    return gateway.charge_refund(
-        reference=reference, amount=amount, currency=currency, idempotency_key=key
-    )
 
 
 def refund_find(gateway, reference, *, key, amount=Decimal("10.00")):

@@ -18,9 +18,7 @@ from billtone.payments.gateways import get_gateway
 from billtone.payments.gateways.base import CardDeclined, ChargeStatus, RefundStatus
 from billtone.payments.gateways.sandbox import SandboxGateway
 from billtone.payments.gateways.stripe import StripeGateway
-
-CVC = "737"
-AMOUNT = Decimal("25.50")
+from billtone.payments.tests.gateway_calls import AMOUNT, CVC, charge, save
 
 # number, brand, outcome on session, outcome off session, failure code
 TEST_CARDS = [
@@ -51,31 +49,6 @@ def assert_no_card_data(text: str, numbers: list[str], cvcs: list[str]) -> None:
 @pytest.fixture
 def gateway():
     return SandboxGateway()
-
-
-def save(gateway, number, **changes):
-    fields = {
-        "number": number,
-        "exp_month": 11,
-        "exp_year": clock.now().year + 3,
-        "cvc": "1234" if number.startswith("37") else CVC,
-        "holder_name": "Ada Lovelace",
-        "customer_ref": "account-1",
-    }
-    fields.update(changes)
-    return gateway.card_save(**fields)
-
-
-def charge(gateway, token, *, on_session=False, key="payment-1", amount=AMOUNT, currency="EUR"):
-    return gateway.card_charge(
-        token=token,
-        amount=amount,
-        currency=currency,
-        on_session=on_session,
-        idempotency_key=key,
-        description="Top-up",
-        metadata={"payment": "1"},
-    )
 
 
 @pytest.mark.parametrize(("number", "brand", "on_session", "off_session", "code"), TEST_CARDS)

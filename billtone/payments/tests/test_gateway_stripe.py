@@ -28,13 +28,11 @@ from billtone.payments.gateways.base import (
     RefundStatus,
 )
 from billtone.payments.gateways.stripe import META_IDEMPOTENCY_KEY, StripeGateway
+from billtone.payments.tests.gateway_calls import AMOUNT, CVC, charge, save
 from billtone.payments.tests.stripe_emulator import API_KEY, RecordingClient, free_port
 
-VISA = "4242424242424242"
 DECLINED_WHEN_CHARGED = "4000000000000341"
 THREE_D_SECURE = "4000002500003155"
-CVC = "737"
-AMOUNT = Decimal("25.50")
 
 
 @pytest.fixture
@@ -53,31 +51,6 @@ def gateway(localstripe, client):
 def api(localstripe):
     """A plain Stripe client on the emulator, to look at what the gateway left there."""
     return stripe.StripeClient(API_KEY, base_addresses={"api": localstripe})
-
-
-def save(gateway, number=VISA, **changes):
-    fields = {
-        "number": number,
-        "exp_month": 11,
-        "exp_year": clock.now().year + 3,
-        "cvc": CVC,
-        "holder_name": "Ada Lovelace",
-        "customer_ref": "account-1",
-    }
-    fields.update(changes)
-    return gateway.card_save(**fields)
-
-
-def charge(gateway, token, *, on_session=False, key="payment-1", amount=AMOUNT, currency="EUR"):
-    return gateway.card_charge(
-        token=token,
-        amount=amount,
-        currency=currency,
-        on_session=on_session,
-        idempotency_key=key,
-        description="Call credit top-up",
-        metadata={"billtone_payment": "17"},
-    )
 
 
 def intents_of(api, customer):
