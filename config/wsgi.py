@@ -1,6 +1,11 @@
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+# Load every view and the API's schemas now rather than on a worker's first request: under
+# `billtone serve --preload` this happens once in the master, and a worker that replaces
+# another is ready the moment it is forked (decision 0012).
+get_resolver().url_patterns

@@ -66,6 +66,9 @@ def serve_database(tmp_path_factory):
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+SERVED: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def production_server(serve_database, tmp_path_factory):
     """`billtone serve` on a free port with the demo data; yields its base URL."""
@@ -106,6 +109,7 @@ def production_server(serve_database, tmp_path_factory):
                 server.kill()
                 pytest.fail(f"billtone serve did not start:\n{(folder / 'server.log').read_text()}")
             time.sleep(0.5)
+    SERVED["master"] = server.pid  # `billtone serve` became gunicorn's master in place
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -211,3 +215,23 @@ def test_customer_and_operator_pages_under_the_production_server(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [postgres["NAME"]]
             ).fetchone()
         assert 0 < connections <= WORKERS * THREADS
+
+
+def test_the_preloading_master_holds_no_database_connection(production_server, serve_database):
+    """gunicorn's master loads the app once (--preload) and forks the workers from it: a
+    connection or a database file it opened would be shared by every worker after the fork."""
+    import psutil
+
+    master = psutil.Process(SERVED["master"])
+    workers = master.children()
+    assert len(workers) == WORKERS
+    database_url, postgres = serve_database
+    if postgres is not None:
+        port = int(postgres["PORT"] or 5432)
+        assert [c for c in master.net_connections("tcp") if c.raddr and c.raddr.port == port] == []
+        # while the workers that served the pages hold theirs
+        served = [c for w in workers for c in w.net_connections("tcp") if c.raddr]
+        assert any(c.raddr.port == port for c in served)
+    else:
+        database = database_url.removeprefix("sqlite:///")
+        assert database not in [f.path for f in master.open_files()]
