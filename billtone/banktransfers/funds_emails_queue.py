@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, Value
-from django.db.models.functions import Concat
+from django.db.models import Value
+from django.db.models.functions import Concat, JSONObject
 
-from billtone.banktransfers import import_storage
 from billtone.banktransfers.funds_emails import CONTEXT_FIELD, KEY_PREFIX, TEMPLATE
 from billtone.banktransfers.models import BankEntry, StatementImport
 from billtone.core import clock
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.selectors import email_delivery_counts
+from billtone.notifications.services import email_queue_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +50,18 @@ def funds_received_emails_queue(*, statement_import_id: int) -> list[int]:
         )
         if record is None:
             return []
-        now = clock.now()
-        ids = import_storage.funds_emails_make(
-            statement_import_id=record.pk,
-            key_prefix=KEY_PREFIX,
+        matched = BankEntry.objects.filter(
+            statement_import_id=record.pk, status=BankEntry.Status.MATCHED
+        ).order_by("pk")
+        ids = email_queue_bulk(
             template=TEMPLATE,
-            context_field=CONTEXT_FIELD,
-            now=now,
+            emails=matched.values(
+                "account_id",
+                key=Concat(Value(KEY_PREFIX), "identity"),
+                context=JSONObject(**{CONTEXT_FIELD: "identity"}),
+            ),
         )
-        record.funds_emails_queued_at = now
+        record.funds_emails_queued_at = clock.now()
         record.save(update_fields=["funds_emails_queued_at"])
         if ids:
             transaction.on_commit(lambda: _send_schedule(ids))
@@ -128,12 +132,7 @@ def funds_emails_progress(*, statement_import: StatementImport) -> FundsEmailsPr
         .annotate(key=Concat(Value(KEY_PREFIX), "identity"))
         .values("key")
     )
-    counts = dict(
-        EmailDelivery.objects.filter(key__in=keys)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    counts = email_delivery_counts(keys=keys)
     status = EmailDelivery.Status
     return FundsEmailsProgress(
         stored=statement_import.funds_emails_queued_at is not None,
