@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+from collections.abc import Collection
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
@@ -110,3 +111,12 @@ def _money_checks():
     from billtone.payments.selectors import payments_unsettled
 
     return [customer_has_postings, funding_requests_awaiting, payments_unsettled]
+
+
+def billing_currencies(*, account_ids: Collection[int]) -> dict[int, str]:
+    """The billing currency of each of these accounts that has a billing profile: what a
+    statement import needs of thousands of accounts at once."""
+    if not account_ids:
+        return {}
+    profiles = BillingProfile.objects.filter(account_id__in=account_ids)
+    return dict(profiles.values_list("account_id", "currency"))

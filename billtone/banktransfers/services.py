@@ -255,23 +255,35 @@ def funding_request_expire_due() -> int:
     ).update(status=FundingRequest.Status.EXPIRED)
 
 
+def funding_request_arrival(*, status: str, requested: Money, arrived: Money) -> str | None:
+    """The rule of money arriving for a funding request, for one request
+    (`funding_request_receive`) and for a statement's thousands (the import) alike: the
+    status a request now in `status` takes when `arrived` lands for it — `received` when it
+    is the amount asked for, `received_different_amount` otherwise — or None when it cannot
+    take it (received already: it stays as it is). ValidationFailed when nothing arrived."""
+    if arrived.amount <= 0:
+        raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
+    taken = (
+        FundingRequest.Status.RECEIVED
+        if arrived == requested
+        else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+    )
+    return taken if taken in FundingRequest.TRANSITIONS.get(status, ()) else None
+
+
 @transaction.atomic
 def funding_request_receive(
     *, funding_request_id: int, amount: Decimal, received_at: datetime
 ) -> FundingRequest:
-    """Record the money that arrived for a request: `received` when it is the amount asked
-    for, `received_different_amount` otherwise. For the statement matcher, which posts the
-    money to the ledger in the same transaction."""
+    """Record the money that arrived for a request (`funding_request_arrival`); Conflict when
+    it was received already. For staff allocating a bank entry, which posts the money to the
+    ledger in the same transaction."""
     request = FundingRequest.objects.select_for_update().get(pk=funding_request_id)
     arrived = Money(amount, request.currency)
-    if arrived.amount <= 0:
-        raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
-    status = (
-        FundingRequest.Status.RECEIVED
-        if arrived == Money(request.amount, request.currency)
-        else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+    status = funding_request_arrival(
+        status=request.status, requested=Money(request.amount, request.currency), arrived=arrived
     )
-    if not request.can_become(status):
+    if status is None:
         raise Conflict(
             f"Funding request {request.reference} is already "
             f"{request.get_status_display().lower()}.",
