@@ -3,6 +3,7 @@ import hmac
 from collections.abc import Collection
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import QuerySet
 
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
@@ -118,5 +119,15 @@ def billing_currencies(*, account_ids: Collection[int]) -> dict[int, str]:
     statement import needs of thousands of accounts at once."""
     if not account_ids:
         return {}
-    profiles = BillingProfile.objects.filter(account_id__in=account_ids)
-    return dict(profiles.values_list("account_id", "currency"))
+    if connection.vendor != "postgresql":
+        profiles = BillingProfile.objects.filter(account_id__in=account_ids)
+        return dict(profiles.values_list("account_id", "currency"))
+    # One array parameter, not thousands of constants (IN): 0.5-0.9 s less a batch of
+    # 10,000 credits, planning the list (docs/benchmarks.md).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account_id, currency FROM {BillingProfile._meta.db_table} "  # noqa: S608
+            "WHERE account_id = ANY(%s)",
+            [list(account_ids)],
+        )
+        return dict(cursor.fetchall())
