@@ -39,7 +39,7 @@ MODES = ("parse", "refs", "scan", "check")
 def _run(mode: str, path: Path) -> tuple[int, int]:
     """Entries read and references found (valid readings) in one pass of `mode`."""
     from billtone.banktransfers.references import references_find
-    from billtone.banktransfers.statements import statement_check, statement_parse
+    from billtone.reconciliation.statements import statement_check, statement_parse
 
     count = found = 0
     if mode == "parse":
@@ -50,7 +50,7 @@ def _run(mode: str, path: Path) -> tuple[int, int]:
             count += 1
             found += bool(references_find(entry.remittance).valid)
     elif mode == "scan":
-        from billtone.banktransfers.matching import entry_scan
+        from billtone.reconciliation.matching import entry_scan
 
         for entry in statement_parse(path):
             count += 1
@@ -105,7 +105,7 @@ def generate(entries: int, directory: Path) -> Path:
 def _setup(mode: str) -> None:
     """Import what `mode` uses. `scan` reaches the models' review reasons, hence Django
     (settings only: no database is opened), which adds some 30 MiB to its peak RSS."""
-    import billtone.banktransfers.statements  # noqa: F401
+    import billtone.reconciliation.statements  # noqa: F401
 
     if mode == "scan":
         import os
@@ -114,7 +114,7 @@ def _setup(mode: str) -> None:
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         django.setup()
-        import billtone.banktransfers.matching  # noqa: F401
+        import billtone.reconciliation.matching  # noqa: F401
 
 
 def profile(mode: str, path: Path) -> None:

@@ -102,6 +102,7 @@ def _prepare(accounts: int, seed: int) -> list[str]:
     from billtone.banktransfers.references import reference_from_body
     from billtone.banktransfers.services import BankAccountInput, bank_account_save
     from billtone.core import clock
+    from billtone.core.services import Actor
 
     call_command("migrate", verbosity=0)
     bank_account_save(
@@ -111,7 +112,8 @@ def _prepare(accounts: int, seed: int) -> list[str]:
             iban="DE89370400440532013000",
             bic="COBADEFFXXX",
             bank_name="Commerzbank",
-        )
+        ),
+        actor=Actor.system("bench"),
     )
     now = clock.now()
     rows = Account.objects.bulk_create(
@@ -175,10 +177,11 @@ def _import(path: str, profile: bool, gc_default: bool = False) -> None:
     """The measured part, in its own process (see main)."""
     from django.db import connection
 
-    from billtone.banktransfers import import_batch, tasks
-    from billtone.banktransfers.funds_emails_queue import funds_received_emails_queue
-    from billtone.banktransfers.import_services import statement_import
     from billtone.core.services import Actor
+    from billtone.reconciliation import import_run as import_batch
+    from billtone.reconciliation import tasks
+    from billtone.reconciliation.services.funds_emails import funds_received_emails_queue
+    from billtone.reconciliation.services.imports import statement_import
 
     queue_tasks = []  # the after-commit task of the import, counted here, run below
     tasks.funds_received_emails_queue.delay = queue_tasks.append
@@ -193,7 +196,9 @@ def _import(path: str, profile: bool, gc_default: bool = False) -> None:
 
     import_batch.connections.close_all = closing
     # The collector as the command sets it for its process (--gc-default: as Python has it).
-    command = importlib.import_module("billtone.banktransfers.management.commands.import-statement")
+    command = importlib.import_module(
+        "billtone.reconciliation.management.commands.import-statement"
+    )
     collections = contextlib.nullcontext() if gc_default else command.fewer_collections()
     profiler = None
     if profile:
@@ -274,6 +279,8 @@ def _floor(path: str) -> tuple[float, float]:
     from django.db import connection
     from lxml import etree
 
+    from billtone.reconciliation.models import BankEntry
+
     started = time.perf_counter()
     # As the importer's parser reads: a stream, blank text dropped, each entry freed as it
     # ends (with the entries before it); Python sees one event an entry, reads nothing.
@@ -283,14 +290,13 @@ def _floor(path: str) -> tuple[float, float]:
         del parent[: parent.index(entry)]
     parse = time.perf_counter() - started
     data = bytearray()
+    entries = BankEntry._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.cursor.copy("COPY banktransfers_bankentry TO STDOUT") as out:
+        with cursor.cursor.copy(f"COPY {entries} TO STDOUT") as out:
             for block in out:
                 data += block
         cursor.execute("BEGIN")
-        cursor.execute(
-            "CREATE TEMP TABLE floor_entries (LIKE banktransfers_bankentry INCLUDING DEFAULTS)"
-        )
+        cursor.execute(f"CREATE TEMP TABLE floor_entries (LIKE {entries} INCLUDING DEFAULTS)")
         started = time.perf_counter()
         with cursor.cursor.copy("COPY floor_entries FROM STDIN") as into:
             into.write(data)

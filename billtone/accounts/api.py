@@ -23,7 +23,7 @@ WRITE_ERRORS = {**ERRORS, 409: Problem, 422: Problem}
 
 @router.get("/billing-profile", response={200: BillingProfileOut, **ERRORS})
 def billing_profile_get(request):
-    return selectors.billing_profile_get(account=request.auth.account)
+    return selectors.billing_profile_as_loaded(account=request.auth.account)
 
 
 @router.put("/billing-profile", response={200: BillingProfileOut, **WRITE_ERRORS})

@@ -1,13 +1,17 @@
+import functools
 import hashlib
 import hmac
 from collections.abc import Collection
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import QuerySet
 
+from billtone.accounts import money_checks
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
 from billtone.core.errors import NotFound
+from billtone.core.rows import ModelColumns
 
 TOKEN_PREFIX = "bt_"
 
@@ -26,6 +30,15 @@ def membership_for_user(user: AbstractBaseUser | AnonymousUser) -> Membership | 
     )
 
 
+def billing_admin_list(*, account: Account) -> QuerySet[Membership]:
+    """Who may use the account's Billing panel: its owners, then its billing admins."""
+    return (
+        Membership.objects.filter(account=account, role__in=Membership.BILLING_ROLES)
+        .select_related("user")
+        .order_by("-role", "user__email")  # "owner" after "billing_admin" alphabetically
+    )
+
+
 def api_token_from_header(authorization: str) -> ApiToken | None:
     """The active token named by an `Authorization: Bearer bt_<prefix>_<secret>` header."""
     scheme, _, raw = authorization.partition(" ")
@@ -40,17 +53,65 @@ def api_token_from_secret(raw: str) -> ApiToken | None:
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    try:
-        token = ApiToken.objects.select_related("user__membership", "account__billing_profile").get(
-            prefix=prefix, revoked_at__isnull=True, user__is_active=True
-        )
-    except ApiToken.DoesNotExist:
+    token = _token_with_relations(prefix)
+    if token is None:
         return None
     if not hmac.compare_digest(token.secret_hash, token_hash(raw)):
         return None
     if token.is_operator and not token.user.is_staff:
         return None
     return token
+
+
+@functools.cache
+def _token_query() -> tuple[str, tuple[ModelColumns, ...]]:
+    """SELECT token, user, membership, account, billing profile by token prefix: written once
+    (core/rows.py says why), the equivalent of
+    ApiToken.objects.select_related("user__membership", "account__billing_profile")."""
+    token, user, membership, account, profile = parts = (
+        ModelColumns(ApiToken, "t"),
+        ModelColumns(get_user_model(), "u"),
+        ModelColumns(Membership, "m"),
+        ModelColumns(Account, "a"),
+        ModelColumns(BillingProfile, "p"),
+    )
+    sql = (
+        f"SELECT {', '.join(part.select for part in parts)}"  # noqa: S608 (names from the models; values are parameters)
+        f" FROM {token.table}"
+        f" JOIN {user.table} ON u.id = t.user_id"
+        f" LEFT JOIN {membership.table} ON m.user_id = u.id"
+        f" LEFT JOIN {account.table} ON a.id = t.account_id"
+        f" LEFT JOIN {profile.table} ON p.account_id = a.id"
+        " WHERE t.prefix = %s AND t.revoked_at IS NULL AND u.is_active = %s"
+    )
+    return sql, parts
+
+
+def _token_with_relations(prefix: str) -> ApiToken | None:
+    sql, parts = _token_query()
+    using = router.db_for_read(ApiToken)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [prefix, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token, user, membership, account, profile = _instances(row, parts, using=using)
+    token.user = user
+    if membership is not None:
+        user.membership = membership
+    if account is not None:
+        token.account = account
+        if profile is not None:
+            account.billing_profile = profile
+    return token
+
+
+def _instances(row, parts: tuple[ModelColumns, ...], *, using: str) -> list:
+    instances, start = [], 0
+    for part in parts:
+        instances.append(part.instance(row, start, using=using))
+        start += len(part)
+    return instances
 
 
 def token_membership(token: ApiToken) -> Membership | None:
@@ -71,6 +132,13 @@ def token_membership(token: ApiToken) -> Membership | None:
 
 def billing_profile_get(*, account: Account) -> BillingProfile:
     return BillingProfile.objects.select_related("account").get(account=account)
+
+
+def billing_profile_as_loaded(*, account: Account) -> BillingProfile:
+    """The profile loaded with the account at the start of this request (the API's token
+    lookup brings it; read once more otherwise), for a read that only shows it. After a write,
+    read it again with billing_profile_get."""
+    return account.billing_profile
 
 
 def api_token_list(*, account: Account) -> QuerySet[ApiToken]:
@@ -97,21 +165,9 @@ def account_get(*, account_id: int) -> Account:
 
 
 def account_has_money_recorded(*, account: Account, currency: str) -> bool:
-    """Whether any money is recorded for the account in `currency`.
-
-    The one place the billing profile asks before a change of currency; the ledger,
-    invoices and payments extend it as they arrive.
-    """
-    checks = _money_checks()
-    return any(check(account=account, currency=currency) for check in checks)
-
-
-def _money_checks():
-    from billtone.banktransfers.selectors import funding_requests_awaiting
-    from billtone.ledger.selectors import customer_has_postings
-    from billtone.payments.selectors import payments_unsettled
-
-    return [customer_has_postings, funding_requests_awaiting, payments_unsettled]
+    """Whether any money is recorded for the account in `currency`: asks every app that
+    holds money, as each registered itself in accounts.money_checks."""
+    return money_checks.money_recorded(account=account, currency=currency)
 
 
 def billing_currencies(*, account_ids: Collection[int]) -> dict[int, str]:

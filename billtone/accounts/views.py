@@ -3,11 +3,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billtone.accounts import selectors, services
+from billtone.accounts.decorators import billing_required
 from billtone.accounts.forms import ApiTokenForm, BillingProfileForm
 from billtone.accounts.validation import timezones
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.services import Actor
-from billtone.web.decorators import billing_required
 
 
 def _actor(request) -> Actor:

@@ -34,7 +34,7 @@ def bank_transfer_create(request, payload: BankTransferIn):
     the billing email. 422 when the amount is outside the limits or bank transfer is not
     available in the account's currency."""
     account = request.auth.account
-    funding_request = services.funding_request_create(
+    funding_request = services.bank_transfer_create(
         account=account,
         amount=payload.amount,
         actor=request.auth.actor,
@@ -42,8 +42,8 @@ def bank_transfer_create(request, payload: BankTransferIn):
     )
     return Status(
         201,
-        selectors.funding_request_instructions_get(
-            account=account, funding_request_id=funding_request.pk
+        selectors.bank_transfer_instructions_get(
+            account=account, bank_transfer_id=funding_request.pk
         ),
     )
 
@@ -52,7 +52,7 @@ def bank_transfer_create(request, payload: BankTransferIn):
 @paginate(PagePagination)
 def bank_transfer_list(request):
     """The account's bank transfer requests, newest first."""
-    return selectors.funding_request_list(account=request.auth.account)
+    return selectors.bank_transfer_list(account=request.auth.account)
 
 
 @router.get(
@@ -61,6 +61,6 @@ def bank_transfer_list(request):
 )
 def bank_transfer_get(request, transfer_id: int):
     """One bank transfer request with its instructions."""
-    return selectors.funding_request_instructions_get(
-        account=request.auth.account, funding_request_id=transfer_id
+    return selectors.bank_transfer_instructions_get(
+        account=request.auth.account, bank_transfer_id=transfer_id
     )

@@ -7,7 +7,7 @@ class BankTransfersConfig(AppConfig):
     verbose_name = "Bank transfers"
 
     def ready(self) -> None:
-        from billtone.banktransfers.funds_emails import TEMPLATE, funds_received_render
-        from billtone.notifications.renderers import email_template_register
+        from billtone.accounts import money_checks
+        from billtone.banktransfers.selectors import bank_transfers_awaiting
 
-        email_template_register(TEMPLATE, funds_received_render)
+        money_checks.register(bank_transfers_awaiting)

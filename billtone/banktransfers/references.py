@@ -35,7 +35,7 @@ DEFAULT_DIGITS = 12  # "RF18 5390 0754 7034": four groups of four
 _COMPACT_RE = re.compile(r"RF[0-9]{2}[0-9A-Z]{1,21}")
 _SEPARATORS = str.maketrans("", "", " \t\r\n\u00a0-")
 # "RF" read as base 36 digits (R=27, F=15): the tail every checksum ends with.
-_RF_VALUE = 2715
+_RF_DIGITS = "2715"
 
 
 def reference_compact(value: str) -> str:
@@ -232,7 +232,7 @@ def _digits_only(text: str, match: re.Match) -> FoundReference | None:
             return None  # "RF12 thanks": no body, no candidate
         if len(chars) > 4 + MAX_BODY:
             return _candidate(text, start, len(text), True)
-        valid = int(chars[4:] + "2715" + chars[2:4]) % 97 == 1
+        valid = int(chars[4:] + _RF_DIGITS + chars[2:4]) % 97 == 1
         return FoundReference(chars, valid, (), start, match.end())
     words = stretch.replace("-", " ").split()  # the separators it holds are all whitespace
     chars = "".join(words).upper()
@@ -241,7 +241,7 @@ def _digits_only(text: str, match: re.Match) -> FoundReference | None:
         return None
     if size > 4 + MAX_BODY:
         return _candidate(text, start, len(text), True)
-    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    tail = _RF_DIGITS + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
     readings = []  # every word end after the check digits whose checksum holds
     end = 0
     for word in words:
@@ -287,7 +287,7 @@ def _digit_groups(text: str, start: int, stop: int, at_end: bool) -> object:
         return None  # "RF12 thanks": no body, no candidate
     if size > 4 + MAX_BODY or not chars[4:].isdigit():
         return _ANY_SHAPE
-    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    tail = _RF_DIGITS + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
     readings = [end for end in accumulate(map(len, words)) if end > 4]
     readings = [end for end in readings if int(chars[4:end] + tail) % 97 == 1]
     if not readings:
@@ -364,7 +364,7 @@ def _candidate(text: str, start: int, stop: int, at_end: bool) -> FoundReference
     body = chars[4:reach]
     if not (body.isdigit() or body.isalpha()):
         stops.update(e for e in range(5, reach) if chars[e - 1].isdigit() != chars[e].isdigit())
-    tail = "2715" + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
+    tail = _RF_DIGITS + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
     readings = [e for e in sorted(stops) if _checks(chars[4:e], tail)]
     if not readings:
         return FoundReference(chars[:reach], False, (), start, _position(parts, start, reach))

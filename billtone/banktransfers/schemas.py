@@ -38,7 +38,7 @@ class BankDetailsOut(Schema):
 
 
 class BankTransferOut(Schema):
-    """A funding request in a list: what was asked for, and what happened to it."""
+    """A bank transfer in a list: what was asked for, and what happened to it."""
 
     id: int
     reference: str = Field(description="ISO 11649 creditor reference, compact: RF18539007547034")
@@ -56,7 +56,7 @@ class BankTransferOut(Schema):
         "still lands"
     )
 
-    # Resolved from a FundingRequest (lists) or from TransferInstructions (one transfer).
+    # Resolved from a FundingRequest (lists) or from BankTransferInstructions (one transfer).
     @staticmethod
     def resolve_id(obj) -> int:
         return _request(obj).pk
@@ -111,7 +111,7 @@ class BankTransferOut(Schema):
 
 
 class BankTransferInstructionsOut(BankTransferOut):
-    """A funding request with everything needed to make the transfer."""
+    """A bank transfer with everything needed to make the transfer."""
 
     amount_display: str = Field(description="the amount for people, in the account's locale")
     bank: BankDetailsOut | None = Field(

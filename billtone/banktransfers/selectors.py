@@ -39,14 +39,14 @@ def reference_display(reference: str) -> str:
     return reference_format(reference)
 
 
-def funding_request_list(*, account: Account) -> QuerySet[FundingRequest]:
-    """The account's funding requests, newest first."""
+def bank_transfer_list(*, account: Account) -> QuerySet[FundingRequest]:
+    """The account's bank transfers, newest first."""
     return FundingRequest.objects.filter(account=account).order_by("-created_at", "-id")
 
 
-def funding_request_get(*, account: Account, funding_request_id: int) -> FundingRequest:
-    """One of the account's funding requests; NotFound for another account's."""
-    request = funding_request_list(account=account).filter(pk=funding_request_id).first()
+def bank_transfer_get(*, account: Account, bank_transfer_id: int) -> FundingRequest:
+    """One of the account's bank transfers; NotFound for another account's."""
+    request = bank_transfer_list(account=account).filter(pk=bank_transfer_id).first()
     if request is None:
         raise NotFound("No such bank transfer in this account.")
     return request
@@ -67,7 +67,7 @@ class BankDetails:
 
 
 @dataclass(frozen=True)
-class TransferInstructions:
+class BankTransferInstructions:
     """What the customer needs to make the transfer: shown, printed, emailed and in the API."""
 
     funding_request: FundingRequest
@@ -118,11 +118,11 @@ def epc_qr_data_uri(*, bank: BankDetails, amount: Money, reference: str) -> str 
     return qr.svg_data_uri(scale=4, border=2, title="EPC QR code for this bank transfer")
 
 
-def transfer_instructions(*, request: FundingRequest, locale: str) -> TransferInstructions:
+def bank_transfer_instructions(*, request: FundingRequest, locale: str) -> BankTransferInstructions:
     bank_account = operator_bank_account_get(currency=request.currency)
     bank = bank_details(bank_account) if bank_account is not None else None
     amount = Money(request.amount, request.currency).rounded()
-    return TransferInstructions(
+    return BankTransferInstructions(
         funding_request=request,
         reference=request.reference,
         reference_display=reference_display(request.reference),
@@ -140,11 +140,11 @@ def transfer_instructions(*, request: FundingRequest, locale: str) -> TransferIn
     )
 
 
-def funding_request_instructions_get(
-    *, account: Account, funding_request_id: int
-) -> TransferInstructions:
-    request = funding_request_get(account=account, funding_request_id=funding_request_id)
-    return transfer_instructions(request=request, locale=account_locale(account=account))
+def bank_transfer_instructions_get(
+    *, account: Account, bank_transfer_id: int
+) -> BankTransferInstructions:
+    request = bank_transfer_get(account=account, bank_transfer_id=bank_transfer_id)
+    return bank_transfer_instructions(request=request, locale=account_locale(account=account))
 
 
 def business_funds_balance(*, account: Account) -> Money:
@@ -219,14 +219,14 @@ def business_account_get(
         balance=business_funds_balance(account=account),
         bank=bank_details(bank_account) if bank_account is not None else None,
         reference=reference.reference if reference is not None else None,
-        awaiting_count=funding_request_list(account=account)
+        awaiting_count=bank_transfer_list(account=account)
         .filter(status=FundingRequest.Status.AWAITING_FUNDS)
         .count(),
     )
 
 
 @dataclass(frozen=True)
-class TransferRow:
+class BankTransferRow:
     """One request in the pending transfers list, formatted for the account."""
 
     id: int
@@ -238,9 +238,9 @@ class TransferRow:
     created_at: datetime
 
 
-def transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[TransferRow]:
+def bank_transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[BankTransferRow]:
     return [
-        TransferRow(
+        BankTransferRow(
             id=request.pk,
             reference_display=reference_display(request.reference),
             amount_display=Money(request.amount, request.currency).rounded().format(locale),
@@ -257,7 +257,7 @@ def transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[Tr
     ]
 
 
-def funding_requests_awaiting(*, account: Account, currency: str) -> bool:
+def bank_transfers_awaiting(*, account: Account, currency: str) -> bool:
     """Whether the customer was told to send money in `currency` that has not arrived yet."""
     return FundingRequest.objects.filter(
         account=account, currency=currency, status=FundingRequest.Status.AWAITING_FUNDS

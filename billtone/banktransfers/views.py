@@ -5,11 +5,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from billtone.accounts.decorators import billing_required
 from billtone.banktransfers import selectors, services
 from billtone.banktransfers.forms import BankTransferForm
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
-from billtone.web.decorators import billing_required
 
 PAGE_SIZE = 20
 
@@ -26,13 +26,13 @@ def payment_methods(request):
     business = selectors.business_account_get(
         account=account, reference=services.account_reference_get_or_create(account=account)
     )
-    page = Paginator(selectors.funding_request_list(account=account), PAGE_SIZE).get_page(
+    page = Paginator(selectors.bank_transfer_list(account=account), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
         "business": business,
         "transfers": page,
-        "rows": selectors.transfer_rows(requests=page.object_list, locale=business.locale),
+        "rows": selectors.bank_transfer_rows(requests=page.object_list, locale=business.locale),
     }
     template = (
         "banktransfers/_pending_transfers.html" if request.htmx else "banktransfers/methods.html"
@@ -46,7 +46,7 @@ def bank_transfer_add(request):
     """Figure 10.5: choose an amount, Next, then the instructions."""
     account = request.account
     business = selectors.business_account_get(account=account)
-    limits = services.funding_amount_limits(currency=business.currency)
+    limits = services.bank_transfer_amount_limits(currency=business.currency)
     form_args = {"presets": limits.presets, "locale": business.locale}
     form = BankTransferForm(request.POST if request.method == "POST" else None, **form_args)
     if request.method == "POST" and business.available and form.is_valid():
@@ -55,7 +55,7 @@ def bank_transfer_add(request):
             if amount is None:
                 form.add_error("amount_choice", "Choose an amount, or enter another amount.")
             else:
-                funding_request = services.funding_request_create(
+                funding_request = services.bank_transfer_create(
                     account=account,
                     amount=amount,
                     actor=_actor(request),
@@ -79,8 +79,8 @@ def bank_transfer_add(request):
 def bank_transfer_detail(request, transfer_id: int):
     """The instructions of one request: reference, amount, bank details, QR code; printable."""
     try:
-        instructions = selectors.funding_request_instructions_get(
-            account=request.account, funding_request_id=transfer_id
+        instructions = selectors.bank_transfer_instructions_get(
+            account=request.account, bank_transfer_id=transfer_id
         )
     except NotFound as error:
         raise Http404(error.detail) from None

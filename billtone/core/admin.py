@@ -22,14 +22,11 @@ class BoundedDateHierarchy:
         return _BoundedDatesChangeList
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "object_type", "object_id", "account"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor_label", "object_id", "account__name"]
-    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A back-office page that shows rows and changes none: what it shows is changed by
+    services (a reversal, a refund, an allocation) or never (an audit entry)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -37,3 +34,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "object_type", "object_id", "account"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_id", "account__name"]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]

@@ -5,21 +5,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from billtone.core.admin import BoundedDateHierarchy
+from billtone.core.admin import BoundedDateHierarchy, ReadOnlyAdmin
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 
 RECENT_POSTINGS = 50
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _postings_table(postings) -> str:

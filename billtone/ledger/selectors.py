@@ -1,5 +1,6 @@
 """Reads of the ledger: balances, statements, and what the customer's panel shows."""
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ from billtone.core import clock, dates
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money, locale_for
 from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE, page_check
+from billtone.core.rows import ModelColumns
 from billtone.ledger.models import AMOUNT_PLACES, CUSTOMER_KINDS, LedgerAccount, Posting
 
 MAX_STATEMENT_DAYS = 366
@@ -114,12 +116,8 @@ def customer_balances(*, account: Account) -> list[CustomerBalance]:
     """Business funds and call credit, in the account's currency, zero before first use."""
     currency = account.billing_profile.currency
     locale = account_locale(account=account)
-    rows = {
-        row.kind: row
-        for row in LedgerAccount.objects.filter(
-            account=account, currency=currency, kind__in=CUSTOMER_KINDS
-        ).order_by()  # a dict: the model's ordering would only cost time
-    }
+    sql, columns = _customer_ledger_accounts_query()
+    rows = {row.kind: row for row in columns.fetch(sql, [account.pk, currency, *CUSTOMER_KINDS])}
     result = []
     for kind in CUSTOMER_KINDS:
         row = rows.get(kind)
@@ -135,6 +133,18 @@ def customer_balances(*, account: Account) -> list[CustomerBalance]:
             )
         )
     return result
+
+
+@functools.cache
+def _customer_ledger_accounts_query() -> tuple[str, ModelColumns]:
+    """Every GET /balances runs it: written once (core/rows.py says why)."""
+    columns = ModelColumns(LedgerAccount, "l")
+    kinds = ", ".join(["%s"] * len(CUSTOMER_KINDS))
+    sql = (
+        f"SELECT {columns.select} FROM {columns.table}"  # noqa: S608 (names from the models; values are parameters)
+        f" WHERE l.account_id = %s AND l.currency = %s AND l.kind IN ({kinds})"
+    )
+    return sql, columns
 
 
 def customer_has_postings(*, account: Account, currency: str) -> bool:

@@ -1,11 +1,11 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from billtone.accounts.decorators import billing_required
 from billtone.core.errors import ValidationFailed
 from billtone.ledger import selectors
 from billtone.ledger.forms import StatementFilterForm
 from billtone.ledger.models import CUSTOMER_KINDS
-from billtone.web.decorators import billing_required
 
 PAGE_SIZE = 50
 

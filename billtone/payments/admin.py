@@ -3,19 +3,8 @@ services (refunds, recovery), never edits here; no card number exists to show.""
 
 from django.contrib import admin
 
-from billtone.core.admin import BoundedDateHierarchy
+from billtone.core.admin import BoundedDateHierarchy, ReadOnlyAdmin
 from billtone.payments.models import AutoPaymentSetting, Payment, SavedCard
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SavedCard)

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from billtone.payments import selectors, services
 from billtone.payments.models import Payment
-from billtone.payments.services.charges import RECOVER_AFTER
+from billtone.payments.services.shared import RECOVER_AFTER
 
 logger = logging.getLogger(__name__)
 

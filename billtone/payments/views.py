@@ -8,13 +8,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from billtone.accounts.decorators import billing_required
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
 from billtone.ledger.selectors import account_locale
 from billtone.payments import selectors, services
 from billtone.payments.forms import CardForm, TopUpForm
 from billtone.payments.models import Payment, PaymentPurpose
-from billtone.web.decorators import billing_required
 
 PAYMENT_METHODS = "banktransfers:payment-methods"
 MESSAGE_ADDED = "{card} added."

@@ -5,4 +5,5 @@ from billtone.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("favicon.ico", views.favicon),
 ]

@@ -1,8 +1,9 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from billtone.accounts import selectors as account_selectors
+from billtone.accounts.decorators import billing_required
 from billtone.ledger import selectors as ledger_selectors
-from billtone.web.decorators import billing_required
 
 
 @billing_required
@@ -13,8 +14,19 @@ def overview(request):
     return render(request, "web/overview.html", {"profile": profile, "balances": balances})
 
 
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the admin's)."""
+    return redirect(static("web/favicon.svg"))
+
+
 def permission_denied(request, exception=None):
-    return render(request, "web/403.html", {"reason": str(exception or "")}, status=403)
+    """A member without billing rights learns who has them; anyone else gets the reason."""
+    context = {"reason": str(exception or "")}
+    membership = account_selectors.membership_for_user(request.user)
+    if membership is not None and not membership.can_bill:
+        context["member"] = membership
+        context["billing_admins"] = account_selectors.billing_admin_list(account=membership.account)
+    return render(request, "web/403.html", context, status=403)
 
 
 def not_found(request, exception=None):

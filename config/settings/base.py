@@ -33,8 +33,10 @@ INSTALLED_APPS = [
     "billtone.ledger",
     "billtone.payments",
     "billtone.banktransfers",
+    "billtone.reconciliation",
     "billtone.notifications",
     "billtone.web",
+    "billtone.demo",
 ]
 
 MIDDLEWARE = [
@@ -115,9 +117,16 @@ MEDIA_ROOT = env_str("BILLTONE_MEDIA_ROOT", str(BASE_DIR / "media"))  # statemen
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_on_one_line": {"()": "billtone.core.logging.RefusalsOnOneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["refusals_on_one_line"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("BILLTONE_LOG_LEVEL", "INFO")},
     # The mt-940 package logs every field it cannot read, with its regex, at ERROR; the
     # importer says the same as a StatementFormatError naming the file and line.
-    "loggers": {"mt940": {"level": "CRITICAL"}},
+    "loggers": {
+        "mt940": {"level": "CRITICAL"},
+        # Django's own console handler (DEBUG only) would print a 403's traceback beside ours.
+        "django": {"handlers": [], "propagate": True},
+    },
 }

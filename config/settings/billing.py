@@ -18,11 +18,11 @@ BILLTONE_BANK_TRANSFER_EXPIRY_DAYS = env_int("BILLTONE_BANK_TRANSFER_EXPIRY_DAYS
 
 # Bank statement files: the largest imported (back-office upload and `billtone
 # import-statement`), refused before it is read. An upload is never stored past this size
-# (billtone.banktransfers.uploads), and only uploads under Django's 2.5 MB default are held
+# (billtone.reconciliation.upload_limit), and only uploads under Django's 2.5 MB default are held
 # in memory, larger ones are written to a temporary file as they arrive.
 BILLTONE_STATEMENT_MAX_BYTES = env_int("BILLTONE_STATEMENT_MAX_BYTES", 100_000_000)
 FILE_UPLOAD_HANDLERS = [
-    "billtone.banktransfers.uploads.UploadSizeLimit",
+    "billtone.reconciliation.upload_limit.UploadSizeLimit",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -23,11 +23,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "email-retry": {"task": "billtone.notifications.tasks.email_retry", "schedule": 300.0},
     "bank-transfers-expire": {
-        "task": "billtone.banktransfers.tasks.funding_requests_expire",
+        "task": "billtone.banktransfers.tasks.bank_transfers_expire",
         "schedule": 3600.0,
     },
-    "bank-transfers-funds-emails": {
-        "task": "billtone.banktransfers.tasks.funds_received_emails_sweep",
+    "reconciliation-funds-emails": {
+        "task": "billtone.reconciliation.tasks.funds_received_emails_sweep",
         "schedule": 300.0,
     },
     "payments-recover-stale": {

@@ -12,6 +12,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind reverse proxies: how many (each appends to X-Forwarded-For); core/client_ip.py.
+BILLTONE_TRUSTED_PROXIES = env_int("BILLTONE_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "billtone.core.client_ip.client_ip"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

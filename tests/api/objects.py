@@ -32,13 +32,11 @@ def _account(owner: Membership) -> int:
 
 
 def _bank_transfer(owner: Membership) -> int:
-    from billtone.banktransfers.services import funding_request_create
+    from billtone.banktransfers.services import bank_transfer_create
     from billtone.banktransfers.tests.funding import operator_banks_save
 
     operator_banks_save()
-    return funding_request_create(
-        account=owner.account, amount="250", actor=Actor.system(MARKER)
-    ).pk
+    return bank_transfer_create(account=owner.account, amount="250", actor=Actor.system(MARKER)).pk
 
 
 def _card(owner: Membership) -> int:

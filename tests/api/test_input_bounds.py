@@ -349,7 +349,7 @@ def test_statements_never_fail_on_extreme_dates_and_pages(
 @pytest.mark.parametrize(
     "path",
     [
-        "/admin/banktransfers/bankentry/",
+        "/admin/reconciliation/bankentry/",
         "/admin/banktransfers/fundingrequest/",
         "/admin/ledger/transaction/",
         "/admin/payments/payment/",

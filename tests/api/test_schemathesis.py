@@ -32,7 +32,7 @@ from schemathesis.config import SchemathesisConfig
 
 from billtone.accounts.models import Membership
 from billtone.accounts.services import account_create, api_token_create, operator_token_create
-from billtone.banktransfers.services import funding_request_create
+from billtone.banktransfers.services import bank_transfer_create
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.core.money import Money
 from billtone.payments.models import SavedCard
@@ -159,7 +159,7 @@ class World:
 
     def transfer(self) -> int:
         operator_banks_save()
-        return funding_request_create(account=self.account, amount="250", actor=ACTOR).pk
+        return bank_transfer_create(account=self.account, amount="250", actor=ACTOR).pk
 
     def token(self) -> int:
         """Not the token the requests send: a DELETE may revoke this one."""

@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from billtone.banktransfers.models import BankEntry, FundingRequest
+from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.tests.funding import operator_banks_save
-from billtone.banktransfers.tests.importing import Credit, camt053
+from billtone.reconciliation.models import BankEntry
+from billtone.reconciliation.tests.importing import Credit, camt053
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -58,15 +59,15 @@ def test_an_uploaded_statement_turns_the_pending_transfer_into_business_funds(
     page.fill("#id_password", STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#site-name")).to_be_visible()
-    page.goto("/admin/banktransfers/statementimport/")
+    page.goto("/admin/reconciliation/statementimport/")
     page.get_by_role("link", name=re.compile("Add statement import", re.I)).click()
-    expect(page).to_have_url("/admin/banktransfers/statementimport/upload/")
+    expect(page).to_have_url("/admin/reconciliation/statementimport/upload/")
     page.set_input_files("#id_file", str(statement))
     shot("operator-upload")
     page.get_by_role("button", name="Import").click()
 
     # The upload returns at once; its page follows the worker's import (in-process here).
-    expect(page).to_have_url(re.compile(r"/admin/banktransfers/statementimport/upload/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/admin/reconciliation/statementimport/upload/\d+/$"))
     expect(page.locator("#upload-status")).to_have_text("Imported")
     expect(page.locator("#upload-result")).to_contain_text(
         "1 credited, 1 to review, 0 imported before."

@@ -100,7 +100,9 @@ def test_owner_edits_every_field_of_the_billing_profile(page, login, shot, accou
 def test_member_without_billing_rights_sees_not_allowed(page, login, shot, member):
     assert login(page, member.user.email).status == 302
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
-    expect(page.get_by_text("Only the account's owners and billing admins")).to_be_visible()
+    expect(page.get_by_text("is for the account's owners and billing admins only")).to_be_visible()
+    owner = member.account.memberships.get(role="owner").user.email
+    expect(page.locator("#billing-admins")).to_contain_text(f"{owner} (owner)")
     expect(page.get_by_role("navigation", name="Billing")).to_have_count(0)
     shot("overview-forbidden")
 

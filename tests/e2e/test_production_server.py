@@ -190,9 +190,9 @@ def test_customer_and_operator_pages_under_the_production_server(
     expect(page.locator("#site-name")).to_be_visible()
     shot("admin-index")
     for path in (
-        "/admin/banktransfers/bankentry/",
+        "/admin/reconciliation/bankentry/",
         "/admin/banktransfers/fundingrequest/",
-        "/admin/banktransfers/statementimport/upload/",
+        "/admin/reconciliation/statementimport/upload/",
         "/admin/accounts/account/",
         "/admin/auth/user/add/",
         "/admin/ledger/transaction/",

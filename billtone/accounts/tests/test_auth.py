@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billtone.accounts.models import ApiToken, Membership
+from billtone.accounts.selectors import api_token_from_secret, token_membership
 from billtone.accounts.services import (
     account_create,
     api_token_create,
@@ -44,7 +45,7 @@ def token_api(owner):
     ("path", "reads"),
     [
         ("/api/v1/balances", ["SELECT ledger_ledgeraccount"]),
-        ("/api/v1/billing-profile", ["SELECT accounts_billingprofile"]),
+        ("/api/v1/billing-profile", []),  # the profile came with the token
     ],
 )
 def test_a_read_finds_token_and_membership_in_one_query_and_records_use_once_a_minute(
@@ -62,6 +63,42 @@ def test_a_read_finds_token_and_membership_in_one_query_and_records_use_once_a_m
         assert _statements(api, path) == [*auth, "UPDATE accounts_apitoken", *reads]
     token.refresh_from_db()
     assert token.last_used_at == START + timedelta(seconds=61)
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("kind", ["owner", "left the account", "operator"])
+def test_the_token_query_loads_what_the_orm_loads(django_user_model, owner, kind):
+    """The hand-written lookup (core/rows.py) against select_related: every field of the five
+    rows, converted as the ORM converts them (datetimes, booleans on SQLite), and the missing
+    relations of an operator token and of a user who left."""
+    if kind == "operator":
+        staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+        issued = operator_token_create(user=staff, name="ops")
+    else:
+        issued = api_token_create(membership=owner, name="reads", actor=Actor.system("test"))
+        api_token_touch(token=issued.token)
+    if kind == "left the account":
+        Membership.objects.filter(pk=owner.pk).delete()
+
+    loaded = api_token_from_secret(issued.secret)
+    expected = ApiToken.objects.select_related("user", "account__billing_profile").get(
+        pk=issued.token.pk
+    )
+    assert _fields(loaded) == _fields(expected)
+    assert _fields(loaded.user) == _fields(expected.user)
+    if kind == "operator":
+        assert loaded.account is None
+    else:
+        assert _fields(loaded.account) == _fields(expected.account)
+        assert _fields(loaded.account.billing_profile) == _fields(expected.account.billing_profile)
+    if kind == "owner":
+        assert _fields(loaded.user.membership) == _fields(Membership.objects.get(pk=owner.pk))
+        assert token_membership(loaded).account is loaded.account
+    else:
+        assert token_membership(loaded) is None
 
 
 def test_operator_token_records_its_use_once_a_minute(django_user_model, account):

@@ -3,6 +3,7 @@
 import pytest
 
 from billtone.banktransfers.services import BankAccountInput, bank_account_save
+from billtone.core.services import Actor
 
 EUR_BANK = BankAccountInput(
     currency="EUR",
@@ -24,7 +25,10 @@ GBP_BANK = BankAccountInput(
 
 def operator_banks_save() -> dict:
     """The operator banks in EUR and GBP, not in USD."""
-    return {data.currency: bank_account_save(data=data) for data in (EUR_BANK, GBP_BANK)}
+    operator = Actor.system("test")
+    return {
+        data.currency: bank_account_save(data=data, actor=operator) for data in (EUR_BANK, GBP_BANK)
+    }
 
 
 @pytest.fixture

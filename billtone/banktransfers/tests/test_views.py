@@ -8,7 +8,7 @@ from django.test import Client
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.selectors import PROCESSING_NOTE
-from billtone.banktransfers.services import funding_request_create
+from billtone.banktransfers.services import bank_transfer_create
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
 from billtone.core.money import NOT_AN_AMOUNT
 from billtone.core.services import Actor
@@ -24,7 +24,7 @@ def detail_url(request: FundingRequest) -> str:
 
 
 def make_request(account, amount: str = "250") -> FundingRequest:
-    return funding_request_create(account=account, amount=amount, actor=Actor.system("test"))
+    return bank_transfer_create(account=account, amount=amount, actor=Actor.system("test"))
 
 
 def web_for(account) -> Client:
@@ -49,10 +49,10 @@ def test_the_list_shows_amount_reference_local_date_and_status(web, account, oth
         request = make_request(account, "1250")
     theirs = make_request(other_account, "75")
     received = make_request(account, "100")
-    from billtone.banktransfers.services import funding_request_receive
+    from billtone.banktransfers.services import bank_transfer_receive
 
-    funding_request_receive(
-        funding_request_id=received.pk, amount=Decimal("90"), received_at=received.created_at
+    bank_transfer_receive(
+        bank_transfer_id=received.pk, amount=Decimal("90"), received_at=received.created_at
     )
 
     html = web.get(METHODS).content.decode()

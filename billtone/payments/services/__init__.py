@@ -12,15 +12,15 @@ from billtone.payments.services.charges import (
     card_charge,
     charge_confirm,
     charge_outcome_record,
-    payment_recover,
-    purpose_ledger_account,
 )
 from billtone.payments.services.notices import card_expiry_notify_due
+from billtone.payments.services.recovery import payment_recover
 from billtone.payments.services.refunds import (
     payment_refund,
     refund_outcome_record,
     refund_recover,
 )
+from billtone.payments.services.shared import purpose_ledger_account
 
 __all__ = [
     "auto_payments_set",

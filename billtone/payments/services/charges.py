@@ -7,12 +7,12 @@ card_charge runs in three steps:
 2. ask the gateway, holding no database lock, with the same key;
 3. record the outcome (charge_outcome_record): a success posts card clearing -> what it paid
    for in the database transaction that marks it succeeded.
-If the process dies between 2 and 3, the payment stays pending; payment_recover (run by a
-periodic task for stale payments) asks the gateway with the same key and settles it.
+If the process dies between 2 and 3, the payment stays pending; charge_recover (through
+recovery.payment_recover, run by a periodic task for stale payments) asks the gateway with
+the same key and settles it.
 """
 
 import logging
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
@@ -21,12 +21,8 @@ from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money, minor_units
 from billtone.core.services import Actor
-from billtone.ledger.models import LedgerAccount, LedgerKind
-from billtone.ledger.services import (
-    customer_ledger_accounts,
-    funds_transfer,
-    operator_ledger_account,
-)
+from billtone.ledger.models import LedgerKind
+from billtone.ledger.services import funds_transfer, operator_ledger_account
 from billtone.notifications.services import billing_email_queue
 from billtone.payments import selectors
 from billtone.payments.errors import PaymentKeyReused, PaymentStateConflict
@@ -42,13 +38,11 @@ from billtone.payments.models import (
     PaymentStatus,
     SavedCard,
 )
+from billtone.payments.services.shared import RECOVER_AFTER, SYSTEM, purpose_ledger_account
 
 logger = logging.getLogger(__name__)
 
-SYSTEM = Actor.system("payments")
 MAX_CHARGE_AMOUNT = 50_000  # in the currency's major unit, per card payment
-# A pending payment younger than this may still be waiting for the gateway's answer.
-RECOVER_AFTER = timedelta(minutes=5)
 MESSAGE_NOT_SENT = "The payment did not reach the payment provider. Nothing was charged."
 
 _STATUS = {
@@ -61,16 +55,6 @@ _DESCRIPTIONS = {
     PaymentPurpose.BUSINESS_FUNDS: "Business funds top-up",
     PaymentPurpose.CALL_CREDIT: "Call credit top-up",
 }
-
-
-def purpose_ledger_account(*, account: Account, purpose: str) -> LedgerAccount:
-    """The customer's ledger account that a payment for `purpose` credits."""
-    ledger = customer_ledger_accounts(account=account)
-    if purpose == PaymentPurpose.BUSINESS_FUNDS:
-        return ledger.business_funds
-    if purpose == PaymentPurpose.CALL_CREDIT:
-        return ledger.call_credit
-    raise ValidationFailed({"purpose": [f"Card payments cannot pay for {purpose!r} yet."]})
 
 
 def _charge_clean(
@@ -340,14 +324,11 @@ def charge_confirm(*, account: Account, payment: Payment, actor: Actor) -> Payme
     return charge_outcome_record(payment=payment, result=result, actor=actor)
 
 
-def payment_recover(*, payment: Payment, actor: Actor = SYSTEM) -> Payment:
-    """Settle a payment whose outcome we do not know (pending or errored) by asking the
-    gateway with the payment's own idempotency key. Safe to run twice, and at any time."""
+def charge_recover(*, charge: Payment, actor: Actor = SYSTEM) -> Payment:
+    """Settle a charge whose outcome we do not know (pending or errored) by asking the
+    gateway with the charge's own idempotency key. Safe to run twice, and at any time."""
+    payment = charge
     payment.refresh_from_db()
-    if payment.kind == PaymentKind.REFUND:
-        from billtone.payments.services.refunds import refund_recover
-
-        return refund_recover(refund=payment, actor=actor)
     if payment.status not in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
         return payment
     gateway = get_gateway()

@@ -30,7 +30,7 @@ from billtone.payments.gateways import base as gateway_base
 from billtone.payments.gateways import get_gateway
 from billtone.payments.gateways.base import RefundResult, RefundStatus
 from billtone.payments.models import Payment, PaymentKind, PaymentStatus
-from billtone.payments.services.charges import SYSTEM, purpose_ledger_account
+from billtone.payments.services.shared import SYSTEM, purpose_ledger_account
 
 logger = logging.getLogger(__name__)
 

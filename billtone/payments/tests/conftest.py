@@ -68,3 +68,16 @@ def charge(account, card, amount: str | Money = "25.00", **changes):
 @pytest.fixture
 def card(account):
     return add_card(account)
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """The Stripe API emulator, one for the test session (each test makes its own
+    customers, so tests do not see each other's cards and charges)."""
+    from billtone.payments.tests.stripe_emulator import localstripe_running
+
+    try:
+        with localstripe_running(tmp_path_factory.mktemp("localstripe") / "server.log") as base:
+            yield base
+    except RuntimeError as error:
+        pytest.fail(str(error))

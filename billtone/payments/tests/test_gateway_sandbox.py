@@ -1,4 +1,9 @@
-"""The sandbox gateway answers like the public test cards, with nothing stored."""
+"""The sandbox gateway answers like the public test cards, with nothing stored.
+
+What every gateway does is in test_gateway_behaviour.py, run against this one too; here is
+what the sandbox alone does: each test card's documented outcome, refusing any other
+number, and answering alike in every process because it keeps no state.
+"""
 
 import logging
 import re
@@ -103,27 +108,11 @@ def test_a_declined_charge_explains_itself(gateway):
     assert charge(gateway, expired.token).message == "Your card has expired."
 
 
-def test_3d_secure_card_needs_authentication_on_session_then_confirms(gateway):
-    card = save(gateway, THREE_D_SECURE)
-
-    pending = charge(gateway, card.token, on_session=True)
-    assert pending.status == ChargeStatus.REQUIRES_ACTION
-    assert pending.client_secret
-    assert pending.failure_code == ""
-
-    confirmed = gateway.charge_confirm(reference=pending.gateway_reference)
-    assert confirmed.status == ChargeStatus.SUCCEEDED
-    assert confirmed.gateway_reference == pending.gateway_reference
-    assert (confirmed.amount, confirmed.currency) == (AMOUNT, "EUR")
-
-
-def test_3d_secure_card_fails_off_session(gateway):
+def test_a_3d_secure_charge_declined_off_session_stays_declined_when_confirmed(gateway):
     card = save(gateway, THREE_D_SECURE)
 
     result = charge(gateway, card.token, on_session=False)
 
-    assert result.status == ChargeStatus.FAILED
-    assert result.failure_code == "authentication_required"
     assert gateway.charge_confirm(reference=result.gateway_reference).status == ChargeStatus.FAILED
 
 
@@ -136,33 +125,13 @@ def test_a_number_that_is_not_a_test_card_is_refused(gateway):
     assert "4111111111111111" not in str(caught.value.errors)
 
 
-def test_an_invalid_card_is_refused_before_the_gateway(gateway):
-    with pytest.raises(ValidationFailed) as caught:
-        save(gateway, "4242424242424241", exp_month=1, exp_year=2001, cvc="1", holder_name="")
-
-    assert set(caught.value.errors) == {"number", "exp", "cvc", "holder_name"}
-
-
-def test_tokens_differ_per_save_and_the_customer_is_stable_per_account(gateway):
+def test_the_customer_is_derived_from_the_account_unless_given(gateway):
     first = save(gateway, "4242424242424242")
     second = save(gateway, "4242424242424242")
-    other = save(gateway, "4242424242424242", customer_ref="account-2")
     kept = save(gateway, "4242424242424242", gateway_customer="sandbox_cus_given")
 
-    assert first.token != second.token
-    assert first.gateway_customer == second.gateway_customer != other.gateway_customer
+    assert first.gateway_customer == second.gateway_customer
     assert kept.gateway_customer == "sandbox_cus_given"
-
-
-def test_the_same_idempotency_key_is_the_same_charge(gateway):
-    card = save(gateway, "4242424242424242")
-
-    first = charge(gateway, card.token, key="payment-7")
-    again = charge(gateway, card.token, key="payment-7")
-    other = charge(gateway, card.token, key="payment-8")
-
-    assert again == first
-    assert other.gateway_reference != first.gateway_reference
 
 
 def test_a_fresh_gateway_in_another_process_finds_the_charge_by_key():
@@ -181,12 +150,7 @@ def test_a_fresh_gateway_in_another_process_finds_the_charge_by_key():
     assert found.failure_code == "insufficient_funds"
 
 
-def test_an_unknown_token_charges_nothing(gateway):
-    result = charge(gateway, "cus_x:pm_y")
-
-    assert result.status == ChargeStatus.FAILED
-    assert result.failure_code == "resource_missing"
-    assert result.gateway_reference == ""
+def test_charge_find_answers_none_for_a_token_it_never_issued(gateway):
     assert (
         gateway.charge_find(
             token="nonsense", amount=AMOUNT, currency="EUR", on_session=False, idempotency_key="k"
@@ -205,45 +169,6 @@ def test_an_unknown_reference_is_not_found(gateway):
             currency="EUR",
             idempotency_key="r",
         )
-
-
-def test_amounts_follow_the_currency_exponent(gateway):
-    card = save(gateway, "4242424242424242")
-
-    yen = charge(gateway, card.token, amount=Decimal("500"), currency="JPY")
-    assert ".500.JPY" in yen.gateway_reference
-    assert yen.amount == Decimal("500")
-    with pytest.raises(ValidationFailed):
-        charge(gateway, card.token, amount=Decimal("5.5"), currency="JPY", key="yen-2")
-
-
-def test_a_successful_charge_is_refunded_in_part_and_idempotently(gateway):
-    card = save(gateway, "4242424242424242")
-    paid = charge(gateway, card.token)
-
-    refund = gateway.charge_refund(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
-    again = gateway.charge_refund(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
-    found = gateway.refund_find(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
-
-    assert refund.status == RefundStatus.SUCCEEDED
-    assert refund.gateway_reference.startswith("sandbox_re_")
-    assert (refund.amount, refund.currency) == (Decimal("10.00"), "EUR")
-    assert again == refund == found
 
 
 def test_a_refund_beyond_the_charge_or_of_a_declined_charge_fails(gateway):
@@ -284,7 +209,7 @@ def test_a_refund_beyond_the_charge_or_of_a_declined_charge_fails(gateway):
         )
 
 
-def test_card_numbers_and_cvcs_never_reach_the_logs(gateway, caplog):
+def test_no_test_card_nor_a_refused_live_card_reaches_the_logs(gateway, caplog):
     caplog.set_level(logging.DEBUG)
 
     for n, number in enumerate(ALL_NUMBERS):

@@ -1,26 +1,22 @@
 """The Stripe gateway against localstripe, a Stripe API emulator run locally: no network.
 
-localstripe runs as a subprocess through localstripe_server.py, which explains the few
-changes it needs. It does not honour Idempotency-Key, so these tests show apart that (a) the
-gateway's own look-up never makes a second PaymentIntent for a key, and (b) every mutating
-request carries Stripe's Idempotency-Key header (recorded by the HTTP client).
+What every gateway does is in test_gateway_behaviour.py, run against this one too; here is
+what Stripe alone does: customers and PaymentIntents as Stripe keeps them, the
+Idempotency-Key header, answers lost on the way back, server errors. localstripe does not
+honour Idempotency-Key, so these tests show apart that (a) the gateway's own look-up never
+makes a second PaymentIntent for a key, and (b) every mutating request carries Stripe's
+Idempotency-Key header (recorded by the HTTP client).
 """
 
 import json
 import logging
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-import requests
 import stripe
 
 from billtone.core import clock
@@ -32,79 +28,13 @@ from billtone.payments.gateways.base import (
     RefundStatus,
 )
 from billtone.payments.gateways.stripe import META_IDEMPOTENCY_KEY, StripeGateway
+from billtone.payments.tests.stripe_emulator import API_KEY, RecordingClient, free_port
 
-API_KEY = "sk_test_billtone"
-ROOT = Path(__file__).resolve().parents[3]
 VISA = "4242424242424242"
-MASTERCARD = "5555555555554444"
 DECLINED_WHEN_CHARGED = "4000000000000341"
 THREE_D_SECURE = "4000002500003155"
 CVC = "737"
 AMOUNT = Decimal("25.50")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def localstripe(tmp_path_factory):
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("localstripe") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "billtone.payments.tests.localstripe_server",
-                "--port",
-                str(port),
-                "--from-scratch",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    probe = urllib.request.Request(
-        f"{base}/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"}
-    )
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"localstripe exited: {log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(probe, timeout=1) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"localstripe did not answer: {log_path.read_text()}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-class RecordingClient(stripe.RequestsClient):
-    """Stripe's own HTTP client, noting each request's method, URL and headers."""
-
-    def __init__(self, *, lose_answer_to: str = ""):
-        super().__init__()
-        self.recorded: list[tuple[str, str, dict[str, str]]] = []
-        self.lose_answer_to = lose_answer_to
-
-    def request(self, method, url, headers, post_data=None):
-        self.recorded.append((method.upper(), url, dict(headers or {})))
-        answer = super().request(method, url, headers, post_data)
-        if self.lose_answer_to and method.upper() == "POST" and url.endswith(self.lose_answer_to):
-            # Stripe did the work; the answer never reaches us (timeout, process death).
-            raise stripe.APIConnectionError("connection reset after the request was sent")
-        return answer
 
 
 @pytest.fixture
@@ -160,14 +90,6 @@ def charges_of(api, customer):
     return list(api.v1.charges.list(params={"customer": customer, "limit": 100}))
 
 
-def assert_no_card_data(text: str, numbers: list[str], cvcs: list[str]) -> None:
-    for number in numbers:
-        assert number not in text
-        assert " ".join(number[i : i + 4] for i in range(0, len(number), 4)) not in text
-    for cvc in cvcs:
-        assert not re.search(rf"(?<![0-9A-Za-z]){cvc}(?![0-9A-Za-z])", text)
-
-
 # Saving cards -------------------------------------------------------------------------------
 
 
@@ -182,15 +104,6 @@ def test_a_card_is_saved_as_a_payment_method_of_a_customer(gateway, api):
     assert stored.customer == customer
     assert stored.billing_details.name == "Ada Lovelace"
     assert api.v1.customers.retrieve(customer).metadata.billtone_customer_ref == "account-1"
-
-
-def test_an_accounts_cards_share_its_customer(gateway):
-    first = save(gateway)
-    second = save(gateway, MASTERCARD, gateway_customer=first.gateway_customer)
-
-    assert second.gateway_customer == first.gateway_customer
-    assert second.token != first.token
-    assert second.last4 == "4444"
 
 
 @pytest.mark.parametrize("number", ["4000000000000002", "4000000000009995", "4000000000000119"])
@@ -218,14 +131,12 @@ def test_an_unreachable_gateway_saves_nothing_and_says_so(localstripe):
 # Charging -----------------------------------------------------------------------------------
 
 
-def test_an_off_session_charge_succeeds(gateway, api):
+@pytest.mark.parametrize("on_session", [True, False], ids=["on-session", "off-session"])
+def test_a_charge_is_a_payment_intent_of_the_card_with_our_metadata(gateway, api, on_session):
     card = save(gateway)
 
-    result = charge(gateway, card.token, key="payment-off")
+    result = charge(gateway, card.token, on_session=on_session, key="payment-off")
 
-    assert result.status == ChargeStatus.SUCCEEDED
-    assert (result.amount, result.currency) == (AMOUNT, "EUR")
-    assert result.gateway_reference.startswith("pi_")
     intent = api.v1.payment_intents.retrieve(result.gateway_reference)
     assert (intent.amount, intent.currency) == (2550, "eur")
     assert intent.customer == card.gateway_customer
@@ -234,18 +145,8 @@ def test_an_off_session_charge_succeeds(gateway, api):
     assert intent.metadata.to_dict() == {
         "billtone_payment": "17",
         "billtone_idempotency_key": "payment-off",
-        "billtone_on_session": "false",
+        "billtone_on_session": "true" if on_session else "false",
     }
-
-
-def test_an_on_session_charge_succeeds(gateway, api):
-    card = save(gateway, MASTERCARD)
-
-    result = charge(gateway, card.token, on_session=True, key="payment-on")
-
-    assert result.status == ChargeStatus.SUCCEEDED
-    intent = api.v1.payment_intents.retrieve(result.gateway_reference)
-    assert intent.metadata.billtone_on_session == "true"
 
 
 def test_amounts_are_sent_in_the_currencys_minor_units(gateway, api):
@@ -256,17 +157,13 @@ def test_amounts_are_sent_in_the_currencys_minor_units(gateway, api):
 
     assert api.v1.payment_intents.retrieve(yen.gateway_reference).amount == 500
     assert api.v1.payment_intents.retrieve(dinar.gateway_reference).amount == 1234
-    assert (yen.amount, yen.currency) == (Decimal("500"), "JPY")
-    assert (dinar.amount, dinar.currency) == (Decimal("1.234"), "KWD")
 
 
-def test_a_card_declined_when_charged_fails_with_its_reason(gateway, api):
+def test_a_declined_charge_is_a_failed_charge_of_its_payment_intent(gateway, api):
     card = save(gateway, DECLINED_WHEN_CHARGED)
 
     result = charge(gateway, card.token, key="payment-declined")
 
-    assert result.status == ChargeStatus.FAILED
-    assert result.failure_code == "card_declined"
     assert result.message == "Your card was declined. Use another card or contact your bank."
     assert charges_of(api, card.gateway_customer)[0].status == "failed"
     found = gateway.charge_find(
@@ -276,20 +173,16 @@ def test_a_card_declined_when_charged_fails_with_its_reason(gateway, api):
         on_session=False,
         idempotency_key="payment-declined",
     )
-    assert found.status == ChargeStatus.FAILED
-    assert found.failure_code == "card_declined"
     assert found.gateway_reference == intents_of(api, card.gateway_customer)[0].id
 
 
-def test_a_retried_charge_with_the_same_key_charges_once(gateway, api):
+def test_a_retried_charge_with_the_same_key_makes_one_payment_intent(gateway, api):
     card = save(gateway)
 
-    first = charge(gateway, card.token, key="payment-retry")
-    retried = charge(gateway, card.token, key="payment-retry")
-    other = charge(gateway, card.token, key="payment-other")
+    charge(gateway, card.token, key="payment-retry")
+    charge(gateway, card.token, key="payment-retry")
+    charge(gateway, card.token, key="payment-other")
 
-    assert retried == first
-    assert other.gateway_reference != first.gateway_reference
     assert len(intents_of(api, card.gateway_customer)) == 2
     assert len(charges_of(api, card.gateway_customer)) == 2
 
@@ -374,44 +267,21 @@ def test_a_key_reused_for_another_amount_is_a_conflict(gateway, api):
     assert len(intents_of(api, card.gateway_customer)) == 1
 
 
-def test_3d_secure_on_session_requires_action_then_confirms(gateway, localstripe):
+def test_3d_secure_confirmed_before_the_customer_authenticates_still_requires_action(gateway):
     card = save(gateway, THREE_D_SECURE)
 
     pending = charge(gateway, card.token, on_session=True, key="payment-3ds")
-    assert pending.status == ChargeStatus.REQUIRES_ACTION
+
     assert pending.client_secret.startswith(pending.gateway_reference)
     assert gateway.charge_confirm(reference=pending.gateway_reference).status == (
         ChargeStatus.REQUIRES_ACTION
     )
 
-    # The customer's browser passes the challenge (what localstripe's Stripe.js stand-in posts).
-    answer = requests.post(
-        f"{localstripe}/v1/payment_intents/{pending.gateway_reference}/_authenticate",
-        data={"client_secret": pending.client_secret, "success": "true"},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200
 
-    confirmed = gateway.charge_confirm(reference=pending.gateway_reference)
-    assert confirmed.status == ChargeStatus.SUCCEEDED
-    assert (confirmed.amount, confirmed.currency) == (AMOUNT, "EUR")
-
-
-def test_3d_secure_off_session_fails_authentication_required(gateway):
-    card = save(gateway, THREE_D_SECURE)
-
-    result = charge(gateway, card.token, on_session=False, key="payment-3ds-off")
-
-    assert result.status == ChargeStatus.FAILED
-    assert result.failure_code == "authentication_required"
-    assert result.client_secret == ""
-
-
-def test_an_unknown_token_charges_nothing(gateway, client):
+def test_a_token_stripe_never_issued_is_refused_without_a_request(gateway, client):
     result = charge(gateway, "sandbox_card_succeeds_0123", key="payment-token")
 
-    assert (result.status, result.failure_code) == (ChargeStatus.FAILED, "resource_missing")
+    assert result.failure_code == "resource_missing"
     assert client.recorded == []
 
 
@@ -473,33 +343,18 @@ def test_a_5xx_or_a_dropped_connection_is_an_unknown_outcome(hang_up):
 # Refunds ------------------------------------------------------------------------------------
 
 
-def test_a_charge_is_refunded_in_part_once_per_key(gateway, api):
+def test_a_refund_asked_twice_with_one_key_is_one_stripe_refund(gateway, api):
     card = save(gateway)
     paid = charge(gateway, card.token, key="payment-refund")
 
-    refund = gateway.charge_refund(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
-    again = gateway.charge_refund(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
-    found = gateway.refund_find(
-        reference=paid.gateway_reference,
-        amount=Decimal("10.00"),
-        currency="EUR",
-        idempotency_key="refund-1",
-    )
+    for _ in range(2):
+        refund = gateway.charge_refund(
+            reference=paid.gateway_reference,
+            amount=Decimal("10.00"),
+            currency="EUR",
+            idempotency_key="refund-1",
+        )
 
-    assert refund.status == RefundStatus.SUCCEEDED
-    assert refund.gateway_reference.startswith("re_")
-    assert (refund.amount, refund.currency) == (Decimal("10.00"), "EUR")
-    assert again == refund == found
     refunds = list(api.v1.refunds.list(params={"payment_intent": paid.gateway_reference}))
     assert [(r.id, r.amount, r.metadata[META_IDEMPOTENCY_KEY]) for r in refunds] == [
         (refund.gateway_reference, 1000, "refund-1")
@@ -515,47 +370,17 @@ def test_a_charge_is_refunded_in_part_once_per_key(gateway, api):
     )
 
 
-def test_a_declined_charge_cannot_be_refunded(gateway):
-    card = save(gateway, DECLINED_WHEN_CHARGED)
-    charge(gateway, card.token, key="payment-no-refund")
-    declined = gateway.charge_find(
-        token=card.token,
-        amount=AMOUNT,
-        currency="EUR",
-        on_session=False,
-        idempotency_key="payment-no-refund",
-    )
-
-    refund = gateway.charge_refund(
-        reference=declined.gateway_reference,
-        amount=AMOUNT,
-        currency="EUR",
-        idempotency_key="refund-declined",
-    )
-
-    assert refund.status == RefundStatus.FAILED
-    assert refund.gateway_reference == ""
-
-
 # Card data in logs --------------------------------------------------------------------------
 
 
-def test_card_numbers_and_cvcs_never_reach_the_logs(gateway, caplog):
+def test_the_stripe_package_logs_request_bodies_with_the_card_masked(gateway, caplog):
     caplog.set_level(logging.DEBUG)
 
-    for n, number in enumerate((VISA, MASTERCARD, DECLINED_WHEN_CHARGED, THREE_D_SECURE)):
-        card = save(gateway, number)
-        for on_session in (True, False):
-            charge(gateway, card.token, on_session=on_session, key=f"log-{n}-{on_session}")
     with pytest.raises(CardDeclined):
         save(gateway, "4000000000000002")
 
-    # The stripe package logged the request bodies, with the card fields masked.
     assert "Post details" in caplog.text
     assert re.search(r"card(\[|%5B)number(\]|%5D)=\[redacted\]", caplog.text)
     assert re.search(r"card(\[|%5B)cvc(\]|%5D)=\[redacted\]", caplog.text)
-    assert_no_card_data(
-        caplog.text,
-        [VISA, MASTERCARD, DECLINED_WHEN_CHARGED, THREE_D_SECURE, "4000000000000002"],
-        [CVC],
-    )
+    assert "4000000000000002" not in caplog.text
+    assert not re.search(rf"(?<![0-9A-Za-z]){CVC}(?![0-9A-Za-z])", caplog.text)

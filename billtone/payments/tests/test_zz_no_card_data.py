@@ -29,7 +29,7 @@ from billtone.payments.gateways.base import GatewayUnavailable
 from billtone.payments.models import Payment, SavedCard
 
 from .conftest import ACTOR, CARD_OUTCOMES
-from .test_gateway_stripe import API_KEY, localstripe  # noqa: F401  (a fixture)
+from .stripe_emulator import API_KEY
 
 # Every test card with a CVC of its own. A leading zero keeps a CVC from reading like an id,
 # an amount or a time of day in the dump, so that "standing alone" means the CVC.
@@ -226,7 +226,7 @@ def test_no_card_number_or_cvc_is_kept_anywhere(
     caplog,
     capsys,
     sql_logged,
-    localstripe,  # noqa: F811
+    localstripe,
     django_capture_on_commit_callbacks,
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,6 +1,7 @@
 from django.test import Client
 
 from billtone.accounts.models import BillingProfile
+from billtone.core.services import Actor
 
 FORM = {
     "company_name": "Acme Telecom GmbH",
@@ -80,3 +81,44 @@ def test_api_tokens_page_creates_shows_once_and_revokes(web, account):
     web.post(f"/billing/api-tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_favicon_is_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg")
+
+
+def test_a_member_learns_who_manages_billing_and_the_refusal_is_one_log_line(member, account):
+    """Before: a bare "Not allowed" and a full traceback on the server console per page."""
+    import io
+    import logging
+
+    from billtone.accounts.services import member_add
+
+    admin = member_add(
+        account=account,
+        email="billing@customer.example",
+        password="correct horse battery",
+        role="billing_admin",
+        actor=Actor.system("test"),
+    )
+    client = Client()
+    client.force_login(member.user)
+    console = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    logged = io.StringIO()
+    previous = console.setStream(logged)
+    try:
+        response = client.get("/")
+    finally:
+        console.setStream(previous)
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    admins = html[html.index('id="billing-admins"') : html.index("</ul>")]
+    owner = account.memberships.get(role="owner").user.email
+    assert owner in admins and f"mailto:{admin.user.email}" in admins
+    assert admins.index(owner) < admins.index(admin.user.email)  # owners first
+    assert member.user.email not in admins
+    assert "You are a <strong>member</strong> of" in html
+    assert logged.getvalue().splitlines() == ["Forbidden (Permission denied): /"]

@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand
 
-from billtone.banktransfers.services import funding_request_expire_due
+from billtone.banktransfers.services import bank_transfer_expire_due
 
 
 class Command(BaseCommand):
     help = "Mark bank transfer requests past BILLTONE_BANK_TRANSFER_EXPIRY_DAYS as expired."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"Expired {funding_request_expire_due()} bank transfer requests.")
+        self.stdout.write(f"Expired {bank_transfer_expire_due()} bank transfer requests.")

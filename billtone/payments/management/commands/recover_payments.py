@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 
 from billtone.payments import selectors, services
 from billtone.payments.models import Payment
-from billtone.payments.services.charges import RECOVER_AFTER
+from billtone.payments.services.shared import RECOVER_AFTER
 
 
 class Command(BaseCommand):

@@ -1,0 +1,37 @@
+from decimal import Decimal
+
+from django.core.management import call_command
+
+from billtone.accounts.models import Account
+from billtone.banktransfers.models import FundingRequest
+from billtone.ledger.models import LedgerAccount
+from billtone.payments.models import SavedCard
+
+
+def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
+    call_command("demo")
+    call_command("demo")  # safe to run again
+    out = capsys.readouterr().out
+    box = out.strip().splitlines()[-9:]  # the second run's box
+    assert box[0] == box[-1] and set(box[0]) == {"+", "-"}
+    assert len({len(line) for line in box}) == 1  # a closed box
+    assert "Billtone is running: http://127.0.0.1:8000" in box[1]
+    assert [line.split()[-4] for line in box[4:-1]] == [
+        "operator",
+        "owner@acme.example",
+        "owner@globex.example",
+        "member@acme.example",
+    ]
+    assert all("billtone-demo" in line for line in box[4:-1])
+    assert sorted(Account.objects.values_list("name", flat=True)) == [
+        "Acme Telecom GmbH",
+        "Globex Ltd",
+    ]
+    acme = Account.objects.get(name="Acme Telecom GmbH")
+    funds = LedgerAccount.objects.get(account=acme, kind="business_funds")
+    assert funds.balance == Decimal("500.00")  # the demo statement, imported and matched
+    assert sorted(FundingRequest.objects.filter(account=acme).values_list("status", flat=True)) == [
+        "awaiting_funds",
+        "received",
+    ]
+    assert SavedCard.objects.filter(account=acme, is_default=True).count() == 1

@@ -1,0 +1,38 @@
+"""Writes of the reconciliation app, split by what they do; import them from here.
+
+- imports: a statement file imported in one transaction (parse, match, credit, store).
+- uploads: a file uploaded in the back office, imported by the worker after the request.
+- review: staff decide an entry the import could not match (allocate or return).
+- funds_emails: the "funds received" emails of an import, stored after it commits.
+"""
+
+from billtone.reconciliation.services.funds_emails import (
+    funds_received_emails_queue,
+    funds_received_emails_queue_due,
+    funds_received_emails_schedule,
+)
+from billtone.reconciliation.services.imports import (
+    StatementTooLarge,
+    csv_columns_parse,
+    statement_import,
+    statement_size_check,
+)
+from billtone.reconciliation.services.review import bank_entry_allocate, bank_entry_return
+from billtone.reconciliation.services.uploads import (
+    statement_upload_create,
+    statement_upload_import,
+)
+
+__all__ = [
+    "StatementTooLarge",
+    "bank_entry_allocate",
+    "bank_entry_return",
+    "csv_columns_parse",
+    "funds_received_emails_queue",
+    "funds_received_emails_queue_due",
+    "funds_received_emails_schedule",
+    "statement_import",
+    "statement_size_check",
+    "statement_upload_create",
+    "statement_upload_import",
+]

@@ -1,0 +1,137 @@
+"""Statement files uploaded in the back office, imported by the worker, not in the request.
+
+The upload stores the file and a `StatementUpload` row and schedules one task after commit;
+the task imports the file as `billtone import-statement` does and records on the row what
+the page polls: bytes of the file read and credits imported (PostgreSQL, whose import reads
+the file outside its transaction; SQLite's import holds the database's one write lock, so
+there the page says only that it runs), then the import it made or why it failed
+(docs/decisions/0011-background-worker-without-a-broker.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DatabaseError, connection, transaction
+
+from billtone.core import clock
+from billtone.core.errors import ApplicationError, ValidationFailed
+from billtone.core.services import Actor
+from billtone.reconciliation.models import StatementUpload
+from billtone.reconciliation.services.imports import csv_columns_parse, statement_import
+from billtone.reconciliation.statements import FORMATS
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 0.5  # seconds between two progress writes
+
+
+def statement_upload_create(
+    *,
+    file: UploadedFile,
+    format: str,
+    csv_columns: str,
+    actor: Actor,  # noqa: A002
+) -> StatementUpload:
+    """Store an uploaded statement and schedule its import after commit. The format and the
+    CSV column map are checked here (ValidationFailed); the file itself by the import."""
+    if format and format not in FORMATS:
+        raise ValidationFailed({"format": [f"One of {', '.join(FORMATS)}."]})
+    if csv_columns.strip():
+        csv_columns_parse(csv_columns)
+    with transaction.atomic():
+        upload = StatementUpload(
+            file_name=(file.name or "statement")[:255],
+            format=format,
+            csv_columns=csv_columns.strip(),
+            uploaded_by_id=actor.user_id,
+            uploaded_by_label=actor.label[:200],
+            size=file.size or 0,
+            created_at=clock.now(),
+        )
+        upload.file.save(upload.file_name, file, save=False)
+        upload.save()
+        pk = upload.pk
+        transaction.on_commit(lambda: _schedule(pk))
+    return upload
+
+
+def _schedule(upload_id: int) -> None:
+    from billtone.reconciliation.tasks import statement_upload_import
+
+    try:
+        statement_upload_import.delay(upload_id)
+    except Exception:
+        logger.exception("Could not schedule the import of statement upload %s", upload_id)
+        StatementUpload.objects.filter(pk=upload_id, status=StatementUpload.Status.QUEUED).update(
+            status=StatementUpload.Status.FAILED,
+            message="The background worker could not be reached; nothing was imported. "
+            "Upload the file again.",
+            finished_at=clock.now(),
+        )
+
+
+def statement_upload_import(*, upload_id: int) -> StatementUpload | None:
+    """Import an upload's file (the worker's task). Only the run that claims a queued upload
+    imports it; the file is deleted after. Returns the upload, or None when another run has
+    it."""
+    claimed = StatementUpload.objects.filter(
+        pk=upload_id, status=StatementUpload.Status.QUEUED
+    ).update(status=StatementUpload.Status.RUNNING, started_at=clock.now())
+    if not claimed:
+        return None
+    upload = StatementUpload.objects.get(pk=upload_id)
+    actor = Actor(label=upload.uploaded_by_label, user_id=upload.uploaded_by_id)
+    imported = 0
+    written = 0.0
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        nonlocal imported, written
+        if stage == "import":  # the writer's count; recorded with the next bytes read
+            imported = done
+            return
+        # Only outside the import's transaction, where others can see it at once.
+        if connection.in_atomic_block or time.monotonic() - written < PROGRESS_EVERY:
+            return
+        written = time.monotonic()
+        with contextlib.suppress(DatabaseError):  # only the page's figures: never the import
+            StatementUpload.objects.filter(pk=upload_id).update(
+                bytes_read=done, credits_imported=imported
+            )
+
+    values: dict = {"finished_at": None}
+    try:
+        with upload.file.open("rb") as handle:
+            result = statement_import(
+                source=handle,
+                name=upload.file_name,
+                actor=actor,
+                format=upload.format or None,
+                csv_columns=csv_columns_parse(upload.csv_columns) if upload.csv_columns else None,
+                progress=progress,
+            )
+    except ApplicationError as error:
+        values.update(status=StatementUpload.Status.FAILED, message=str(error))
+    except Exception as error:
+        logger.exception("Import of statement upload %s failed", upload_id)
+        values.update(
+            status=StatementUpload.Status.FAILED,
+            message=f"The import failed and was rolled back: nothing was imported "
+            f"({type(error).__name__}: {error}).",
+        )
+    else:
+        values.update(
+            status=StatementUpload.Status.DONE,
+            statement_import=result,
+            credits_imported=result.credits,
+            bytes_read=upload.size,
+        )
+    values["finished_at"] = clock.now()
+    upload.file.delete(save=False)
+    values["file"] = ""
+    StatementUpload.objects.filter(pk=upload_id).update(**values)
+    upload.refresh_from_db()
+    return upload
