@@ -20,12 +20,14 @@ database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/statement_import.py [--entries 100000] [--accounts 10000] \\
-        [--database bt_import] [--runs 1] [--profile] [--sequential]
+        [--database bt_import] [--runs 1] [--profile] [--gc-default]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
 import random
 import resource
@@ -171,7 +173,7 @@ def _backend_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _import(path: str, profile: bool, sequential: bool = False) -> None:
+def _import(path: str, profile: bool, gc_default: bool = False) -> None:
     """The measured part, in its own process (see main)."""
     from django.db import connection
 
@@ -193,8 +195,11 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
         close_all()
 
     import_batch.connections.close_all = closing
-    if sequential:  # for comparison: no writer thread
-        import_batch.ImportRun.pipelined = False
+    # The collector as the command sets it for its process (--gc-default: as Python has it).
+    command = importlib.import_module(
+        "billtone.reconciliation.management.commands.import-statement"
+    )
+    collections = contextlib.nullcontext() if gc_default else command.fewer_collections()
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -204,7 +209,8 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
     backend = _backend_cpu()
     started = time.perf_counter()
     cpu = time.process_time()
-    result = statement_import(source=path, actor=Actor.system("bench"))
+    with collections:
+        result = statement_import(source=path, actor=Actor.system("bench"))
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
     backend = _backend_cpu() - backend + sum(writers)
@@ -219,6 +225,13 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
     print(
         f"imported {total} entries in {elapsed:.2f} s: {total / elapsed:,.0f} entries/s; "
         f"peak RSS {peak:.0f} MB; CPU: Python {cpu:.1f} s, PostgreSQL backend {backend:.1f} s"
+    )
+    parse, copy = _floor(path)
+    floor = parse + copy
+    print(
+        f"floor, same run: lxml parse {parse:.2f} s + COPY of the {total} entry rows "
+        f"{copy:.2f} s = {floor:.2f} s: {total / floor:,.0f} entries/s; the import is at "
+        f"{floor / elapsed:.2f} of the floor ({elapsed / floor:.1f} times its time)"
     )
     print(
         f"matched {result.matched}, to review {result.to_review}, duplicates "
@@ -258,6 +271,40 @@ def _import(path: str, profile: bool, sequential: bool = False) -> None:
     print(f"books checked: every balance = sum of its postings, sum 0; requests {requests}")
 
 
+def _floor(path: str) -> tuple[float, float]:
+    """What no import can beat on this machine, measured beside it: (seconds of a bare lxml
+    parse of the file; seconds of a COPY of as
+    many rows as the import stored, of the entries' width — the stored entries themselves
+    — into a table like theirs without indexes, constraints or triggers)."""
+    from django.db import connection
+    from lxml import etree
+
+    from billtone.reconciliation.models import BankEntry
+
+    started = time.perf_counter()
+    # As the importer's parser reads: a stream, blank text dropped, each entry freed as it
+    # ends (with the entries before it); Python sees one event an entry, reads nothing.
+    for _, entry in etree.iterparse(path, tag="{*}Ntry", remove_blank_text=True):
+        entry.clear(keep_tail=False)
+        parent = entry.getparent()
+        del parent[: parent.index(entry)]
+    parse = time.perf_counter() - started
+    data = bytearray()
+    entries = BankEntry._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {entries} TO STDOUT") as out:
+            for block in out:
+                data += block
+        cursor.execute("BEGIN")
+        cursor.execute(f"CREATE TEMP TABLE floor_entries (LIKE {entries} INCLUDING DEFAULTS)")
+        started = time.perf_counter()
+        with cursor.cursor.copy("COPY floor_entries FROM STDIN") as into:
+            into.write(data)
+        copy = time.perf_counter() - started
+        cursor.execute("ROLLBACK")
+    return parse, copy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
@@ -266,14 +313,18 @@ def main() -> None:
     parser.add_argument("--database", default="bt_import")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the import")
-    parser.add_argument("--sequential", action="store_true", help="no writer thread")
+    parser.add_argument(
+        "--gc-default",
+        action="store_true",
+        help="the collector's default thresholds, not the command's (to measure them)",
+    )
     parser.add_argument("--runs", type=int, default=1, help="imports, each into a fresh copy")
     parser.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.import_only:
         _django(options.database)
-        _import(options.import_only, options.profile, options.sequential)
+        _import(options.import_only, options.profile, options.gc_default)
         return
 
     from gen_camt053 import write_camt053
@@ -314,7 +365,7 @@ def main() -> None:
         print(f"run {run} at {time.strftime('%H:%M:%S', time.gmtime())} UTC, load {load:.2f}")
         command = [sys.executable, __file__, "--import-only", str(path), "--database", copy]
         command += ["--profile"] if options.profile else []
-        command += ["--sequential"] if options.sequential else []
+        command += ["--gc-default"] if options.gc_default else []
         subprocess.run(command, check=True)
     _drop(copy)
     path.unlink()

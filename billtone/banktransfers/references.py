@@ -96,7 +96,7 @@ def reference_random(*, digits: int = DEFAULT_DIGITS) -> str:
     return reference_from_body(secrets.randbelow(10**digits), width=digits)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FoundReference:
     """One place in a text that reads "RF" + two digits + a body.
 
@@ -117,7 +117,7 @@ class FoundReference:
         return (self.reference, *self.alternatives) if self.valid else ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReferenceScan:
     found: tuple[FoundReference, ...]
 
@@ -143,47 +143,6 @@ class ReferenceScan:
         return tuple(dict.fromkeys(r for f in found for r in f.readings))
 
 
-class _FoundDraft:
-    """A FoundReference being filled in: the same slots, without the frozen __setattr__.
-
-    A frozen dataclass's __init__ stores each field through object.__setattr__, which for
-    FoundReference's five costs about as much as reading a typical reference. Python allows
-    `__class__` assignment between classes with the same slots, and the result is an
-    ordinary frozen FoundReference (camt053._Draft does the same for statement entries;
-    test_references compares the two).
-    """
-
-    __slots__ = FoundReference.__slots__
-
-
-def _found(
-    reference: str, valid: bool, alternatives: tuple[str, ...], start: int, end: int
-) -> FoundReference:
-    found = _new_draft(_FoundDraft)
-    found.reference = reference
-    found.valid = valid
-    found.alternatives = alternatives
-    found.start = start
-    found.end = end
-    found.__class__ = FoundReference
-    return found  # type: ignore[return-value]
-
-
-class _ScanDraft:
-    """A ReferenceScan being filled in (see _FoundDraft)."""
-
-    __slots__ = ReferenceScan.__slots__
-
-
-def _scan(found: tuple[FoundReference, ...]) -> ReferenceScan:
-    scan = _new_draft(_ScanDraft)
-    scan.found = found
-    scan.__class__ = ReferenceScan
-    return scan  # type: ignore[return-value]
-
-
-_new_draft = object.__new__
-
 # Where a candidate starts: "RF" and two digits in any case, with nothing but spaces, tabs,
 # line breaks and dashes between them (then "R" must not follow a letter).
 _CANDIDATE_RE = re.compile(r"[Rr][ \t\r\n\u00a0-]*[Ff][ \t\r\n\u00a0-]*[0-9][ \t\r\n\u00a0-]*[0-9]")
@@ -191,7 +150,6 @@ _SOFT = " \t\r\n\u00a0-"
 _GAPS_RE = re.compile(r"([^A-Za-z0-9]+)")
 # MOD 97-10 reads a letter as two digits: A=10 ... Z=35.
 _NUMERIC = str.maketrans({c: str(v) for v, c in enumerate(string.digits + string.ascii_uppercase)})
-_NOTHING = ReferenceScan(())
 
 
 def references_find(text: str) -> ReferenceScan:
@@ -214,7 +172,7 @@ def references_find(text: str) -> ReferenceScan:
     """
     first = _FIRST_RE.search(text)
     if first is None:
-        return _NOTHING
+        return ReferenceScan(())
     start = first.start()
     if (
         first.lastindex == _DIGITS_GROUP  # the digit body read whole: see _FIRST_RE
@@ -222,7 +180,7 @@ def references_find(text: str) -> ReferenceScan:
         and _CANDIDATE_RE.search(text, first.end()) is None
     ):
         found = _digits_only(text, first)
-        return _NOTHING if found is None else _scan((found,))
+        return ReferenceScan(() if found is None else (found,))
     return _references_find(text)
 
 
@@ -234,7 +192,7 @@ def _references_find(text: str) -> ReferenceScan:
         if not m.start() or not text[m.start() - 1].isalpha()
     ]
     if not starts:
-        return _NOTHING
+        return ReferenceScan(())
     found = []
     last = len(starts) - 1
     for k, start in enumerate(starts):
@@ -245,7 +203,7 @@ def _references_find(text: str) -> ReferenceScan:
             candidate = _candidate(text, start, stop, at_end)
         if candidate is not None:
             found.append(candidate)
-    return _scan(tuple(found))
+    return ReferenceScan(tuple(found))
 
 
 # The first candidate in a text (texts without one are done after this search), and
@@ -275,7 +233,7 @@ def _digits_only(text: str, match: re.Match) -> FoundReference | None:
         if len(chars) > 4 + MAX_BODY:
             return _candidate(text, start, len(text), True)
         valid = int(chars[4:] + _RF_DIGITS + chars[2:4]) % 97 == 1
-        return _found(chars, valid, (), start, match.end())
+        return FoundReference(chars, valid, (), start, match.end())
     words = stretch.replace("-", " ").split()  # the separators it holds are all whitespace
     chars = "".join(words).upper()
     size = len(chars)
@@ -291,9 +249,9 @@ def _digits_only(text: str, match: re.Match) -> FoundReference | None:
         if end > 4 and int(chars[4:end] + tail) % 97 == 1:
             readings.append(end)
     if not readings:
-        return _found(chars, False, (), start, match.end())
+        return FoundReference(chars, False, (), start, match.end())
     best = readings.pop()  # the longest; the others are alternatives
-    return _found(
+    return FoundReference(
         chars[:best],
         True,
         tuple([chars[:end] for end in readings]) if readings else (),
@@ -333,11 +291,11 @@ def _digit_groups(text: str, start: int, stop: int, at_end: bool) -> object:
     readings = [end for end in accumulate(map(len, words)) if end > 4]
     readings = [end for end in readings if int(chars[4:end] + tail) % 97 == 1]
     if not readings:
-        return _found(chars, False, (), start, reach.end())  # type: ignore[union-attr]
+        return FoundReference(chars, False, (), start, reach.end())  # type: ignore[union-attr]
     best = readings[-1]
     if best == size and reach.end() == stop and not at_end and len(readings) > 1:  # type: ignore[union-attr]
         best = readings[-2]  # the next candidate follows: a word end before it is preferred
-    return _found(
+    return FoundReference(
         chars[:best],
         True,
         tuple(chars[:end] for end in readings if end != best),
@@ -409,10 +367,10 @@ def _candidate(text: str, start: int, stop: int, at_end: bool) -> FoundReference
     tail = _RF_DIGITS + chars[2:4]  # "RF" and the check digits, as MOD 97-10 reads them
     readings = [e for e in sorted(stops) if _checks(chars[4:e], tail)]
     if not readings:
-        return _found(chars[:reach], False, (), start, _position(parts, start, reach))
+        return FoundReference(chars[:reach], False, (), start, _position(parts, start, reach))
     soft = [e for e in readings if e - 1 in ends]
     best = soft[-1] if soft else readings[-1]  # a word end before the rest, the longest
-    return _found(
+    return FoundReference(
         chars[:best],
         True,
         tuple(chars[:e] for e in readings if e != best),

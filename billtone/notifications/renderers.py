@@ -12,6 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -45,3 +49,17 @@ def email_template_render(name: str, context: dict[str, Any]) -> RenderedEmail:
     if render is None:
         raise LookupError(f"No renderer is registered for the email template {name!r}.")
     return render(context)
+
+
+def email_templates_render(template: str, context: dict[str, Any]) -> RenderedEmail:
+    """notifications/email/<template>.{subject,txt,html} rendered for `context` (and the
+    operator's name); the .html is optional."""
+    context = {"operator_name": settings.BILLTONE_OPERATOR_NAME, **context}
+    base = f"notifications/email/{template}"
+    subject = render_to_string(f"{base}.subject", context)
+    body_text = render_to_string(f"{base}.txt", context)
+    try:
+        body_html = render_to_string(f"{base}.html", context)
+    except TemplateDoesNotExist:
+        body_html = ""
+    return RenderedEmail(" ".join(subject.split())[:250], body_text, body_html)

@@ -4,15 +4,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 
 from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
 from billtone.core import clock
 from billtone.notifications.models import EmailDelivery
-from billtone.notifications.renderers import EmailGone, RenderedEmail, email_template_render
+from billtone.notifications.renderers import (
+    EmailGone,
+    RenderedEmail,
+    email_template_render,
+    email_templates_render,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +42,14 @@ def email_queue(
     existing = EmailDelivery.objects.filter(key=key).first()
     if existing is not None:
         return existing
-    context = {"operator_name": settings.BILLTONE_OPERATOR_NAME, **context}
-    subject = render_to_string(f"notifications/email/{template}.subject", context)
-    body_text = render_to_string(f"notifications/email/{template}.txt", context)
-    try:
-        body_html = render_to_string(f"notifications/email/{template}.html", context)
-    except TemplateDoesNotExist:
-        body_html = ""
+    email = email_templates_render(template, context)
     return _stored(
         key=key,
         account=account,
         to_email=to_email,
-        subject=" ".join(subject.split())[:250],
-        body_text=body_text,
-        body_html=body_html,
+        subject=email.subject,
+        body_text=email.body_text,
+        body_html=email.body_html,
     )
 
 
@@ -66,6 +64,52 @@ def billing_email_queue_unrendered(
     if existing is not None:
         return existing
     return _stored(key=key, account=account, template=template, context=context)
+
+
+def email_queue_bulk(*, template: str, emails: QuerySet) -> list[int]:
+    """Store many billing notifications unrendered at once (a statement import's tens of
+    thousands), as `billing_email_queue_unrendered` stores one: a pending delivery of
+    `template` for every row of `emails`, the caller's query as `values()` with the names
+    `key`, `account_id` and `context` (JSON). A key stored already is skipped. Returns the
+    ids of the deliveries stored, in ascending order; sending them is the caller's to
+    schedule, after commit.
+
+    On PostgreSQL the rows go from the caller's query into the table in one statement,
+    none through Python (90,000 in about a second, docs/benchmarks.md)."""
+    now = clock.now()
+    pending = EmailDelivery.Status.PENDING
+    if connection.vendor != "postgresql":
+        EmailDelivery.objects.bulk_create(
+            [
+                EmailDelivery(
+                    key=row["key"],
+                    account_id=row["account_id"],
+                    template=template,
+                    context=row["context"],
+                    status=pending,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                for row in emails.iterator(chunk_size=2_000)
+            ],
+            batch_size=2_000,
+            ignore_conflicts=True,
+        )
+        # Those stored now (a key stored before keeps its own time): the keys as a subquery,
+        # not as parameters (SQLite caps their number).
+        made = EmailDelivery.objects.filter(created_at=now, key__in=emails.values("key"))
+        return sorted(made.values_list("pk", flat=True))
+    select, params = emails.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EmailDelivery._meta.db_table} (key, account_id, template, "  # noqa: S608
+            "context, to_email, subject, body_text, body_html, status, attempts, last_error, "
+            "created_at, next_attempt_at) "
+            "SELECT e.key, e.account_id, %s, e.context, '', '', '', '', %s, 0, '', %s, %s "
+            f"FROM ({select}) AS e ON CONFLICT (key) DO NOTHING RETURNING id",
+            [template, pending, now, now, *params],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def _stored(*, key: str, **fields: Any) -> EmailDelivery:

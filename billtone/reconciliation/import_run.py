@@ -39,8 +39,9 @@ from functools import lru_cache
 
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.accounts.selectors import billing_currencies
 from billtone.banktransfers.references import reference_format
+from billtone.banktransfers.services import bank_transfer_arrival
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -53,6 +54,7 @@ from billtone.ledger.bulk import (
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import Leg, operator_ledger_account
 from billtone.reconciliation import import_storage, matching
+from billtone.reconciliation.import_storage import EntryRow
 from billtone.reconciliation.models import BankEntry, StatementImport
 from billtone.reconciliation.services.funds_emails import funds_received_emails_schedule
 from billtone.reconciliation.suggestions import Payers, suggestions_find
@@ -149,8 +151,6 @@ class ImportRun:
     end of it), the writer rolls everything back: the import changes nothing.
     """
 
-    pipelined = True  # on PostgreSQL outside a transaction (False: for comparison)
-
     def __init__(self, *, actor: Actor, header: dict) -> None:
         self.actor = actor
         self.header = header  # StatementImport fields known before the file is read
@@ -174,7 +174,7 @@ class ImportRun:
         the batches are read to the end), in one database transaction; returns the record.
         An exception from `batches` or `finish` rolls it all back and is raised."""
         postgres = connection.vendor == "postgresql"
-        if not (self.pipelined and postgres) or connection.in_atomic_block:
+        if not postgres or connection.in_atomic_block:
             with transaction.atomic():
                 self._begin()
                 for credits in batches:
@@ -319,31 +319,31 @@ class ImportRun:
         assert record is not None
         record_id = record.pk
         rows = [
-            _row(record_id, m.credit, now, BankEntry.Status.MATCHED, "", m.target.reference)
-            + (m.target.account_id, m.target.funding_request_id, None, None, "", pk, now, "", "")
+            _entry_row(
+                record_id,
+                m.credit,
+                now,
+                status=BankEntry.Status.MATCHED,
+                reference=m.target.reference,
+                account_id=m.target.account_id,
+                funding_request_id=m.target.funding_request_id,
+                ledger_transaction_id=pk,
+            )
             for m, pk in zip(matched, ids, strict=True)
         ]
         for credit, decision in review:
             hint = prepared.suggestions.get(credit.identity)
             rows.append(
-                _row(
+                _entry_row(
                     record_id,
                     credit,
                     now,
-                    BankEntry.Status.REVIEW,
-                    decision.reason,
-                    decision.reference,
-                )
-                + (
-                    None,
-                    None,
-                    hint.account_id if hint else None,
-                    hint.funding_request_id if hint else None,
-                    hint.reason[:255] if hint else "",
-                    None,
-                    now,
-                    "",
-                    "",
+                    status=BankEntry.Status.REVIEW,
+                    review_reason=decision.reason,
+                    reference=decision.reference,
+                    suggested_account_id=hint.account_id if hint else None,
+                    suggested_funding_request_id=hint.funding_request_id if hint else None,
+                    suggestion_reason=hint.reason[:255] if hint else "",
                 )
             )
         import_storage.entries_insert(rows)
@@ -447,36 +447,61 @@ def _contended(error: Exception) -> bool:
     return type(error.__cause__).__name__ in {"DeadlockDetected", "SerializationFailure"}
 
 
-def _row(record_id, c: Credit, now, status, reason, reference) -> tuple:
-    return (
-        record_id,
-        c.identity,
-        c.position[:100],
-        c.amount,
-        c.currency,
-        c.booking_date,
-        c.value_date,
-        c.payer_name[:255],
-        c.payer_iban[:34],
-        c.structured_reference[:255],
-        c.free_text,
-        c.end_to_end_id[:255],
-        c.bank_reference[:255],
-        status,
-        reason,
-        reference[:25],
+def _entry_row(
+    record_id: int,
+    c: Credit,
+    now: datetime,
+    *,
+    status: str,
+    reference: str,
+    review_reason: str = "",
+    account_id: int | None = None,
+    funding_request_id: int | None = None,
+    ledger_transaction_id: int | None = None,
+    suggested_account_id: int | None = None,
+    suggested_funding_request_id: int | None = None,
+    suggestion_reason: str = "",
+) -> EntryRow:
+    return EntryRow(
+        statement_import_id=record_id,
+        identity=c.identity,
+        position=c.position[:100],
+        amount=c.amount,
+        currency=c.currency,
+        booking_date=c.booking_date,
+        value_date=c.value_date,
+        payer_name=c.payer_name[:255],
+        payer_iban=c.payer_iban[:34],
+        structured_reference=c.structured_reference[:255],
+        free_text=c.free_text,
+        end_to_end_id=c.end_to_end_id[:255],
+        bank_reference=c.bank_reference[:255],
+        status=status,
+        review_reason=review_reason,
+        reference=reference[:25],
+        account_id=account_id,
+        funding_request_id=funding_request_id,
+        suggested_account_id=suggested_account_id,
+        suggested_funding_request_id=suggested_funding_request_id,
+        suggestion_reason=suggestion_reason,
+        ledger_transaction_id=ledger_transaction_id,
+        created_at=now,
     )
 
 
 def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
-    """Every known reference among `readings`: permanent account references and requests."""
+    """Every known reference among `readings`: permanent account references and requests,
+    with their account's billing currency."""
     permanent, requests = import_storage.references_known(list(dict.fromkeys(readings)))
+    currencies = billing_currencies(
+        account_ids={row[1] for row in permanent} | {row[2] for row in requests}
+    )
     found: dict[str, matching.Target] = {}
-    for reference, account_id, currency in permanent:
-        found[reference] = matching.Target(reference, account_id, currency or "")
-    for reference, pk, account_id, currency, request_currency, amount in requests:
+    for reference, account_id in permanent:
+        found[reference] = matching.Target(reference, account_id, currencies.get(account_id, ""))
+    for reference, pk, account_id, request_currency, amount in requests:
         found[reference] = matching.Target(
-            reference, account_id, currency or "", pk, request_currency, amount
+            reference, account_id, currencies.get(account_id, ""), pk, request_currency, amount
         )
     return found
 
@@ -484,10 +509,10 @@ def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
 def funding_requests_receive_many(
     *, received: list[tuple[int, Decimal]], received_at: datetime
 ) -> int:
-    """`services.funding_request_receive` for many (request id, amount) at once, in order:
-    a request awaiting funds (or expired) becomes received, or received a different amount;
-    one received already stays as it is (the money still lands: its reference is known).
-    The requests are locked in id order; returns how many changed."""
+    """`banktransfers.services.bank_transfer_receive` for many (id, amount) at once, in
+    order, by the same rule (`bank_transfer_arrival`); a bank transfer received already
+    stays as it is (the money still lands: its reference is known). They are locked in id
+    order; returns how many changed."""
     if not received:
         return 0
     requests = import_storage.funding_requests_lock([pk for pk, _ in received])
@@ -497,12 +522,10 @@ def funding_requests_receive_many(
         if pk in changed:
             status_now = changed[pk][0]
         arrived = Money(amount, currency)
-        status = (
-            FundingRequest.Status.RECEIVED
-            if arrived == Money(requested, currency)
-            else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+        status = bank_transfer_arrival(
+            status=status_now, requested=Money(requested, currency), arrived=arrived
         )
-        if arrived.amount > 0 and status in FundingRequest.TRANSITIONS.get(status_now, ()):
+        if status is not None:
             changed[pk] = (status, arrived.amount)
     import_storage.funding_requests_save(
         [(pk, status, amount) for pk, (status, amount) in changed.items()],

@@ -8,46 +8,44 @@ database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Value
-from django.db.models.functions import Concat
 
-from billtone.accounts.models import BillingProfile
 from billtone.banktransfers.models import AccountReference, FundingRequest
-from billtone.notifications.models import EmailDelivery
 from billtone.reconciliation.models import BankEntry
 
-# The columns of a BankEntry row as the importer builds it (attribute names).
-ENTRY_COLUMNS = (
-    "statement_import_id",
-    "identity",
-    "position",
-    "amount",
-    "currency",
-    "booking_date",
-    "value_date",
-    "payer_name",
-    "payer_iban",
-    "structured_reference",
-    "free_text",
-    "end_to_end_id",
-    "bank_reference",
-    "status",
-    "review_reason",
-    "reference",
-    "account_id",
-    "funding_request_id",
-    "suggested_account_id",
-    "suggested_funding_request_id",
-    "suggestion_reason",
-    "ledger_transaction_id",
-    "created_at",
-    "decided_by_label",
-    "decision_note",
-)
+
+class EntryRow(NamedTuple):
+    """A BankEntry as the import stores it; the fields are the model's attribute names."""
+
+    statement_import_id: int
+    identity: str
+    position: str
+    amount: Decimal
+    currency: str
+    booking_date: date
+    value_date: date | None
+    payer_name: str
+    payer_iban: str
+    structured_reference: str
+    free_text: str
+    end_to_end_id: str
+    bank_reference: str
+    status: str
+    review_reason: str
+    reference: str
+    account_id: int | None
+    funding_request_id: int | None
+    suggested_account_id: int | None
+    suggested_funding_request_id: int | None
+    suggestion_reason: str
+    ledger_transaction_id: int | None
+    created_at: datetime
+    decided_by_label: str = ""
+    decision_note: str = ""
 
 
 def _postgres() -> bool:
@@ -67,18 +65,15 @@ def _joined(values) -> str:
     return text
 
 
-def entries_insert(rows: Sequence[tuple]) -> None:
+def entries_insert(rows: Sequence[EntryRow]) -> None:
     """Store new entries; IntegrityError when an identity is stored already (nothing of the
     batch is then kept: the caller's transaction rolls back)."""
     if not rows:
         return
     if not _postgres():
-        BankEntry.objects.bulk_create(
-            [BankEntry(**dict(zip(ENTRY_COLUMNS, row, strict=True))) for row in rows],
-            batch_size=500,
-        )
+        BankEntry.objects.bulk_create([BankEntry(**row._asdict()) for row in rows], batch_size=500)
         return
-    columns = ", ".join(BankEntry._meta.get_field(c).column for c in ENTRY_COLUMNS)
+    columns = ", ".join(BankEntry._meta.get_field(c).column for c in EntryRow._fields)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
@@ -86,12 +81,8 @@ def entries_insert(rows: Sequence[tuple]) -> None:
             f"COPY {BankEntry._meta.db_table} ({columns}) FROM STDIN"  # noqa: S608
         ) as copy,
     ):
-        at = ENTRY_COLUMNS.index("created_at")  # as text: psycopg's datetime dumper costs more
-        stamps: dict[datetime, str] = {}
         for row in rows:
-            created = row[at]
-            stamp = stamps.get(created) or stamps.setdefault(created, created.isoformat())
-            copy.write_row((*row[:at], stamp, *row[at + 1 :]))
+            copy.write_row(row)
 
 
 def identities_stored(identities: Sequence[str]) -> set[str]:
@@ -111,38 +102,28 @@ def identities_stored(identities: Sequence[str]) -> set[str]:
 
 
 def references_known(references: Sequence[str]) -> tuple[list[tuple], list[tuple]]:
-    """(permanent: (reference, account id, account currency), requests: (reference, id,
-    account id, account currency, request currency, amount)) for the references that exist."""
+    """(permanent: (reference, account id), requests: (reference, id, account id, request
+    currency, amount)) for the references that exist."""
     if not references:
         return [], []
     if not _postgres():
         permanent = AccountReference.objects.filter(reference__in=references).values_list(
-            "reference", "account_id", "account__billing_profile__currency"
+            "reference", "account_id"
         )
         requests = FundingRequest.objects.filter(reference__in=references).values_list(
-            "reference",
-            "pk",
-            "account_id",
-            "account__billing_profile__currency",
-            "currency",
-            "amount",
+            "reference", "pk", "account_id", "currency", "amount"
         )
         return list(permanent), list(requests)
-    profiles = BillingProfile._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.reference, r.account_id, p.currency "  # noqa: S608
-            f"FROM {AccountReference._meta.db_table} r "
-            f"LEFT JOIN {profiles} p ON p.account_id = r.account_id "
-            f"WHERE r.reference = ANY({_SPLIT})",
+            f"SELECT reference, account_id FROM {AccountReference._meta.db_table} "  # noqa: S608
+            f"WHERE reference = ANY({_SPLIT})",
             [_joined(references)],
         )
         permanent = cursor.fetchall()
         cursor.execute(
-            f"SELECT r.reference, r.id, r.account_id, p.currency, r.currency, r.amount "  # noqa: S608
-            f"FROM {FundingRequest._meta.db_table} r "
-            f"LEFT JOIN {profiles} p ON p.account_id = r.account_id "
-            f"WHERE r.reference = ANY({_SPLIT})",
+            "SELECT reference, id, account_id, currency, amount "  # noqa: S608
+            f"FROM {FundingRequest._meta.db_table} WHERE reference = ANY({_SPLIT})",
             [_joined(references)],
         )
         return permanent, cursor.fetchall()
@@ -199,65 +180,6 @@ def funding_requests_save(
                 _joined([amount for _, _, amount in changes]),
             ],
         )
-
-
-def funds_emails_make(
-    *, statement_import_id: int, key_prefix: str, template: str, context_field: str, now
-) -> list[int]:
-    """Store a pending, unrendered email for each matched entry of the import: key
-    `key_prefix + identity`, template `template`, context {context_field: identity}, to the
-    entry's account (its billing email when sent). A key stored already is skipped. Returns
-    the ids of the emails stored, in the entries' order."""
-    matched = BankEntry.Status.MATCHED
-    pending = EmailDelivery.Status.PENDING
-    if not _postgres():
-        entries = BankEntry.objects.filter(
-            statement_import_id=statement_import_id, status=matched
-        ).order_by("pk")
-        EmailDelivery.objects.bulk_create(
-            [
-                EmailDelivery(
-                    key=key_prefix + identity,
-                    account_id=account_id,
-                    template=template,
-                    context={context_field: identity},
-                    status=pending,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-                for identity, account_id in entries.values_list("identity", "account_id")
-            ],
-            batch_size=2_000,
-            ignore_conflicts=True,
-        )
-        # Those stored now (a key stored before keeps its own time): a subquery, not a list of
-        # keys as parameters (SQLite caps their number).
-        keys = entries.annotate(email_key=Concat(Value(key_prefix), "identity"))
-        made = EmailDelivery.objects.filter(created_at=now, key__in=keys.values("email_key"))
-        return sorted(made.values_list("pk", flat=True))
-    # One statement: the rows are made by PostgreSQL from the entries, in their order.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {EmailDelivery._meta.db_table} (key, account_id, template, "  # noqa: S608
-            "context, to_email, subject, body_text, body_html, status, attempts, last_error, "
-            "created_at, next_attempt_at) "
-            "SELECT %s || e.identity, e.account_id, %s, jsonb_build_object(%s::text, e.identity), "
-            "'', '', '', '', %s, 0, '', %s, %s "
-            f"FROM {BankEntry._meta.db_table} e "
-            "WHERE e.statement_import_id = %s AND e.status = %s ORDER BY e.id "
-            "ON CONFLICT (key) DO NOTHING RETURNING id",
-            [
-                key_prefix,
-                template,
-                context_field,
-                pending,
-                now,
-                now,
-                statement_import_id,
-                matched,
-            ],
-        )
-        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def constraints_check() -> None:

@@ -32,7 +32,7 @@ class Target:
     request_amount: Decimal | None = None  # what the request asked for
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     """One place in the text that reads as a reference: its readings when its check holds."""
 
@@ -40,7 +40,7 @@ class Candidate:
     readings: tuple[str, ...]  # empty when the check digits fail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scan:
     candidates: tuple[Candidate, ...]
 
@@ -64,41 +64,8 @@ def entry_scan(*, structured_reference: str, free_text: str) -> Scan:
         if not text:
             continue
         for found in references_find(text).found:
-            candidates.append(_candidate(found.reference, found.readings))
-    return _scan(tuple(candidates)) if candidates else _NO_CANDIDATES
-
-
-# entry_scan runs for every credit of a statement, and a frozen dataclass's __init__
-# (object.__setattr__ per field) costs a good part of reading a reference: Candidate and
-# Scan are filled as drafts with the same slots, then given their class (the device of
-# references._FoundDraft; test_matching compares the results with the constructors').
-
-
-class _CandidateDraft:
-    __slots__ = Candidate.__slots__
-
-
-class _ScanDraft:
-    __slots__ = Scan.__slots__
-
-
-def _candidate(reference: str, readings: tuple[str, ...]) -> Candidate:
-    candidate = _new_draft(_CandidateDraft)
-    candidate.reference = reference
-    candidate.readings = readings
-    candidate.__class__ = Candidate
-    return candidate  # type: ignore[return-value]
-
-
-def _scan(candidates: tuple[Candidate, ...]) -> Scan:
-    scan = _new_draft(_ScanDraft)
-    scan.candidates = candidates
-    scan.__class__ = Scan
-    return scan  # type: ignore[return-value]
-
-
-_new_draft = object.__new__
-_NO_CANDIDATES = Scan(())
+            candidates.append(Candidate(found.reference, found.readings))
+    return Scan(tuple(candidates))
 
 
 def match_decide(*, scan: Scan, currency: str, targets: Mapping[str, Target]) -> Decision:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Value
+from django.db.models import Value
 from django.db.models.functions import Concat
 
 from billtone.notifications.models import EmailDelivery
+from billtone.notifications.selectors import email_delivery_counts
 from billtone.reconciliation.emails import KEY_PREFIX
 from billtone.reconciliation.models import BankEntry, StatementImport
 
@@ -37,12 +38,7 @@ def funds_emails_progress(*, statement_import: StatementImport) -> FundsEmailsPr
         .annotate(key=Concat(Value(KEY_PREFIX), "identity"))
         .values("key")
     )
-    counts = dict(
-        EmailDelivery.objects.filter(key__in=keys)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    counts = email_delivery_counts(keys=keys)
     status = EmailDelivery.Status
     return FundsEmailsProgress(
         stored=statement_import.funds_emails_queued_at is not None,

@@ -18,10 +18,10 @@ from billtone.banktransfers.services.bank_transfers import (
     account_reference_get_or_create,
     bank_transfer_amount_clean,
     bank_transfer_amount_limits,
+    bank_transfer_arrival,
     bank_transfer_create,
     bank_transfer_expire_due,
     bank_transfer_receive,
-    bank_transfer_received_status,
     bank_transfers_lock,
 )
 
@@ -37,7 +37,7 @@ __all__ = [
     "bank_transfer_create",
     "bank_transfer_expire_due",
     "bank_transfer_receive",
-    "bank_transfer_received_status",
+    "bank_transfer_arrival",
     "bank_transfers_lock",
     "operator_bank_account_for",
 ]

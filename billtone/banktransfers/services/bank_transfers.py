@@ -200,32 +200,39 @@ def bank_transfers_lock(*, ids: Iterable[int]) -> dict[int, FundingRequest]:
     return {request.pk: request for request in locked.order_by("pk")}
 
 
-def bank_transfer_received_status(*, requested: Money, arrived: Money) -> str:
-    """What a bank transfer becomes when `arrived` lands on it: received when it is the amount
-    asked for, received a different amount otherwise."""
-    if arrived == requested:
-        return FundingRequest.Status.RECEIVED
-    return FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+def bank_transfer_arrival(*, status: str, requested: Money, arrived: Money) -> str | None:
+    """The rule of money arriving for a bank transfer, for one (`bank_transfer_receive`) and
+    for a statement's thousands (reconciliation's import) alike: the status a bank transfer
+    now in `status` takes when `arrived` lands on it — received when it is the amount asked
+    for, received a different amount otherwise — or None when it cannot take it (received
+    already: it stays as it is). ValidationFailed when nothing arrived."""
+    if arrived.amount <= 0:
+        raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
+    taken = (
+        FundingRequest.Status.RECEIVED
+        if arrived == requested
+        else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+    )
+    return taken if taken in FundingRequest.TRANSITIONS.get(status, ()) else None
 
 
 @transaction.atomic
 def bank_transfer_receive(
     *, bank_transfer_id: int, amount: Decimal, received_at: datetime
 ) -> FundingRequest:
-    """Record the money that arrived for a bank transfer (bank_transfer_received_status). For
-    staff allocating a bank entry from the review queue (reconciliation's services.review),
-    who post the money to the ledger in the same transaction; the statement import receives
-    its matched bank transfers in bulk (reconciliation's import_run)."""
+    """Record the money that arrived for a bank transfer (`bank_transfer_arrival`); Conflict
+    when it was received already. For staff allocating a bank entry from the review queue
+    (reconciliation's services.review), who post the money to the ledger in the same
+    transaction; the statement import receives its matched bank transfers in bulk by the same
+    rule (reconciliation's import_run)."""
     request = bank_transfers_lock(ids=[bank_transfer_id]).get(bank_transfer_id)
     if request is None:
         raise NotFound("No such bank transfer.")
     arrived = Money(amount, request.currency)
-    if arrived.amount <= 0:
-        raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
-    status = bank_transfer_received_status(
-        requested=Money(request.amount, request.currency), arrived=arrived
+    status = bank_transfer_arrival(
+        status=request.status, requested=Money(request.amount, request.currency), arrived=arrived
     )
-    if not request.can_become(status):
+    if status is None:
         raise Conflict(
             f"Bank transfer {request.reference} is already {request.get_status_display().lower()}.",
             slug="bank-transfer-closed",

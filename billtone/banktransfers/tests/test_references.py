@@ -1,13 +1,10 @@
 import string
-from dataclasses import FrozenInstanceError, fields
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billtone.banktransfers.references import (
-    FoundReference,
-    ReferenceScan,
     reference_compact,
     reference_format,
     reference_from_body,
@@ -317,28 +314,3 @@ def test_one_reference_among_digits_reads_as_the_plain_one(check, body, data):
     assert [
         (f.reference, f.valid, f.alternatives, f.start, f.end) for f in references_find(text).found
     ] == find_slowly(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "RF18539007547034",
-        "Top-up RF18 5390 0754 7034 invoice 12",
-        "RF18539007547034 and RF19 5390 0754 7034",
-        "RF18539007547034thanks",
-    ],
-)
-def test_found_references_are_ordinary_frozen_dataclasses(text):
-    """references_find fills its results without the dataclass constructors (_FoundDraft,
-    _ScanDraft): each is the frozen dataclass the constructor makes."""
-    scan = references_find(text)
-    assert type(scan) is ReferenceScan and scan == ReferenceScan(scan.found)
-    assert hash(scan) == hash(ReferenceScan(scan.found))
-    for found in scan.found:
-        assert type(found) is FoundReference
-        rebuilt = FoundReference(**{f.name: getattr(found, f.name) for f in fields(found)})
-        assert found == rebuilt and hash(found) == hash(rebuilt) and repr(found) == repr(rebuilt)
-        with pytest.raises(FrozenInstanceError):
-            found.valid = False  # type: ignore[misc]
-    with pytest.raises(FrozenInstanceError):
-        scan.found = ()  # type: ignore[misc]

@@ -13,10 +13,10 @@ from billtone.banktransfers.services import (
     BankTransferUnavailable,
     account_reference_get_or_create,
     bank_transfer_amount_clean,
+    bank_transfer_arrival,
     bank_transfer_create,
     bank_transfer_expire_due,
     bank_transfer_receive,
-    bank_transfer_received_status,
     bank_transfers,
     bank_transfers_lock,
 )
@@ -301,12 +301,20 @@ def test_another_amount_is_received_as_a_different_amount(account, arrived):
     assert received.received_amount == Decimal(arrived)
 
 
-def test_the_received_status_is_decided_by_the_amount_alone():
+def test_the_arrival_is_decided_by_the_amount_and_the_status_alone():
     asked = Money(Decimal("250.00"), "EUR")
-    assert bank_transfer_received_status(requested=asked, arrived=asked) == Status.RECEIVED
+    waiting, expired, received = Status.AWAITING_FUNDS, Status.EXPIRED, Status.RECEIVED
+    assert bank_transfer_arrival(status=waiting, requested=asked, arrived=asked) == received
+    assert bank_transfer_arrival(status=expired, requested=asked, arrived=asked) == received
     for arrived in ("249.99", "250.01"):
-        status = bank_transfer_received_status(requested=asked, arrived=Money(arrived, "EUR"))
+        status = bank_transfer_arrival(
+            status=waiting, requested=asked, arrived=Money(arrived, "EUR")
+        )
         assert status == Status.RECEIVED_DIFFERENT_AMOUNT
+    for closed in (received, Status.RECEIVED_DIFFERENT_AMOUNT):
+        assert bank_transfer_arrival(status=closed, requested=asked, arrived=asked) is None
+    with pytest.raises(ValidationFailed):
+        bank_transfer_arrival(status=waiting, requested=asked, arrived=Money("0", "EUR"))
 
 
 def test_bank_transfers_are_locked_by_id_and_an_unknown_one_is_not_found(account):

@@ -200,3 +200,43 @@ def test_the_back_office_shows_an_unrendered_email_and_its_preview(account, gree
     page = client.get(f"/admin/notifications/emaildelivery/{gone.pk}/change/").content.decode()
     assert "Not sendable: The greeting&#x27;s person is gone." in page
     assert EmailDelivery.objects.filter(status=Status.PENDING).count() == 2  # nothing sent
+
+
+def test_many_are_stored_at_once_from_the_caller_s_query_each_key_once(
+    account, greeting, django_capture_on_commit_callbacks
+):
+    """email_queue_bulk: what billing_email_queue_unrendered stores, for every row of a
+    query (here accounts named Ada...), skipping keys stored already; nothing is sent."""
+    from django.db.models import CharField, F, Value
+    from django.db.models.functions import Cast, Concat, JSONObject
+
+    from billtone.accounts.models import Account
+    from billtone.notifications.services import email_queue_bulk
+
+    now = clock.now()
+    others = Account.objects.bulk_create(
+        [Account(name=f"Customer {n}", created_at=now) for n in range(3)]
+    )
+    first = queue(account, key=f"bulk:{account.pk}", name="before")
+    rows = (
+        Account.objects.filter(pk__in=[account.pk, *(a.pk for a in others)])
+        .order_by("pk")
+        .values(
+            account_id=F("pk"),
+            key=Concat(Value("bulk:"), Cast("pk", CharField())),
+            context=JSONObject(name="name"),
+        )
+    )
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = email_queue_bulk(template="test_greeting", emails=rows)
+        again = email_queue_bulk(template="test_greeting", emails=rows)
+
+    stored = EmailDelivery.objects.filter(pk__in=ids).order_by("pk")
+    assert ids == sorted(ids) and len(ids) == 3 and first.pk not in ids and again == []
+    assert [(d.key, d.account_id, d.context, d.template, d.status) for d in stored] == [
+        (f"bulk:{a.pk}", a.pk, {"name": a.name}, "test_greeting", Status.PENDING) for a in others
+    ]
+    assert EmailDelivery.objects.get(pk=first.pk).context == {"name": "before"}
+    assert mail.outbox == [] and greeting.calls == 0

@@ -16,11 +16,13 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, JSONObject
 
 from billtone.core import clock
-from billtone.reconciliation import import_storage
+from billtone.notifications.services import email_queue_bulk
 from billtone.reconciliation.emails import CONTEXT_FIELD, KEY_PREFIX, TEMPLATE
-from billtone.reconciliation.models import StatementImport
+from billtone.reconciliation.models import BankEntry, StatementImport
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +47,18 @@ def funds_received_emails_queue(*, statement_import_id: int) -> list[int]:
         )
         if record is None:
             return []
-        now = clock.now()
-        ids = import_storage.funds_emails_make(
-            statement_import_id=record.pk,
-            key_prefix=KEY_PREFIX,
+        matched = BankEntry.objects.filter(
+            statement_import_id=record.pk, status=BankEntry.Status.MATCHED
+        ).order_by("pk")
+        ids = email_queue_bulk(
             template=TEMPLATE,
-            context_field=CONTEXT_FIELD,
-            now=now,
+            emails=matched.values(
+                "account_id",
+                key=Concat(Value(KEY_PREFIX), "identity"),
+                context=JSONObject(**{CONTEXT_FIELD: "identity"}),
+            ),
         )
-        record.funds_emails_queued_at = now
+        record.funds_emails_queued_at = clock.now()
         record.save(update_fields=["funds_emails_queued_at"])
         if ids:
             transaction.on_commit(lambda: _send_schedule(ids))

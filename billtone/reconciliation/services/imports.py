@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import json
 import os
@@ -64,7 +63,7 @@ def statement_import(
     if not 1 <= batch_size <= 50_000:
         raise ValidationFailed({"batch_size": ["From 1 to 50,000 entries."]})
     display = name or _name_of(source)
-    with _opened(source, display) as (handle, sha256, size), _fewer_collections():
+    with _opened(source, display) as (handle, sha256, size):
         stream = statement_parse(handle, name=display, format=format, csv_columns=csv_columns)
         header = {
             "file_name": display[:255],
@@ -99,24 +98,6 @@ def statement_import(
             raise
 
 
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run Python's cyclic garbage collector less often while importing: the import makes
-    millions of short-lived objects (entries, legs, rows) and few cycles, and with the
-    default thresholds the collector ran thousands of times and walked every live object
-    each time it reached the oldest generation (about a fifth of the import's Python time,
-    docs/benchmarks.md). With these thresholds the oldest generation is never collected
-    during an import and the young ones seldom (0.4 s -> about 0.1 s of collections for
-    100,000 credits, peak memory within 2 MB). Reference counting still frees everything as
-    usual."""
-    before = gc.get_threshold()
-    gc.set_threshold(200_000, 50, 1_000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 class _Reading:
     """The file's booked credits in batches, as the stream reads them; debits and entries not
     booked (pending, information, zero) counted; progress in bytes of the file."""
@@ -142,19 +123,19 @@ class _Reading:
                 continue
             batch.append(
                 Credit(
-                    e.identity,
-                    e.amount,
-                    e.currency,
-                    e.booking_date,
-                    e.value_date,
-                    e.is_reversal,
-                    e.counterparty_name,
-                    e.counterparty_iban,
-                    e.structured_reference,
-                    e.free_text,
-                    e.end_to_end_id,
-                    e.bank_reference,
-                    e.position,
+                    identity=e.identity,
+                    amount=e.amount,
+                    currency=e.currency,
+                    booking_date=e.booking_date,
+                    value_date=e.value_date,
+                    is_reversal=e.is_reversal,
+                    payer_name=e.counterparty_name,
+                    payer_iban=e.counterparty_iban,
+                    structured_reference=e.structured_reference,
+                    free_text=e.free_text,
+                    end_to_end_id=e.end_to_end_id,
+                    bank_reference=e.bank_reference,
+                    position=e.position,
                 )
             )
             if len(batch) >= size:

@@ -499,37 +499,37 @@ class _EntryReader:
                 _,
                 _,
             ) = self._transaction(transactions[0], is_credit) if transactions else _NO_TRANSACTION
-            # StatementEntry(...), field by field: see _Draft.
-            entry = _new_draft(_Draft)
-            entry.amount = amount
-            entry.currency = currency
-            entry.is_credit = is_credit
-            entry.booking_date = booking_date
-            entry.value_date = value_date
-            entry.is_reversal = is_reversal
-            entry.status = status
-            entry.counterparty_name = counterparty_name
-            entry.counterparty_iban = counterparty_iban
-            entry.structured_reference = structured_reference
-            entry.free_text = free_text or additional or entry_info
-            entry.end_to_end_id = end_to_end_id
-            entry.bank_reference = bank_reference
-            entry.transaction_reference = transaction_reference
-            entry.details = (
+            free_text = free_text or additional or entry_info
+            details = (
                 f"{additional}\n{entry_info}"
                 if additional and entry_info
                 else additional or entry_info
             )
-            entry.account_iban = tally.account_iban
-            entry.account_id = tally.account_id
-            entry.statement_id = tally.statement_id
-            entry.entry_number = number
-            entry.transaction_index = 0
-            entry.line = line
-            entry.position = f"entry {number} (line {line})"
-            entry.identity = ""
-            entry.__class__ = StatementEntry
-            return [entry]  # type: ignore[list-item]
+            return [
+                StatementEntry(
+                    amount=amount,
+                    currency=currency,
+                    is_credit=is_credit,
+                    booking_date=booking_date,
+                    value_date=value_date,
+                    is_reversal=is_reversal,
+                    status=status,
+                    counterparty_name=counterparty_name,
+                    counterparty_iban=counterparty_iban,
+                    structured_reference=structured_reference,
+                    free_text=free_text,
+                    end_to_end_id=end_to_end_id,
+                    bank_reference=bank_reference,
+                    transaction_reference=transaction_reference,
+                    details=details,
+                    account_iban=tally.account_iban,
+                    account_id=tally.account_id,
+                    statement_id=tally.statement_id,
+                    entry_number=number,
+                    line=line,
+                    position=f"entry {number} (line {line})",
+                )
+            ]
 
         common = {
             "currency": currency,
@@ -736,23 +736,6 @@ class _EntryReader:
             amount_elem,
             direction,
         )
-
-
-class _Draft:
-    """A StatementEntry under construction: the same slots, without the frozen __setattr__.
-
-    A frozen dataclass's __init__ sets each field through object.__setattr__, and for
-    StatementEntry's 25 fields that costs about as much as reading the entry's XML. The hot
-    path stores the fields into a _Draft and then makes it the StatementEntry it has the
-    layout of: Python allows `__class__` assignment between classes with the same slots,
-    and the result is an ordinary frozen StatementEntry (test_statements_camt053 compares
-    it with the constructor's, field by field).
-    """
-
-    __slots__ = StatementEntry.__slots__
-
-
-_new_draft = object.__new__
 
 
 # The fields of _EntryReader._transaction's tuple.

@@ -63,7 +63,7 @@ class StatementFormatError(ApplicationError):
         self.reason = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StatementEntry:
     """One booked movement on the operator's account, as the bank reports it.
 

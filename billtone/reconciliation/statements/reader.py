@@ -96,12 +96,9 @@ class StatementStream:
     def __iter__(self) -> Iterator[StatementEntry]:
         self.statements = []
         identities = EntryIdentities()
-        set_field = object.__setattr__
         with self._open() as stream:
             for entry in self._parse(stream):
-                # The entry is new and not shared yet: completing it in place is cheaper
-                # than dataclasses.replace, which counts at 100,000 entries.
-                set_field(entry, "identity", identities(entry))
+                entry.identity = identities(entry)
                 yield entry
 
     def _parse(self, stream: BinaryIO) -> Iterator[StatementEntry]:

@@ -1,5 +1,6 @@
 """`billtone import-statement FILE`: progress, a summary at the end, errors as messages."""
 
+import gc
 import io
 import json
 import re
@@ -105,3 +106,28 @@ def test_a_malformed_file_exits_non_zero_with_the_file_and_line(tmp_path):
 
     assert done.returncode == 1
     assert "cut.xml: line 2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_command_runs_the_collector_less_often_while_it_imports(
+    tmp_path, customer, monkeypatch
+):
+    from billtone.reconciliation import import_storage
+
+    before = gc.get_threshold()
+    during = []
+    insert = import_storage.entries_insert
+
+    def entries_insert(rows):
+        during.append(gc.get_threshold())
+        insert(rows)
+
+    monkeypatch.setattr(import_storage, "entries_insert", entries_insert)
+    run(camt053(tmp_path, Credit("1.00", ref="")))
+    cut = tmp_path / "cut.xml"
+    namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+    cut.write_text(f'<?xml version="1.0"?>\n<Document xmlns="{namespace}"><BkToCstmrStmt>')
+    with pytest.raises(CommandError):
+        run(cut)
+
+    assert during and during[0][0] > before[0]
+    assert gc.get_threshold() == before

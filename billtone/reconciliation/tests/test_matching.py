@@ -1,15 +1,12 @@
 """Matching decisions on their own: which reference names an account, and when to ask staff."""
 
-from dataclasses import FrozenInstanceError
 from decimal import Decimal
 
 import pytest
 
 from billtone.banktransfers.references import reference_format, reference_from_body
 from billtone.reconciliation.matching import (
-    Candidate,
     PendingRequest,
-    Scan,
     Target,
     entry_scan,
     match_decide,
@@ -92,28 +89,6 @@ def test_readings_of_one_candidate_naming_two_accounts_need_staff():
     assert decide("", f"paid {long}", targets=targets).reason == Reason.TWO_REFERENCES
     assert decide("", f"paid {long}", targets={short: targets[short]}).target.account_id == 1
     assert decide("", f"paid {long}", targets={long: targets[long]}).target.account_id == 2
-
-
-@pytest.mark.parametrize(
-    ("structured", "text"),
-    [
-        (REQUEST, ""),
-        ("", f"Top-up {reference_format(REQUEST)} and {broken(PERMANENT)}"),
-        ("", "Payment invoice 2025-77"),
-    ],
-)
-def test_scans_are_ordinary_frozen_dataclasses(structured, text):
-    """entry_scan fills its results without the dataclass constructors (_CandidateDraft,
-    _ScanDraft): each is the frozen dataclass the constructor makes."""
-    scan = entry_scan(structured_reference=structured, free_text=text)
-    rebuilt = Scan(tuple(Candidate(c.reference, c.readings) for c in scan.candidates))
-    assert type(scan) is Scan and all(type(c) is Candidate for c in scan.candidates)
-    assert scan == rebuilt and hash(scan) == hash(rebuilt) and repr(scan) == repr(rebuilt)
-    with pytest.raises(FrozenInstanceError):
-        scan.candidates = ()  # type: ignore[misc]
-    for candidate in scan.candidates:
-        with pytest.raises(FrozenInstanceError):
-            candidate.readings = ()  # type: ignore[misc]
 
 
 def test_payer_names_compare_without_case_and_spacing():

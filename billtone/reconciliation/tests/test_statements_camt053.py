@@ -1,6 +1,5 @@
 """camt.053 on small files written here, one per schema version, and malformed ones."""
 
-import dataclasses
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -10,7 +9,6 @@ from lxml import etree
 
 from billtone.reconciliation.statements import (
     CAMT053,
-    StatementEntry,
     StatementFormatError,
     statement_check,
     statement_parse,
@@ -319,26 +317,6 @@ def test_control_sums_that_disagree_are_reported(tmp_path):
     problems = statement_read(path).problems
     assert any("gives 2 credit entries; it holds 1" in p for p in problems)
     assert any("summing 30.00; they sum 10.00" in p for p in problems)
-
-
-def test_entries_are_ordinary_frozen_statement_entries(tmp_path):
-    """The parser fills entries without the dataclass constructor (camt053._Draft): each
-    is a StatementEntry with every field set, equal to the one the constructor makes."""
-    path = write(
-        tmp_path,
-        document(
-            "08",
-            ntry("08", "120.00", acct_ref="B-1", txs=(tx("08", amount="120.00", ustrd=("x",)),)),
-            ntry("08", "5.00", info="fee"),
-        ),
-    )
-    for entry in statement_read(path).entries:
-        assert type(entry) is StatementEntry
-        fields = {f.name: getattr(entry, f.name) for f in dataclasses.fields(StatementEntry)}
-        rebuilt = StatementEntry(**fields)
-        assert entry == rebuilt and hash(entry) == hash(rebuilt) and repr(entry) == repr(rebuilt)
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            entry.amount = Decimal(1)  # type: ignore[misc]
 
 
 def test_indentation_and_blank_text_change_nothing_read(tmp_path):
