@@ -8,4 +8,4 @@ application = get_wsgi_application()
 # Load every view and the API's schemas now rather than on a worker's first request: under
 # `billtone serve --preload` this happens once in the master, and a worker that replaces
 # another is ready the moment it is forked (decision 0012).
-get_resolver().url_patterns
+get_resolver().url_patterns  # noqa: B018 (the access loads them)
