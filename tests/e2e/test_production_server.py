@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -222,6 +223,14 @@ def test_the_preloading_master_holds_no_database_connection(production_server, s
     connection or a database file it opened would be shared by every worker after the fork."""
     import psutil
 
+    for _ in range(10):  # reads that reach the database (a token lookup), on either worker
+        request = urllib.request.Request(
+            f"{production_server}/api/v1/balances",
+            headers={"Authorization": "Bearer bt_nosuchprefix_secret"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        assert refused.value.code == 401
     master = psutil.Process(SERVED["master"])
     workers = master.children()
     assert len(workers) == WORKERS
