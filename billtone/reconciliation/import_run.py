@@ -41,7 +41,7 @@ from django.db import DatabaseError, IntegrityError, connection, connections, tr
 
 from billtone.accounts.selectors import billing_currencies
 from billtone.banktransfers.references import reference_format
-from billtone.banktransfers.services import bank_transfer_arrival
+from billtone.banktransfers.services import bank_transfers_receive_many, references_find
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -347,7 +347,7 @@ class ImportRun:
                 )
             )
         import_storage.entries_insert(rows)
-        funding_requests_receive_many(
+        bank_transfers_receive_many(
             received=[
                 (m.target.funding_request_id, m.credit.amount)
                 for m in matched
@@ -492,7 +492,7 @@ def _entry_row(
 def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
     """Every known reference among `readings`: permanent account references and requests,
     with their account's billing currency."""
-    permanent, requests = import_storage.references_known(list(dict.fromkeys(readings)))
+    permanent, requests = references_find(list(dict.fromkeys(readings)))
     currencies = billing_currencies(
         account_ids={row[1] for row in permanent} | {row[2] for row in requests}
     )
@@ -504,31 +504,3 @@ def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
             reference, account_id, currencies.get(account_id, ""), pk, request_currency, amount
         )
     return found
-
-
-def funding_requests_receive_many(
-    *, received: list[tuple[int, Decimal]], received_at: datetime
-) -> int:
-    """`banktransfers.services.bank_transfer_receive` for many (id, amount) at once, in
-    order, by the same rule (`bank_transfer_arrival`); a bank transfer received already
-    stays as it is (the money still lands: its reference is known). They are locked in id
-    order; returns how many changed."""
-    if not received:
-        return 0
-    requests = import_storage.funding_requests_lock([pk for pk, _ in received])
-    changed: dict[int, tuple[str, Decimal]] = {}
-    for pk, amount in received:
-        status_now, requested, currency = requests[pk]
-        if pk in changed:
-            status_now = changed[pk][0]
-        arrived = Money(amount, currency)
-        status = bank_transfer_arrival(
-            status=status_now, requested=Money(requested, currency), arrived=arrived
-        )
-        if status is not None:
-            changed[pk] = (status, arrived.amount)
-    import_storage.funding_requests_save(
-        [(pk, status, amount) for pk, (status, amount) in changed.items()],
-        received_at=received_at,
-    )
-    return len(changed)
