@@ -20,7 +20,7 @@ from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
 from billtone.notifications.services import email_render
 from billtone.reconciliation import import_storage
-from billtone.reconciliation.import_run import ledger_key
+from billtone.reconciliation.credits import ledger_key
 from billtone.reconciliation.models import BankEntry, StatementImport
 from billtone.reconciliation.services.funds_emails import funds_received_emails_queue
 from billtone.reconciliation.services.imports import statement_import
