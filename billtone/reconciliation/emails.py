@@ -1,9 +1,9 @@
 """The "funds received" email, one per credited bank entry, keyed by the entry.
 
-A statement import (tens of thousands at once, once it has committed: funds_emails_queue.py)
+A statement import (tens of thousands at once, once it has committed: services/funds_emails.py)
 and staff allocations store it unrendered, with the entry's identity as its context
 (`funds_received_queued`); `funds_received_render` renders it when it is sent, from the
-entry (matched or allocated), its funding request and the account's billing profile as they
+entry (matched or allocated), its bank transfer and the account's billing profile as they
 are then (registered in apps.py), through Django's templates and Babel's amounts.
 """
 

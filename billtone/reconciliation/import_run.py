@@ -7,12 +7,12 @@
    anything else goes to review, with a suggestion where one is likely.
 3. The credits are posted to the ledger in one go (`ledger.bulk`: bank clearing -> business
    funds, idempotency key `bank-entry:<identity>`), the entries stored (the identity is
-   unique) and funding requests marked received. The batch's deferred constraints are
-   checked before the next batch starts.
+   unique) and bank transfers marked received (banktransfers' `bank_transfers_receive_many`).
+   The batch's deferred constraints are checked before the next batch starts.
 
 The "funds received" emails of the matched entries are not stored in the import's
 transaction: once it commits, one task stores them from the entries and sends them
-(`funds_emails_queue.funds_received_emails_queue`; a periodic sweep does it for an import whose
+(`services.funds_emails.funds_received_emails_queue`; a periodic sweep does it for an import whose
 task was lost). docs/decisions/0007-funds-received-emails-queued-after-the-import.md.
 
 Steps 1 and 2 are prepared first; the writes then take a savepoint of the import's
@@ -32,16 +32,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
-from billtone.accounts.selectors import billing_currencies
-from billtone.banktransfers.references import reference_format
-from billtone.banktransfers.services import bank_transfer_arrival
+from billtone.banktransfers.services import bank_transfers_receive_many
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
@@ -54,7 +50,15 @@ from billtone.ledger.bulk import (
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import Leg, operator_ledger_account
 from billtone.reconciliation import import_storage, matching
-from billtone.reconciliation.import_storage import EntryRow
+from billtone.reconciliation.credits import (
+    TRANSACTION_KIND,
+    Counts,
+    Credit,
+    entry_row,
+    ledger_key,
+    ledger_memo,
+    targets_find,
+)
 from billtone.reconciliation.models import BankEntry, StatementImport
 from billtone.reconciliation.services.funds_emails import funds_received_emails_schedule
 from billtone.reconciliation.suggestions import Payers, suggestions_find
@@ -62,61 +66,6 @@ from billtone.reconciliation.suggestions import Payers, suggestions_find
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3
-TRANSACTION_KIND = "bank_transfer"
-
-
-def ledger_key(identity: str) -> str:
-    """The ledger idempotency key of a bank entry's credit, however it is credited."""
-    return f"bank-entry:{identity}"
-
-
-@lru_cache(maxsize=65536)
-def ledger_memo(reference: str) -> str:
-    return f"Bank transfer {reference_format(reference)}" if reference else "Bank transfer"
-
-
-@dataclass(slots=True)
-class Credit:
-    """A booked credit of the statement, as the import reads it."""
-
-    identity: str
-    amount: Decimal
-    currency: str
-    booking_date: date
-    value_date: date | None
-    is_reversal: bool
-    payer_name: str
-    payer_iban: str
-    structured_reference: str
-    free_text: str
-    end_to_end_id: str
-    bank_reference: str
-    position: str
-
-
-@dataclass
-class Counts:
-    credits: int = 0
-    matched: int = 0
-    to_review: int = 0
-    duplicates_skipped: int = 0
-    # Of those, entries without the bank's reference (identity.py's fallback keys): two
-    # look-alike payments of one day can share a key across statements cut mid-day.
-    fallback_duplicates: int = 0
-    totals: dict[str, Decimal] = field(default_factory=dict)
-
-    def plus(self, other: Counts) -> Counts:
-        totals = dict(self.totals)
-        for currency, amount in other.totals.items():
-            totals[currency] = totals.get(currency, Decimal(0)) + amount
-        return Counts(
-            credits=self.credits + other.credits,
-            matched=self.matched + other.matched,
-            to_review=self.to_review + other.to_review,
-            duplicates_skipped=self.duplicates_skipped + other.duplicates_skipped,
-            fallback_duplicates=self.fallback_duplicates + other.fallback_duplicates,
-            totals=totals,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +268,7 @@ class ImportRun:
         assert record is not None
         record_id = record.pk
         rows = [
-            _entry_row(
+            entry_row(
                 record_id,
                 m.credit,
                 now,
@@ -334,7 +283,7 @@ class ImportRun:
         for credit, decision in review:
             hint = prepared.suggestions.get(credit.identity)
             rows.append(
-                _entry_row(
+                entry_row(
                     record_id,
                     credit,
                     now,
@@ -347,7 +296,7 @@ class ImportRun:
                 )
             )
         import_storage.entries_insert(rows)
-        funding_requests_receive_many(
+        bank_transfers_receive_many(
             received=[
                 (m.target.funding_request_id, m.credit.amount)
                 for m in matched
@@ -382,7 +331,7 @@ class ImportRun:
             for c in credits
             if not c.is_reversal
         }
-        targets = _targets(r for scan in scans.values() for r in scan.readings)
+        targets = targets_find(r for scan in scans.values() for r in scan.readings)
         matched: list[_Matched] = []
         review: list[tuple[Credit, matching.Decision]] = []
         for c in credits:
@@ -445,90 +394,3 @@ def _contended(error: Exception) -> bool:
     if isinstance(error, IntegrityError):
         return True
     return type(error.__cause__).__name__ in {"DeadlockDetected", "SerializationFailure"}
-
-
-def _entry_row(
-    record_id: int,
-    c: Credit,
-    now: datetime,
-    *,
-    status: str,
-    reference: str,
-    review_reason: str = "",
-    account_id: int | None = None,
-    funding_request_id: int | None = None,
-    ledger_transaction_id: int | None = None,
-    suggested_account_id: int | None = None,
-    suggested_funding_request_id: int | None = None,
-    suggestion_reason: str = "",
-) -> EntryRow:
-    return EntryRow(
-        statement_import_id=record_id,
-        identity=c.identity,
-        position=c.position[:100],
-        amount=c.amount,
-        currency=c.currency,
-        booking_date=c.booking_date,
-        value_date=c.value_date,
-        payer_name=c.payer_name[:255],
-        payer_iban=c.payer_iban[:34],
-        structured_reference=c.structured_reference[:255],
-        free_text=c.free_text,
-        end_to_end_id=c.end_to_end_id[:255],
-        bank_reference=c.bank_reference[:255],
-        status=status,
-        review_reason=review_reason,
-        reference=reference[:25],
-        account_id=account_id,
-        funding_request_id=funding_request_id,
-        suggested_account_id=suggested_account_id,
-        suggested_funding_request_id=suggested_funding_request_id,
-        suggestion_reason=suggestion_reason,
-        ledger_transaction_id=ledger_transaction_id,
-        created_at=now,
-    )
-
-
-def _targets(readings: Iterable[str]) -> dict[str, matching.Target]:
-    """Every known reference among `readings`: permanent account references and requests,
-    with their account's billing currency."""
-    permanent, requests = import_storage.references_known(list(dict.fromkeys(readings)))
-    currencies = billing_currencies(
-        account_ids={row[1] for row in permanent} | {row[2] for row in requests}
-    )
-    found: dict[str, matching.Target] = {}
-    for reference, account_id in permanent:
-        found[reference] = matching.Target(reference, account_id, currencies.get(account_id, ""))
-    for reference, pk, account_id, request_currency, amount in requests:
-        found[reference] = matching.Target(
-            reference, account_id, currencies.get(account_id, ""), pk, request_currency, amount
-        )
-    return found
-
-
-def funding_requests_receive_many(
-    *, received: list[tuple[int, Decimal]], received_at: datetime
-) -> int:
-    """`banktransfers.services.bank_transfer_receive` for many (id, amount) at once, in
-    order, by the same rule (`bank_transfer_arrival`); a bank transfer received already
-    stays as it is (the money still lands: its reference is known). They are locked in id
-    order; returns how many changed."""
-    if not received:
-        return 0
-    requests = import_storage.funding_requests_lock([pk for pk, _ in received])
-    changed: dict[int, tuple[str, Decimal]] = {}
-    for pk, amount in received:
-        status_now, requested, currency = requests[pk]
-        if pk in changed:
-            status_now = changed[pk][0]
-        arrived = Money(amount, currency)
-        status = bank_transfer_arrival(
-            status=status_now, requested=Money(requested, currency), arrived=arrived
-        )
-        if status is not None:
-            changed[pk] = (status, arrived.amount)
-    import_storage.funding_requests_save(
-        [(pk, status, amount) for pk, (status, amount) in changed.items()],
-        received_at=received_at,
-    )
-    return len(changed)

@@ -1,7 +1,7 @@
 """Which business account a bank credit belongs to: pure decisions, no database.
 
 The importer reads the references out of an entry (`entry_scan`), looks every reading up
-(funding requests and permanent account references, `Target`), and `match_decide` says
+(bank transfers and permanent account references, `Target`), and `match_decide` says
 whether the money lands, and where, or why a person must look at it. An entry is credited
 only when exactly one known reference is in it and nothing else could name another
 account; everything else goes to review, with a suggestion where one is likely

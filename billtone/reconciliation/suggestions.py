@@ -32,7 +32,7 @@ class Payers:
 
 
 def suggestions_find(*, review: list, payers: Payers) -> dict[str, matching.Suggestion]:
-    """Likely accounts for the credits going to review (import_run.Credit: payer, amount,
+    """Likely accounts for the credits going to review (credits.Credit: payer, amount,
     identity), by identity; from credits stored before and those matched so far."""
     if not review:
         return {}

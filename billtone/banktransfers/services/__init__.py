@@ -4,6 +4,8 @@ here.
 - bank_accounts: the operator's bank accounts, one per currency.
 - bank_transfers: a customer's bank transfer (an amount, its own reference, an expiry),
   the account's permanent reference, expiry, and receiving the money that arrived for one.
+- bulk: the same for a statement import's thousands: the references a batch quotes, and
+  receiving many bank transfers at once by the same rule.
 """
 
 from billtone.banktransfers.services.bank_accounts import (
@@ -24,6 +26,7 @@ from billtone.banktransfers.services.bank_transfers import (
     bank_transfer_receive,
     bank_transfers_lock,
 )
+from billtone.banktransfers.services.bulk import bank_transfers_receive_many, references_find
 
 __all__ = [
     "BankTransferLimits",
@@ -39,5 +42,7 @@ __all__ = [
     "bank_transfer_receive",
     "bank_transfer_arrival",
     "bank_transfers_lock",
+    "bank_transfers_receive_many",
+    "references_find",
     "operator_bank_account_for",
 ]

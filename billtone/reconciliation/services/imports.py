@@ -1,7 +1,7 @@
 """Import a bank statement file: read it, match and credit it in batches, in one database
 transaction.
 
-The file is read once, as a stream. Its credits are imported in batches (`import_batch`) as
+The file is read once, as a stream. Its credits are imported in batches (`import_run`) as
 they are read, inside the import's transaction; a malformed entry anywhere in the file
 raises StatementFormatError, naming the file and the line or entry, and rolls the whole
 import back: nothing is written (docs/decisions/0005-statement-import-in-one-transaction.md).
@@ -23,7 +23,8 @@ from django.conf import settings
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.services import Actor
-from billtone.reconciliation.import_run import Credit, ImportRun
+from billtone.reconciliation.credits import Credit
+from billtone.reconciliation.import_run import ImportRun
 from billtone.reconciliation.models import StatementImport
 from billtone.reconciliation.statements import (
     FORMATS,

@@ -26,12 +26,12 @@ from billtone.ledger.services import (
     transaction_post,
 )
 from billtone.notifications.services import billing_email_queue_unrendered
+from billtone.reconciliation.credits import TRANSACTION_KIND, ledger_key, ledger_memo
 from billtone.reconciliation.emails import (
     TEMPLATE,
     funds_received_key,
     funds_received_queued,
 )
-from billtone.reconciliation.import_run import TRANSACTION_KIND, ledger_key, ledger_memo
 from billtone.reconciliation.models import BankEntry
 
 NOTE_LIMIT = 2000

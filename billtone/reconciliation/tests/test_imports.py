@@ -9,14 +9,18 @@ from django.db import IntegrityError
 
 from billtone.banktransfers.models import FundingRequest
 from billtone.banktransfers.references import reference_format
-from billtone.banktransfers.services import bank_transfer_create, bank_transfer_receive
+from billtone.banktransfers.services import (
+    bank_transfer_create,
+    bank_transfer_receive,
+    bank_transfers_receive_many,
+)
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
 from billtone.notifications.services import email_render
 from billtone.reconciliation import import_storage
-from billtone.reconciliation.import_run import funding_requests_receive_many, ledger_key
+from billtone.reconciliation.credits import ledger_key
 from billtone.reconciliation.models import BankEntry, StatementImport
 from billtone.reconciliation.services.funds_emails import funds_received_emails_queue
 from billtone.reconciliation.services.imports import statement_import
@@ -357,19 +361,17 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
         with pytest.raises(ValidationFailed):
             bank_transfer_receive(bank_transfer_id=one.pk, amount=Decimal(amount), received_at=now)
         with pytest.raises(ValidationFailed):
-            funding_requests_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
+            bank_transfers_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
     elif start == "received":  # the service refuses; in bulk the request stays as it is
         with pytest.raises(Conflict):
             bank_transfer_receive(bank_transfer_id=one.pk, amount=Decimal(amount), received_at=now)
         assert (
-            funding_requests_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
-            == 0
+            bank_transfers_receive_many(received=[(many.pk, Decimal(amount))], received_at=now) == 0
         )
     else:
         bank_transfer_receive(bank_transfer_id=one.pk, amount=Decimal(amount), received_at=now)
         assert (
-            funding_requests_receive_many(received=[(many.pk, Decimal(amount))], received_at=now)
-            == 1
+            bank_transfers_receive_many(received=[(many.pk, Decimal(amount))], received_at=now) == 1
         )
 
     one, many = FundingRequest.objects.get(pk=one.pk), FundingRequest.objects.get(pk=many.pk)

@@ -13,7 +13,7 @@ from billtone.core.services import Actor
 from billtone.ledger.models import Posting, Transaction
 from billtone.notifications.models import EmailDelivery
 from billtone.notifications.services import email_render
-from billtone.reconciliation.import_run import ledger_key
+from billtone.reconciliation.credits import ledger_key
 from billtone.reconciliation.models import BankEntry
 from billtone.reconciliation.services.imports import statement_import
 from billtone.reconciliation.services.review import bank_entry_allocate, bank_entry_return
