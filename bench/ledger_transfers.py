@@ -261,14 +261,28 @@ def _pgbench(server: dict[str, str], database: str, clients: int, seconds: int) 
     return float(match.group(1))
 
 
+def _top_up(pair: tuple, key: str) -> None:
+    """One transfer of the --costs and --profile loops: business funds -> call credit."""
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.services import funds_transfer
+
+    funds, credit = pair
+    funds_transfer(
+        source=funds,
+        destination=credit,
+        amount=Money(AMOUNT, "EUR"),
+        kind="top_up",
+        memo="Bench top-up",
+        idempotency_key=key,
+        actor=Actor.system("bench"),
+    )
+
+
 def _costs(pairs: list[tuple], transfers: int) -> None:
     """CPU per transfer in this process and in its server backend (from /proc: the server
     must run on this machine), less sensitive to a shared machine's load than transfers/s."""
     from django.db import connection
-
-    from billtone.core.money import Money
-    from billtone.core.services import Actor
-    from billtone.ledger.services import funds_transfer
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -282,16 +296,7 @@ def _costs(pairs: list[tuple], transfers: int) -> None:
     for phase, count in (("warm-up", transfers // 5), ("measured", transfers)):
         backend, python = backend_cpu(), time.process_time()
         for n in range(count):
-            funds, credit = pairs[rng.randrange(len(pairs))]
-            funds_transfer(
-                source=funds,
-                destination=credit,
-                amount=Money(AMOUNT, "EUR"),
-                kind="top_up",
-                memo="Bench top-up",
-                idempotency_key=f"costs-{phase}-{n}",
-                actor=Actor.system("bench"),
-            )
+            _top_up(pairs[rng.randrange(len(pairs))], f"costs-{phase}-{n}")
         python = 1000 * (time.process_time() - python) / count
         backend = 1000 * (backend_cpu() - backend) / count
         print(f"{phase}: {python:.3f} ms of Python, {backend:.3f} ms of backend CPU per transfer")
@@ -300,24 +305,11 @@ def _costs(pairs: list[tuple], transfers: int) -> None:
 def _profile(pairs: list[tuple], transfers: int, path: Path) -> None:
     from pyinstrument import Profiler
 
-    from billtone.core.money import Money
-    from billtone.core.services import Actor
-    from billtone.ledger.services import funds_transfer
-
     profiler = Profiler(interval=0.0005)
     rng = random.Random("profile")
     profiler.start()
     for n in range(transfers):
-        funds, credit = pairs[rng.randrange(len(pairs))]
-        funds_transfer(
-            source=funds,
-            destination=credit,
-            amount=Money(AMOUNT, "EUR"),
-            kind="top_up",
-            memo="Bench top-up",
-            idempotency_key=f"profile-{n}",
-            actor=Actor.system("bench"),
-        )
+        _top_up(pairs[rng.randrange(len(pairs))], f"profile-{n}")
     profiler.stop()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
