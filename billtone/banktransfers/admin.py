@@ -42,7 +42,7 @@ class OperatorBankAccountForm(forms.ModelForm):
 class OperatorBankAccountAdmin(admin.ModelAdmin):
     """Saved through bank_account_save, so every change is in the audit log. One account per
     currency: a saved account's currency is fixed, and an account is changed, never deleted
-    (funding requests sent customers to it)."""
+    (bank transfers' instructions sent customers to it)."""
 
     form = OperatorBankAccountForm
     list_display = ["currency", "account_holder", "iban", "bic", "bank_name"]

@@ -95,6 +95,7 @@ class FundingRequest(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
+        verbose_name = "bank transfer"  # the model's name is older than the one word for it
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "-created_at"])]
         constraints = [

@@ -56,8 +56,8 @@ class EntryAllocateForm(forms.Form):
     funding_request = _RequestChoice(
         queryset=FundingRequest.objects.none(),
         required=False,
-        label="Transfer request",
-        help_text="Pick the customer's request this payment is for: it is marked received.",
+        label="Bank transfer",
+        help_text="Pick the customer's bank transfer this payment is for: it is marked received.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 

@@ -197,6 +197,7 @@ class BankEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="bank_entries",
+        verbose_name="bank transfer",
     )
     suggested_account = models.ForeignKey(
         "accounts.Account",
@@ -213,6 +214,7 @@ class BankEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        verbose_name="suggested bank transfer",
     )
     suggestion_reason = models.CharField(max_length=255, blank=True)
     ledger_transaction = models.OneToOneField(

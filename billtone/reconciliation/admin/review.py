@@ -162,7 +162,8 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
             raise Http404("No such bank entry.")
         return entry
 
-    def _decision_page(self, request, entry, form, title, template):
+    def _decision_page(self, request, entry, form, title, *, step, form_id, submit_label):
+        """The page of one decision on an entry (allocate, mark returned): one template."""
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -171,8 +172,11 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
             "entry": entry,
             "amount": self.amount_display(entry),
             "form": form,
+            "step": step,
+            "form_id": form_id,
+            "submit_label": submit_label,
         }
-        return TemplateResponse(request, template, context)
+        return TemplateResponse(request, "admin/reconciliation/bankentry/decision.html", context)
 
     def _done(self, request, message: str):
         self.message_user(request, message, messages.SUCCESS)
@@ -210,7 +214,9 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
             entry,
             form,
             "Allocate a bank transfer to an account",
-            "admin/reconciliation/bankentry/allocate.html",
+            step="Allocate",
+            form_id="allocate-form",
+            submit_label="Credit the business funds",
         )
 
     def return_view(self, request, entry_id: int):
@@ -232,5 +238,7 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
             entry,
             form,
             "Mark a bank transfer returned",
-            "admin/reconciliation/bankentry/return.html",
+            step="Mark returned",
+            form_id="return-form",
+            submit_label="Mark returned",
         )
