@@ -13,10 +13,10 @@ from billtone.reconciliation.statements import (
     MT940,
     CsvColumnMap,
     StatementFormatError,
+    camt053_feed,
     statement_detect,
     statement_read,
 )
-from billtone.reconciliation.statements import camt053 as camt053_module
 from billtone.reconciliation.tests.importing import Credit, camt053
 from billtone.reconciliation.tests.test_statements_mt940 import GERMAN
 from billtone.reconciliation.tests.test_statements_streaming import max_rss_kib
@@ -48,8 +48,8 @@ def test_what_is_kept_is_read_as_before_when_pruning_runs_all_the_time(tmp_path,
     """The pruning between entries keeps each statement's header and every entry whole."""
     path = write_camt053(tmp_path / "s.xml", entries=300, seed=3).path
     expected = statement_read(path)
-    monkeypatch.setattr(camt053_module, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(camt053_module, "PRUNE_AFTER_BYTES", 0)
+    monkeypatch.setattr(camt053_feed, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(camt053_feed, "PRUNE_AFTER_BYTES", 0)
 
     pruned = statement_read(path)
 
@@ -59,7 +59,7 @@ def test_what_is_kept_is_read_as_before_when_pruning_runs_all_the_time(tmp_path,
 
 
 def test_the_hostile_file_reads_its_entries_and_no_padding(tmp_path, monkeypatch):
-    monkeypatch.setattr(camt053_module, "PRUNE_AFTER_BYTES", 1000)
+    monkeypatch.setattr(camt053_feed, "PRUNE_AFTER_BYTES", 1000)
     for where in PLACES:
         path = write_hostile_camt053(tmp_path / "h.xml", elements=20_000, where=where, entries=3)
         result = statement_read(path)
@@ -68,8 +68,8 @@ def test_the_hostile_file_reads_its_entries_and_no_padding(tmp_path, monkeypatch
 
 
 def test_an_entry_too_large_to_keep_is_refused_naming_its_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(camt053_module, "MAX_KEPT_ELEMENTS", 5_000)
-    monkeypatch.setattr(camt053_module, "PRUNE_AFTER_BYTES", 10_000)
+    monkeypatch.setattr(camt053_feed, "MAX_KEPT_ELEMENTS", 5_000)
+    monkeypatch.setattr(camt053_feed, "PRUNE_AFTER_BYTES", 10_000)
     path = camt053(tmp_path, Credit("1.00"), Credit("2.00"))
     text = path.read_text()
     padding = "<AddtlNtryInf>x</AddtlNtryInf>" * 20_000
