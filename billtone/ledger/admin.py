@@ -89,11 +89,12 @@ class PostingInline(admin.TabularInline):
 class TransactionAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = ["id", "created_at", "kind", "memo", "external_reference", "created_by"]
     list_filter = ["kind"]
-    search_fields = ["memo", "external_reference", "idempotency_key", "=id"]
+    search_fields = ["memo", "external_reference", "statement_reference", "idempotency_key", "=id"]
     date_hierarchy = "created_at"
     fields = [
         "kind",
         "memo",
+        "statement_reference",
         "external_reference",
         "created_by",
         "idempotency_key",

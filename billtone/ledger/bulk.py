@@ -48,6 +48,7 @@ class BulkTransaction:
     postings: Sequence[Leg]
     idempotency_key: str
     external_reference: str = ""
+    statement_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def transactions_post_bulk(
                     idempotency_key=item.idempotency_key,
                     actor=actor,
                     external_reference=item.external_reference,
+                    statement_reference=item.statement_reference,
                 )
                 posted[item.idempotency_key] = BulkPosted(txn.pk, created=not replayed)
         return dataclasses.replace(batch, posted=posted).results()
@@ -204,6 +206,7 @@ class BulkSession:
                     label,
                     item.idempotency_key,
                     batch.fingerprints[n],
+                    item.statement_reference or "",
                     now,
                 )
                 for n, item in zip(batch.new, items, strict=True)
@@ -242,6 +245,7 @@ class CheckedBatch:
                     legs=legs,
                     idempotency_key=item.idempotency_key,
                     external_reference=item.external_reference,
+                    statement_reference=item.statement_reference,
                 )
             except ValidationFailed as error:
                 error.detail = (
@@ -344,11 +348,19 @@ def _insert_portable(*, transactions, rows, now) -> list[int]:
                 created_by=created_by,
                 idempotency_key=key,
                 fingerprint=fingerprint,
+                statement_reference=statement_reference,
                 created_at=created_at,
             )
-            for kind, memo, external_reference, created_by, key, fingerprint, created_at in (
-                transactions
-            )
+            for (
+                kind,
+                memo,
+                external_reference,
+                created_by,
+                key,
+                fingerprint,
+                statement_reference,
+                created_at,
+            ) in transactions
         ]
     )
     Posting.objects.bulk_create(
@@ -404,7 +416,7 @@ def _insert_postgres(*, transactions, rows, now) -> list[int]:
         raw = cursor.cursor
         with raw.copy(
             "COPY ledger_transaction (id, kind, memo, external_reference, created_by, "
-            "idempotency_key, fingerprint, created_at) FROM STDIN"
+            "idempotency_key, fingerprint, statement_reference, created_at) FROM STDIN"
         ) as copy:
             stamp = now.isoformat()  # as text: psycopg's datetime dumper costs more
             for pk, values in zip(ids, transactions, strict=True):

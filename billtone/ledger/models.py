@@ -152,7 +152,16 @@ class Transaction(AppendOnlyModel):
 
     kind = models.CharField(max_length=50, help_text="e.g. bank_transfer, top_up, reversal")
     memo = models.CharField(max_length=255, help_text="shown on statements")
-    external_reference = models.CharField(max_length=255, blank=True)
+    external_reference = models.CharField(
+        max_length=255, blank=True, help_text="the gateway's or bank's id: the back office's only"
+    )
+    statement_reference = models.CharField(
+        max_length=35,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="what the customer knows it by (a bank transfer's RF reference): on statements",
+    )
     created_by = models.CharField(max_length=200, help_text="user, token or system that posted")
     idempotency_key = models.CharField(max_length=255)  # unique: Meta.constraints
     fingerprint = models.CharField(

@@ -59,9 +59,14 @@ class BalancesOut(Schema):
 class StatementLineOut(Schema):
     transaction_id: int
     date: datetime = Field(description="when it was posted, in the account's time zone")
-    kind: str
-    description: str
-    reference: str
+    kind: str = Field(description="what moved the money: card_payment, card_refund, bank_transfer…")
+    description: str = Field(
+        description="for a person: 'Card payment, Visa •••• 4242', 'Bank transfer RF18 5390 …'"
+    )
+    reference: str = Field(
+        description="the reference the customer paid with (a bank transfer's RF reference, "
+        "without spaces); empty for other lines"
+    )
     amount: str = Field(description="signed: positive is money in")
     running_balance: str
 

@@ -43,8 +43,8 @@ class StatementLine:
     transaction_id: int
     posted_at: datetime  # in the account's time zone
     kind: str
-    description: str
-    reference: str
+    description: str  # for a person, written when it was posted (the memo)
+    reference: str  # what the customer knows it by (an RF reference); never a gateway's id
     amount: Money
     running_balance: Money
 
@@ -216,7 +216,7 @@ def customer_statement_get(
             posted_at=posting.created_at.astimezone(tz),
             kind=posting.transaction.kind,
             description=posting.transaction.memo,
-            reference=posting.transaction.external_reference,
+            reference=posting.transaction.statement_reference,
             amount=Money(posting.amount, currency),
             running_balance=Money(posting.balance_after, currency),
         )

@@ -38,6 +38,7 @@ from billtone.ledger.storage import ledger_accounts_lock
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 LARGEST = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
+STATEMENT_REFERENCE_LIMIT = Transaction._meta.get_field("statement_reference").max_length
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def transaction_clean(
     legs: Sequence[Leg],
     idempotency_key: str,
     external_reference: str,
+    statement_reference: str = "",
 ) -> None:
     """Refuse a transaction that `transaction_post` would refuse, before anything is locked.
 
@@ -79,6 +81,8 @@ def transaction_clean(
         errors["idempotency_key"] = ["An idempotency key of 1 to 255 characters."]
     if len(external_reference or "") > 255:
         errors["external_reference"] = ["At most 255 characters."]
+    if len(statement_reference or "") > STATEMENT_REFERENCE_LIMIT:
+        errors["statement_reference"] = [f"At most {STATEMENT_REFERENCE_LIMIT} characters."]
     if len(legs) < 2:
         errors.setdefault("postings", []).append("A transaction needs at least two postings.")
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -152,9 +156,15 @@ def transaction_post(
     idempotency_key: str,
     actor: Actor,
     external_reference: str = "",
+    statement_reference: str = "",
     reverses: Transaction | None = None,
 ) -> Transaction:
     """Post a balanced transaction, or refuse it and write nothing.
+
+    `memo` and `statement_reference` are what the customer's statement shows (the poster
+    writes them for a person); `external_reference`, the gateway's or bank's id, stays in the
+    back office. The statement reference is not part of the fingerprint: it repeats what the
+    memo says, and transactions posted before it existed must still replay.
 
     A replay with the same idempotency key and content returns the first transaction, even
     when its debit would no longer be affordable; the same key with other content raises.
@@ -166,6 +176,7 @@ def transaction_post(
         legs=legs,
         idempotency_key=idempotency_key,
         external_reference=external_reference,
+        statement_reference=statement_reference,
     )
     fingerprint = transaction_fingerprint(
         kind=kind,
@@ -178,6 +189,7 @@ def transaction_post(
         kind=kind,
         memo=memo.strip(),
         external_reference=external_reference or "",
+        statement_reference=statement_reference or "",
         created_by=actor.label[:200],
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
@@ -229,6 +241,7 @@ def funds_transfer(
     idempotency_key: str,
     actor: Actor,
     external_reference: str = "",
+    statement_reference: str = "",
 ) -> Transaction:
     """Move a positive `amount` from `source` (debited) to `destination` (credited)."""
     if not isinstance(amount, Money) or amount.amount <= 0:
@@ -242,6 +255,7 @@ def funds_transfer(
         idempotency_key=idempotency_key,
         actor=actor,
         external_reference=external_reference,
+        statement_reference=statement_reference,
     )
 
 
@@ -274,6 +288,7 @@ def transaction_reverse(
             idempotency_key=key,
             actor=actor,
             external_reference=transaction.external_reference,
+            statement_reference=transaction.statement_reference,
             reverses=transaction,
         )
     except IntegrityError:

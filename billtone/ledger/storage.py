@@ -7,7 +7,7 @@ balances. Two implementations:
 
 - portable, with the ORM, inside the caller's atomic block (SQLite, the reference, and on
   PostgreSQL the second look at a refusal by a floor);
-- PostgreSQL, one call of the ledger_post() function (migration 0007) that does the same in
+- PostgreSQL, one call of the ledger_post() function (migration 0008) that does the same in
   one statement, so that outside an atomic block a transfer is one round trip in autocommit
   instead of seven; there the table's check constraint refuses a balance below its floor.
   The ORM's query building cost three times the CPU of everything else in the ledger's hot
@@ -80,7 +80,7 @@ def post_portable(*, txn: Transaction, rows: list[Row]) -> None:
 POST_SQL = """
 SELECT posted_id, already_reversed FROM ledger_post(
     %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::varchar,
-    %s::bigint, %s::timestamptz, %s::bigint[], %s::numeric[], %s::varchar[],
+    %s::bigint, %s::timestamptz, %s::varchar, %s::bigint[], %s::numeric[], %s::varchar[],
     %s::bigint[], %s::numeric[]
 )
 """
@@ -105,6 +105,7 @@ def post_postgres(*, txn: Transaction, rows: list[Row]) -> None:
                 txn.fingerprint,
                 txn.reverses_id,
                 txn.created_at,
+                txn.statement_reference,
                 [pk for pk, _, _ in rows],
                 [amount for _, amount, _ in rows],
                 [currency for _, _, currency in rows],

@@ -378,6 +378,7 @@ class ImportRun:
                     ),
                     idempotency_key=ledger_key(credit.identity),
                     external_reference=(credit.bank_reference or credit.identity)[:255],
+                    statement_reference=m.target.reference,
                 )
             )
         return transactions

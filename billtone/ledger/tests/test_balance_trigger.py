@@ -184,9 +184,9 @@ def test_a_copy_with_one_unbalanced_transaction_among_many_is_refused(bank, reve
 
 @postgres_only
 def test_ledger_post_is_checked_when_it_inserts_the_postings(bank, revenue):
-    """ledger_post() (migration 0007) inserts the postings in its last statement: the trigger
+    """ledger_post() (migration 0008) inserts the postings in its last statement: the trigger
     fires at that statement's end and sees them."""
-    arguments = ["adjustment", "raw", "", "test", "ledger-post-raw", "-", None, clock.now()]
+    arguments = ["adjustment", "raw", "", "test", "ledger-post-raw", "-", None, clock.now(), ""]
 
     with (
         pytest.raises(IntegrityError) as excinfo,

@@ -428,3 +428,28 @@ def test_the_database_refuses_a_balance_below_its_floor(account, ledger):
         with pytest.raises(IntegrityError), transaction.atomic():
             LedgerAccount.objects.filter(pk=pk).update(**values)
     assert LedgerAccount.objects.get(pk=ledger.call_credit.pk).balance == 0
+
+
+def test_the_statement_reference_is_kept_apart_from_the_fingerprint_and_reversed_with_it(
+    ledger, bank
+):
+    fields = {
+        "source": bank,
+        "destination": ledger.business_funds,
+        "amount": Money("5.00", "EUR"),
+        "kind": "bank_transfer",
+        "memo": "Bank transfer RF18 5390 0754 7034",
+        "idempotency_key": "with-reference",
+        "actor": SYSTEM,
+        "external_reference": "BANK-7",
+    }
+    first = funds_transfer(**fields, statement_reference="RF18539007547034")
+    # A key posted before statement references existed replays without one.
+    assert funds_transfer(**fields) == first
+    assert first.statement_reference == "RF18539007547034"
+    assert transaction_reverse(transaction=first, actor=SYSTEM).statement_reference == (
+        "RF18539007547034"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        funds_transfer(**{**fields, "idempotency_key": "long"}, statement_reference="R" * 36)
+    assert caught.value.errors == {"statement_reference": ["At most 35 characters."]}

@@ -71,4 +71,4 @@ def test_statement_times_are_in_the_accounts_time_zone(web, ledger, deposit):
     with time_machine.travel(datetime(2026, 7, 1, 22, 30, tzinfo=UTC), tick=False):
         deposit(ledger.business_funds, "10.00", memo="Late deposit")
         html = web.get("/billing/balances/").content.decode()
-    assert "2026-07-02 00:30" in html  # Europe/Berlin is UTC+2 in July
+    assert '"day">2 Jul 2026</span> <span class="time">00:30<' in html  # Berlin: UTC+2 in July

@@ -263,9 +263,9 @@ def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Acto
 
 
 def _charge_post(*, payment: Payment, actor: Actor):
+    # The memo is the customer's statement line; the gateway's id stays in the back office.
     card = payment.card
-    what = _DESCRIPTIONS.get(payment.purpose, "Payment")
-    memo = f"{what} by card, {card.brand_display} •••• {card.last4}"
+    memo = f"Card payment, {card.brand_display} •••• {card.last4}"
     return funds_transfer(
         source=operator_ledger_account(kind=LedgerKind.CARD_CLEARING, currency=payment.currency),
         destination=purpose_ledger_account(account=payment.account, purpose=payment.purpose),

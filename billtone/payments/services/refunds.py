@@ -156,7 +156,7 @@ def _refund_open(
         destination=clearing,
         amount=amount,
         kind="card_refund",
-        memo=f"Refund to card, {card.brand_display} •••• {card.last4}",
+        memo=f"Top-up refunded to {card.brand_display} •••• {card.last4}",
         idempotency_key=_ledger_key(idempotency_key),
         actor=actor,
         external_reference=charge.gateway_reference[:255],
@@ -220,10 +220,11 @@ def refund_outcome_record(*, refund: Payment, result: RefundResult, actor: Actor
             locked.failure_code = result.failure_code[:100]
             locked.failure_message = (result.message or "")[:500]
         if status == PaymentStatus.FAILED:
+            card = locked.card
             transaction_reverse(
                 transaction=locked.ledger_transaction,
                 actor=actor,
-                memo=f"Refund failed: {locked.failure_message or locked.failure_code}"[:255],
+                memo=f"Refund to {card.brand_display} •••• {card.last4} failed, amount returned",
                 idempotency_key=_ledger_key(locked.idempotency_key) + ":reversal",
             )
         locked.updated_at = clock.now()
