@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
-from billtone.accounts.models import Membership
+from billtone.accounts.models import BillingProfile, Membership
 from billtone.accounts.services import account_create, api_token_create, member_add
 from billtone.core.services import Actor
 from config.celery import app as celery_app
@@ -41,6 +41,13 @@ def make_account(db):
 @pytest.fixture
 def account(make_account):
     return make_account("Acme Telecom GmbH")
+
+
+@pytest.fixture
+def german(account):
+    """The account billed in Germany (locale en_DE): amounts are read as Germans write them."""
+    BillingProfile.objects.filter(account=account).update(country="DE")
+    return account
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from ninja import Field, Schema
 
 from billtone.banktransfers.models import FundingRequest
 from billtone.core.money import Money
-from billtone.core.schemas import AmountIn
+from billtone.core.schemas import AMOUNT_NOTATION, AmountIn
 
 TransferStatus = Literal["awaiting_funds", "received", "received_different_amount", "expired"]
 
@@ -22,8 +22,8 @@ def _plain(amount: Decimal | None, currency: str) -> str | None:
 class BankTransferIn(Schema):
     amount: AmountIn = Field(
         description=(
-            "in the account's billing currency, within the operator's limits and with no more "
-            "decimals than the currency's minor unit (2 for EUR); a decimal string is safest"
+            f"A {AMOUNT_NOTATION}, in the account's billing currency, within the operator's "
+            "limits and with no more decimals than the currency's minor unit (2 for EUR)"
         ),
         examples=["250.00"],
     )

@@ -59,11 +59,17 @@ def _amount_in(value: Any) -> Any:
 
 AMOUNT_PATTERN = rf"^-?[0-9]{{1,{money.MAX_AMOUNT_DIGITS}}}(\.[0-9]{{1,4}})?$"
 _AMOUNT_LIMIT = float(Decimal(10) ** money.MAX_AMOUNT_DIGITS)
+AMOUNT_NOTATION = "decimal string or number in plain notation, no exponent, no locale formatting"
+AMOUNT_IN_DESCRIPTION = (
+    f'A {AMOUNT_NOTATION} ("1250.50" or 1250.5; not "1e3", not "1.250,50"), with at most the '
+    "currency's minor unit of decimals."
+)
 AmountIn = Annotated[
     Any,
     PlainValidator(_amount_in),
     WithJsonSchema(
         {
+            "description": AMOUNT_IN_DESCRIPTION,
             "anyOf": [
                 {"type": "string", "pattern": AMOUNT_PATTERN},
                 {
@@ -71,7 +77,7 @@ AmountIn = Annotated[
                     "exclusiveMinimum": -_AMOUNT_LIMIT,
                     "exclusiveMaximum": _AMOUNT_LIMIT,
                 },
-            ]
+            ],
         }
     ),
 ]

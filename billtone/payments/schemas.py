@@ -5,7 +5,7 @@ from ninja import Field, Schema
 from pydantic import StrictBool, StrictInt
 
 from billtone.core.money import Money
-from billtone.core.schemas import AmountIn
+from billtone.core.schemas import AMOUNT_NOTATION, AmountIn
 from billtone.payments import selectors
 from billtone.payments.models import Payment, PaymentPurpose, SavedCard
 
@@ -90,8 +90,8 @@ class PaymentIn(Schema):
 
     card_id: StrictInt = Field(description="one of the account's saved cards")
     amount: AmountIn = Field(
-        description='in the account\'s billing currency, a decimal string: "50.00"; at most '
-        "the currency's minor unit of decimals",
+        description=f'A {AMOUNT_NOTATION} ("50.00"), in the account\'s billing currency, with '
+        "at most the currency's minor unit of decimals",
         examples=["50.00"],
     )
     purpose: Purpose = Field(
@@ -102,7 +102,8 @@ class PaymentIn(Schema):
 
 class RefundIn(Schema):
     amount: AmountIn | None = Field(
-        None, description="what to refund, a decimal string; empty: all that is left of the payment"
+        None,
+        description=f"What to refund: a {AMOUNT_NOTATION}; empty: all that is left of the payment",
     )
     reason: str = Field("", max_length=255)
 

@@ -26,3 +26,19 @@ def test_every_post_documents_the_idempotency_key(client):
         headers = {p["name"]: p for p in operation.parameters("header")}
         assert headers["Idempotency-Key"]["required"] is False, operation.label
         assert {"400", "409", "422"} <= set(operation.spec["responses"]), operation.label
+
+
+def test_every_amount_a_client_sends_says_how_to_write_it(client):
+    import json
+
+    from billtone.core.schemas import AMOUNT_NOTATION, AMOUNT_PATTERN
+
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    amounts = {}
+    for name, schema in schemas.items():
+        for field, spec in schema.get("properties", {}).items():
+            if json.dumps(AMOUNT_PATTERN) in json.dumps(spec):
+                amounts[f"{name}.{field}"] = spec.get("description", "")
+    assert {"BankTransferIn.amount", "PaymentIn.amount", "RefundIn.amount"} <= set(amounts)
+    for field, description in amounts.items():
+        assert AMOUNT_NOTATION in description, field

@@ -205,3 +205,23 @@ def test_member_without_billing_rights_gets_403(member, account):
 def test_anonymous_is_sent_to_login(client):
     response = client.get(METHODS)
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("typed", ["123,45", "123.45"])
+def test_a_german_account_types_another_amount_either_way(web, german, typed):
+    response = web.post(ADD, {"amount_choice": "other", "custom_amount": typed})
+
+    request = FundingRequest.objects.get(account=german)
+    assert request.amount == Decimal("123.45")
+    assert "123,45" in web.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize("typed", ["12,345", "1.234,567"])
+def test_a_german_account_gets_one_message_for_too_many_decimals(web, german, typed):
+    html = web.post(
+        ADD, {"amount_choice": "other", "custom_amount": typed}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    assert html.count('class="field-error"') == 1
+    assert 'id="error-custom_amount">EUR amounts have at most 2 decimal places.' in html
+    assert not FundingRequest.objects.exists()

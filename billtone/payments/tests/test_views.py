@@ -307,3 +307,21 @@ def test_back_office_lists_cards_and_payments_read_only(account, card, admin_cli
     html = admin_client.get("/admin/payments/payment/").content.decode()
     assert "succeeded" in html and "sandbox_ch_" in html
     assert admin_client.get("/admin/payments/payment/add/").status_code == 403
+
+
+@pytest.mark.parametrize("typed", ["123,45", "123.45"])
+def test_a_german_account_tops_up_an_amount_typed_either_way(web, german, card, typed):
+    web.post(TOP_UP, {"amount": typed, "card_id": card.pk, "purpose": "business_funds"})
+
+    assert Payment.objects.get().amount == Decimal("123.45")
+    assert customer_ledger_accounts(account=german).business_funds.balance == Decimal("123.45")
+
+
+@pytest.mark.parametrize("typed", ["12,345", "1.234,567"])
+def test_a_german_top_up_with_too_many_decimals_gets_one_message(web, german, card, typed):
+    html = web.post(
+        TOP_UP, {"amount": typed, "card_id": card.pk, "purpose": "business_funds"}
+    ).content.decode()
+
+    assert html.count("EUR amounts have at most 2 decimal places.") == 1
+    assert not Payment.objects.exists()
