@@ -63,3 +63,12 @@ def test_no_gateway_id_on_the_statement_page_or_in_the_api(account, card, web, a
     assert answer.status_code == 200 and len(answer.json()["items"]) == 2
     for text in (page, answer.content.decode()):
         assert not [found for found in GATEWAY_IDS if found in text]
+
+
+def test_the_back_office_keeps_the_gateways_ids(account, card, admin_client):
+    paid = charge(account, card, "50.00")
+
+    page = admin_client.get(f"/admin/ledger/transaction/{paid.ledger_transaction_id}/change/")
+
+    assert page.status_code == 200
+    assert paid.gateway_reference in page.content.decode()
