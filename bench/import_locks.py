@@ -36,14 +36,14 @@ PROBES = 5  # customers paid by the file's first credits
 
 def _probe_accounts(expected: list[str]) -> list[int]:
     """The customer accounts of the first PROBES distinct references paid in the file."""
-    from billtone.banktransfers.models import AccountReference, FundingRequest
+    from billtone.banktransfers.models import AccountReference, BankTransfer
 
     found: list[int] = []
     for reference in expected:
         if not reference:
             continue
         row = AccountReference.objects.filter(reference=reference).first() or (
-            FundingRequest.objects.filter(reference=reference).first()
+            BankTransfer.objects.filter(reference=reference).first()
         )
         if row is not None and row.account_id not in found:
             found.append(row.account_id)

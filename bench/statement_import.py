@@ -2,14 +2,14 @@
 
 The database <name> (bt_import by default) is dropped and made again on the server of
 DATABASE_URL, migrated, and given N customer accounts (10,000 by default) with a permanent
-reference each, and funding requests awaiting funds for a share of them. bench/gen_camt053.py
+reference each, and bank transfers awaiting funds for a share of them. bench/gen_camt053.py
 writes the statement: 90% of the credits carry one of those references (structured, grouped,
 lower case, inside other text or split across lines; a third of them a request's), the rest
 a mistyped reference or none.
 
 The measured run is `statement_import` exactly as `billtone import-statement` calls it, in a
 fresh process: read the file once, in batches, and match, post to the ledger, store the
-entries and mark funding requests received, all in one database transaction
+entries and mark bank transfers received, all in one database transaction
 (docs/decisions/0005-statement-import-in-one-transaction.md). The "funds received" emails
 are a worker's job after commit (decision 0007): the task that would go to the broker is
 counted, and its first part (storing the 90,000 email rows from the matched entries) is then
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-REQUEST_SHARE = 1 / 3  # of the references paid: funding requests; the rest permanent ones
+REQUEST_SHARE = 1 / 3  # of the references paid: bank transfers'; the rest permanent ones
 
 
 def _url(database: str) -> str:
@@ -98,7 +98,7 @@ def _prepare(accounts: int, seed: int) -> list[str]:
     from django.core.management import call_command
 
     from billtone.accounts.models import Account, BillingProfile
-    from billtone.banktransfers.models import AccountReference, FundingRequest
+    from billtone.banktransfers.models import AccountReference, BankTransfer
     from billtone.banktransfers.references import reference_from_body
     from billtone.banktransfers.services import BankAccountInput, bank_account_save
     from billtone.core import clock
@@ -139,9 +139,9 @@ def _prepare(accounts: int, seed: int) -> list[str]:
         ]
     )
     rng = random.Random(seed)
-    requests = FundingRequest.objects.bulk_create(
+    requests = BankTransfer.objects.bulk_create(
         [
-            FundingRequest(
+            BankTransfer(
                 account=a,
                 amount=Decimal(rng.choice([50, 100, 250, 500, 1000])),
                 currency="EUR",
@@ -264,7 +264,7 @@ def _import(path: str, profile: bool, gc_default: bool = False) -> None:
             "SELECT count(*) FROM notifications_emaildelivery WHERE key LIKE 'funds-received:%%'"
         )
         emails = cursor.fetchone()[0]
-        cursor.execute("SELECT status, count(*) FROM banktransfers_fundingrequest GROUP BY 1")
+        cursor.execute("SELECT status, count(*) FROM banktransfers_banktransfer GROUP BY 1")
         requests = dict(cursor.fetchall())
     if off or books != 0 or emails != result.matched:
         sys.exit(f"WRONG: {off} balances off, books sum {books}, {emails} email rows")

@@ -5,7 +5,7 @@ bank transfers (read-only: services write them)."""
 from django import forms
 from django.contrib import admin
 
-from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
+from billtone.banktransfers.models import AccountReference, BankTransfer, OperatorBankAccount
 from billtone.banktransfers.services import (
     BankAccountInput,
     bank_account_clean,
@@ -71,8 +71,8 @@ class AccountReferenceAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
-@admin.register(FundingRequest)
-class FundingRequestAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
+@admin.register(BankTransfer)
+class BankTransferAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
     list_display = [
         "reference",
         "account",

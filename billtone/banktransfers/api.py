@@ -34,7 +34,7 @@ def bank_transfer_create(request, payload: BankTransferIn):
     the billing email. 422 when the amount is outside the limits or bank transfer is not
     available in the account's currency."""
     account = request.auth.account
-    funding_request = services.bank_transfer_create(
+    bank_transfer = services.bank_transfer_create(
         account=account,
         amount=payload.amount,
         actor=request.auth.actor,
@@ -43,7 +43,7 @@ def bank_transfer_create(request, payload: BankTransferIn):
     return Status(
         201,
         selectors.bank_transfer_instructions_get(
-            account=account, bank_transfer_id=funding_request.pk
+            account=account, bank_transfer_id=bank_transfer.pk
         ),
     )
 

@@ -50,9 +50,9 @@ class AccountReference(models.Model):
         return self.reference
 
 
-class FundingRequest(models.Model):
-    """A bank transfer: a customer's intent to add business funds by bank transfer, with its
-    own reference (the model keeps its first name: docs/architecture.md, Glossary)."""
+class BankTransfer(models.Model):
+    """A customer's intent to add business funds by bank transfer: an amount, a reference of
+    its own, an expiry (docs/architecture.md, Glossary)."""
 
     class Status(models.TextChoices):
         AWAITING_FUNDS = "awaiting_funds", "Awaiting funds"
@@ -72,7 +72,7 @@ class FundingRequest(models.Model):
     RECEIVED_STATUSES = frozenset({Status.RECEIVED, Status.RECEIVED_DIFFERENT_AMOUNT})
 
     account = models.ForeignKey(
-        "accounts.Account", on_delete=models.PROTECT, related_name="funding_requests"
+        "accounts.Account", on_delete=models.PROTECT, related_name="bank_transfers"
     )
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     currency = models.CharField(max_length=3, help_text="ISO 4217, the account's currency")
@@ -95,25 +95,26 @@ class FundingRequest(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
-        verbose_name = "bank transfer"  # the model's name is older than the one word for it
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "-created_at"])]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="bank_transfer_account_created")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
-                name="funding_request_idempotency_key_unique",
+                name="bank_transfer_idempotency_key_unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(reference__regex=REFERENCE_PATTERN),
-                name="funding_request_reference_iso11649",
+                name="bank_transfer_reference_iso11649",
             ),
             models.CheckConstraint(
                 condition=models.Q(currency__regex=r"^[A-Z]{3}$"),
-                name="funding_request_currency_iso",
+                name="bank_transfer_currency_iso",
             ),
             models.CheckConstraint(
-                condition=models.Q(amount__gt=0), name="funding_request_amount_positive"
+                condition=models.Q(amount__gt=0), name="bank_transfer_amount_positive"
             ),
             models.CheckConstraint(
                 condition=models.Q(
@@ -126,11 +127,11 @@ class FundingRequest(models.Model):
                     received_amount__gt=0,
                     received_at__isnull=False,
                 ),
-                name="funding_request_status_valid",
+                name="bank_transfer_status_valid",
             ),
             models.CheckConstraint(
                 condition=models.Q(expires_at__gt=models.F("created_at")),
-                name="funding_request_expires_after_created",
+                name="bank_transfer_expires_after_created",
             ),
         ]
 

@@ -4,15 +4,15 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.core.money import Money
 from billtone.core.schemas import AMOUNT_NOTATION, AmountIn
 
 TransferStatus = Literal["awaiting_funds", "received", "received_different_amount", "expired"]
 
 
-def _request(obj) -> FundingRequest:
-    return getattr(obj, "funding_request", obj)
+def _request(obj) -> BankTransfer:
+    return getattr(obj, "bank_transfer", obj)
 
 
 def _plain(amount: Decimal | None, currency: str) -> str | None:
@@ -56,7 +56,7 @@ class BankTransferOut(Schema):
         "still lands"
     )
 
-    # Resolved from a FundingRequest (lists) or from BankTransferInstructions (one transfer).
+    # Resolved from a BankTransfer (lists) or from BankTransferInstructions (one transfer).
     @staticmethod
     def resolve_id(obj) -> int:
         return _request(obj).pk

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from stdnum import iban as stdnum_iban
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
+from billtone.banktransfers.models import AccountReference, BankTransfer, OperatorBankAccount
 from billtone.banktransfers.references import reference_format
 from billtone.core.errors import NotFound
 from billtone.core.money import Money
@@ -39,12 +39,12 @@ def reference_display(reference: str) -> str:
     return reference_format(reference)
 
 
-def bank_transfer_list(*, account: Account) -> QuerySet[FundingRequest]:
+def bank_transfer_list(*, account: Account) -> QuerySet[BankTransfer]:
     """The account's bank transfers, newest first."""
-    return FundingRequest.objects.filter(account=account).order_by("-created_at", "-id")
+    return BankTransfer.objects.filter(account=account).order_by("-created_at", "-id")
 
 
-def bank_transfer_get(*, account: Account, bank_transfer_id: int) -> FundingRequest:
+def bank_transfer_get(*, account: Account, bank_transfer_id: int) -> BankTransfer:
     """One of the account's bank transfers; NotFound for another account's."""
     request = bank_transfer_list(account=account).filter(pk=bank_transfer_id).first()
     if request is None:
@@ -70,7 +70,7 @@ class BankDetails:
 class BankTransferInstructions:
     """What the customer needs to make the transfer: shown, printed, emailed and in the API."""
 
-    funding_request: FundingRequest
+    bank_transfer: BankTransfer
     reference: str  # compact: RF18539007547034
     reference_display: str  # RF18 5390 0754 7034
     amount: Money
@@ -83,7 +83,7 @@ class BankTransferInstructions:
 
     @property
     def status_display(self) -> str:
-        return self.funding_request.get_status_display()
+        return self.bank_transfer.get_status_display()
 
 
 def bank_details(bank_account: OperatorBankAccount) -> BankDetails:
@@ -118,12 +118,12 @@ def epc_qr_data_uri(*, bank: BankDetails, amount: Money, reference: str) -> str 
     return qr.svg_data_uri(scale=4, border=2, title="EPC QR code for this bank transfer")
 
 
-def bank_transfer_instructions(*, request: FundingRequest, locale: str) -> BankTransferInstructions:
+def bank_transfer_instructions(*, request: BankTransfer, locale: str) -> BankTransferInstructions:
     bank_account = operator_bank_account_get(currency=request.currency)
     bank = bank_details(bank_account) if bank_account is not None else None
     amount = Money(request.amount, request.currency).rounded()
     return BankTransferInstructions(
-        funding_request=request,
+        bank_transfer=request,
         reference=request.reference,
         reference_display=reference_display(request.reference),
         amount=amount,
@@ -220,7 +220,7 @@ def business_account_get(
         bank=bank_details(bank_account) if bank_account is not None else None,
         reference=reference.reference if reference is not None else None,
         awaiting_count=bank_transfer_list(account=account)
-        .filter(status=FundingRequest.Status.AWAITING_FUNDS)
+        .filter(status=BankTransfer.Status.AWAITING_FUNDS)
         .count(),
     )
 
@@ -238,7 +238,7 @@ class BankTransferRow:
     created_at: datetime
 
 
-def bank_transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> list[BankTransferRow]:
+def bank_transfer_rows(*, requests: Iterable[BankTransfer], locale: str) -> list[BankTransferRow]:
     return [
         BankTransferRow(
             id=request.pk,
@@ -259,6 +259,6 @@ def bank_transfer_rows(*, requests: Iterable[FundingRequest], locale: str) -> li
 
 def bank_transfers_awaiting(*, account: Account, currency: str) -> bool:
     """Whether the customer was told to send money in `currency` that has not arrived yet."""
-    return FundingRequest.objects.filter(
-        account=account, currency=currency, status=FundingRequest.Status.AWAITING_FUNDS
+    return BankTransfer.objects.filter(
+        account=account, currency=currency, status=BankTransfer.Status.AWAITING_FUNDS
     ).exists()

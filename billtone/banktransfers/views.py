@@ -55,13 +55,13 @@ def bank_transfer_add(request):
             if amount is None:
                 form.add_error("amount_choice", "Choose an amount, or enter another amount.")
             else:
-                funding_request = services.bank_transfer_create(
+                bank_transfer = services.bank_transfer_create(
                     account=account,
                     amount=amount,
                     actor=_actor(request),
                     idempotency_key=form.submitted_key(),
                 )
-                url = reverse("banktransfers:bank-transfer", args=[funding_request.pk])
+                url = reverse("banktransfers:bank-transfer", args=[bank_transfer.pk])
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
         except ValidationFailed as error:
             for message in error.errors.get("amount", [error.detail]):

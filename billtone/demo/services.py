@@ -14,7 +14,7 @@ from billtone.accounts.services import (
     billing_profile_update,
     member_add,
 )
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import (
     BankAccountInput,
@@ -65,7 +65,7 @@ DEMO_STATEMENT = """<?xml version="1.0" encoding="UTF-8"?>
 def _demo_money(account: Account, actor: Actor) -> None:
     """Business funds that arrived by bank transfer (through a real statement import), a
     transfer still awaited, and a saved sandbox card."""
-    if not FundingRequest.objects.filter(account=account).exists():
+    if not BankTransfer.objects.filter(account=account).exists():
         paid = bank_transfer_create(
             account=account, amount="500.00", actor=actor, idempotency_key="demo-received"
         )

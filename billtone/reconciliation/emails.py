@@ -37,7 +37,7 @@ def funds_received_render(context: dict[str, object]) -> RenderedEmail:
     the entry is no longer there or not credited."""
     identity = context.get(CONTEXT_FIELD)
     entry = (
-        BankEntry.objects.select_related("funding_request", "account__billing_profile")
+        BankEntry.objects.select_related("bank_transfer", "account__billing_profile")
         .filter(
             identity=identity,
             status__in=[BankEntry.Status.MATCHED, BankEntry.Status.ALLOCATED],
@@ -48,7 +48,7 @@ def funds_received_render(context: dict[str, object]) -> RenderedEmail:
     )
     if entry is None:
         raise EmailGone(f"No credited bank entry {identity!r}.")
-    request = entry.funding_request
+    request = entry.bank_transfer
     profile = entry.account.billing_profile
     return email_templates_render(
         TEMPLATE,

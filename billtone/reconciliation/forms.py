@@ -3,7 +3,7 @@
 from django import forms
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.core.money import Money
 from billtone.reconciliation.models import BankEntry
@@ -43,7 +43,7 @@ class StatementUploadForm(forms.Form):
 
 
 class _RequestChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: FundingRequest) -> str:
+    def label_from_instance(self, obj: BankTransfer) -> str:
         amount = Money(obj.amount, obj.currency).rounded().plain()
         return (
             f"{reference_format(obj.reference)} — {obj.account.name} — {amount} {obj.currency} "
@@ -53,8 +53,8 @@ class _RequestChoice(forms.ModelChoiceField):
 
 class EntryAllocateForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
-    funding_request = _RequestChoice(
-        queryset=FundingRequest.objects.none(),
+    bank_transfer = _RequestChoice(
+        queryset=BankTransfer.objects.none(),
         required=False,
         label="Bank transfer",
         help_text="Pick the customer's bank transfer this payment is for: it is marked received.",
@@ -67,10 +67,10 @@ class EntryAllocateForm(forms.Form):
             billing_profile__currency=entry.currency
         ).order_by("name")
         self.fields["account"].help_text = f"Customer accounts billed in {entry.currency}."
-        self.fields["funding_request"].queryset = (
-            FundingRequest.objects.filter(
+        self.fields["bank_transfer"].queryset = (
+            BankTransfer.objects.filter(
                 currency=entry.currency,
-                status__in=[FundingRequest.Status.AWAITING_FUNDS, FundingRequest.Status.EXPIRED],
+                status__in=[BankTransfer.Status.AWAITING_FUNDS, BankTransfer.Status.EXPIRED],
             )
             .select_related("account")
             .order_by("account__name", "-created_at")

@@ -275,7 +275,7 @@ class ImportRun:
                 status=BankEntry.Status.MATCHED,
                 reference=m.target.reference,
                 account_id=m.target.account_id,
-                funding_request_id=m.target.funding_request_id,
+                bank_transfer_id=m.target.bank_transfer_id,
                 ledger_transaction_id=pk,
             )
             for m, pk in zip(matched, ids, strict=True)
@@ -291,16 +291,16 @@ class ImportRun:
                     review_reason=decision.reason,
                     reference=decision.reference,
                     suggested_account_id=hint.account_id if hint else None,
-                    suggested_funding_request_id=hint.funding_request_id if hint else None,
+                    suggested_bank_transfer_id=hint.bank_transfer_id if hint else None,
                     suggestion_reason=hint.reason[:255] if hint else "",
                 )
             )
         import_storage.entries_insert(rows)
         bank_transfers_receive_many(
             received=[
-                (m.target.funding_request_id, m.credit.amount)
+                (m.target.bank_transfer_id, m.credit.amount)
                 for m in matched
-                if m.target.funding_request_id is not None
+                if m.target.bank_transfer_id is not None
             ],
             received_at=now,
         )

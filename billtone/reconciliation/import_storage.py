@@ -38,9 +38,9 @@ class EntryRow(NamedTuple):
     review_reason: str
     reference: str
     account_id: int | None
-    funding_request_id: int | None
+    bank_transfer_id: int | None
     suggested_account_id: int | None
-    suggested_funding_request_id: int | None
+    suggested_bank_transfer_id: int | None
     suggestion_reason: str
     ledger_transaction_id: int | None
     created_at: datetime

@@ -27,7 +27,7 @@ class Target:
     reference: str
     account_id: int
     currency: str  # the account's billing currency: its business funds are in it
-    funding_request_id: int | None = None
+    bank_transfer_id: int | None = None
     request_currency: str = ""
     request_amount: Decimal | None = None  # what the request asked for
 
@@ -113,7 +113,7 @@ def payer_name_key(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PendingRequest:
-    funding_request_id: int
+    bank_transfer_id: int
     account_id: int
     reference: str
 
@@ -121,7 +121,7 @@ class PendingRequest:
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     account_id: int
-    funding_request_id: int | None
+    bank_transfer_id: int | None
     reason: str
 
 
@@ -162,7 +162,7 @@ def suggestion_find(
         (request,) = fitting
         return Suggestion(
             request.account_id,
-            request.funding_request_id,
+            request.bank_transfer_id,
             f"A pending request {request.reference} of exactly {amount} {currency}; "
             f"{payer_name} paid this account before.",
         )

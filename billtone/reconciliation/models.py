@@ -5,7 +5,7 @@ reference, or waiting in the review queue)."""
 from django.conf import settings
 from django.db import models
 
-from billtone.banktransfers.models import REFERENCE_MAX_LENGTH, FundingRequest
+from billtone.banktransfers.models import REFERENCE_MAX_LENGTH, BankTransfer
 
 
 class StatementImport(models.Model):
@@ -191,13 +191,12 @@ class BankEntry(models.Model):
         related_name="bank_entries",
         db_index=False,
     )
-    funding_request = models.ForeignKey(
-        FundingRequest,
+    bank_transfer = models.ForeignKey(
+        BankTransfer,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="bank_entries",
-        verbose_name="bank transfer",
     )
     suggested_account = models.ForeignKey(
         "accounts.Account",
@@ -207,14 +206,13 @@ class BankEntry(models.Model):
         related_name="+",
         db_index=False,
     )
-    suggested_funding_request = models.ForeignKey(
-        FundingRequest,
+    suggested_bank_transfer = models.ForeignKey(
+        BankTransfer,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
-        verbose_name="suggested bank transfer",
     )
     suggestion_reason = models.CharField(max_length=255, blank=True)
     ledger_transaction = models.OneToOneField(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.reconciliation import matching
 from billtone.reconciliation.models import BankEntry
 
@@ -51,8 +51,8 @@ def suggestions_find(*, review: list, payers: Payers) -> dict[str, matching.Sugg
     pending: dict[tuple[Decimal, str], list[matching.PendingRequest]] = defaultdict(list)
     amounts = {c.amount for c in review if c.payer_name}
     if amounts:
-        for pk, account_id, reference, amount, currency in FundingRequest.objects.filter(
-            status=FundingRequest.Status.AWAITING_FUNDS, amount__in=amounts
+        for pk, account_id, reference, amount, currency in BankTransfer.objects.filter(
+            status=BankTransfer.Status.AWAITING_FUNDS, amount__in=amounts
         ).values_list("pk", "account_id", "reference", "amount", "currency"):
             pending[(amount, currency)].append(matching.PendingRequest(pk, account_id, reference))
     names: dict[int, set[str]] = defaultdict(set)

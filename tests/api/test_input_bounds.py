@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from billtone.accounts.models import ApiToken
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.core.money import Money
 from billtone.payments.models import Payment, SavedCard
@@ -76,7 +76,7 @@ def post_json(api, path: str, text: str):
 @pytest.mark.parametrize("amount", EXPONENTS + MALFORMED + TOO_LONG)
 def test_bank_transfer_amounts_out_of_notation_or_range_are_422(api, banks, amount):
     problem = refused(api.post(BANK_TRANSFERS, {"amount": amount}), "amount")
-    assert not FundingRequest.objects.exists(), problem
+    assert not BankTransfer.objects.exists(), problem
 
 
 @pytest.mark.parametrize("amount", EXPONENTS + MALFORMED + TOO_LONG)
@@ -119,7 +119,7 @@ def test_json_numbers_written_plainly_are_read_exactly(api, card):
 def test_json_that_is_not_json_is_a_400(api, banks, body):
     response = post_json(api, BANK_TRANSFERS, body)
     assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -161,12 +161,12 @@ def test_bank_transfer_form_refuses_them_inline(web, banks, amount):
     response = web.post(TRANSFER_PAGE, {"amount_choice": "other", "custom_amount": amount})
     assert response.status_code == 200
     assert 'class="field-error"' in response.content.decode()
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
 
 
 def test_forms_read_amounts_as_people_write_them(web, banks, card):
     web.post(TRANSFER_PAGE, {"amount_choice": "other", "custom_amount": " 1,234.50 "})
-    assert FundingRequest.objects.get().amount == Decimal("1234.50")
+    assert BankTransfer.objects.get().amount == Decimal("1234.50")
 
 
 # --- Dates ----------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def _answered(response) -> int:
 
 
 def _rows() -> tuple[int, int]:
-    return Payment.objects.count(), FundingRequest.objects.count()
+    return Payment.objects.count(), BankTransfer.objects.count()
 
 
 @GENERATED
@@ -350,7 +350,7 @@ def test_statements_never_fail_on_extreme_dates_and_pages(
     "path",
     [
         "/admin/reconciliation/bankentry/",
-        "/admin/banktransfers/fundingrequest/",
+        "/admin/banktransfers/banktransfer/",
         "/admin/ledger/transaction/",
         "/admin/payments/payment/",
     ],

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format, reference_is_valid
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.notifications.models import EmailDelivery
@@ -49,14 +49,14 @@ def test_owner_adds_funds_by_bank_transfer(page, login, shot, account):
     )
     expect(page.locator("#id_custom_amount")).to_have_value("99.999")
     shot("add-bank-transfer-error")
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
 
     page.get_by_label("€250.00").check()
     page.get_by_role("button", name="Next").click()
 
     expect(page).to_have_url(re.compile(r"/billing/payment-methods/bank-transfers/\d+/$"))
     expect(page.get_by_role("heading", name="Bank Transfer Instructions")).to_be_visible()
-    request = FundingRequest.objects.get(account=account)
+    request = BankTransfer.objects.get(account=account)
     assert reference_is_valid(request.reference) and request.reference != permanent
     expect(page.locator("#transfer-reference")).to_have_text(reference_format(request.reference))
     expect(page.locator("#transfer-amount")).to_have_text("€250.00")

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.reconciliation.models import BankEntry
@@ -37,7 +37,7 @@ def test_an_uploaded_statement_turns_the_pending_transfer_into_business_funds(
     page.get_by_role("button", name="Next").click()
     expect(page).to_have_url(re.compile(r"/billing/payment-methods/bank-transfers/\d+/$"))
     shown = page.locator("#transfer-reference").inner_text()
-    request = FundingRequest.objects.get(account=account)
+    request = BankTransfer.objects.get(account=account)
     assert shown == reference_format(request.reference)
     shot("customer-instructions")
     page.get_by_role("link", name="Back to bank transfers").click()
@@ -107,4 +107,4 @@ def test_an_uploaded_statement_turns_the_pending_transfer_into_business_funds(
     expect(page.locator("#business-funds-balance")).to_have_text("€330.00")
     expect(page.locator(f"#transfer-{request.pk}")).to_contain_text("Received")
     shot("customer-received")
-    assert FundingRequest.objects.get(pk=request.pk).status == "received"
+    assert BankTransfer.objects.get(pk=request.pk).status == "received"

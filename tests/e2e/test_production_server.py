@@ -196,7 +196,7 @@ def test_customer_and_operator_pages_under_the_production_server(
     shot("admin-index")
     for path in (
         "/admin/reconciliation/bankentry/",
-        "/admin/banktransfers/fundingrequest/",
+        "/admin/banktransfers/banktransfer/",
         "/admin/reconciliation/statementimport/upload/",
         "/admin/accounts/account/",
         "/admin/auth/user/add/",

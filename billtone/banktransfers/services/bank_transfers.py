@@ -1,5 +1,5 @@
 """Bank transfers (a customer adds business funds by bank transfer: an amount, a reference
-of its own, an expiry; the model is FundingRequest) and the account's permanent reference."""
+of its own, an expiry) and the account's permanent reference."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import AccountReference, FundingRequest, OperatorBankAccount
+from billtone.banktransfers.models import AccountReference, BankTransfer, OperatorBankAccount
 from billtone.banktransfers.references import reference_random
 from billtone.banktransfers.services.bank_accounts import operator_bank_account_for
 from billtone.core import clock
@@ -65,7 +65,7 @@ def bank_transfer_amount_clean(*, amount: object, currency: str, locale: str = "
 def _reference_taken(reference: str) -> bool:
     return (
         AccountReference.objects.filter(reference=reference).exists()
-        or FundingRequest.objects.filter(reference=reference).exists()
+        or BankTransfer.objects.filter(reference=reference).exists()
     )
 
 
@@ -100,10 +100,8 @@ def account_reference_get_or_create(*, account: Account) -> AccountReference:
     raise RuntimeError("Could not create the account's bank transfer reference.")
 
 
-def _replay(*, account: Account, idempotency_key: str, amount: Money) -> FundingRequest | None:
-    existing = FundingRequest.objects.filter(
-        account=account, idempotency_key=idempotency_key
-    ).first()
+def _replay(*, account: Account, idempotency_key: str, amount: Money) -> BankTransfer | None:
+    existing = BankTransfer.objects.filter(account=account, idempotency_key=idempotency_key).first()
     if existing is None:
         return None
     if Money(existing.amount, existing.currency) != amount:
@@ -119,7 +117,7 @@ def _replay(*, account: Account, idempotency_key: str, amount: Money) -> Funding
 @transaction.atomic
 def bank_transfer_create(
     *, account: Account, amount: object, actor: Actor, idempotency_key: str | None = None
-) -> FundingRequest:
+) -> BankTransfer:
     """Ask to add `amount` of business funds by bank transfer: a request with its own
     reference, in the account's currency, and the instructions emailed to the billing email.
 
@@ -142,7 +140,7 @@ def bank_transfer_create(
     for _ in range(REFERENCE_ATTEMPTS):
         try:
             with transaction.atomic():
-                request = FundingRequest.objects.create(
+                request = BankTransfer.objects.create(
                     account=account,
                     amount=value.amount,
                     currency=currency,
@@ -163,7 +161,7 @@ def bank_transfer_create(
         raise RuntimeError("Could not create the bank transfer.")
     audit_record(
         actor=actor,
-        action="funding_request.create",
+        action="bank_transfer.create",
         obj=request,
         account_id=account.pk,
         changes={"amount": [None, value.plain()], "reference": [None, request.reference]},
@@ -173,7 +171,7 @@ def bank_transfer_create(
 
 
 def _instructions_email(
-    *, request: FundingRequest, bank_account: OperatorBankAccount, locale: str
+    *, request: BankTransfer, bank_account: OperatorBankAccount, locale: str
 ) -> None:
     from billtone.banktransfers.selectors import bank_transfer_instructions
 
@@ -188,15 +186,15 @@ def _instructions_email(
 def bank_transfer_expire_due() -> int:
     """Mark requests past their expiry as expired; returns how many. One conditional UPDATE,
     so a request received at the same moment is never turned back to expired."""
-    return FundingRequest.objects.filter(
-        status=FundingRequest.Status.AWAITING_FUNDS, expires_at__lte=clock.now()
-    ).update(status=FundingRequest.Status.EXPIRED)
+    return BankTransfer.objects.filter(
+        status=BankTransfer.Status.AWAITING_FUNDS, expires_at__lte=clock.now()
+    ).update(status=BankTransfer.Status.EXPIRED)
 
 
-def bank_transfers_lock(*, ids: Iterable[int]) -> dict[int, FundingRequest]:
+def bank_transfers_lock(*, ids: Iterable[int]) -> dict[int, BankTransfer]:
     """The bank transfers `ids` by id, locked in id order: the one way this app locks them.
     Callers that also post to the ledger lock its accounts first."""
-    locked = FundingRequest.objects.select_for_update().filter(pk__in=sorted(set(ids)))
+    locked = BankTransfer.objects.select_for_update().filter(pk__in=sorted(set(ids)))
     return {request.pk: request for request in locked.order_by("pk")}
 
 
@@ -209,17 +207,17 @@ def bank_transfer_arrival(*, status: str, requested: Money, arrived: Money) -> s
     if arrived.amount <= 0:
         raise ValidationFailed({"amount": ["The amount received must be more than zero."]})
     taken = (
-        FundingRequest.Status.RECEIVED
+        BankTransfer.Status.RECEIVED
         if arrived == requested
-        else FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+        else BankTransfer.Status.RECEIVED_DIFFERENT_AMOUNT
     )
-    return taken if taken in FundingRequest.TRANSITIONS.get(status, ()) else None
+    return taken if taken in BankTransfer.TRANSITIONS.get(status, ()) else None
 
 
 @transaction.atomic
 def bank_transfer_receive(
     *, bank_transfer_id: int, amount: Decimal, received_at: datetime
-) -> FundingRequest:
+) -> BankTransfer:
     """Record the money that arrived for a bank transfer (`bank_transfer_arrival`); Conflict
     when it was received already. For staff allocating a bank entry from the review queue
     (reconciliation's services.review), who post the money to the ledger in the same

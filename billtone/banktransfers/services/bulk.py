@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from billtone.banktransfers.models import AccountReference, FundingRequest
+from billtone.banktransfers.models import AccountReference, BankTransfer
 from billtone.banktransfers.services.bank_transfers import bank_transfer_arrival
 from billtone.core.money import Money
 from billtone.core.sql import SPLIT, joined
@@ -27,7 +27,7 @@ def references_find(references: Sequence[str]) -> tuple[list[tuple], list[tuple]
         permanent = AccountReference.objects.filter(reference__in=references).values_list(
             "reference", "account_id"
         )
-        transfers = FundingRequest.objects.filter(reference__in=references).values_list(
+        transfers = BankTransfer.objects.filter(reference__in=references).values_list(
             "reference", "pk", "account_id", "currency", "amount"
         )
         return list(permanent), list(transfers)
@@ -40,7 +40,7 @@ def references_find(references: Sequence[str]) -> tuple[list[tuple], list[tuple]
         permanent = cursor.fetchall()
         cursor.execute(
             "SELECT reference, id, account_id, currency, amount "  # noqa: S608
-            f"FROM {FundingRequest._meta.db_table} WHERE reference = ANY({SPLIT})",
+            f"FROM {BankTransfer._meta.db_table} WHERE reference = ANY({SPLIT})",
             [joined(references)],
         )
         return permanent, cursor.fetchall()
@@ -76,7 +76,7 @@ def _lock(ids: Sequence[int]) -> dict[int, tuple[str, Decimal, str]]:
     wanted = sorted(set(ids))
     if connection.vendor != "postgresql":
         locked = (
-            FundingRequest.objects.select_for_update()
+            BankTransfer.objects.select_for_update()
             .filter(pk__in=wanted)
             .order_by("pk")
             .values_list("pk", "status", "amount", "currency")
@@ -84,7 +84,7 @@ def _lock(ids: Sequence[int]) -> dict[int, tuple[str, Decimal, str]]:
         return {pk: (status, amount, currency) for pk, status, amount, currency in locked}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, status, amount, currency FROM {FundingRequest._meta.db_table} "  # noqa: S608
+            f"SELECT id, status, amount, currency FROM {BankTransfer._meta.db_table} "  # noqa: S608
             f"WHERE id = ANY({SPLIT}::bigint[]) ORDER BY id FOR UPDATE",
             [joined(wanted)],
         )
@@ -96,11 +96,9 @@ def _save(changes: Sequence[tuple[int, str, Decimal]], received_at: datetime) ->
     if not changes:
         return
     if connection.vendor != "postgresql":
-        FundingRequest.objects.bulk_update(
+        BankTransfer.objects.bulk_update(
             [
-                FundingRequest(
-                    pk=pk, status=status, received_amount=amount, received_at=received_at
-                )
+                BankTransfer(pk=pk, status=status, received_amount=amount, received_at=received_at)
                 for pk, status, amount in changes
             ],
             ["status", "received_amount", "received_at"],
@@ -108,7 +106,7 @@ def _save(changes: Sequence[tuple[int, str, Decimal]], received_at: datetime) ->
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {FundingRequest._meta.db_table} AS r SET status = v.status, "  # noqa: S608
+            f"UPDATE {BankTransfer._meta.db_table} AS r SET status = v.status, "  # noqa: S608
             "received_amount = v.amount, received_at = %s "
             f"FROM unnest({SPLIT}::bigint[], {SPLIT}, {SPLIT}::numeric[]) "
             "AS v(id, status, amount) WHERE r.id = v.id",

@@ -1,4 +1,4 @@
-"""Fixtures for the funding-request tests: the operator's bank accounts, as in the demo."""
+"""Fixtures for the bank transfer tests: the operator's bank accounts, as in the demo."""
 
 import pytest
 

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from billtone.banktransfers.models import AccountReference, FundingRequest
+from billtone.banktransfers.models import AccountReference, BankTransfer
 from billtone.banktransfers.references import reference_format, reference_is_valid
 from billtone.banktransfers.selectors import PROCESSING_NOTE
 from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
@@ -47,7 +47,7 @@ def test_post_answers_201_with_the_instructions(api, account):
     assert datetime.fromisoformat(body["expires_at"]) - created == timedelta(days=14)
     assert "API token" in body["created_by"]
 
-    request = FundingRequest.objects.get(pk=body["id"])
+    request = BankTransfer.objects.get(pk=body["id"])
     assert (request.account_id, request.reference) == (account.pk, body["reference"])
     assert EmailDelivery.objects.filter(key=f"bank-transfer-instructions:{request.pk}").exists()
 
@@ -82,7 +82,7 @@ def test_bad_amounts_are_422_problems_and_create_nothing(api, payload, field, me
     assert list(body["errors"]) == [field]
     if message:
         assert body["errors"][field] == [message]
-    assert not FundingRequest.objects.exists() and not EmailDelivery.objects.exists()
+    assert not BankTransfer.objects.exists() and not EmailDelivery.objects.exists()
 
 
 def test_no_bank_account_in_the_currency_is_a_422_problem(make_account):
@@ -90,7 +90,7 @@ def test_no_bank_account_in_the_currency_is_a_422_problem(make_account):
     client = api_client_for(owner_of(usd))
     body = problem(client.post(URL, {"amount": "100"}), 422, "bank-transfer-unavailable")
     assert "Bank transfer is not available in USD" in body["detail"]
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
     reference = client.get(f"{URL}/reference").json()
     assert reference["currency"] == "USD" and reference["bank"] is None
 
@@ -100,11 +100,11 @@ def test_an_idempotency_key_replays_the_first_answer(api):
     again = api.post(URL, {"amount": "250"}, HTTP_IDEMPOTENCY_KEY="checkout-1")
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
-    assert FundingRequest.objects.get().idempotency_key == "checkout-1"
+    assert BankTransfer.objects.get().idempotency_key == "checkout-1"
 
     other = api.post(URL, {"amount": "500"}, HTTP_IDEMPOTENCY_KEY="checkout-1")
     problem(other, 422, "idempotency-key-reused")
-    assert FundingRequest.objects.count() == 1
+    assert BankTransfer.objects.count() == 1
 
 
 def test_list_is_paginated_newest_first_and_scoped(api, other_api):
@@ -144,7 +144,7 @@ def test_member_without_billing_rights_gets_403(member):
     client = api_client_for(member)
     problem(client.post(URL, {"amount": "250"}), 403, "forbidden")
     problem(client.get(URL), 403, "forbidden")
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
 
 
 def test_no_token_is_401(client):

@@ -7,7 +7,7 @@ import time_machine
 from django.core import mail
 from django.db import IntegrityError, connection, connections, transaction
 
-from billtone.banktransfers.models import AccountReference, FundingRequest
+from billtone.banktransfers.models import AccountReference, BankTransfer
 from billtone.banktransfers.references import reference_is_valid
 from billtone.banktransfers.services import (
     BankTransferUnavailable,
@@ -29,7 +29,7 @@ from billtone.core.services import Actor
 from billtone.notifications.models import EmailDelivery
 
 pytestmark = pytest.mark.usefixtures("operator_banks")
-Status = FundingRequest.Status
+Status = BankTransfer.Status
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def actor(owner):
     return Actor(label=owner.user.username, user_id=owner.user_id)
 
 
-def create(account, amount="250", actor=None, key=None) -> FundingRequest:
+def create(account, amount="250", actor=None, key=None) -> BankTransfer:
     return bank_transfer_create(
         account=account, amount=amount, actor=actor or Actor.system("test"), idempotency_key=key
     )
@@ -54,7 +54,7 @@ def test_a_request_has_the_amount_in_the_account_currency_and_its_own_reference(
     assert request.created_by == owner.user
     assert request.expires_at - request.created_at == timedelta(days=14)
     assert request.received_amount is None and request.received_at is None
-    entry = AuditEntry.objects.get(action="funding_request.create")
+    entry = AuditEntry.objects.get(action="bank_transfer.create")
     assert entry.account_id == account.pk and entry.changes["amount"] == [None, "250.00"]
 
 
@@ -93,8 +93,8 @@ def test_no_operator_bank_account_in_the_currency_is_a_clear_error_and_writes_no
         create(usd, "100")
     assert raised.value.status == 422
     assert "Bank transfer is not available in USD" in raised.value.detail
-    assert not FundingRequest.objects.exists() and not EmailDelivery.objects.exists()
-    assert not AuditEntry.objects.filter(action="funding_request.create").exists()
+    assert not BankTransfer.objects.exists() and not EmailDelivery.objects.exists()
+    assert not AuditEntry.objects.filter(action="bank_transfer.create").exists()
 
 
 @pytest.mark.parametrize("amount", ["10", "10.00", "50000", "49999.99", 250, Decimal("12.5")])
@@ -125,7 +125,7 @@ def test_bad_amounts_are_refused_with_a_message_and_write_nothing(account, amoun
     with pytest.raises(ValidationFailed) as raised:
         create(account, amount)
     assert raised.value.errors == {"amount": [message]}
-    assert not FundingRequest.objects.exists() and not EmailDelivery.objects.exists()
+    assert not BankTransfer.objects.exists() and not EmailDelivery.objects.exists()
 
 
 def test_trailing_zeros_beyond_the_minor_unit_are_not_extra_decimals(account):
@@ -160,7 +160,7 @@ def test_the_same_idempotency_key_returns_the_first_request(account):
     again = create(account, "250.00", key="order-7")
 
     assert again.pk == first.pk and again.reference == first.reference
-    assert FundingRequest.objects.count() == 1
+    assert BankTransfer.objects.count() == 1
     assert EmailDelivery.objects.count() == 1
 
 
@@ -169,7 +169,7 @@ def test_the_same_key_with_another_amount_is_refused_and_writes_nothing(account)
     with pytest.raises(Conflict) as raised:
         create(account, "500", key="order-7")
     assert raised.value.slug == "idempotency-key-reused"
-    assert list(FundingRequest.objects.all()) == [first]
+    assert list(BankTransfer.objects.all()) == [first]
 
 
 def test_idempotency_keys_are_per_account(account, other_account):
@@ -181,7 +181,7 @@ def test_idempotency_keys_are_per_account(account, other_account):
 def test_the_database_refuses_a_second_request_with_the_same_key(account):
     first = create(account, key="k1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        FundingRequest.objects.create(
+        BankTransfer.objects.create(
             account=account,
             amount=Decimal("10"),
             currency="EUR",
@@ -212,7 +212,7 @@ def test_the_database_refuses_duplicate_references(account, other_account):
     request = create(account)
     permanent = account_reference_get_or_create(account=account)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FundingRequest.objects.create(
+        BankTransfer.objects.create(
             account=other_account,
             amount=Decimal("10"),
             currency="GBP",
@@ -260,7 +260,7 @@ def test_requests_past_their_expiry_expire_and_others_do_not(account, other_acco
         assert bank_transfer_expire_due() == 1
         assert bank_transfer_expire_due() == 0  # safe to run twice
 
-    statuses = dict(FundingRequest.objects.values_list("pk", "status"))
+    statuses = dict(BankTransfer.objects.values_list("pk", "status"))
     assert statuses == {
         due.pk: Status.EXPIRED,
         later.pk: Status.AWAITING_FUNDS,
@@ -369,7 +369,7 @@ def test_the_allowed_transitions():
         (source, target)
         for source in Status.values
         for target in Status.values
-        if FundingRequest(status=source).can_become(target)
+        if BankTransfer(status=source).can_become(target)
     }
     assert allowed == {
         ("awaiting_funds", "received"),
@@ -383,9 +383,9 @@ def test_the_allowed_transitions():
 def test_the_database_refuses_a_received_status_without_the_money(account):
     request = create(account)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FundingRequest.objects.filter(pk=request.pk).update(status=Status.RECEIVED)
+        BankTransfer.objects.filter(pk=request.pk).update(status=Status.RECEIVED)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FundingRequest.objects.filter(pk=request.pk).update(received_amount=Decimal("1"))
+        BankTransfer.objects.filter(pk=request.pk).update(received_amount=Decimal("1"))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrency")
@@ -413,5 +413,5 @@ def test_concurrent_requests_with_one_key_make_one_request(account):
 
     assert errors == []
     assert len(set(results)) == 1 and len(results) == 4
-    assert FundingRequest.objects.count() == 1
+    assert BankTransfer.objects.count() == 1
     assert EmailDelivery.objects.count() == 1

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.selectors import PROCESSING_NOTE
 from billtone.banktransfers.services import bank_transfer_create
@@ -19,11 +19,11 @@ METHODS = "/billing/payment-methods/"
 ADD = "/billing/payment-methods/bank-transfer/"
 
 
-def detail_url(request: FundingRequest) -> str:
+def detail_url(request: BankTransfer) -> str:
     return f"/billing/payment-methods/bank-transfers/{request.pk}/"
 
 
-def make_request(account, amount: str = "250") -> FundingRequest:
+def make_request(account, amount: str = "250") -> BankTransfer:
     return bank_transfer_create(account=account, amount=amount, actor=Actor.system("test"))
 
 
@@ -84,7 +84,7 @@ def test_the_add_page_offers_the_presets_and_another_amount(web):
 def test_choosing_a_preset_and_next_shows_the_instructions(web, account):
     response = web.post(ADD, {"amount_choice": "250.00", "idempotency_key": "k1"})
 
-    request = FundingRequest.objects.get(account=account)
+    request = BankTransfer.objects.get(account=account)
     assert response.status_code == 302 and response["Location"] == detail_url(request)
     assert request.amount == Decimal("250.00") and request.created_by == owner_of(account).user
 
@@ -107,7 +107,7 @@ def test_another_amount_with_htmx_redirects_the_client(web, account):
     response = web.post(
         ADD, {"amount_choice": "other", "custom_amount": "1234.50"}, HTTP_HX_REQUEST="true"
     )
-    request = FundingRequest.objects.get(account=account)
+    request = BankTransfer.objects.get(account=account)
     assert response["HX-Redirect"] == detail_url(request)
     assert request.amount == Decimal("1234.50")
 
@@ -115,7 +115,7 @@ def test_another_amount_with_htmx_redirects_the_client(web, account):
 def test_a_gbp_account_gets_no_qr_code(other_account):
     client = web_for(other_account)
     client.post(ADD, {"amount_choice": "other", "custom_amount": "80"})
-    request = FundingRequest.objects.get(account=other_account)
+    request = BankTransfer.objects.get(account=other_account)
     html = client.get(detail_url(request)).content.decode()
     assert "£80.00" in html and "GB33 BUKB 2020 1555 5555 55" in html
     assert "data:image/svg+xml" not in html
@@ -155,7 +155,7 @@ def test_bad_amounts_show_inline_errors_and_create_nothing(web, data, field, mes
     assert response.status_code == 200 and html.startswith('<form id="bank-transfer-form"')
     error = html[html.index(f'id="error-{field}">') :]
     assert error[len(f'id="error-{field}">') :].startswith(message)
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()
     if data.get("custom_amount"):
         assert f'value="{data["custom_amount"]}"' in html  # kept, to be corrected
 
@@ -164,7 +164,7 @@ def test_a_double_submit_makes_one_request(web, account):
     first = web.post(ADD, {"amount_choice": "100.00", "idempotency_key": "form-1"})
     again = web.post(ADD, {"amount_choice": "100.00", "idempotency_key": "form-1"})
     assert first["Location"] == again["Location"]
-    assert FundingRequest.objects.filter(account=account).count() == 1
+    assert BankTransfer.objects.filter(account=account).count() == 1
 
 
 def test_another_accounts_instructions_are_404(web, other_account):
@@ -181,7 +181,7 @@ def test_an_account_in_a_currency_without_a_bank_account_is_told_so(make_account
     html = client.get(METHODS).content.decode()
     assert message in html and "Add Bank Transfer</a>" not in html
     html = client.post(ADD, {"amount_choice": "100.00"}).content.decode()
-    assert message in html and not FundingRequest.objects.exists()
+    assert message in html and not BankTransfer.objects.exists()
     assert message in client.get("/").content.decode()
 
 
@@ -199,7 +199,7 @@ def test_member_without_billing_rights_gets_403(member, account):
     for path in (METHODS, ADD, detail_url(request)):
         assert client.get(path).status_code == 403
     assert client.post(ADD, {"amount_choice": "100.00"}).status_code == 403
-    assert FundingRequest.objects.count() == 1
+    assert BankTransfer.objects.count() == 1
 
 
 def test_anonymous_is_sent_to_login(client):

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.core.management import call_command
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.ledger.models import LedgerAccount
 from billtone.payments.models import SavedCard
 
@@ -30,7 +30,7 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     acme = Account.objects.get(name="Acme Telecom GmbH")
     funds = LedgerAccount.objects.get(account=acme, kind="business_funds")
     assert funds.balance == Decimal("500.00")  # the demo statement, imported and matched
-    assert sorted(FundingRequest.objects.filter(account=acme).values_list("status", flat=True)) == [
+    assert sorted(BankTransfer.objects.filter(account=acme).values_list("status", flat=True)) == [
         "awaiting_funds",
         "received",
     ]

@@ -84,10 +84,10 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
         "bank_reference",
         "reference",
         "suggested_account",
-        "suggested_funding_request",
+        "suggested_bank_transfer",
         "suggestion_reason",
         "account",
-        "funding_request",
+        "bank_transfer",
         "ledger_transaction",
         "decided_by_label",
         "decided_at",
@@ -189,7 +189,7 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
             entry=entry,
             initial={
                 "account": entry.suggested_account_id,
-                "funding_request": entry.suggested_funding_request_id,
+                "bank_transfer": entry.suggested_bank_transfer_id,
             },
         )
         if request.method == "POST" and form.is_valid():
@@ -197,7 +197,7 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
                 allocated = bank_entry_allocate(
                     entry_id=entry.pk,
                     account=form.cleaned_data["account"],
-                    funding_request=form.cleaned_data["funding_request"],
+                    bank_transfer=form.cleaned_data["bank_transfer"],
                     note=form.cleaned_data["note"],
                     actor=staff_actor(request),
                 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.services import bank_transfer_receive
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
@@ -57,11 +57,11 @@ def bank_entry_allocate(
     entry_id: int,
     account: Account,
     actor: Actor,
-    funding_request: FundingRequest | None = None,
+    bank_transfer: BankTransfer | None = None,
     note: str = "",
 ) -> BankEntry:
     """Credit the entry in review to `account`'s business funds, with the amount that
-    arrived; with `funding_request` (one of that account's), mark that request received.
+    arrived; with `bank_transfer` (one of that account's), mark that request received.
     Refused, changing nothing, when the entry is not in review, the account's currency is
     not the entry's, or the request is another account's, in another currency or received."""
     entry = _locked_in_review(entry_id, BankEntry.Status.ALLOCATED)
@@ -72,11 +72,11 @@ def bank_entry_allocate(
             f"The transfer is in {entry.currency}; {account.name}'s business funds are in "
             f"{currency}. Return it to the payer instead."
         ]
-    if funding_request is not None:
-        if funding_request.account_id != account.pk:
-            errors["funding_request"] = ["This transfer request belongs to another account."]
-        elif funding_request.status in FundingRequest.RECEIVED_STATUSES:
-            errors["funding_request"] = ["This transfer request has received its money already."]
+    if bank_transfer is not None:
+        if bank_transfer.account_id != account.pk:
+            errors["bank_transfer"] = ["This transfer request belongs to another account."]
+        elif bank_transfer.status in BankTransfer.RECEIVED_STATUSES:
+            errors["bank_transfer"] = ["This transfer request has received its money already."]
     if len(note) > NOTE_LIMIT:
         errors["note"] = [f"At most {NOTE_LIMIT} characters."]
     if errors:
@@ -85,7 +85,7 @@ def bank_entry_allocate(
     money = Money(entry.amount, entry.currency)
     txn = transaction_post(
         kind=TRANSACTION_KIND,
-        memo=ledger_memo(funding_request.reference if funding_request is not None else ""),
+        memo=ledger_memo(bank_transfer.reference if bank_transfer is not None else ""),
         postings=[
             Leg(operator_ledger_account(kind=LedgerKind.BANK_CLEARING, currency=currency), -money),
             Leg(customer_ledger_accounts(account=account).business_funds, money),
@@ -96,13 +96,13 @@ def bank_entry_allocate(
         statement_reference=funding_request.reference if funding_request is not None else "",
     )
     now = clock.now()
-    if funding_request is not None:
-        funding_request = bank_transfer_receive(
-            bank_transfer_id=funding_request.pk, amount=entry.amount, received_at=now
+    if bank_transfer is not None:
+        bank_transfer = bank_transfer_receive(
+            bank_transfer_id=bank_transfer.pk, amount=entry.amount, received_at=now
         )
     entry.status = BankEntry.Status.ALLOCATED
     entry.account = account
-    entry.funding_request = funding_request
+    entry.bank_transfer = bank_transfer
     entry.ledger_transaction = txn
     _decided(entry, actor=actor, note=note, now=now)
     audit_record(
@@ -114,7 +114,7 @@ def bank_entry_allocate(
             "status": [BankEntry.Status.REVIEW, BankEntry.Status.ALLOCATED],
             "account": [None, account.pk],
             "amount": [None, money.plain()],
-            "funding_request": [None, funding_request.reference if funding_request else None],
+            "bank_transfer": [None, bank_transfer.reference if bank_transfer else None],
             "ledger_transaction": [None, txn.pk],
             **_note(note),
         },

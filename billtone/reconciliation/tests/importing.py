@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from billtone.banktransfers.models import AccountReference, FundingRequest
+from billtone.banktransfers.models import AccountReference, BankTransfer
 from billtone.banktransfers.services import account_reference_get_or_create, bank_transfer_create
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerAccount, LedgerKind
@@ -92,7 +92,7 @@ def camt053(
 class Customer:
     account: object
     reference: AccountReference
-    request: FundingRequest
+    request: BankTransfer
 
     @property
     def funds(self) -> Decimal:

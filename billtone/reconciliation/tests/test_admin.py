@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.core.models import AuditEntry
 from billtone.ledger.models import Transaction
 from billtone.reconciliation.models import BankEntry, StatementImport, StatementUpload
@@ -214,7 +214,7 @@ def test_staff_allocate_an_entry_from_the_queue(staff, queue, customer):
 
     response = staff.post(
         f"{QUEUE}{queue.pk}/allocate/",
-        {"account": customer.account.pk, "funding_request": customer.request.pk, "note": "ok"},
+        {"account": customer.account.pk, "bank_transfer": customer.request.pk, "note": "ok"},
     )
 
     assert "allocate-link" in entry_page and "return-link" in entry_page
@@ -223,7 +223,7 @@ def test_staff_allocate_an_entry_from_the_queue(staff, queue, customer):
     entry = BankEntry.objects.get(pk=queue.pk)
     assert entry.status == "allocated" and entry.decided_by_label == "operator"
     assert customer.funds == Decimal("250.00")
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "received_different_amount"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "received_different_amount"
     assert AuditEntry.objects.filter(action="bank_entry.allocate", actor_label="operator").exists()
     assert "allocate-link" not in staff.get(f"{QUEUE}{queue.pk}/change/").content.decode()
 
@@ -269,9 +269,9 @@ def test_customers_never_reach_the_back_office(web, queue):
 
 
 def test_references_and_requests_are_shown_read_only(staff, customer):
-    for model in ("accountreference", "fundingrequest"):
+    for model in ("accountreference", "banktransfer"):
         listing = staff.get(f"/admin/banktransfers/{model}/")
         assert listing.status_code == 200
         assert staff.get(f"/admin/banktransfers/{model}/add/").status_code == 403
-    page = staff.get(f"/admin/banktransfers/fundingrequest/{customer.request.pk}/change/")
+    page = staff.get(f"/admin/banktransfers/banktransfer/{customer.request.pk}/change/")
     assert customer.request.reference in page.content.decode()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 from billtone.notifications.models import EmailDelivery
@@ -55,7 +55,7 @@ def test_camt053_in_every_version(tmp_path, customer, version):
     assert result.debits_ignored == 1 and result.matched_totals == {"EUR": "270.00"}
     assert result.account_iban == "NL91ABNA0417164300"
     assert customer.funds == Decimal("270.00")
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "received"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "received"
 
 
 def test_a_generated_camt053_matches_exactly_the_credits_with_a_reference(tmp_path, customer):
@@ -106,7 +106,7 @@ def test_mt940_with_the_reference_split_over_subfields(tmp_path, customer):
 
     assert (result.format, result.matched, result.debits_ignored) == ("mt940", 1, 1)
     entry = BankEntry.objects.get()
-    assert entry.funding_request == customer.request and entry.payer_name == "ACME TELECOM GMBH"
+    assert entry.bank_transfer == customer.request and entry.payer_name == "ACME TELECOM GMBH"
     assert customer.funds == Decimal("250.00")
 
 
@@ -184,7 +184,7 @@ def nothing_written(customer) -> None:
     assert not Transaction.objects.exists() and not Posting.objects.exists()
     assert not LedgerAccount.objects.filter(kind="business_funds").exclude(balance=0).exists()
     assert not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "awaiting_funds"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "awaiting_funds"
 
 
 def truncated(tmp_path, customer):

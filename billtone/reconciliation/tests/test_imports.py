@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.banktransfers.services import (
     bank_transfer_create,
@@ -54,11 +54,11 @@ def test_a_request_reference_credits_business_funds_and_marks_the_request_receiv
     assert result.file_name == "statement.xml" and result.format == "camt053"
     assert len(result.sha256) == 64 and result.statement_ids == "STMT-1"
     assert customer.funds == Decimal("250.00")
-    request = FundingRequest.objects.get(pk=customer.request.pk)
-    assert request.status == FundingRequest.Status.RECEIVED
+    request = BankTransfer.objects.get(pk=customer.request.pk)
+    assert request.status == BankTransfer.Status.RECEIVED
     assert request.received_amount == Decimal("250.00")
     entry = BankEntry.objects.get()
-    assert (entry.status, entry.account, entry.funding_request) == (
+    assert (entry.status, entry.account, entry.bank_transfer) == (
         Status.MATCHED,
         customer.account,
         request,
@@ -95,7 +95,7 @@ def test_the_reference_is_found_in_the_free_text_however_it_is_typed(tmp_path, c
 
     assert (result.matched, result.to_review) == (1, 0)
     assert customer.funds == Decimal("250.00")
-    assert BankEntry.objects.get().funding_request == customer.request
+    assert BankEntry.objects.get().bank_transfer == customer.request
 
 
 def test_the_permanent_account_reference_credits_without_a_request(tmp_path, customer):
@@ -105,17 +105,17 @@ def test_the_permanent_account_reference_credits_without_a_request(tmp_path, cus
 
     assert customer.funds == Decimal("75.10")
     entry = BankEntry.objects.get()
-    assert entry.account == customer.account and entry.funding_request is None
-    request = FundingRequest.objects.get(pk=customer.request.pk)
-    assert request.status == FundingRequest.Status.AWAITING_FUNDS
+    assert entry.account == customer.account and entry.bank_transfer is None
+    request = BankTransfer.objects.get(pk=customer.request.pk)
+    assert request.status == BankTransfer.Status.AWAITING_FUNDS
 
 
 @pytest.mark.parametrize(
     ("arrived", "status"),
     [
-        ("300.00", FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT),
-        ("99.99", FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT),
-        ("250", FundingRequest.Status.RECEIVED),
+        ("300.00", BankTransfer.Status.RECEIVED_DIFFERENT_AMOUNT),
+        ("99.99", BankTransfer.Status.RECEIVED_DIFFERENT_AMOUNT),
+        ("250", BankTransfer.Status.RECEIVED),
     ],
 )
 def test_over_and_under_payments_credit_what_arrived(tmp_path, customer, arrived, status):
@@ -125,24 +125,22 @@ def test_over_and_under_payments_credit_what_arrived(tmp_path, customer, arrived
     funds_received_emails_queue(statement_import_id=result.pk)
 
     assert customer.funds == Decimal(arrived)
-    request = FundingRequest.objects.get(pk=customer.request.pk)
+    request = BankTransfer.objects.get(pk=customer.request.pk)
     assert request.status == status and request.received_amount == Decimal(arrived)
     _, email = email_render(delivery=EmailDelivery.objects.get(key__startswith="funds-received:"))
     assert ("the amount that arrived differs" in email.body_text) == (
-        status == FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+        status == BankTransfer.Status.RECEIVED_DIFFERENT_AMOUNT
     )
 
 
 def test_money_for_an_expired_request_still_lands(tmp_path, customer):
-    FundingRequest.objects.filter(pk=customer.request.pk).update(
-        status=FundingRequest.Status.EXPIRED
-    )
+    BankTransfer.objects.filter(pk=customer.request.pk).update(status=BankTransfer.Status.EXPIRED)
     statement_import(
         source=camt053(tmp_path, Credit("250.00", ref=customer.request.reference)), actor=STAFF
     )
 
     assert customer.funds == Decimal("250.00")
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "received"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "received"
 
 
 def test_a_second_payment_on_a_received_request_lands_and_keeps_its_status(tmp_path, customer):
@@ -152,7 +150,7 @@ def test_a_second_payment_on_a_received_request_lands_and_keeps_its_status(tmp_p
     result = statement_import(source=path, actor=STAFF)
 
     assert result.matched == 2 and customer.funds == Decimal("350.00")
-    request = FundingRequest.objects.get(pk=customer.request.pk)
+    request = BankTransfer.objects.get(pk=customer.request.pk)
     assert (request.status, request.received_amount) == ("received", Decimal("250.00"))
 
 
@@ -229,7 +227,7 @@ def test_what_cannot_be_matched_for_sure_goes_to_review(tmp_path, customer, cred
         not Transaction.objects.exists()
         and not EmailDelivery.objects.filter(key__startswith="funds-received:").exists()
     )
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "awaiting_funds"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "awaiting_funds"
 
 
 def wrong_check(reference: str) -> str:
@@ -294,7 +292,7 @@ def test_a_pending_request_of_that_amount_from_a_known_payer_is_suggested(tmp_pa
 
     entry = BankEntry.objects.get(status=Status.REVIEW)
     assert entry.suggested_account == customer.account
-    assert entry.suggested_funding_request == customer.request
+    assert entry.suggested_bank_transfer == customer.request
     assert customer.request.reference in entry.suggestion_reason
     assert customer.funds == Decimal("10.00")
 
@@ -342,7 +340,7 @@ def test_entries_are_imported_in_batches(tmp_path, customer):
 
 @pytest.mark.parametrize("amount", ["250.00", "250", "249.99", "300.00", "0.00"])
 @pytest.mark.parametrize("start", ["awaiting_funds", "expired", "received"])
-def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amount, start):
+def test_requests_received_in_bulk_as_bank_transfer_receive_does(customer, amount, start):
     """The importer marks many requests received at once, the service one: both by
     `bank_transfer_arrival`, so the same inputs give the same outcome."""
     one, many = (
@@ -350,11 +348,11 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
         bank_transfer_create(account=customer.account, amount="250.00", actor=STAFF),
     )
     if start == "received":
-        FundingRequest.objects.filter(pk__in=[one.pk, many.pk]).update(
+        BankTransfer.objects.filter(pk__in=[one.pk, many.pk]).update(
             status=start, received_amount=1, received_at=one.created_at
         )
     else:
-        FundingRequest.objects.filter(pk__in=[one.pk, many.pk]).update(status=start)
+        BankTransfer.objects.filter(pk__in=[one.pk, many.pk]).update(status=start)
     now = clock.now()
 
     if Decimal(amount) == 0:  # nothing arrived: both refuse it
@@ -374,7 +372,7 @@ def test_requests_received_in_bulk_as_funding_request_receive_does(customer, amo
             bank_transfers_receive_many(received=[(many.pk, Decimal(amount))], received_at=now) == 1
         )
 
-    one, many = FundingRequest.objects.get(pk=one.pk), FundingRequest.objects.get(pk=many.pk)
+    one, many = BankTransfer.objects.get(pk=one.pk), BankTransfer.objects.get(pk=many.pk)
     assert (one.status, one.received_amount, one.received_at) == (
         many.status,
         many.received_amount,

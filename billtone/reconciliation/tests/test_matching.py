@@ -20,7 +20,7 @@ REQUEST = reference_from_body(539007547034)
 PERMANENT = reference_from_body(123456789012)
 TARGETS = {
     REQUEST: Target(
-        REQUEST, account_id=1, currency="EUR", funding_request_id=7, request_currency="EUR"
+        REQUEST, account_id=1, currency="EUR", bank_transfer_id=7, request_currency="EUR"
     ),
     PERMANENT: Target(PERMANENT, account_id=1, currency="EUR"),
 }
@@ -110,7 +110,7 @@ def suggest(**overrides):
 
 def test_an_iban_seen_on_one_account_is_suggested():
     found = suggest(accounts_by_iban={"DE02120300000000202051": {4}})
-    assert (found.account_id, found.funding_request_id) == (4, None)
+    assert (found.account_id, found.bank_transfer_id) == (4, None)
     assert suggest(accounts_by_iban={"DE02120300000000202051": {4, 5}}) is None
 
 
@@ -119,7 +119,7 @@ def test_a_pending_request_of_the_amount_from_a_known_payer_is_suggested():
         (Decimal("250"), "EUR"): [PendingRequest(9, 4, REQUEST), PendingRequest(10, 5, PERMANENT)]
     }
     found = suggest(pending_by_amount=pending, payer_names_by_account={4: {"ACME TELECOM GMBH"}})
-    assert (found.account_id, found.funding_request_id) == (4, 9)
+    assert (found.account_id, found.bank_transfer_id) == (4, 9)
     assert REQUEST in found.reason
     assert suggest(pending_by_amount=pending, payer_names_by_account={4: {"Initech"}}) is None
     both = {4: {"Acme Telecom GmbH"}, 5: {"acme telecom gmbh"}}

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from billtone.banktransfers.models import FundingRequest
+from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.references import reference_format
 from billtone.core.errors import Conflict, ValidationFailed
 from billtone.core.models import AuditEntry
@@ -62,21 +62,21 @@ def test_allocating_credits_the_account_and_keeps_an_audit_entry(
     assert sent.to == [customer.account.billing_profile.billing_email]
     assert "€240.00" in sent.body
     # the request stays open: staff did not pick it
-    assert FundingRequest.objects.get(pk=customer.request.pk).status == "awaiting_funds"
+    assert BankTransfer.objects.get(pk=customer.request.pk).status == "awaiting_funds"
 
 
 def test_allocating_to_a_request_marks_it_received_with_what_arrived(in_review, customer):
     entry = bank_entry_allocate(
         entry_id=in_review.pk,
         account=customer.account,
-        funding_request=customer.request,
+        bank_transfer=customer.request,
         actor=OPERATOR,
     )
 
-    request = FundingRequest.objects.get(pk=customer.request.pk)
-    assert request.status == FundingRequest.Status.RECEIVED_DIFFERENT_AMOUNT
+    request = BankTransfer.objects.get(pk=customer.request.pk)
+    assert request.status == BankTransfer.Status.RECEIVED_DIFFERENT_AMOUNT
     assert request.received_amount == Decimal("240.00")
-    assert entry.funding_request == request and customer.funds == Decimal("240.00")
+    assert entry.bank_transfer == request and customer.funds == Decimal("240.00")
     _, email = email_render(delivery=EmailDelivery.objects.get(key__startswith="funds-received:"))
     assert "You asked for:   €250.00 (the amount that arrived differs" in email.body_text
     assert "Amount received: €240.00" in email.body_text
@@ -128,17 +128,17 @@ def test_another_accounts_request_is_refused(in_review, customer, make_account):
         bank_entry_allocate(
             entry_id=in_review.pk,
             account=customer.account,
-            funding_request=other.request,
+            bank_transfer=other.request,
             actor=OPERATOR,
         )
 
-    assert "another account" in refused.value.errors["funding_request"][0]
+    assert "another account" in refused.value.errors["bank_transfer"][0]
     nothing_credited(customer)
-    assert FundingRequest.objects.get(pk=other.request.pk).status == "awaiting_funds"
+    assert BankTransfer.objects.get(pk=other.request.pk).status == "awaiting_funds"
 
 
 def test_a_received_request_is_refused(in_review, customer):
-    FundingRequest.objects.filter(pk=customer.request.pk).update(
+    BankTransfer.objects.filter(pk=customer.request.pk).update(
         status="received", received_amount=250, received_at=customer.request.created_at
     )
     customer.request.refresh_from_db()
@@ -147,7 +147,7 @@ def test_a_received_request_is_refused(in_review, customer):
         bank_entry_allocate(
             entry_id=in_review.pk,
             account=customer.account,
-            funding_request=customer.request,
+            bank_transfer=customer.request,
             actor=OPERATOR,
         )
 
