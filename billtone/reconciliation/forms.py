@@ -42,7 +42,7 @@ class StatementUploadForm(forms.Form):
         return file
 
 
-class _RequestChoice(forms.ModelChoiceField):
+class _BankTransferChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: BankTransfer) -> str:
         amount = Money(obj.amount, obj.currency).rounded().plain()
         return (
@@ -53,7 +53,7 @@ class _RequestChoice(forms.ModelChoiceField):
 
 class EntryAllocateForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
-    bank_transfer = _RequestChoice(
+    bank_transfer = _BankTransferChoice(
         queryset=BankTransfer.objects.none(),
         required=False,
         label="Bank transfer",
