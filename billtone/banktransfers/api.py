@@ -51,7 +51,7 @@ def bank_transfer_create(request, payload: BankTransferIn):
 @router.get("/bank-transfers", response={200: list[BankTransferOut], **ERRORS})
 @paginate(PagePagination)
 def bank_transfer_list(request):
-    """The account's bank transfer requests, newest first."""
+    """The account's bank transfers, newest first."""
     return selectors.bank_transfer_list(account=request.auth.account)
 
 
@@ -60,7 +60,7 @@ def bank_transfer_list(request):
     response={200: BankTransferInstructionsOut, 404: Problem, **ERRORS},
 )
 def bank_transfer_get(request, transfer_id: int):
-    """One bank transfer request with its instructions."""
+    """One bank transfer with its instructions."""
     return selectors.bank_transfer_instructions_get(
         account=request.auth.account, bank_transfer_id=transfer_id
     )

@@ -74,9 +74,9 @@ def bank_entry_allocate(
         ]
     if bank_transfer is not None:
         if bank_transfer.account_id != account.pk:
-            errors["bank_transfer"] = ["This transfer request belongs to another account."]
+            errors["bank_transfer"] = ["This bank transfer belongs to another account."]
         elif bank_transfer.status in BankTransfer.RECEIVED_STATUSES:
-            errors["bank_transfer"] = ["This transfer request has received its money already."]
+            errors["bank_transfer"] = ["This bank transfer has received its money already."]
     if len(note) > NOTE_LIMIT:
         errors["note"] = [f"At most {NOTE_LIMIT} characters."]
     if errors:
