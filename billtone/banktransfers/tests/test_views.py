@@ -211,7 +211,7 @@ def test_anonymous_is_sent_to_login(client):
 def test_a_german_account_types_another_amount_either_way(web, german, typed):
     response = web.post(ADD, {"amount_choice": "other", "custom_amount": typed})
 
-    request = FundingRequest.objects.get(account=german)
+    request = BankTransfer.objects.get(account=german)
     assert request.amount == Decimal("123.45")
     assert "123,45" in web.get(response["Location"]).content.decode()
 
@@ -224,4 +224,4 @@ def test_a_german_account_gets_one_message_for_too_many_decimals(web, german, ty
 
     assert html.count('class="field-error"') == 1
     assert 'id="error-custom_amount">EUR amounts have at most 2 decimal places.' in html
-    assert not FundingRequest.objects.exists()
+    assert not BankTransfer.objects.exists()

@@ -93,7 +93,7 @@ def bank_entry_allocate(
         idempotency_key=ledger_key(entry.identity),
         actor=actor,
         external_reference=(entry.bank_reference or entry.identity)[:255],
-        statement_reference=funding_request.reference if funding_request is not None else "",
+        statement_reference=bank_transfer.reference if bank_transfer is not None else "",
     )
     now = clock.now()
     if bank_transfer is not None:

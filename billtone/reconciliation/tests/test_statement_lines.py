@@ -44,7 +44,7 @@ def test_allocated_transfers_name_the_request_staff_chose_or_none(tmp_path, cust
     first, second = BankEntry.objects.filter(status=BankEntry.Status.REVIEW).order_by("pk")
     bank_entry_allocate(entry_id=first.pk, account=customer.account, actor=STAFF)
     bank_entry_allocate(
-        entry_id=second.pk, account=customer.account, funding_request=customer.request, actor=STAFF
+        entry_id=second.pk, account=customer.account, bank_transfer=customer.request, actor=STAFF
     )
 
     reference = customer.request.reference
