@@ -1,4 +1,5 @@
 from django import forms
+from django.forms.utils import ErrorDict
 
 from billtone.accounts import validation
 from billtone.accounts.services import BillingProfileInput
@@ -35,6 +36,12 @@ class BillingProfileForm(forms.Form):
         # Choice fields accept any posted value here; the service gives the clear message.
         self.fields["country"].valid_value = lambda value: True
         self.fields["currency"].valid_value = lambda value: True
+
+    def full_clean(self) -> None:
+        """The form checks nothing itself: its own "required" and length checks would add a
+        second message to the service's for one fault."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
 
     def to_input(self) -> BillingProfileInput:
         return BillingProfileInput(**{name: str(self.data.get(name, "")) for name in self.fields})

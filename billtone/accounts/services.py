@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from billtone.accounts import validation
+from billtone.accounts.address import address_check
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
 from billtone.accounts.selectors import TOKEN_PREFIX, account_has_money_recorded, token_hash
 from billtone.core import clock
@@ -47,6 +48,8 @@ def billing_profile_clean(data: BillingProfileInput) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
 
     def check(name: str, clean) -> None:
+        if name in errors:  # one message per field: a too long value is not read further
+            return
         try:
             values[name] = clean(values[name])
         except ValidationError as error:
@@ -68,15 +71,37 @@ def billing_profile_clean(data: BillingProfileInput) -> dict[str, str]:
         check("country", validation.clean_country)
     elif any(address):
         errors.setdefault("country", []).append("Choose the country of the billing address.")
-    if values["country"] and not values["address_line1"]:
-        errors.setdefault("address_line1", []).append("Enter the street address.")
-    if values["country"] and not values["city"]:
-        errors.setdefault("city", []).append("Enter the city.")
-    if "country" not in errors:
-        check("tax_id", lambda v: validation.clean_tax_id(v, country=values["country"]))
+    elif values["tax_id"]:
+        errors.setdefault("country", []).append(
+            "Choose the billing country: the VAT ID is checked against it."
+        )
+    if values["country"] and "country" not in errors:
+        _address_check(values, errors)
+        check(
+            "tax_id",
+            lambda v: validation.clean_tax_id(
+                v, country=values["country"], postal_code=values["postal_code"]
+            ),
+        )
     if errors:
         raise ValidationFailed(errors)
     return values
+
+
+def _address_check(values: dict[str, str], errors: dict[str, list[str]]) -> None:
+    """The address checked for its country: one message per field, none on a field that
+    already has one (too long)."""
+    result = address_check(
+        country=values["country"],
+        address_line1=values["address_line1"],
+        city=values["city"],
+        postal_code=values["postal_code"],
+        region=values["region"],
+    )
+    for name, message in result.errors.items():
+        if name not in errors:
+            errors[name] = [message]
+    values["postal_code"], values["region"] = result.postal_code, result.region
 
 
 def _profile_values(profile: BillingProfile) -> dict[str, str]:

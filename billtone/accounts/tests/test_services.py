@@ -70,7 +70,9 @@ def test_tax_id_validated_for_non_eu_country_known_to_stdnum(account):
     with pytest.raises(ValidationFailed) as raised:
         update(account, country="GB", tax_id="GB999999999", city="London", postal_code="E1 6AN")
     assert "tax_id" in raised.value.errors
-    profile = update(account, country="GB", tax_id="GB980780684", city="London")
+    profile = update(
+        account, country="GB", tax_id="GB980780684", city="London", postal_code="E1 6AN"
+    )
     assert profile.tax_id == "GB980780684"
 
 
