@@ -68,7 +68,8 @@ def address_check(
 ) -> AddressCheck:
     """The address's required fields, postcode and region checked for `country` (an ISO
     code already checked). The postcode and region come back as the postal data writes them
-    (E1 6AN, CA for California); the street and the city stay as typed."""
+    (E1 6AN, CA for California); the street and the city stay as typed, and so does a field
+    the country does not use."""
     values = {
         "country_code": country,
         "street_address": address_line1,
@@ -95,8 +96,10 @@ def address_check(
             typed = values.get(name, "")
             errors[field] = _message(field, code, typed, country=country, rules=rules)
         return AddressCheck(postal_code=postal_code, region=region, errors=errors)
+    # The data clears a field its country does not use (a region in Austria): kept as typed.
+    used = rules.allowed_fields
     return AddressCheck(
-        postal_code=normalized.get("postal_code", postal_code),
-        region=normalized.get("country_area", region),
+        postal_code=normalized["postal_code"] if "postal_code" in used else postal_code,
+        region=normalized["country_area"] if "country_area" in used else region,
         errors={},
     )

@@ -129,3 +129,47 @@ def test_repeated_failed_logins_lock_the_login(page, login, shot, account, setti
     page.goto("/")
     expect(page).to_have_url("/login/?next=/")
     shot("still-logged-out")
+
+
+def test_profile_checks_agree_and_each_fault_has_one_message(page, login, shot, account):
+    """An Austrian VAT ID with the country Germany, an Austrian postcode, no city and no
+    company name: one message beside each field, nothing saved."""
+    before = saved_profile(account)
+    assert login(page, owner_email(account)).status == 302
+    page.goto("/billing/profile/")
+    page.fill("#id_company_name", "")
+    page.fill("#id_tax_id", "ATU13585627")
+    page.fill("#id_address_line1", "Friedrichstraße 68")
+    page.fill("#id_postal_code", "1060")
+    page.fill("#id_city", "")
+    page.select_option("#id_country", "DE")
+    page.click("#save-profile")
+
+    expect(page.get_by_text("Please correct the fields marked below.")).to_be_visible()
+    errors = {
+        "company_name": "Enter the company name.",
+        "tax_id": "“ATU13585627” is a VAT ID of Austria (it starts with AT), but the billing "
+        "country is Germany, whose VAT IDs start with DE.",
+        "postal_code": "“1060” is not a valid postal code for Germany (for example 26133 or "
+        "53225).",
+        "city": "Enter the city.",
+    }
+    for name, message in errors.items():
+        expect(page.locator(f"#field-{name} .field-error")).to_have_count(1)
+        expect(page.locator(f"#field-{name} #error-{name}")).to_have_text(message)
+    expect(page.locator(".field-error")).to_have_count(len(errors))
+    shot("profile-vat-and-postcode-errors")
+
+    # Northern Ireland: XI with a BT postcode in the United Kingdom is accepted.
+    page.fill("#id_company_name", "Acme Telecom NI Ltd")
+    page.fill("#id_tax_id", "XI 980 7806 84")
+    page.fill("#id_address_line1", "1 High Street")
+    page.fill("#id_postal_code", "bt1 5gs")
+    page.fill("#id_city", "Belfast")
+    page.select_option("#id_country", "GB")
+    page.click("#save-profile")
+    expect(page.get_by_role("status")).to_have_text("Billing profile saved.")
+    expect(page.locator("#id_tax_id")).to_have_value("XI980780684")
+    expect(page.locator("#id_postal_code")).to_have_value("BT1 5GS")
+    shot("profile-northern-ireland-saved")
+    assert saved_profile(account) != before

@@ -183,3 +183,8 @@ def test_the_page_and_the_api_give_the_same_one_message_per_fault(
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["errors"] == expected
     assert BillingProfile.objects.get(account=account).updated_at == before
+
+
+def test_a_region_the_country_does_not_use_is_kept_as_typed(account):
+    profile = update(account, **AUSTRIA, region="Wien", tax_id="")
+    assert (profile.region, profile.postal_code) == ("Wien", "1060")
