@@ -16,7 +16,7 @@ from billtone.core.pagination import PagePagination
 from billtone.core.problems import CONTENT_TYPE, problem_body
 from billtone.core.schemas import Problem
 from billtone.payments import selectors, services
-from billtone.payments.errors import CardDeclined, RefundFailed
+from billtone.payments.errors import CardAlreadySaved, CardDeclined, RefundFailed
 from billtone.payments.models import Payment
 from billtone.payments.schemas import (
     AutomaticPaymentsIn,
@@ -39,13 +39,14 @@ PAYMENTS = ["payments"]
 
 def _with_extensions(view):
     """Declines and failed refunds as problem+json with their `failure_code` and
-    `payment_id` (RFC 9457 extension members)."""
+    `payment_id`, a card saved already with the saved card's `card_id` (RFC 9457 extension
+    members)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except (CardDeclined, RefundFailed) as error:
+        except (CardDeclined, RefundFailed, CardAlreadySaved) as error:
             body = problem_body(
                 status=error.status,
                 slug=error.slug,
@@ -108,7 +109,10 @@ def card_add(request, payload: CardIn):
     **Production should tokenize cards client-side** (e.g. Stripe.js) so that card numbers
     never reach Billtone; sending the number here is for the sandbox gateway and test mode.
     422 names each bad field (`number`, `exp`, `cvc`, `holder_name`); a card the gateway
-    refuses is a 402 `card-declined` problem with the gateway's `failure_code`."""
+    refuses is a 402 `card-declined` problem with the gateway's `failure_code`. A card the
+    account has saved already (the gateway's fingerprint of its number, or its brand, last
+    four digits and expiry) is a 409 `card-already-saved` problem naming the saved card's
+    `card_id`; nothing is kept at the gateway."""
     card = services.card_add(
         account=request.auth.account,
         number=payload.number,

@@ -70,3 +70,22 @@ class PaymentStateConflict(ApplicationError):
         super().__init__(
             detail=detail, slug="payment-state-conflict", title="Not possible now", status=409
         )
+
+
+class CardAlreadySaved(ApplicationError):
+    """The card is one of the account's saved cards already (decision 0018). 409: it
+    conflicts with the account's cards as they are; `card_id` names the saved one."""
+
+    def __init__(self, *, detail: str, card_id: int):
+        super().__init__(
+            detail=detail,
+            slug="card-already-saved",
+            title="Card already saved",
+            status=409,
+            errors={"number": [detail]},
+        )
+        self.card_id = card_id
+
+    @property
+    def extensions(self) -> dict:
+        return {"card_id": self.card_id}

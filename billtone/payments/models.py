@@ -26,6 +26,12 @@ class SavedCard(models.Model):
     exp_month = models.PositiveSmallIntegerField()
     exp_year = models.PositiveSmallIntegerField()
     holder_name = models.CharField(max_length=100)
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="the gateway's name for the card number (the same number, the same one)",
+    )
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -33,6 +39,18 @@ class SavedCard(models.Model):
     class Meta:
         ordering = ["-is_default", "-created_at", "-id"]
         constraints = [
+            # A card is saved once per account (decision 0018): by the gateway's fingerprint,
+            # or, where the gateway gives none, by brand, last four digits and expiry.
+            models.UniqueConstraint(
+                fields=["account", "gateway", "fingerprint"],
+                condition=Q(removed_at__isnull=True) & ~Q(fingerprint=""),
+                name="payments_card_saved_once_by_fingerprint",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "gateway", "brand", "last4", "exp_month", "exp_year"],
+                condition=Q(removed_at__isnull=True, fingerprint=""),
+                name="payments_card_saved_once_by_details",
+            ),
             models.UniqueConstraint(
                 fields=["account"],
                 condition=Q(is_default=True, removed_at__isnull=True),

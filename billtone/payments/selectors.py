@@ -76,6 +76,27 @@ def card_get(*, account: Account, card_id: int) -> SavedCard:
     return card
 
 
+def card_saved_as(
+    *,
+    account: Account,
+    gateway: str,
+    fingerprint: str,
+    brand: str,
+    last4: str,
+    exp_month: int,
+    exp_year: int,
+) -> SavedCard | None:
+    """The account's active card at `gateway` that is this card: the same fingerprint, or,
+    where either has none, the same brand, last four digits and expiry (decision 0018)."""
+    same_details = Q(brand=brand, last4=last4, exp_month=exp_month, exp_year=exp_year)
+    same = (
+        same_details
+        if not fingerprint
+        else Q(fingerprint=fingerprint) | (Q(fingerprint="") & same_details)
+    )
+    return card_list(account=account).filter(same, gateway=gateway).order_by("pk").first()
+
+
 def card_default_get(*, account: Account) -> SavedCard | None:
     return card_list(account=account).filter(is_default=True).first()
 

@@ -56,6 +56,9 @@ class SavedCard:
     # The gateway's customer the card belongs to; pass it to the next card_save of the same
     # account so that its cards share one customer at the gateway.
     gateway_customer: str
+    # The gateway's name for the card number, the same each time that number is saved
+    # (Stripe's card.fingerprint); empty where the gateway gives none.
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,11 @@ class PaymentGateway(Protocol):
         """Validate the card (ValidationFailed), hand it to the gateway and return its token.
         A card the gateway refuses raises CardDeclined; an unreachable gateway raises
         GatewayUnavailable."""
+        ...
+
+    def card_detach(self, *, token: str) -> None:
+        """Forget a card saved by card_save: it can no longer be charged. A card the gateway
+        no longer has is not an error; an unreachable gateway raises GatewayUnavailable."""
         ...
 
     def card_charge(

@@ -3,6 +3,7 @@
 It answers like the public test cards Stripe documents (https://docs.stripe.com/testing):
 
     4242 4242 4242 4242, 5555 5555 5555 4444, 3782 822463 10005   succeeds
+    4000 0566 5566 5556 (Visa debit), 5200 8282 8282 8210 (MC debit)
     4000 0000 0000 0002, 4000 0000 0000 0341   declined: generic_decline
     4000 0000 0000 9995                        declined: insufficient_funds
     4000 0000 0000 0069                        declined: expired_card
@@ -18,6 +19,8 @@ refused when saved (test_mode_live_card), so a real card typed into a demo goes 
 The sandbox keeps no state, so it answers the same in every process (web, worker, tests)
 and across restarts. Everything is derived:
 - the token names the card's behaviour: ``sandbox_card_<behaviour>_<random>``;
+- a card's fingerprint is a hash of its number, ``sandbox_fp_<hash>``: the same number saved
+  again has the same fingerprint, as with Stripe (expiry and name do not count);
 - a charge's reference is a hash of its idempotency key plus what the charge answered:
   ``sandbox_ch_<hash>.<behaviour>.<on|off>.<minor units>.<currency>``. Charging again with
   the same key and arguments gives the same reference and outcome: nothing is charged twice.
@@ -66,6 +69,8 @@ TEST_CARDS: dict[str, str] = {
     "4242424242424242": SUCCEEDS,
     "5555555555554444": SUCCEEDS,
     "378282246310005": SUCCEEDS,
+    "4000056655665556": SUCCEEDS,
+    "5200828282828210": SUCCEEDS,
     "4000000000000002": "generic_decline",
     "4000000000000341": "generic_decline",
     "4000000000009995": "insufficient_funds",
@@ -79,6 +84,7 @@ BEHAVIOURS = frozenset(TEST_CARDS.values())
 TOKEN_PREFIX = "sandbox_card_"
 CHARGE_PREFIX = "sandbox_ch_"
 REFUND_PREFIX = "sandbox_re_"
+FINGERPRINT_PREFIX = "sandbox_fp_"
 
 
 def _digest(kind: str, value: str) -> str:
@@ -179,7 +185,13 @@ class SandboxGateway:
             holder=card.holder_name,
             gateway_customer=gateway_customer
             or "sandbox_cus_" + _digest("customer", customer_ref)[:16],
+            fingerprint=FINGERPRINT_PREFIX + _digest("fingerprint", card.number)[:16],
         )
+
+    def card_detach(self, *, token: str) -> None:
+        # Nothing is kept, so nothing is forgotten: the token stays readable, as a detached
+        # Stripe card's id does.
+        logger.info("Sandbox detached card %s", token)
 
     def card_charge(
         self,

@@ -221,7 +221,23 @@ class StripeGateway:
             exp_year=int(details.exp_year),
             holder=card.holder_name,
             gateway_customer=customer,
+            fingerprint=getattr(details, "fingerprint", None) or "",
         )
+
+    def card_detach(self, *, token: str) -> None:
+        parts = _split_token(token)
+        if parts is None:
+            return
+        try:
+            self._client.v1.payment_methods.detach(parts[1])
+        except stripe.InvalidRequestError as error:
+            # Already detached, or never attached: it cannot be charged either way.
+            logger.info("Stripe had no attached card %s: %s", parts[1], _request_code(error))
+        except stripe.StripeError as error:
+            logger.warning("Stripe unavailable while detaching a card: %s", type(error).__name__)
+            raise GatewayUnavailable() from error
+        else:
+            logger.info("Stripe detached card %s", parts[1])
 
     # Charges ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.services import Actor, audit_record
 from billtone.payments import selectors
-from billtone.payments.errors import CardDeclined, CardInUse
+from billtone.payments.errors import CardAlreadySaved, CardDeclined, CardInUse
 from billtone.payments.gateways import base as gateway_base
 from billtone.payments.gateways import get_gateway
 from billtone.payments.models import AutoPaymentSetting, SavedCard
@@ -79,26 +79,62 @@ def card_add(
             failure_code=error.failure_code, message=error.detail, field=field
         ) from None
 
+    try:
+        stored = _card_store(
+            account=account,
+            gateway_name=gateway.name,
+            saved=saved,
+            actor=actor,
+            make_default=make_default,
+        )
+    except CardAlreadySaved:
+        _card_forget(gateway=gateway, saved=saved, account=account)
+        raise
+    logger.info("Account %s: card %s added (%s)", account.pk, stored.pk, stored)
+    return stored
+
+
+def _card_store(
+    *,
+    account: Account,
+    gateway_name: str,
+    saved: gateway_base.SavedCard,
+    actor: Actor,
+    make_default: bool,
+) -> SavedCard:
+    """Keep the gateway's card unless the account has it already: checked under the account's
+    card lock, and held by the unique constraints beneath (decision 0018)."""
     with transaction.atomic():
         payment_settings_lock(account=account)
+        existing = _saved_as(account=account, gateway_name=gateway_name, saved=saved)
+        if existing is not None:
+            raise _already_saved(existing, saved)
         current_default = selectors.card_default_get(account=account)
         is_default = current_default is None or make_default
         if is_default and current_default is not None:
             current_default.is_default = False
             current_default.save(update_fields=["is_default"])
-        stored = SavedCard.objects.create(
-            account=account,
-            gateway=gateway.name,
-            gateway_token=saved.token,
-            gateway_customer=saved.gateway_customer,
-            brand=saved.brand,
-            last4=saved.last4,
-            exp_month=saved.exp_month,
-            exp_year=saved.exp_year,
-            holder_name=saved.holder,
-            is_default=is_default,
-            created_at=clock.now(),
-        )
+        try:
+            with transaction.atomic():
+                stored = SavedCard.objects.create(
+                    account=account,
+                    gateway=gateway_name,
+                    gateway_token=saved.token,
+                    gateway_customer=saved.gateway_customer,
+                    brand=saved.brand,
+                    last4=saved.last4,
+                    exp_month=saved.exp_month,
+                    exp_year=saved.exp_year,
+                    holder_name=saved.holder,
+                    fingerprint=saved.fingerprint,
+                    is_default=is_default,
+                    created_at=clock.now(),
+                )
+        except IntegrityError:
+            existing = _saved_as(account=account, gateway_name=gateway_name, saved=saved)
+            if existing is None:
+                raise
+            raise _already_saved(existing, saved) from None
         audit_record(
             actor=actor,
             action="payment_method.add",
@@ -106,8 +142,42 @@ def card_add(
             account_id=account.pk,
             changes={"card": [None, str(stored)], "default": [None, is_default]},
         )
-    logger.info("Account %s: card %s added (%s)", account.pk, stored.pk, stored)
     return stored
+
+
+def _saved_as(
+    *, account: Account, gateway_name: str, saved: gateway_base.SavedCard
+) -> SavedCard | None:
+    return selectors.card_saved_as(
+        account=account,
+        gateway=gateway_name,
+        fingerprint=saved.fingerprint,
+        brand=saved.brand,
+        last4=saved.last4,
+        exp_month=saved.exp_month,
+        exp_year=saved.exp_year,
+    )
+
+
+def _already_saved(existing: SavedCard, saved: gateway_base.SavedCard) -> CardAlreadySaved:
+    message = f"This card is already saved: {existing}."
+    if (existing.exp_month, existing.exp_year) != (saved.exp_month, saved.exp_year):
+        message += " To give it its new expiry date, remove the saved card, then add it again."
+    return CardAlreadySaved(detail=message, card_id=existing.pk)
+
+
+def _card_forget(*, gateway, saved: gateway_base.SavedCard, account: Account) -> None:
+    """The duplicate the gateway has just saved is detached there: it is never charged."""
+    try:
+        gateway.card_detach(token=saved.token)
+    except gateway_base.GatewayUnavailable:
+        logger.warning(
+            "Account %s: a card saved twice could not be detached at the gateway (%s)",
+            account.pk,
+            saved.token,
+        )
+    else:
+        logger.info("Account %s: a card saved twice was detached at the gateway", account.pk)
 
 
 def card_set_default(*, account: Account, card_id: int, actor: Actor) -> SavedCard:

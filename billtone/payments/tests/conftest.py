@@ -17,6 +17,8 @@ CARD_OUTCOMES = [
     ("4242424242424242", "succeeded", "succeeded", ""),
     ("5555555555554444", "succeeded", "succeeded", ""),
     ("378282246310005", "succeeded", "succeeded", ""),
+    ("4000056655665556", "succeeded", "succeeded", ""),
+    ("5200828282828210", "succeeded", "succeeded", ""),
     ("4000000000000002", "failed", "failed", "generic_decline"),
     ("4000000000000341", "failed", "failed", "generic_decline"),
     ("4000000000009995", "failed", "failed", "insufficient_funds"),

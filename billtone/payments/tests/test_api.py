@@ -91,6 +91,21 @@ def test_a_card_the_gateway_refuses_is_a_402_with_its_failure_code(api):
     assert "4111111111111111" not in response.content.decode()
 
 
+def test_a_card_saved_already_is_a_409_naming_the_saved_card(api, account):
+    first = api.post("/api/v1/payment-methods", card_body()).json()
+
+    response = api.post("/api/v1/payment-methods", card_body("4242 4242 4242 4242"))
+
+    problem = assert_problem(response, 409, "card-already-saved")
+    assert problem["card_id"] == first["id"]
+    assert problem["errors"] == {"number": [problem["detail"]]}
+    assert problem["detail"].startswith("This card is already saved: Visa •••• 4242 (11/")
+    assert "4242424242424242" not in response.content.decode()
+    assert api.get("/api/v1/payment-methods").json()["count"] == 1
+    api.delete(f"/api/v1/payment-methods/{first['id']}")
+    assert api.post("/api/v1/payment-methods", card_body()).status_code == 201  # removed
+
+
 def test_removing_the_card_automatic_payments_use_is_a_409(api):
     card = add(api)
     response = api.put("/api/v1/automatic-payments", {"enabled": True})

@@ -10,7 +10,7 @@ from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
 from billtone.core.models import AuditEntry
 from billtone.payments import selectors, services
-from billtone.payments.errors import CardDeclined, CardInUse
+from billtone.payments.errors import CardAlreadySaved, CardDeclined, CardInUse
 from billtone.payments.models import AutoPaymentSetting, SavedCard
 
 from .conftest import ACTOR, CARD_OUTCOMES, add_card
@@ -99,13 +99,43 @@ def test_the_database_holds_one_default_active_card_per_account(account, card):
     with pytest.raises(IntegrityError), transaction.atomic():
         SavedCard.objects.create(**{**clone, "gateway_token": "sandbox_card_succeeds_x"})
     # A removed card may have been the default once; it no longer counts.
-    SavedCard.objects.create(
-        **{**clone, "gateway_token": "sandbox_card_succeeds_y", "is_default": False}
-    )
+    another_card = {**clone, "fingerprint": "sandbox_fp_another", "is_default": False}
+    SavedCard.objects.create(**{**another_card, "gateway_token": "sandbox_card_succeeds_y"})
     with pytest.raises(IntegrityError), transaction.atomic():
         SavedCard.objects.create(
             **{**clone, "gateway_token": "sandbox_card_succeeds_z", "removed_at": clock.now()}
         )
+
+
+def test_a_card_saved_before_fingerprints_is_matched_by_brand_last_four_and_expiry(account):
+    legacy = add_card(account)
+    SavedCard.objects.filter(pk=legacy.pk).update(fingerprint="")  # as saved before 0018
+
+    with pytest.raises(CardAlreadySaved) as caught:
+        add_card(account)
+    assert caught.value.card_id == legacy.pk
+    assert caught.value.detail == f"This card is already saved: {legacy}."
+    # Another expiry is another card where there is no fingerprint to tell.
+    assert add_card(account, exp_month=12).fingerprint == SavedCard.objects.last().fingerprint
+
+
+def test_the_database_holds_a_card_once_per_account_while_it_is_active(account, card):
+    clone = {
+        f.attname: getattr(card, f.attname)
+        for f in SavedCard._meta.concrete_fields
+        if not f.primary_key and f.name != "is_default"
+    }
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SavedCard.objects.create(**{**clone, "gateway_token": "sandbox_card_succeeds_1"})
+    without_fingerprint = {**clone, "fingerprint": "", "exp_month": 1}
+    SavedCard.objects.create(**{**without_fingerprint, "gateway_token": "sandbox_card_succeeds_2"})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SavedCard.objects.create(
+            **{**without_fingerprint, "gateway_token": "sandbox_card_succeeds_3"}
+        )
+    # A removed card no longer counts: the same card may be saved again.
+    services.card_remove(account=account, card_id=card.pk, actor=ACTOR)
+    assert add_card(account).fingerprint == card.fingerprint
 
 
 def test_remove_a_card(account):

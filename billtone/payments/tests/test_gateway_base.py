@@ -181,6 +181,7 @@ def test_each_gateway_has_the_protocols_methods_and_parameters(gateway_class):
 
     assert set(methods) == {
         "card_save",
+        "card_detach",
         "card_charge",
         "charge_find",
         "charge_confirm",

@@ -18,9 +18,12 @@ import requests
 
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
+from billtone.payments.errors import CardAlreadySaved
 from billtone.payments.gateways.base import ChargeResult, ChargeStatus, RefundStatus
 from billtone.payments.gateways.sandbox import SandboxGateway
 from billtone.payments.gateways.stripe import StripeGateway
+from billtone.payments.models import SavedCard
+from billtone.payments.tests.conftest import add_card
 from billtone.payments.tests.gateway_calls import AMOUNT, CVC, VISA, charge, refund, save
 from billtone.payments.tests.stripe_emulator import API_KEY, RecordingClient
 
@@ -38,6 +41,7 @@ class Behaviour:
     declined_code: str  # the failure code of DECLINED_WHEN_CHARGED
     foreign_token: str  # a token the other gateway issued
     logged: str  # a pattern the log shows once cards were saved and charged
+    detached: str  # a pattern the log shows once a card was detached
     authenticate: Callable[[ChargeResult], None]  # the customer passes 3-D Secure
 
 
@@ -49,6 +53,7 @@ def _sandbox(request) -> tuple[SandboxGateway, Behaviour]:
         declined_code="generic_decline",
         foreign_token="cus_x:pm_y",
         logged=r"Sandbox saved a visa card ending 4242",
+        detached=r"Sandbox detached card sandbox_card_succeeds_",
         authenticate=lambda pending: None,
     )
 
@@ -76,6 +81,7 @@ def _stripe(request) -> tuple[StripeGateway, Behaviour]:
         foreign_token="sandbox_card_succeeds_0123",
         # The stripe package logs request bodies, the card's fields masked.
         logged=r"card(\[|%5B)number(\]|%5D)=\[redacted\]",
+        detached=r"Stripe detached card pm_",
         authenticate=authenticate,
     )
 
@@ -133,6 +139,23 @@ def test_an_accounts_cards_share_its_customer_and_each_save_is_a_new_token(gatew
     assert second.token != first.token
     assert second.last4 == "4444"
     assert other_account.gateway_customer != first.gateway_customer
+
+
+def test_the_same_number_has_the_same_fingerprint_whatever_its_expiry(gateway):
+    first = save(gateway)
+    again = save(gateway, exp_month=3, holder_name="A. Lovelace")
+    other = save(gateway, MASTERCARD)
+
+    assert first.fingerprint and first.fingerprint == again.fingerprint
+    assert other.fingerprint and other.fingerprint != first.fingerprint
+    assert VISA not in first.fingerprint and "4242" not in first.fingerprint
+
+
+def test_a_card_is_detached_once_or_twice_without_error(gateway):
+    card = save(gateway)
+
+    gateway.card_detach(token=card.token)
+    gateway.card_detach(token=card.token)  # already gone: nothing to do
 
 
 def test_an_invalid_card_is_refused_before_the_gateway(gateway):
@@ -280,3 +303,39 @@ def test_card_numbers_and_cvcs_never_reach_the_logs(gateway, behaviour, caplog):
 
     assert re.search(behaviour.logged, caplog.text)  # the log did record the cards' work
     assert_no_card_data(caplog.text, numbers, [CVC])
+
+
+# Through the service: a card is saved once per account ----------------------------------
+
+
+@pytest.fixture
+def gateway_in_use(gateway, settings, request):
+    """card_add on this test's gateway (BILLTONE_PAYMENT_GATEWAY)."""
+    settings.BILLTONE_PAYMENT_GATEWAY = gateway.name
+    if gateway.name == "stripe":
+        settings.STRIPE_API_KEY = API_KEY
+        settings.STRIPE_API_BASE = request.getfixturevalue("localstripe")
+    return gateway
+
+
+def test_a_card_saved_already_is_refused_and_detached_at_the_gateway(
+    gateway_in_use, behaviour, account, other_account, caplog
+):
+    caplog.set_level(logging.INFO)
+    first = add_card(account)
+
+    with pytest.raises(CardAlreadySaved) as caught:
+        add_card(account, exp_month=3, holder_name="A. Lovelace")
+
+    expiry = f"11/{first.exp_year}"
+    assert caught.value.detail == (
+        f"This card is already saved: Visa •••• 4242 ({expiry}). To give it its new expiry "
+        "date, remove the saved card, then add it again."
+    )
+    assert (caught.value.status, caught.value.card_id) == (409, first.pk)
+    assert caught.value.errors == {"number": [caught.value.detail]}
+    assert list(SavedCard.objects.filter(account=account)) == [first]
+    assert re.search(behaviour.detached, caplog.text)
+    # Another card, and the same card in another account, are saved.
+    assert add_card(account, MASTERCARD).fingerprint != first.fingerprint
+    assert add_card(other_account).fingerprint == first.fingerprint

@@ -25,6 +25,8 @@ TEST_CARDS = [
     ("4242424242424242", "visa", ChargeStatus.SUCCEEDED, ChargeStatus.SUCCEEDED, ""),
     ("5555555555554444", "mastercard", ChargeStatus.SUCCEEDED, ChargeStatus.SUCCEEDED, ""),
     ("378282246310005", "amex", ChargeStatus.SUCCEEDED, ChargeStatus.SUCCEEDED, ""),
+    ("4000056655665556", "visa", ChargeStatus.SUCCEEDED, ChargeStatus.SUCCEEDED, ""),
+    ("5200828282828210", "mastercard", ChargeStatus.SUCCEEDED, ChargeStatus.SUCCEEDED, ""),
     ("4000000000000002", "visa", ChargeStatus.FAILED, ChargeStatus.FAILED, "generic_decline"),
     ("4000000000000341", "visa", ChargeStatus.FAILED, ChargeStatus.FAILED, "generic_decline"),
     ("4000000000009995", "visa", ChargeStatus.FAILED, ChargeStatus.FAILED, "insufficient_funds"),

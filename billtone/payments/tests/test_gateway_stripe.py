@@ -357,3 +357,15 @@ def test_the_stripe_package_logs_request_bodies_with_the_card_masked(gateway, ca
     assert re.search(r"card(\[|%5B)cvc(\]|%5D)=\[redacted\]", caplog.text)
     assert "4000000000000002" not in caplog.text
     assert not re.search(rf"(?<![0-9A-Za-z]){CVC}(?![0-9A-Za-z])", caplog.text)
+
+
+def test_a_detached_card_leaves_its_customer(gateway, api):
+    """Stripe refuses to charge a detached card; localstripe does not check that, so the
+    test asserts what localstripe keeps: the card no longer belongs to the customer."""
+    card = save(gateway)
+    customer, payment_method = card.token.split(":")
+
+    gateway.card_detach(token=card.token)
+
+    assert api.v1.payment_methods.retrieve(payment_method).customer is None
+    assert api.v1.customers.retrieve(customer).id == customer  # the account's customer stays

@@ -110,6 +110,16 @@ def test_a_card_the_gateway_refuses_is_an_inline_error(web, account):
     assert inputs(html)["number"] == "" and "4111111111111111" not in html
 
 
+def test_a_card_saved_already_is_an_inline_error(web, account):
+    assert web.post(ADD, card_form()).status_code == 302
+
+    html = web.post(ADD, card_form()).content.decode()
+
+    assert re.search(r'id="error-number">This card is already saved: Visa •••• 4242 \(11/', html)
+    assert inputs(html)["number"] == "" and "4242424242424242" not in html
+    assert SavedCard.objects.filter(account=account).count() == 1
+
+
 def test_set_default_with_htmx_returns_the_section(web, account):
     first = add_card(account)
     second = add_card(account, "5555555555554444")

@@ -37,7 +37,7 @@ NUMBERS = [number for number, *_ in CARD_OUTCOMES]
 CVCS = dict(
     zip(
         NUMBERS,
-        ["047", "083", "0468", "091", "062", "038", "074", "059", "026", "015"],
+        ["047", "083", "0468", "064", "057", "091", "062", "038", "074", "059", "026", "015"],
         strict=True,
     )
 )
@@ -97,6 +97,9 @@ def drive_services(account, number: str, cvc: str, n: int) -> None:
                 actor=ACTOR,
             )
     services.card_set_default(account=account, card_id=card.pk, actor=ACTOR)
+    # Removed, so that the API and the page can save the same card again (a card is saved
+    # once per account).
+    services.card_remove(account=account, card_id=card.pk, actor=ACTOR)
 
 
 def drive_api(api, number: str, cvc: str) -> None:
@@ -125,6 +128,10 @@ def drive_api(api, number: str, cvc: str) -> None:
     bad = api.post("/api/v1/payment-methods", card_fields(number, cvc, exp_year=2001))
     assert bad.status_code == 422
     assert all(way not in bad.content.decode() for way in grouped(number))
+    twice = api.post("/api/v1/payment-methods", card_fields(typed, cvc))
+    assert twice.status_code == 409
+    assert all(way not in twice.content.decode() for way in grouped(number))
+    assert api.delete(f"/api/v1/payment-methods/{card_id}").status_code == 200
 
 
 def drive_pages(web, number: str, cvc: str) -> None:
@@ -140,6 +147,10 @@ def drive_pages(web, number: str, cvc: str) -> None:
     )
     page = refused.content.decode()
     assert "This card has expired." in page
+    assert all(way not in page for way in grouped(number)) and cvc not in re.findall(r"\d+", page)
+    twice = web.post("/billing/payment-methods/cards/add/", {**form, "holder_name": "Ada L."})
+    page = twice.content.decode()
+    assert "This card is already saved" in page
     assert all(way not in page for way in grouped(number)) and cvc not in re.findall(r"\d+", page)
     card = SavedCard.objects.filter(last4=number[-4:], removed_at__isnull=True).last()
     response = web.post(
