@@ -60,6 +60,17 @@ def test_owner_manages_saved_cards(page, login, shot, account):
     expect(mastercard_row.locator(".badge.default")).to_have_count(0)
     shot("second-card-added")
 
+    # The same card again (same number, same expiry): not saved a second time, and told.
+    add_card(page, "4242 4242 4242 4242", expiry, "123")
+    expect(page.locator("#error-number")).to_have_text(
+        f"This card is already saved: Visa •••• 4242 ({expiry[:3]}{clock.now().year + 3})."
+    )
+    expect(page.locator("#card-form-error")).to_contain_text("The card was not saved.")
+    expect(page.get_by_label("Card number")).to_have_value("")
+    shot("card-already-saved")
+    assert SavedCard.objects.filter(last4="4242").count() == 1
+    page.get_by_role("link", name="Cancel").click()
+
     mastercard_row.get_by_role(
         "button", name="Make Mastercard ending 4444 the default card"
     ).click()
