@@ -39,12 +39,20 @@ def _bank_transfer(owner: Membership) -> int:
     return bank_transfer_create(account=owner.account, amount="250", actor=Actor.system(MARKER)).pk
 
 
+# Test cards the sandbox saves and charges; a card is saved once per account (decision 0018),
+# so each new card of an account is the next one not saved there yet.
+CARDS = ["4242424242424242", "5555555555554444", "4000056655665556", "5200828282828210"]
+
+
 def _card(owner: Membership) -> int:
+    from billtone.payments.selectors import card_list
     from billtone.payments.services import card_add
 
+    saved = set(card_list(account=owner.account).values_list("last4", flat=True))
+    number = next(n for n in CARDS if n[-4:] not in saved)
     return card_add(
         account=owner.account,
-        number="4242424242424242",
+        number=number,
         exp_month=12,
         exp_year=2040,
         cvc="123",
