@@ -46,10 +46,23 @@ class BillingProfileIn(Schema):
     address_line1: str = Field("", max_length=200)
     address_line2: str = Field("", max_length=200)
     city: str = Field("", max_length=100)
-    postal_code: str = Field("", max_length=20)
-    region: str = Field("", max_length=100)
+    postal_code: str = Field(
+        "",
+        max_length=20,
+        description="checked against the country's format (Google's address data); "
+        "stored as it writes it, e.g. E1 6AN",
+    )
+    region: str = Field(
+        "", max_length=100, description="required where the country has one (a US state)"
+    )
     country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2")
-    tax_id: str = Field("", max_length=40)
+    tax_id: str = Field(
+        "",
+        max_length=40,
+        description="VAT ID: an EU or UK one must carry the country's prefix (EL for "
+        "Greece; XI only for a GB address with a BT postcode); without a prefix the "
+        "country's is added",
+    )
 
 
 class ApiTokenOut(Schema):
