@@ -13,6 +13,7 @@ from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
 from billtone.ledger.selectors import account_locale
 from billtone.payments import selectors, services
+from billtone.payments.errors import CardAlreadySaved
 from billtone.payments.forms import CardForm, TopUpForm
 from billtone.payments.models import Payment, PaymentPurpose
 
@@ -51,18 +52,20 @@ def card_add(request):
     shows them empty, never as typed."""
     form = CardForm(request.POST if request.method == "POST" else None)
     errors: dict[str, list[str]] = {}
+    already_saved = False
     values = form.kept_values() if form.is_bound else {}
     if request.method == "POST":
         try:
             card = services.card_add(
                 account=request.account, actor=_actor(request), **form.card_fields()
             )
-        except ApplicationError as error:  # invalid, declined, or the gateway unreachable
+        except ApplicationError as error:  # invalid, declined, saved already, or no gateway
             errors = error.errors or {"form": [error.detail]}
+            already_saved = isinstance(error, CardAlreadySaved)
         else:
             messages.success(request, MESSAGE_ADDED.format(card=_card_label(card)))
             return _redirect(request, reverse(PAYMENT_METHODS))
-    context = {"errors": errors, "values": values, "form": form}
+    context = {"errors": errors, "values": values, "form": form, "already_saved": already_saved}
     template = "payments/_card_form.html" if request.htmx else "payments/card_add.html"
     return render(request, template, context)
 

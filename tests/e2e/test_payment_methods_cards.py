@@ -65,7 +65,9 @@ def test_owner_manages_saved_cards(page, login, shot, account):
     expect(page.locator("#error-number")).to_have_text(
         f"This card is already saved: Visa •••• 4242 ({expiry[:3]}{clock.now().year + 3})."
     )
-    expect(page.locator("#card-form-error")).to_contain_text("The card was not saved.")
+    expect(page.locator("#card-form-error")).to_have_text(
+        "The card was not saved. Pay with the saved card from Payment methods, or add another card."
+    )
     expect(page.get_by_label("Card number")).to_have_value("")
     shot("card-already-saved")
     assert SavedCard.objects.filter(last4="4242").count() == 1
