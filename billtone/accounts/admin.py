@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
 
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
+from billtone.accounts.services import PROFILE_FIELDS, BillingProfileInput, billing_profile_clean
+from billtone.core.errors import ValidationFailed
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,8 +13,29 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
+class BillingProfileAdminForm(forms.ModelForm):
+    """The back office checks a profile by the customer's rules (decision 0017), one message
+    per field: none added where the field's own check already gave one."""
+
+    class Meta:
+        model = BillingProfile
+        fields = PROFILE_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        typed = {name: data.get(name) or "" for name in PROFILE_FIELDS}
+        try:
+            data.update(billing_profile_clean(BillingProfileInput(**typed)))
+        except ValidationFailed as error:
+            for name, messages in error.errors.items():
+                if name not in self.errors:
+                    self.add_error(name if name in self.fields else None, messages)
+        return data
+
+
 class BillingProfileInline(admin.StackedInline):
     model = BillingProfile
+    form = BillingProfileAdminForm
     can_delete = False
     readonly_fields = ["updated_at"]
 

@@ -188,3 +188,28 @@ def test_the_page_and_the_api_give_the_same_one_message_per_fault(
 def test_a_region_the_country_does_not_use_is_kept_as_typed(account):
     profile = update(account, **AUSTRIA, region="Wien", tax_id="")
     assert (profile.region, profile.postal_code) == ("Wien", "1060")
+
+
+def test_the_back_office_checks_a_profile_by_the_same_rules(account):
+    from django.forms.models import model_to_dict
+
+    from billtone.accounts.admin import BillingProfileAdminForm
+
+    profile = BillingProfile.objects.get(account=account)
+    data = {**model_to_dict(profile), **VALID, "tax_id": "ATU13585627", "company_name": ""}
+    form = BillingProfileAdminForm(data=data, instance=profile)
+
+    assert not form.is_valid()
+    assert form.errors["company_name"] == ["This field is required."]  # the model's, alone
+    assert form.errors["tax_id"][0].startswith("“ATU13585627” is a VAT ID of Austria")
+    valid = BillingProfileAdminForm(
+        data={**data, "company_name": "Acme", "tax_id": "de 136 695 976"}, instance=profile
+    )
+    assert valid.is_valid(), valid.errors
+    assert valid.cleaned_data["tax_id"] == "DE136695976"
+
+
+def test_the_back_office_account_page_shows_the_profile_form(account, admin_client):
+    response = admin_client.get(f"/admin/accounts/account/{account.pk}/change/")
+    assert response.status_code == 200
+    assert 'name="billing_profile-0-tax_id"' in response.content.decode()
