@@ -1,6 +1,10 @@
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from billtone.core.problems import CONTENT_TYPE, problem_response
 
@@ -31,3 +35,19 @@ class ApiMethodNotAllowedMiddleware:
                 problem["Allow"] = allowed
             return problem
         return response
+
+
+class OperatorTimeZoneMiddleware:
+    """The back office (`/admin/`) in the operator's time zone (BILLTONE_OPERATOR_TIME_ZONE):
+    its lists, detail pages and date filters show and read times there, each time with its
+    zone named (core/formats). The Billing panel uses the account's zone instead
+    (accounts.decorators.billing_required)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(reverse("admin:index")):
+            return self.get_response(request)
+        with timezone.override(ZoneInfo(settings.BILLTONE_OPERATOR_TIME_ZONE)):
+            return self.get_response(request)  # rendered inside: TemplateResponses too

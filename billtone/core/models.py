@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from billtone.core.clock import time_shown
+
 
 class AuditEntry(models.Model):
     """Who changed what, when. Append-only."""
@@ -24,7 +26,7 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["account", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+        return f"{time_shown(self.created_at)} {self.actor_label} {self.action}"
 
 
 class IdempotencyKey(models.Model):

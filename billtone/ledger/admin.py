@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from billtone.core.admin import BoundedDateHierarchy, ReadOnlyAdmin
+from billtone.core.clock import time_shown
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
 
 RECENT_POSTINGS = 50
@@ -18,7 +19,7 @@ def _postings_table(postings) -> str:
         "<td style='text-align:right'>{}</td><td style='text-align:right'>{}</td></tr>",
         (
             (
-                p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                time_shown(p.created_at),
                 reverse("admin:ledger_transaction_change", args=[p.transaction_id]),
                 p.transaction_id,
                 p.transaction.kind,
@@ -30,7 +31,7 @@ def _postings_table(postings) -> str:
         ),
     )
     return format_html(
-        "<table><thead><tr><th>Posted (UTC)</th><th>Transaction</th><th>Kind</th>"
+        "<table><thead><tr><th>Posted</th><th>Transaction</th><th>Kind</th>"
         "<th>Description</th><th>Amount</th><th>Balance after</th></tr></thead>"
         "<tbody>{}</tbody></table>",
         rows,

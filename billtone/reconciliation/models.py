@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from billtone.banktransfers.models import REFERENCE_MAX_LENGTH, BankTransfer
+from billtone.core.clock import time_shown
 
 
 class StatementImport(models.Model):
@@ -84,7 +85,7 @@ class StatementImport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.started_at:%Y-%m-%d %H:%M})"
+        return f"{self.file_name} ({time_shown(self.started_at)})"
 
 
 class StatementUpload(models.Model):

@@ -1,6 +1,8 @@
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_list, env_str
 
@@ -26,7 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "django_htmx",
-    "axes",
+    "billtone.core.security.SecurityConfig",  # django-axes, as "Security" in the back office
     "ninja",
     "billtone.core",
     "billtone.accounts",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "billtone.core.middleware.ApiMethodNotAllowedMiddleware",
     "axes.middleware.AxesMiddleware",
+    "billtone.core.middleware.OperatorTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,7 +109,17 @@ LOGIN_REDIRECT_URL = "web:overview"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # the server's; times are stored in UTC and shown in a named zone:
+# the back office in the operator's (below), the Billing panel in the account's.
+BILLTONE_OPERATOR_TIME_ZONE = env_str("BILLTONE_OPERATOR_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(BILLTONE_OPERATOR_TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"BILLTONE_OPERATOR_TIME_ZONE={BILLTONE_OPERATOR_TIME_ZONE!r} is not an IANA time zone "
+        "(e.g. Europe/Berlin)."
+    ) from None
+FORMAT_MODULE_PATH = ["billtone.core.formats"]  # a time shown names its zone
 USE_I18N = True
 USE_TZ = True
 
