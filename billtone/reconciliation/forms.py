@@ -1,14 +1,21 @@
-"""Back-office forms: upload a statement, allocate or return an entry in review."""
+"""Back-office forms: upload a statement, save a CSV column map, allocate or return an entry
+in review."""
+
+import dataclasses
+import json
 
 from django import forms
 
 from billtone.accounts.models import Account
-from billtone.banktransfers.models import BankTransfer
+from billtone.banktransfers.models import BankTransfer, OperatorBankAccount
 from billtone.banktransfers.references import reference_format
+from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
-from billtone.reconciliation.models import BankEntry
+from billtone.reconciliation.models import BankEntry, SavedCsvMap
+from billtone.reconciliation.services.csv_maps import CsvMapInput, csv_map_clean
 from billtone.reconciliation.services.imports import StatementTooLarge, statement_size_check
 from billtone.reconciliation.statements import FORMATS
+from billtone.reconciliation.statements.csv_file import CsvColumnMap
 
 FORMAT_CHOICES = [
     ("", "Detect from the file"),
@@ -17,18 +24,40 @@ FORMAT_CHOICES = [
 assert {f for f, _ in FORMAT_CHOICES if f} == set(FORMATS)
 
 
+class _MapSelect(forms.Select):
+    """Each saved map's option names its bank account, for the page to offer only the chosen
+    account's maps (reconciliation/upload.js); the service refuses another account's."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-bank-account"] = str(instance.bank_account_id)
+        return option
+
+
+class _MapChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SavedCsvMap) -> str:
+        return f"{obj.name} ({obj.bank_account.currency} account)"
+
+
 class StatementUploadForm(forms.Form):
     file = forms.FileField(label="Statement file", help_text="camt.053 (XML), MT940 or CSV.")
     format = forms.ChoiceField(choices=FORMAT_CHOICES, required=False)
-    csv_columns = forms.CharField(
-        label="CSV column map",
+    bank_account = forms.ModelChoiceField(
+        queryset=OperatorBankAccount.objects.order_by("currency"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text=(
-            'For CSV files: JSON naming the columns, e.g. {"booking_date": "Date", '
-            '"amount": "Amount", "default_currency": "EUR", "payer_name": "Name", '
-            '"reference": "Reference", "free_text": ["Description"], "entry_id": "Id"}.'
+        help_text="The operator's account the statement is of: a CSV file is read with one of "
+        "its saved column maps.",
+    )
+    csv_map = _MapChoice(
+        queryset=SavedCsvMap.objects.select_related("bank_account").order_by(
+            "bank_account__currency", "name"
         ),
+        required=False,
+        label="CSV column map",
+        widget=_MapSelect,
+        help_text="For CSV files: which column holds what, saved once per bank account.",
     )
 
     def clean_file(self):
@@ -83,3 +112,46 @@ class EntryReturnForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text="e.g. how and when the money was sent back.",
     )
+
+
+class SavedCsvMapForm(forms.ModelForm):
+    """A saved CSV column map, its columns typed as the command's --csv-map JSON and checked
+    by the same code (services.csv_maps.csv_map_clean): every fault shown at its field."""
+
+    columns = forms.CharField(
+        label="Column map (JSON)",
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "false"}),
+        help_text=(
+            'e.g. {"booking_date": "Buchungstag", "amount": "Betrag", "default_currency": '
+            '"EUR", "payer_name": "Name", "payer_iban": "IBAN", "reference": "Verwendungszweck", '
+            '"entry_id": "Id", "delimiter": ";", "decimal_comma": true, "date_format": '
+            '"%d.%m.%Y"}. Keys: ' + ", ".join(f.name for f in dataclasses.fields(CsvColumnMap))
+        ),
+    )
+
+    class Meta:
+        model = SavedCsvMap
+        fields = ["bank_account", "name", "columns"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["columns"] = json.dumps(self.instance.columns, indent=2)
+
+    def clean(self):
+        data = super().clean()
+        bank = data.get("bank_account")
+        try:
+            self.values = csv_map_clean(
+                CsvMapInput(
+                    bank_account_id=bank.pk if bank else None,
+                    name=data.get("name") or "",
+                    columns=data.get("columns") or "",
+                )
+            )
+        except ValidationFailed as error:
+            for name, messages in error.errors.items():
+                for message in messages:
+                    if name not in self.errors:  # the field's own check said it first
+                        self.add_error(name, message)
+        return data

@@ -5,7 +5,11 @@ reference, or waiting in the review queue)."""
 from django.conf import settings
 from django.db import models
 
-from billtone.banktransfers.models import REFERENCE_MAX_LENGTH, BankTransfer
+from billtone.banktransfers.models import (
+    REFERENCE_MAX_LENGTH,
+    BankTransfer,
+    OperatorBankAccount,
+)
 from billtone.core.clock import time_shown
 
 
@@ -88,6 +92,31 @@ class StatementImport(models.Model):
         return f"{self.file_name} ({time_shown(self.started_at)})"
 
 
+class SavedCsvMap(models.Model):
+    """A bank's CSV export described once, for one of the operator's bank accounts: the
+    column map (JSON, as `billtone import-statement --csv-map` takes it: checked by
+    services.imports.csv_columns_parse into a statements.csv_file.CsvColumnMap), chosen from
+    a list when a CSV statement of that account is uploaded."""
+
+    bank_account = models.ForeignKey(
+        OperatorBankAccount, on_delete=models.PROTECT, related_name="csv_maps"
+    )
+    name = models.CharField(max_length=100, help_text="e.g. the bank's export it reads")
+    columns = models.JSONField(help_text="the column map, as the command's --csv-map takes it")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["bank_account__currency", "name"]
+        verbose_name = "CSV column map"
+        constraints = [
+            models.UniqueConstraint(fields=["bank_account", "name"], name="csv_map_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.bank_account.currency})"
+
+
 class StatementUpload(models.Model):
     """A statement file uploaded in the back office, imported by the worker after the
     request: the page that shows its progress reads this row (docs/decisions/0011-*)."""
@@ -101,7 +130,17 @@ class StatementUpload(models.Model):
     file = models.FileField(upload_to="statement-uploads/", blank=True)
     file_name = models.CharField(max_length=255)
     format = models.CharField(max_length=10, blank=True, help_text="empty: detect")
-    csv_columns = models.TextField(blank=True, help_text="the CSV column map, as JSON")
+    csv_columns = models.TextField(
+        blank=True, help_text="the CSV column map, as JSON (the saved map's, when uploaded)"
+    )
+    csv_map = models.ForeignKey(
+        SavedCsvMap,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="CSV column map",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

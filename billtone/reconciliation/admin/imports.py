@@ -16,9 +16,13 @@ from billtone.reconciliation.admin.common import form_errors, staff_actor
 from billtone.reconciliation.forms import (
     StatementUploadForm,
 )
-from billtone.reconciliation.models import StatementImport, StatementUpload
+from billtone.reconciliation.models import SavedCsvMap, StatementImport, StatementUpload
 from billtone.reconciliation.selectors import funds_emails_progress
 from billtone.reconciliation.services.uploads import statement_upload_create
+
+
+def _pk(obj) -> int | None:
+    return obj.pk if obj is not None else None
 
 
 @admin.register(StatementImport)
@@ -157,7 +161,8 @@ class StatementImportAdmin(ReadOnlyAdmin):
                 upload = statement_upload_create(
                     file=form.cleaned_data["file"],
                     format=form.cleaned_data["format"],
-                    csv_columns=form.cleaned_data["csv_columns"],
+                    bank_account_id=_pk(form.cleaned_data["bank_account"]),
+                    csv_map_id=_pk(form.cleaned_data["csv_map"]),
                     actor=staff_actor(request),
                 )
             except ApplicationError as error:
@@ -171,6 +176,7 @@ class StatementImportAdmin(ReadOnlyAdmin):
             "title": "Import a bank statement",
             "opts": self.model._meta,
             "form": form,
+            "has_csv_maps": SavedCsvMap.objects.exists(),
             "recent": StatementImport.objects.all()[:5],
             "uploads": StatementUpload.objects.all()[:5],
         }

@@ -262,6 +262,11 @@ def csv_columns_parse(text: str) -> CsvColumnMap:
         data = json.loads(text)
     except ValueError as error:
         raise ValidationFailed({"csv_columns": [f"Not valid JSON: {error}."]}) from None
+    return csv_columns_build(data)
+
+
+def csv_columns_build(data: object) -> CsvColumnMap:
+    """A CSV column map from JSON already read (a saved map's); ValidationFailed as above."""
     if not isinstance(data, dict):
         raise ValidationFailed({"csv_columns": ["Give a JSON object: role -> column name."]})
     known = {f.name for f in dataclasses.fields(CsvColumnMap)}

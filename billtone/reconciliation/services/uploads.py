@@ -11,6 +11,7 @@ there the page says only that it runs), then the import it made or why it failed
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 
@@ -20,7 +21,8 @@ from django.db import DatabaseError, connection, transaction
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.services import Actor
-from billtone.reconciliation.models import StatementUpload
+from billtone.reconciliation.models import SavedCsvMap, StatementUpload
+from billtone.reconciliation.services.csv_maps import csv_map_columns
 from billtone.reconciliation.services.imports import csv_columns_parse, statement_import
 from billtone.reconciliation.statements import FORMATS
 
@@ -32,21 +34,23 @@ PROGRESS_EVERY = 0.5  # seconds between two progress writes
 def statement_upload_create(
     *,
     file: UploadedFile,
-    format: str,
-    csv_columns: str,
-    actor: Actor,  # noqa: A002
+    format: str,  # noqa: A002
+    actor: Actor,
+    bank_account_id: int | None = None,
+    csv_map_id: int | None = None,
 ) -> StatementUpload:
     """Store an uploaded statement and schedule its import after commit. The format and the
-    CSV column map are checked here (ValidationFailed); the file itself by the import."""
+    saved CSV column map (one of the chosen bank account's) are checked here
+    (ValidationFailed); the file itself by the import."""
     if format and format not in FORMATS:
         raise ValidationFailed({"format": [f"One of {', '.join(FORMATS)}."]})
-    if csv_columns.strip():
-        csv_columns_parse(csv_columns)
+    csv_map, csv_columns = _saved_map(csv_map_id, bank_account_id)
     with transaction.atomic():
         upload = StatementUpload(
             file_name=(file.name or "statement")[:255],
             format=format,
-            csv_columns=csv_columns.strip(),
+            csv_columns=csv_columns,
+            csv_map=csv_map,
             uploaded_by_id=actor.user_id,
             uploaded_by_label=actor.label[:200],
             size=file.size or 0,
@@ -57,6 +61,32 @@ def statement_upload_create(
         pk = upload.pk
         transaction.on_commit(lambda: _schedule(pk))
     return upload
+
+
+def _saved_map(
+    csv_map_id: int | None, bank_account_id: int | None
+) -> tuple[SavedCsvMap | None, str]:
+    """The saved map an upload uses and a copy of its columns (the map may change before the
+    worker reads the file), with the bank account's IBAN for the statement's account."""
+    if csv_map_id is None:
+        return None, ""
+    saved = SavedCsvMap.objects.select_related("bank_account").filter(pk=csv_map_id).first()
+    if saved is None:
+        raise ValidationFailed({"csv_map": ["No such CSV column map: choose one from the list."]})
+    if bank_account_id is not None and saved.bank_account_id != bank_account_id:
+        raise ValidationFailed(
+            {
+                "csv_map": [
+                    f"The column map {saved.name!r} is for the {saved.bank_account.currency} "
+                    "bank account, not the one chosen: choose one of its maps."
+                ]
+            }
+        )
+    try:
+        columns = csv_map_columns(csv_map=saved)
+    except ValidationFailed as error:
+        raise ValidationFailed({"csv_map": error.errors["csv_columns"]}) from None
+    return saved, json.dumps({"account_iban": columns.account_iban, **saved.columns})
 
 
 def _schedule(upload_id: int) -> None:

@@ -16,7 +16,7 @@ from billtone.ledger.models import Transaction
 from billtone.reconciliation.models import StatementImport
 from billtone.reconciliation.services.imports import statement_import
 from billtone.reconciliation.tests.importing import STAFF, Credit, camt053
-from billtone.reconciliation.tests.test_admin import UPLOAD, staff, upload  # noqa: F401
+from billtone.reconciliation.tests.test_admin import upload
 from billtone.reconciliation.tests.test_command import run
 
 LIMIT = 2_000
