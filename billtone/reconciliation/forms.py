@@ -24,8 +24,8 @@ FORMAT_CHOICES = [
 assert {f for f, _ in FORMAT_CHOICES if f} == set(FORMATS)
 
 
-class _MapSelect(forms.Select):
-    """Each saved map's option names its bank account, for the page to offer only the chosen
+class _MapRadios(forms.RadioSelect):
+    """Each saved map's choice names its bank account, for the page to offer only the chosen
     account's maps (reconciliation/upload.js); the service refuses another account's."""
 
     def create_option(self, name, value, *args, **kwargs):
@@ -55,8 +55,10 @@ class StatementUploadForm(forms.Form):
             "bank_account__currency", "name"
         ),
         required=False,
+        blank=True,
+        empty_label="None (camt.053 and MT940 files name their columns)",
         label="CSV column map",
-        widget=_MapSelect,
+        widget=_MapRadios,
         help_text="For CSV files: which column holds what, saved once per bank account.",
     )
 
