@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -22,6 +24,7 @@ def test_operator_sees_any_ledger_account_with_its_postings(operator, ledger, ba
     assert page.status_code == 200
     html = page.content.decode()
     assert "Transfer RF18 0042" in html and "42.0000" in html
+    assert re.search(r"<td>\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC</td>", html)  # zone named
     assert 'name="_save"' not in html  # read-only: no save button
 
     postings = operator.get(
