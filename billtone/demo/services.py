@@ -2,6 +2,7 @@
 recorded through the apps' own services (a statement import, a saved card)."""
 
 import io
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,9 +26,27 @@ from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
+from billtone.reconciliation.services.csv_maps import CsvMapInput, csv_map_save
 from billtone.reconciliation.services.imports import statement_import
 
 DEMO_PASSWORD = "billtone-demo"
+
+
+# A German bank's CSV export, described once by the operator: offered on the back office's
+# statement upload for the EUR account.
+DEMO_CSV_COLUMNS = {
+    "booking_date": "Buchungstag",
+    "value_date": "Valuta",
+    "amount": "Betrag",
+    "default_currency": "EUR",
+    "payer_name": "Auftraggeber",
+    "payer_iban": "IBAN",
+    "reference": "Verwendungszweck",
+    "entry_id": "Buchungs-ID",
+    "delimiter": ";",
+    "decimal_comma": True,
+    "date_format": "%d.%m.%Y",
+}
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,7 @@ def demo_create() -> list[DemoLogin]:
     User = get_user_model()
     if not User.objects.filter(username="operator").exists():
         User.objects.create_superuser("operator", "operator@billtone.example", DEMO_PASSWORD)
-    bank_account_save(
+    eur_bank = bank_account_save(
         data=BankAccountInput(
             currency="EUR",
             account_holder="Billtone Telecom B.V.",
@@ -121,6 +140,10 @@ def demo_create() -> list[DemoLogin]:
         ),
         actor=actor,
     )
+    if not eur_bank.csv_maps.exists():
+        columns = json.dumps(DEMO_CSV_COLUMNS)
+        data = CsvMapInput(bank_account_id=eur_bank.pk, name="Bank CSV export", columns=columns)
+        csv_map_save(map_id=None, data=data, actor=actor)
     if not Account.objects.filter(name="Acme Telecom GmbH").exists():
         acme = account_create(
             name="Acme Telecom GmbH",

@@ -6,6 +6,7 @@ from billtone.accounts.models import Account
 from billtone.banktransfers.models import BankTransfer
 from billtone.ledger.models import LedgerAccount
 from billtone.payments.models import SavedCard
+from billtone.reconciliation.models import SavedCsvMap
 
 
 def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
@@ -35,3 +36,6 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
         "received",
     ]
     assert SavedCard.objects.filter(account=acme, is_default=True).count() == 1
+    assert list(SavedCsvMap.objects.values_list("name", "bank_account__currency")) == [
+        ("Bank CSV export", "EUR")  # offered on the statement upload, saved once
+    ]
