@@ -144,7 +144,7 @@ class SavedCsvMapForm(forms.ModelForm):
         data = super().clean()
         bank = data.get("bank_account")
         try:
-            self.values = csv_map_clean(
+            csv_map_clean(  # the service checks again when it saves
                 CsvMapInput(
                     bank_account_id=bank.pk if bank else None,
                     name=data.get("name") or "",
