@@ -1,7 +1,9 @@
 """Take the README's screenshot of the Billing panel: docs/img/billing-panel.png.
 
 Starts the development server on a throwaway SQLite database with the demo data, logs in as
-the Acme owner in Debian's chromium (1280x800) and saves the overview page.
+the Acme owner in Debian's chromium and saves the overview page twice: on a desktop (1280x800,
+OUTPUT) and on a phone (390x844, OUTPUT with "-phone" before its suffix), where the sidebar is a
+menu.
 
     .venv/bin/python scripts/readme_screenshot.py [OUTPUT.png]
 """
@@ -55,6 +57,7 @@ def manage(*args: str) -> list[str]:
 
 def main() -> None:
     output = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "img" / "billing-panel.png"
+    phone = output.with_name(f"{output.stem}-phone{output.suffix}")
     with tempfile.TemporaryDirectory(prefix="billtone-screenshot-") as tmp:
         env = {
             **os.environ,
@@ -91,11 +94,14 @@ def main() -> None:
                 page.wait_for_load_state("networkidle")
                 output.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=output)
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.reload(wait_until="networkidle")
+                page.screenshot(path=phone)
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(output)
+    print(output, phone)
 
 
 if __name__ == "__main__":
