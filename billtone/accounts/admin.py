@@ -14,7 +14,7 @@ class MembershipInline(admin.TabularInline):
 
 
 class BillingProfileAdminForm(forms.ModelForm):
-    """The back office checks a profile by the customer's rules (decision 0017), one message
+    """The back office checks a profile by the customer's rules (decision 0015), one message
     per field: none added where the field's own check already gave one."""
 
     class Meta:

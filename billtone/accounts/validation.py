@@ -17,7 +17,7 @@ from stdnum.util import clean as stdnum_clean
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 # Where a VAT ID's prefix is not the country's ISO code: Greece writes EL. Northern Ireland's
 # businesses (country GB, postcodes BT…) may write XI (EU goods trade) or GB; a GB address
-# elsewhere only GB (decision 0017).
+# elsewhere only GB (decision 0015).
 VAT_PREFIX_OF_COUNTRY = {"GR": "EL"}
 NORTHERN_IRELAND_POSTCODE = "BT"
 NORTHERN_IRELAND_VAT_PREFIX = "XI"

@@ -73,7 +73,7 @@ class PaymentStateConflict(ApplicationError):
 
 
 class CardAlreadySaved(ApplicationError):
-    """The card is one of the account's saved cards already (decision 0018). 409: it
+    """The card is one of the account's saved cards already (decision 0016). 409: it
     conflicts with the account's cards as they are; `card_id` names the saved one."""
 
     def __init__(self, *, detail: str, card_id: int):

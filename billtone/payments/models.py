@@ -39,7 +39,7 @@ class SavedCard(models.Model):
     class Meta:
         ordering = ["-is_default", "-created_at", "-id"]
         constraints = [
-            # A card is saved once per account (decision 0018): by the gateway's fingerprint,
+            # A card is saved once per account (decision 0016): by the gateway's fingerprint,
             # or, where the gateway gives none, by brand, last four digits and expiry.
             models.UniqueConstraint(
                 fields=["account", "gateway", "fingerprint"],

@@ -87,7 +87,7 @@ def card_saved_as(
     exp_year: int,
 ) -> SavedCard | None:
     """The account's active card at `gateway` that is this card: the same fingerprint, or,
-    where either has none, the same brand, last four digits and expiry (decision 0018)."""
+    where either has none, the same brand, last four digits and expiry (decision 0016)."""
     same_details = Q(brand=brand, last4=last4, exp_month=exp_month, exp_year=exp_year)
     same = (
         same_details

@@ -39,7 +39,7 @@ def _bank_transfer(owner: Membership) -> int:
     return bank_transfer_create(account=owner.account, amount="250", actor=Actor.system(MARKER)).pk
 
 
-# Test cards the sandbox saves and charges; a card is saved once per account (decision 0018),
+# Test cards the sandbox saves and charges; a card is saved once per account (decision 0016),
 # so each new card of an account is the next one not saved there yet.
 CARDS = ["4242424242424242", "5555555555554444", "4000056655665556", "5200828282828210"]
 

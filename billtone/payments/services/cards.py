@@ -103,7 +103,7 @@ def _card_store(
     make_default: bool,
 ) -> SavedCard:
     """Keep the gateway's card unless the account has it already: checked under the account's
-    card lock, and held by the unique constraints beneath (decision 0018)."""
+    card lock, and held by the unique constraints beneath (decision 0016)."""
     with transaction.atomic():
         payment_settings_lock(account=account)
         existing = _saved_as(account=account, gateway_name=gateway_name, saved=saved)

@@ -109,7 +109,7 @@ def test_the_database_holds_one_default_active_card_per_account(account, card):
 
 def test_a_card_saved_before_fingerprints_is_matched_by_brand_last_four_and_expiry(account):
     legacy = add_card(account)
-    SavedCard.objects.filter(pk=legacy.pk).update(fingerprint="")  # as saved before 0018
+    SavedCard.objects.filter(pk=legacy.pk).update(fingerprint="")  # as saved before decision 0016
 
     with pytest.raises(CardAlreadySaved) as caught:
         add_card(account)
