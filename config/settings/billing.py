@@ -13,7 +13,7 @@ BILLTONE_BANK_TRANSFER_PRESET_AMOUNTS = env_list(
 )
 BILLTONE_BANK_TRANSFER_MIN_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MIN_AMOUNT", "10")
 BILLTONE_BANK_TRANSFER_MAX_AMOUNT = env_str("BILLTONE_BANK_TRANSFER_MAX_AMOUNT", "50000")
-# A funding request not paid within this many days is marked expired (money still lands).
+# A bank transfer not paid within this many days is marked expired (money still lands).
 BILLTONE_BANK_TRANSFER_EXPIRY_DAYS = env_int("BILLTONE_BANK_TRANSFER_EXPIRY_DAYS", 14)
 
 # Bank statement files: the largest imported (back-office upload and `billtone
