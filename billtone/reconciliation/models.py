@@ -155,6 +155,9 @@ class StatementUpload(models.Model):
     )
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="the worker's last sign of life while importing"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -33,3 +33,11 @@ def statement_upload_import(upload_id: int) -> None:
     from billtone.reconciliation.services import uploads
 
     uploads.statement_upload_import(upload_id=upload_id)
+
+
+@shared_task(ignore_result=True)
+def statement_uploads_stalled_sweep() -> None:
+    """Periodic (every few minutes): mark failed the uploads whose worker stopped."""
+    from billtone.reconciliation.services import uploads
+
+    uploads.statement_uploads_stalled_fail()

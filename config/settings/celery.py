@@ -30,6 +30,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.reconciliation.tasks.funds_received_emails_sweep",
         "schedule": 300.0,
     },
+    "reconciliation-uploads-stalled": {
+        "task": "billtone.reconciliation.tasks.statement_uploads_stalled_sweep",
+        "schedule": 300.0,
+    },
     "payments-recover-stale": {
         "task": "billtone.payments.tasks.payments_recover_stale",
         "schedule": 300.0,

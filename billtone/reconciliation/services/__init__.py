@@ -2,7 +2,8 @@
 
 - imports: a statement file imported in one transaction (parse, match, credit, store).
 - csv_maps: CSV column maps saved per operator bank account, chosen on upload.
-- uploads: a file uploaded in the back office, imported by the worker after the request.
+- uploads: a file uploaded in the back office, imported by the worker after the request;
+  the sweep of uploads whose worker stopped.
 - review: staff decide an entry the import could not match (allocate or return).
 - funds_emails: the "funds received" emails of an import, stored after it commits.
 """
@@ -29,6 +30,7 @@ from billtone.reconciliation.services.review import bank_entry_allocate, bank_en
 from billtone.reconciliation.services.uploads import (
     statement_upload_create,
     statement_upload_import,
+    statement_uploads_stalled_fail,
 )
 
 __all__ = [
@@ -48,4 +50,5 @@ __all__ = [
     "statement_size_check",
     "statement_upload_create",
     "statement_upload_import",
+    "statement_uploads_stalled_fail",
 ]

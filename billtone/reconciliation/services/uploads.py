@@ -6,6 +6,11 @@ the page polls: bytes of the file read and credits imported (PostgreSQL, whose i
 the file outside its transaction; SQLite's import holds the database's one write lock, so
 there the page says only that it runs), then the import it made or why it failed
 (docs/decisions/0011-background-worker-without-a-broker.md).
+
+A worker that stops in the middle (killed, restarted, out of memory) leaves its import rolled
+back and the upload "Importing": a redelivered task does not take a running upload, so the
+periodic sweep (`statement_uploads_stalled_fail`) marks an upload failed once its worker has
+given no sign of life (the claim, then each progress write) for STALLED_AFTER.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import contextlib
 import json
 import logging
 import time
+from datetime import timedelta
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, connection, transaction
+from django.db.models.functions import Coalesce
 
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, ValidationFailed
@@ -29,6 +36,15 @@ from billtone.reconciliation.statements import FORMATS
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.5  # seconds between two progress writes
+# No sign of life from an import's worker for this long: it stopped. On PostgreSQL a running
+# import writes its progress twice a second; SQLite's import holds the one write lock and
+# writes nothing until it ends, so the margin is wide (100,000 credits take about a minute).
+STALLED_AFTER = timedelta(minutes=30)
+STALLED_MESSAGE = (
+    "The import stopped: its worker ended while importing (a restart or a crash) and gave no "
+    "sign of life for {minutes} minutes. The import was rolled back: nothing was imported. "
+    "Upload the file again."
+)
 
 
 def statement_upload_create(
@@ -110,7 +126,9 @@ def statement_upload_import(*, upload_id: int) -> StatementUpload | None:
     it."""
     claimed = StatementUpload.objects.filter(
         pk=upload_id, status=StatementUpload.Status.QUEUED
-    ).update(status=StatementUpload.Status.RUNNING, started_at=clock.now())
+    ).update(
+        status=StatementUpload.Status.RUNNING, started_at=clock.now(), heartbeat_at=clock.now()
+    )
     if not claimed:
         return None
     upload = StatementUpload.objects.get(pk=upload_id)
@@ -129,7 +147,7 @@ def statement_upload_import(*, upload_id: int) -> StatementUpload | None:
         written = time.monotonic()
         with contextlib.suppress(DatabaseError):  # only the page's figures: never the import
             StatementUpload.objects.filter(pk=upload_id).update(
-                bytes_read=done, credits_imported=imported
+                bytes_read=done, credits_imported=imported, heartbeat_at=clock.now()
             )
 
     values: dict = {"finished_at": None}
@@ -165,3 +183,36 @@ def statement_upload_import(*, upload_id: int) -> StatementUpload | None:
     StatementUpload.objects.filter(pk=upload_id).update(**values)
     upload.refresh_from_db()
     return upload
+
+
+def statement_uploads_stalled_fail() -> int:
+    """Mark failed the uploads whose worker stopped while importing (no sign of life for
+    STALLED_AFTER; an upload claimed before heartbeats were kept counts from its start) and
+    delete their files; returns how many. The periodic sweep's task."""
+    stalled_before = clock.now() - STALLED_AFTER
+    message = STALLED_MESSAGE.format(minutes=int(STALLED_AFTER.total_seconds() // 60))
+    count = 0
+    for upload in _stalled(stalled_before):
+        # Only if it is still the same stalled run: a late progress write or end wins.
+        marked = (
+            _stalled(stalled_before)
+            .filter(pk=upload.pk)
+            .update(
+                status=StatementUpload.Status.FAILED,
+                message=message,
+                finished_at=clock.now(),
+                file="",
+            )
+        )
+        if marked:
+            count += 1
+            logger.warning("Statement upload %s: its worker stopped; marked failed", upload.pk)
+            if upload.file:
+                upload.file.delete(save=False)
+    return count
+
+
+def _stalled(before):
+    return StatementUpload.objects.annotate(
+        last_sign=Coalesce("heartbeat_at", "started_at")
+    ).filter(status=StatementUpload.Status.RUNNING, last_sign__lt=before)
