@@ -2,8 +2,15 @@ from django import forms
 from django.contrib import admin
 
 from billtone.accounts.models import Account, ApiToken, BillingProfile, Membership
-from billtone.accounts.services import PROFILE_FIELDS, BillingProfileInput, billing_profile_clean
+from billtone.accounts.services import (
+    PROFILE_FIELDS,
+    BillingProfileInput,
+    billing_currency_change_check,
+    billing_profile_clean,
+    billing_profile_update,
+)
 from billtone.core.errors import ValidationFailed
+from billtone.core.services import Actor
 
 
 class MembershipInline(admin.TabularInline):
@@ -26,6 +33,12 @@ class BillingProfileAdminForm(forms.ModelForm):
         typed = {name: data.get(name) or "" for name in PROFILE_FIELDS}
         try:
             data.update(billing_profile_clean(BillingProfileInput(**typed)))
+            if self.instance.pk is not None:
+                billing_currency_change_check(
+                    account=self.instance.account,
+                    current=self.instance.currency,
+                    new=data["currency"],
+                )
         except ValidationFailed as error:
             for name, messages in error.errors.items():
                 if name not in self.errors:
@@ -57,6 +70,26 @@ class AccountAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("billing_profile")
+
+    def save_formset(self, request, form, formset, change):
+        """An account's billing profile is saved as the customer's is, by
+        billing_profile_update: audited, its billing email's change notified, its currency
+        fixed once money is recorded in it. A new account's profile is saved as typed."""
+        if formset.model is not BillingProfile or not change:
+            return super().save_formset(request, form, formset, change)
+        # What the admin's history message reads (construct_change_message).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for profile_form in formset.forms:
+            if not profile_form.has_changed() or profile_form.instance.pk is None:
+                continue
+            values = {name: profile_form.cleaned_data[name] or "" for name in PROFILE_FIELDS}
+            profile = billing_profile_update(
+                account=form.instance,
+                actor=Actor(label=request.user.get_username(), user_id=request.user.pk),
+                data=BillingProfileInput(**values),
+            )
+            formset.changed_objects.append((profile, profile_form.changed_data))
+        return None
 
 
 @admin.register(ApiToken)

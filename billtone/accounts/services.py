@@ -108,6 +108,21 @@ def _profile_values(profile: BillingProfile) -> dict[str, str]:
     return {name: getattr(profile, name) for name in PROFILE_FIELDS}
 
 
+def billing_currency_change_check(*, account: Account, current: str, new: str) -> None:
+    """The billing currency may change only while no money is recorded in the current one
+    (ValidationFailed on `currency`): the panel, the API and the back office ask here."""
+    if new != current and account_has_money_recorded(account=account, currency=current):
+        raise ValidationFailed(
+            {
+                "currency": [
+                    f"The currency cannot change: this account already has money recorded in "
+                    f"{current}. Ask the operator to open a new account for {new}."
+                ]
+            },
+            detail="The currency cannot change once money is recorded in it.",
+        )
+
+
 @transaction.atomic
 def billing_profile_update(
     *, account: Account, actor: Actor, data: BillingProfileInput
@@ -115,19 +130,7 @@ def billing_profile_update(
     values = billing_profile_clean(data)
     profile = BillingProfile.objects.select_for_update().get(account=account)
     before = _profile_values(profile)
-    if values["currency"] != profile.currency and account_has_money_recorded(
-        account=account, currency=profile.currency
-    ):
-        raise ValidationFailed(
-            {
-                "currency": [
-                    f"The currency cannot change: this account already has money recorded in "
-                    f"{profile.currency}. Ask the operator to open a new account for "
-                    f"{values['currency']}."
-                ]
-            },
-            detail="The currency cannot change once money is recorded in it.",
-        )
+    billing_currency_change_check(account=account, current=profile.currency, new=values["currency"])
     changes = changes_between(before, values)
     if not changes:
         return profile
