@@ -8,7 +8,7 @@ def retire_cards_saved_twice(apps, schema_editor):
     """Cards saved before fingerprints were kept carry none: of an account's active cards with
     the same brand, last four digits and expiry at one gateway, the default (else the oldest)
     stays; the others are removed as card_remove would (their payments keep pointing at
-    them). Decision 0018."""
+    them). Decision 0016."""
     SavedCard = apps.get_model("payments", "SavedCard")
     kept: set[tuple] = set()
     now = timezone.now()
