@@ -1,4 +1,10 @@
+import base64
+import secrets
+import uuid
+
 from django.db import models
+
+from billtone.core import clock
 
 
 class EmailDelivery(models.Model):
@@ -63,3 +69,93 @@ class EmailDelivery(models.Model):
     def __str__(self) -> str:
         subject = self.subject or f"({self.template}, rendered when sent)"
         return f"{subject} → {self.to_email or 'billing email'} ({self.status})"
+
+
+# The events Billtone sends to webhook endpoints (docs/architecture.md, "Webhooks").
+WEBHOOK_EVENT_TYPES = {
+    "items.allocated": "Phone users and numbers became active (bought, or free plans at once)",
+    "items.cancelled": "Phone users and numbers were cancelled",
+}
+
+
+def webhook_secret_new() -> str:
+    """A Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_msg_id_new() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where the operator's systems (the PBX) want events: a URL, the secret they verify our
+    signatures with, and the event types they take (none listed: all)."""
+
+    url = models.URLField(max_length=500, help_text="http(s) URL that receives a POST per event")
+    secret = models.CharField(max_length=100, default=webhook_secret_new)
+    event_types = models.JSONField(default=list, blank=True, help_text="none: every event")
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(secret__startswith="whsec_"), name="webhook_secret_whsec"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    def takes(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, stored before it is sent and retried until the endpoint
+    answers 2xx. `key` names the event (e.g. "items.allocated:checkout:42"): queuing it again
+    returns the stored deliveries. `msg_id` is the `webhook-id` every attempt carries, so the
+    receiver can tell a retry from a new event. While an attempt is under way its
+    `next_attempt_at` is pushed ahead (a lease): no other run sends it meanwhile, and it is
+    due again should the worker die."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    msg_id = models.CharField(max_length=40, default=webhook_msg_id_new)
+    key = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # attempts made before the current schedule began (a resend starts a new one)
+    schedule_from = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "key"], name="webhook_delivery_key"),
+            models.UniqueConstraint(fields=["msg_id"], name="webhook_delivery_msg_id"),
+            models.CheckConstraint(
+                condition=~models.Q(status="delivered") | models.Q(delivered_at__isnull=False),
+                name="webhook_delivered_has_delivered_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint} ({self.status})"

@@ -22,6 +22,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "email-retry": {"task": "billtone.notifications.tasks.email_retry", "schedule": 300.0},
+    # Often: a webhook's first retry is due 5 seconds after the failure.
+    "webhook-retry": {"task": "billtone.notifications.tasks.webhook_retry", "schedule": 30.0},
     "bank-transfers-expire": {
         "task": "billtone.banktransfers.tasks.bank_transfers_expire",
         "schedule": 3600.0,

@@ -15,3 +15,6 @@ EMAIL_HOST_PASSWORD = env_str("BILLTONE_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("BILLTONE_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("BILLTONE_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("BILLTONE_FROM_EMAIL", "billing@billtone.invalid")
+# Webhooks (notifications.services.webhooks): how long an endpoint may take to answer, in
+# seconds; a slower one counts as a failed attempt and is retried later.
+BILLTONE_WEBHOOK_TIMEOUT = env_int("BILLTONE_WEBHOOK_TIMEOUT", 10)
