@@ -3,6 +3,7 @@
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -10,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -54,6 +55,7 @@ class Receiver(ThreadingHTTPServer):
         self.requests: list[tuple[bytes, dict[str, str]]] = []  # every one, as received
         self.events: list[dict] = []  # the verified ones
         self.refused: list[str] = []
+        self.delay = 0.0  # seconds before each answer
 
     @property
     def url(self) -> str:
@@ -66,6 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         headers = dict(self.headers.items())
         receiver.requests.append((body, headers))
+        time.sleep(receiver.delay)
         try:
             event = Webhook(receiver.secret).verify(body, headers)
         except WebhookVerificationError as error:
@@ -327,3 +330,65 @@ def test_the_back_office_makes_an_endpoint_with_a_secret_and_shows_it(admin_clie
     refused = admin_client.post(add, {"url": "ftp://pbx.example/hooks", "active": "on"})
     assert refused.status_code == 200 and WebhookEndpoint.objects.count() == 1
     assert json.dumps(made.event_types) == '["items.allocated"]'
+
+
+def _at_once(run, times: int = 4) -> list:
+    """`run` in `times` threads at once, each on its own database connection."""
+    barrier = threading.Barrier(times)
+    results, errors = [], []
+
+    def go():
+        try:
+            barrier.wait()
+            results.append(run())
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=go) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrency")
+@pytest.mark.django_db(transaction=True)
+def test_periodic_runs_at_once_send_each_due_delivery_once(receiver):
+    endpoint = WebhookEndpoint.objects.create(url=receiver.url)
+    receiver.secret = endpoint.secret
+    receiver.delay = 0.2  # the runs overlap while the receiver answers
+    now = clock.now()
+    for n in range(3):
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            key=f"k{n}",
+            event_type="items.allocated",
+            payload=PAYLOAD,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    _at_once(tasks.webhook_retry)
+    assert len(receiver.requests) == 3 and receiver.refused == []
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {(Status.DELIVERED, 1)}
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrency")
+@pytest.mark.django_db(transaction=True)
+def test_one_key_queued_at_once_is_stored_and_sent_once(receiver):
+    endpoint = WebhookEndpoint.objects.create(url=receiver.url)
+    receiver.secret = endpoint.secret
+
+    def queue_committed():
+        with transaction.atomic():
+            return [d.pk for d in queue()]
+
+    results = _at_once(queue_committed)
+    assert len(results) == 4 and len({tuple(pks) for pks in results}) == 1
+    assert WebhookDelivery.objects.count() == 1
+    assert len(receiver.requests) == 1
