@@ -3,7 +3,6 @@
 sent after commit, signed with the `standardwebhooks` package, retried with growing delays
 until the endpoint answers 2xx."""
 
-import http.client
 import json
 import logging
 import urllib.error
@@ -15,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from standardwebhooks import Webhook
 
 from billtone.core import clock
@@ -145,10 +144,17 @@ def _post(delivery: WebhookDelivery, at: datetime) -> _Answer:
         with _opener.open(request, timeout=settings.BILLTONE_WEBHOOK_TIMEOUT) as response:
             return _Answer(response.status, "")
     except urllib.error.HTTPError as error:  # answered, but not 2xx
-        text = error.read(ANSWER_KEPT).decode(errors="replace").strip()
-        return _Answer(error.code, f"HTTP {error.code} {error.reason}: {text}".strip(" :"))
-    except (OSError, ValueError, http.client.HTTPException) as error:
+        return _Answer(error.code, f"HTTP {error.code} {error.reason}: {_text(error)}".strip(" :"))
+    except Exception as error:  # refused, timed out, DNS, TLS, a bad URL: retried later
         return _Answer(None, f"{type(error).__name__}: {error}")
+
+
+def _text(error: urllib.error.HTTPError) -> str:
+    """The start of a refusing endpoint's answer, for the delivery log."""
+    try:
+        return error.read(ANSWER_KEPT).decode(errors="replace").strip()
+    except Exception:  # the body did not come (timed out, cut): the status says enough
+        return ""
 
 
 def webhook_send(*, delivery_id: int) -> WebhookDelivery:
@@ -214,10 +220,13 @@ def webhook_retry_due(*, limit: int = 500) -> list[int]:
 def webhook_delivery_resend(*, delivery_ids: list[int], actor: Actor) -> int:
     """Queue a fresh attempt at each delivery (the back office's "Resend"), delivered or not,
     with the same `webhook-id` (the receiver can tell it has seen it) and a new retry
-    schedule; sent after commit. Returns how many were queued."""
+    schedule; sent after commit. One whose attempt is under way is left alone. Returns how
+    many were queued."""
     now = clock.now()
+    in_flight = Q(status=Status.PENDING, next_attempt_at__gt=now, last_attempt_at__gt=now - LEASE)
     resent = 0
-    for delivery in WebhookDelivery.objects.filter(pk__in=delivery_ids).order_by("pk"):
+    chosen = WebhookDelivery.objects.filter(pk__in=delivery_ids).exclude(in_flight)
+    for delivery in chosen.order_by("pk"):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=Status.PENDING, next_attempt_at=now, schedule_from=F("attempts")
         )

@@ -17,10 +17,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from billtone.core import clock
 from billtone.core.models import AuditEntry
+from billtone.core.services import Actor
 from billtone.notifications import tasks
 from billtone.notifications.models import WebhookDelivery, WebhookEndpoint
 from billtone.notifications.services import (
     RETRY_DELAYS,
+    webhook_delivery_resend,
     webhook_event_queue,
     webhook_retry_due,
     webhook_send,
@@ -213,6 +215,7 @@ def test_a_delivery_being_sent_is_not_sent_by_a_second_run(endpoint, receiver):
     )  # as the claim of a run still waiting for the endpoint leaves it
     assert webhook_retry_due() == []
     assert webhook_send(delivery_id=delivery.pk).attempts == 0
+    assert webhook_delivery_resend(delivery_ids=[delivery.pk], actor=Actor.system()) == 0
     assert receiver.requests == []
 
 
@@ -307,6 +310,24 @@ def test_an_endpoint_that_does_not_answer_is_retried(db, django_capture_on_commi
     delivery.refresh_from_db()
     assert delivery.status == Status.PENDING and delivery.attempts == 1
     assert delivery.last_status_code is None and "refused" in delivery.last_error.lower()
+
+
+def test_a_redirect_or_a_slow_answer_is_a_failed_attempt(
+    endpoint, receiver, settings, django_capture_on_commit_callbacks
+):
+    receiver.answers = [302]
+    with django_capture_on_commit_callbacks(execute=True):
+        [redirected] = queue(key="r")
+    redirected.refresh_from_db()
+    assert redirected.status == Status.PENDING and redirected.last_status_code == 302
+    settings.BILLTONE_WEBHOOK_TIMEOUT = 0.2
+    receiver.delay = 0.5
+    with django_capture_on_commit_callbacks(execute=True):
+        [slow] = queue(key="s")
+    slow.refresh_from_db()
+    assert slow.status == Status.PENDING and slow.last_status_code is None
+    assert "timed out" in slow.last_error
+    assert len(receiver.requests) == 2
 
 
 def test_the_back_office_makes_an_endpoint_with_a_secret_and_shows_it(admin_client, receiver):
