@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "billtone.payments",
     "billtone.banktransfers",
     "billtone.reconciliation",
+    "billtone.catalog",
     "billtone.notifications",
     "billtone.web",
     "billtone.demo",

@@ -1,0 +1,79 @@
+"""Reads of the catalog: what is offered in a currency, at what price; the VAT rates; the
+operator's profile and billing policy. The catalog is the operator's, the same for every
+account: an account's currency is what scopes an offer."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from billtone.catalog.models import OperatorProfile, Price, Product, TaxRate
+from billtone.catalog.quick_add import quick_add_parse
+from billtone.core.errors import NotFound
+from billtone.core.money import Money
+
+
+@dataclass(frozen=True)
+class Offer:
+    product: Product
+    price: Money  # net: the monthly fee of a monthly product, the price of a one-off one
+    setup: Money  # net one-off setup fee (numbers); zero otherwise
+
+
+def _offers(*, currency: str):
+    return (
+        Price.objects.filter(currency=currency, product__active=True)
+        .filter(~Q(product__kind=Product.Kind.STORE_ITEM) | ~Q(product__stock=0))
+        .select_related("product")
+        .order_by("product__kind", "product__position", "product__name")
+    )
+
+
+def _offer(price: Price) -> Offer:
+    return Offer(
+        product=price.product,
+        price=Money(price.amount, price.currency),
+        setup=Money(price.setup_amount, price.currency),
+    )
+
+
+def products_offered(*, currency: str, kind: str | None = None) -> list[Offer]:
+    """Active products with a price in `currency` (store items only while in stock)."""
+    prices = _offers(currency=currency)
+    if kind is not None:
+        prices = prices.filter(product__kind=kind)
+    return [_offer(price) for price in prices]
+
+
+def offer_get(*, product_id: int, currency: str) -> Offer:
+    price = _offers(currency=currency).filter(product_id=product_id).first()
+    if price is None:
+        raise NotFound("This product is not offered.")
+    return _offer(price)
+
+
+def tax_rates() -> dict[str, Decimal]:
+    """Country (ISO 3166) → VAT rate in percent."""
+    return dict(TaxRate.objects.values_list("country", "rate"))
+
+
+def operator_profile_get() -> OperatorProfile:
+    """The operator's profile, made from the settings on first use."""
+    profile = OperatorProfile.objects.filter(pk=OperatorProfile.SINGLETON_PK).first()
+    if profile is not None:
+        return profile
+    try:
+        with transaction.atomic():
+            return OperatorProfile.objects.create(
+                pk=OperatorProfile.SINGLETON_PK, legal_name=settings.BILLTONE_OPERATOR_NAME
+            )
+    except IntegrityError:  # made at the same moment by another request
+        return OperatorProfile.objects.get(pk=OperatorProfile.SINGLETON_PK)
+
+
+def credit_quick_add(*, currency: str) -> list[Money]:
+    """The Manual Topup amounts the operator offers, in `currency` (checked in every
+    accepted currency when the operator saved them)."""
+    return quick_add_parse(operator_profile_get().credit_quick_add, currency=currency)
