@@ -3,6 +3,7 @@
 import calendar
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -90,6 +91,13 @@ def test_first_charge_is_rounded_once_half_up():
     assert first_charge(monthly=Money("1000", "JPY"), periods=one) == Money("871", "JPY")
 
 
+def test_first_charge_rounds_an_exact_half_cent_up_where_decimal_fractions_would_not():
+    # 31/30 of 415.65 is 429.505 exactly; 1.0333…3 (28 digits) × 415.65 falls just short.
+    result = periods(utc(2026, 4, 30, 12))  # 1/30 of April and all of May (31 days)
+    assert sum(p.fraction for p in result) * Decimal("415.65") < Decimal("429.505")
+    assert first_charge(monthly=Money("415.65", "EUR"), periods=result) == Money("429.51", "EUR")
+
+
 def test_first_charge_of_a_free_plan_is_zero():
     assert first_charge(monthly=Money("0", "EUR"), periods=periods(utc(2026, 3, 25))).is_zero()
 
@@ -122,4 +130,5 @@ def test_periods_are_whole_days_up_to_a_month_end(bought, tz, cut_off, cents):
     monthly = Money(Decimal(cents) / 100, "EUR")
     charge = first_charge(monthly=monthly, periods=result)
     assert Money.zero("EUR") <= charge <= monthly * 2
-    assert abs(charge.amount - monthly.amount * total) <= Decimal("0.005")
+    exact = Fraction(monthly.amount) * sum(p.exact_fraction for p in result)
+    assert abs(Fraction(charge.amount) - exact) <= Fraction(1, 200)  # half a cent, exactly
