@@ -1,5 +1,6 @@
-"""Demo data: an operator with bank details and two customer accounts, with money
-recorded through the apps' own services (a statement import, a saved card)."""
+"""Demo data: an operator with bank details, its catalog (demo/catalog.py) and two customer
+accounts, with money recorded through the apps' own services (a statement import, a saved
+card)."""
 
 import io
 import json
@@ -24,6 +25,7 @@ from billtone.banktransfers.services import (
 )
 from billtone.core import clock
 from billtone.core.services import Actor
+from billtone.demo.catalog import demo_catalog
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
 from billtone.reconciliation.services.csv_maps import CsvMapInput, csv_map_save
@@ -140,6 +142,7 @@ def demo_create() -> list[DemoLogin]:
         ),
         actor=actor,
     )
+    demo_catalog(actor)
     if not eur_bank.csv_maps.exists():
         columns = json.dumps(DEMO_CSV_COLUMNS)
         data = CsvMapInput(bank_account_id=eur_bank.pk, name="Bank CSV export", columns=columns)

@@ -4,6 +4,9 @@ from django.core.management import call_command
 
 from billtone.accounts.models import Account
 from billtone.banktransfers.models import BankTransfer
+from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
+from billtone.core.models import AuditEntry
+from billtone.core.money import Money
 from billtone.ledger.models import LedgerAccount
 from billtone.payments.models import SavedCard
 from billtone.reconciliation.models import SavedCsvMap
@@ -39,3 +42,26 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     assert list(SavedCsvMap.objects.values_list("name", "bank_account__currency")) == [
         ("Bank CSV export", "EUR")  # offered on the statement upload, saved once
     ]
+    # The catalog (demo/catalog.py), recorded once through the catalog's services.
+    profile = operator_profile_get()
+    assert (profile.country, profile.vat_id) == ("NL", "NL004495445B01")
+    assert tax_rates()["NL"] == Decimal("21.00") and tax_rates()["GB"] == Decimal("20.00")
+    plans = {o.product.name: o.price for o in products_offered(currency="EUR", kind="plan")}
+    assert plans == {
+        "Pay As You Go": Money("0", "EUR"),
+        "National": Money("12.00", "EUR"),
+        "International": Money("20.00", "EUR"),
+    }
+    numbers = products_offered(currency="GBP", kind="number")
+    assert {(o.product.number_country, o.product.number_type) for o in numbers} >= {
+        ("NL", "geographic"),
+        ("DE", "mobile"),
+        ("GB", "toll_free"),
+        ("US", "geographic"),
+    }
+    assert all(o.setup.amount > 0 for o in numbers)
+    packs = products_offered(currency="USD", kind="credit_pack")
+    assert [o.price.amount for o in packs] == [10, 20, 50, 100]
+    (phone,) = products_offered(currency="EUR", kind="store_item")
+    assert (phone.product.name, phone.product.stock) == ("Yealink T54W desk phone", 25)
+    assert AuditEntry.objects.filter(action="product.update").count() == 0  # the second run
