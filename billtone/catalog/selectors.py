@@ -12,7 +12,7 @@ from django.db.models import Q
 from billtone.catalog.models import OperatorProfile, Price, Product, TaxRate
 from billtone.catalog.quick_add import quick_add_parse
 from billtone.core.errors import NotFound
-from billtone.core.money import Money
+from billtone.core.money import AmountError, Money
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,13 @@ def operator_profile_get() -> OperatorProfile:
 
 
 def credit_quick_add(*, currency: str) -> list[Money]:
-    """The Manual Topup amounts the operator offers, in `currency` (checked in every
-    accepted currency when the operator saved them)."""
-    return quick_add_parse(operator_profile_get().credit_quick_add, currency=currency)
+    """The Manual Topup amounts the operator offers, in `currency`. They were checked in every
+    accepted currency when saved; one that a currency accepted since cannot take (10.50 in
+    JPY) is left out rather than failing the page."""
+    amounts = []
+    for part in operator_profile_get().credit_quick_add.split(","):
+        try:
+            amounts += quick_add_parse(part, currency=currency)
+        except AmountError:
+            continue
+    return sorted(set(amounts))

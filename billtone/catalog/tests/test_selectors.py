@@ -119,3 +119,11 @@ def test_constraints_on_prices_and_the_single_profile(catalog):
         price(catalog["payg"], "EUR", "1.00")  # one price per currency
     with pytest.raises(IntegrityError), transaction.atomic():
         OperatorProfile.objects.create(pk=2)
+
+
+def test_quick_add_amounts_a_currency_cannot_take_are_left_out(db):
+    OperatorProfile.objects.filter(pk=operator_profile_get().pk).update(
+        credit_quick_add="10.50,20,50"
+    )
+    assert credit_quick_add(currency="JPY") == [Money("20", "JPY"), Money("50", "JPY")]
+    assert credit_quick_add(currency="EUR")[0] == Money("10.50", "EUR")
