@@ -18,6 +18,7 @@ urlpatterns = [
     path("billing/", include("billtone.ledger.urls")),
     path("billing/", include("billtone.banktransfers.urls")),
     path("billing/", include("billtone.payments.urls")),
+    path("billing/", include("billtone.telephony.urls")),
     path("", include("billtone.web.urls")),
 ]
 

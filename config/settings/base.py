@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "billtone.banktransfers",
     "billtone.reconciliation",
     "billtone.catalog",
+    "billtone.telephony",
     "billtone.notifications",
     "billtone.web",
     "billtone.demo",

@@ -40,6 +40,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.payments.tasks.payments_recover_stale",
         "schedule": 300.0,
     },
+    "telephony-holds-lapse": {
+        "task": "billtone.telephony.tasks.holds_lapse",
+        "schedule": 60.0,
+    },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
         "schedule": 86400.0,

@@ -1,0 +1,176 @@
+"""Phone users and the operator's inventory of numbers, as much of the PBX as billing needs.
+
+A user or a number in a basket waits for payment: a user as `pending_payment`, a number as
+`held` for the account until `held_until` (no one else can take it meanwhile; once that time
+has passed anyone may). Checkout makes both active (`items_activate`). Each status carries
+where it may go next (TRANSITIONS); the services write only those moves.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from billtone.telephony.numbers import E164_PATTERN, TYPE_NAMES
+
+
+class PhoneUserStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+USER_TRANSITIONS: dict[str, frozenset[str]] = {
+    PhoneUserStatus.PENDING_PAYMENT: frozenset({PhoneUserStatus.ACTIVE, PhoneUserStatus.CANCELLED}),
+    PhoneUserStatus.ACTIVE: frozenset({PhoneUserStatus.CANCELLED}),
+    PhoneUserStatus.CANCELLED: frozenset(),
+}
+
+
+class PhoneNumberStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    HELD = "held", "Held"
+    ASSIGNED = "assigned", "Assigned"
+
+
+# A held number goes back to the inventory (released, or its hold lapsed), to its holder
+# (paid), or to another account once the hold has lapsed; a cancelled number returns to
+# the inventory.
+NUMBER_TRANSITIONS: dict[str, frozenset[str]] = {
+    PhoneNumberStatus.AVAILABLE: frozenset({PhoneNumberStatus.HELD}),
+    PhoneNumberStatus.HELD: frozenset(
+        {PhoneNumberStatus.AVAILABLE, PhoneNumberStatus.HELD, PhoneNumberStatus.ASSIGNED}
+    ),
+    PhoneNumberStatus.ASSIGNED: frozenset({PhoneNumberStatus.AVAILABLE}),
+}
+
+NUMBER_TYPE_CHOICES = list(TYPE_NAMES.items())
+EXTENSION_PATTERN = r"^[0-9]{2,6}$"
+
+
+class PhoneUser(models.Model):
+    Status = PhoneUserStatus
+    TRANSITIONS = USER_TRANSITIONS
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="phone_users"
+    )
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254)
+    extension = models.CharField(max_length=6, help_text="2 to 6 digits, unique in the account")
+    plan = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        related_name="phone_users",
+        limit_choices_to={"kind": "plan"},
+    )
+    status = models.CharField(
+        max_length=20, choices=PhoneUserStatus.choices, default=PhoneUserStatus.PENDING_PAYMENT
+    )
+    created_at = models.DateTimeField()
+    activated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["extension", "id"]
+        constraints = [
+            # A cancelled user's extension may be given to a new user.
+            models.UniqueConstraint(
+                fields=["account", "extension"],
+                condition=~Q(status=PhoneUserStatus.CANCELLED),
+                name="telephony_user_extension_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(extension__regex=EXTENSION_PATTERN),
+                name="telephony_user_extension_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PhoneUserStatus.values), name="telephony_user_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PhoneUserStatus.ACTIVE) | Q(activated_at__isnull=False),
+                name="telephony_user_active_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=PhoneUserStatus.CANCELLED) | Q(cancelled_at__isnull=False),
+                name="telephony_user_cancelled_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (extension {self.extension})"
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, frozenset())
+
+
+class PhoneNumber(models.Model):
+    """One number of the operator's inventory; `account` is whose it is, or who holds it."""
+
+    Status = PhoneNumberStatus
+    TRANSITIONS = NUMBER_TRANSITIONS
+
+    e164 = models.CharField("number", max_length=16, unique=True, help_text="E.164: +31201234567")
+    country = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
+    number_type = models.CharField(max_length=20, choices=NUMBER_TYPE_CHOICES)
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        related_name="phone_numbers",
+        limit_choices_to={"kind": "number"},
+    )
+    status = models.CharField(
+        max_length=20, choices=PhoneNumberStatus.choices, default=PhoneNumberStatus.AVAILABLE
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="phone_numbers",
+    )
+    held_until = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["e164"]
+        indexes = [
+            models.Index(fields=["status", "held_until"], name="telephony_number_holds"),
+            models.Index(fields=["country", "number_type", "status"], name="telephony_offer"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(e164__regex=E164_PATTERN), name="telephony_number_e164"
+            ),
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"), name="telephony_number_country_iso"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=PhoneNumberStatus.AVAILABLE,
+                        account__isnull=True,
+                        held_until__isnull=True,
+                        assigned_at__isnull=True,
+                    )
+                    | Q(
+                        status=PhoneNumberStatus.HELD,
+                        account__isnull=False,
+                        held_until__isnull=False,
+                        assigned_at__isnull=True,
+                    )
+                    | Q(
+                        status=PhoneNumberStatus.ASSIGNED,
+                        account__isnull=False,
+                        held_until__isnull=True,
+                        assigned_at__isnull=False,
+                    )
+                ),
+                name="telephony_number_status_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.e164
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, frozenset())

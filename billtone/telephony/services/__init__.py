@@ -1,0 +1,29 @@
+"""Writes of the telephony app, split by sub-domain; import them from here."""
+
+from billtone.telephony.services.activation import items_activate
+from billtone.telephony.services.numbers import (
+    holds_lapse,
+    number_cancel,
+    number_hold,
+    number_hold_extend,
+    number_release,
+    numbers_import,
+)
+from billtone.telephony.services.users import (
+    phone_user_cancel,
+    phone_user_create,
+    phone_user_discard,
+)
+
+__all__ = [
+    "holds_lapse",
+    "items_activate",
+    "number_cancel",
+    "number_hold",
+    "number_hold_extend",
+    "number_release",
+    "numbers_import",
+    "phone_user_cancel",
+    "phone_user_create",
+    "phone_user_discard",
+]

@@ -1,0 +1,36 @@
+"""What the telephony services share: the one way they lock users and numbers (by id, in
+id order), and the one way they tell the PBX (webhook deliveries queued in the caller's
+transaction, sent after it commits)."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from billtone.accounts.models import Account
+from billtone.core.services import Actor
+from billtone.telephony.events import ItemsEvent
+from billtone.telephony.models import PhoneNumber, PhoneUser
+
+SYSTEM = Actor.system("telephony")
+
+
+def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
+    """The account's users among `ids`, locked in id order (another account's are left out)."""
+    locked = PhoneUser.objects.select_for_update().select_related("plan")
+    locked = locked.filter(account=account, pk__in=sorted(set(ids))).order_by("pk")
+    return {user.pk: user for user in locked}
+
+
+def numbers_lock(*, ids: Iterable[int]) -> dict[int, PhoneNumber]:
+    """The numbers `ids`, whoever holds them, locked in id order. Callers lock users first."""
+    locked = PhoneNumber.objects.select_for_update().filter(pk__in=sorted(set(ids)))
+    return {number.pk: number for number in locked.order_by("pk")}
+
+
+def event_queue(event: ItemsEvent) -> None:
+    """Store the event's webhook deliveries in the current transaction; notifications sends
+    them after it commits (and not at all if it rolls back)."""
+    from billtone.notifications.services import webhook_event_queue
+
+    with transaction.atomic():
+        webhook_event_queue(event_type=event.event_type, payload=event.payload, key=event.key)
