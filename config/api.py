@@ -24,6 +24,7 @@ from billtone.core.problems import (
 from billtone.core.schemas import ExactJsonParser
 from billtone.ledger.api import router as ledger_router
 from billtone.payments.api import router as payments_router
+from billtone.telephony.api import router as telephony_router
 
 logger = logging.getLogger("billtone.api")
 
@@ -59,6 +60,7 @@ api.add_router("", core_router, auth=customer_auth)
 api.add_router("", ledger_router, auth=customer_auth)
 api.add_router("", banktransfers_router, auth=customer_auth)
 api.add_router("", payments_router, auth=customer_auth)
+api.add_router("", telephony_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

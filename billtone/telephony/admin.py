@@ -9,11 +9,29 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from billtone.core.admin import ReadOnlyAdmin
-from billtone.core.errors import ValidationFailed
+from billtone.core.errors import ApplicationError, ValidationFailed
 from billtone.core.services import Actor
 from billtone.telephony.forms import NumbersImportForm
 from billtone.telephony.models import PhoneNumber, PhoneUser
-from billtone.telephony.services import numbers_import
+from billtone.telephony.services import number_cancel, numbers_import, phone_user_cancel
+
+
+def _actor(request) -> Actor:
+    return Actor(label=request.user.get_username(), user_id=request.user.pk)
+
+
+def _each(modeladmin, request, items, cancel, done: str) -> None:
+    """Cancel each item through its service; say how many, and why any one was refused."""
+    cancelled = 0
+    for item in items:
+        try:
+            cancel(item)
+        except ApplicationError as error:
+            modeladmin.message_user(request, f"{item}: {error.detail}", messages.ERROR)
+        else:
+            cancelled += 1
+    if cancelled:
+        modeladmin.message_user(request, f"{cancelled} {done}.", messages.SUCCESS)
 
 
 @admin.register(PhoneNumber)
@@ -24,9 +42,24 @@ class PhoneNumberAdmin(ReadOnlyAdmin):
     search_fields = ["e164", "account__name"]
     readonly_fields = [f.name for f in PhoneNumber._meta.fields]
     change_list_template = "admin/telephony/phonenumber/change_list.html"
+    actions = ["cancel_numbers"]
 
     def has_add_permission(self, request, obj=None):
         return request.user.has_perm("telephony.add_phonenumber")
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("telephony.change_phonenumber")
+
+    @admin.action(
+        description="Take back from the account (the PBX is told)", permissions=["cancel"]
+    )
+    def cancel_numbers(self, request, queryset):
+        def cancel(number):
+            if number.account is None:
+                raise ValidationFailed({}, detail="it is in the inventory already.")
+            number_cancel(account=number.account, number_id=number.pk, actor=_actor(request))
+
+        _each(self, request, queryset.select_related("account"), cancel, "numbers taken back")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -48,7 +81,7 @@ class PhoneNumberAdmin(ReadOnlyAdmin):
                     text=form.cleaned_data["numbers"],
                     country=form.cleaned_data["country"],
                     number_type=form.cleaned_data["number_type"],
-                    actor=Actor(label=request.user.get_username(), user_id=request.user.pk),
+                    actor=_actor(request),
                 )
             except ValidationFailed as error:
                 for field, texts in error.errors.items():
@@ -73,3 +106,14 @@ class PhoneUserAdmin(ReadOnlyAdmin):
     list_select_related = ["account", "plan"]
     search_fields = ["name", "email", "extension", "account__name"]
     readonly_fields = [f.name for f in PhoneUser._meta.fields]
+    actions = ["cancel_users"]
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("telephony.change_phoneuser")
+
+    @admin.action(description="Cancel the selected users (the PBX is told)", permissions=["cancel"])
+    def cancel_users(self, request, queryset):
+        def cancel(user):
+            phone_user_cancel(account=user.account, user_id=user.pk, actor=_actor(request))
+
+        _each(self, request, queryset.select_related("account"), cancel, "users cancelled")

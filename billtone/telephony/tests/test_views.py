@@ -81,3 +81,29 @@ def test_staff_import_numbers_and_see_each_bad_line(staff, nl_geographic):
     assert list(PhoneNumber.objects.values_list("e164", flat=True)) == ["+31201234567"]
     listing = staff.get(reverse("admin:telephony_phonenumber_changelist")).content.decode()
     assert 'id="import-numbers"' in listing and "+31201234567" in listing
+
+
+def test_staff_cancel_a_user_and_take_back_a_number(staff, account, payg_plan, number):
+    user = phone_user_create(
+        account=account,
+        name="Ada",
+        email="ada@acme.example",
+        extension="201",
+        plan=payg_plan,
+        actor=ACTOR,
+    )
+    PhoneNumber.objects.filter(pk=number.pk).update(
+        status="assigned", account=account, assigned_at=clock.now()
+    )
+    staff.post(
+        reverse("admin:telephony_phoneuser_changelist"),
+        {"action": "cancel_users", "_selected_action": [user.pk]},
+    )
+    staff.post(
+        reverse("admin:telephony_phonenumber_changelist"),
+        {"action": "cancel_numbers", "_selected_action": [number.pk]},
+    )
+    user.refresh_from_db()
+    number.refresh_from_db()
+    assert user.status == "cancelled"
+    assert (number.status, number.account) == ("available", None)
