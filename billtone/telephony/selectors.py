@@ -39,9 +39,14 @@ def phone_numbers_list(*, account: Account) -> QuerySet[PhoneNumber]:
 
 
 def numbers_available(
-    *, country: str | None = None, number_type: str | None = None, limit: int = 50
+    *,
+    country: str | None = None,
+    number_type: str | None = None,
+    currency: str | None = None,
+    limit: int = 50,
 ) -> list[PhoneNumber]:
-    """Numbers anyone may hold now: free, or their hold has run out."""
+    """Numbers anyone may hold now: free, or their hold has run out; with `currency`, only
+    those whose product is sold in it."""
     now = clock.now()
     found = PhoneNumber.objects.filter(
         Q(status=PhoneNumberStatus.AVAILABLE) | Q(status=PhoneNumberStatus.HELD, held_until__lt=now)
@@ -50,6 +55,8 @@ def numbers_available(
         found = found.filter(country=country.upper())
     if number_type:
         found = found.filter(number_type=number_type)
+    if currency:
+        found = found.filter(product__active=True, product__prices__currency=currency)
     limit = max(1, min(limit, NUMBERS_AVAILABLE_MAX))
     return list(found.select_related("product").order_by("country", "number_type", "e164")[:limit])
 

@@ -110,6 +110,7 @@ def test_an_active_user_or_assigned_number_is_not_activated_twice(account, pendi
         activate(account, numbers=[number])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_it_must_run_inside_the_callers_transaction(account, pending_user):
     with pytest.raises(RuntimeError, match="inside the checkout's transaction"):
         items_activate(account=account, user_ids=[pending_user.pk], number_ids=[], at=clock.now())

@@ -146,3 +146,9 @@ def test_import_without_a_number_product_is_refused(db):
     with pytest.raises(ValidationFailed) as refused:
         numbers_import(text="+31612345678", country="NL", number_type="mobile", actor=ACTOR)
     assert refused.value.errors["numbers"] == ["The catalog has no mobile number product for NL."]
+
+
+def test_holding_a_number_twice_says_it_is_in_the_basket(account, number):
+    number_hold(account=account, number_id=number.pk)
+    with pytest.raises(NumberUnavailable, match="held for you already"):
+        number_hold(account=account, number_id=number.pk)
