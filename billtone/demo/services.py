@@ -26,6 +26,7 @@ from billtone.banktransfers.services import (
 from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.demo.catalog import demo_catalog
+from billtone.demo.telephony import demo_numbers
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
 from billtone.reconciliation.services.csv_maps import CsvMapInput, csv_map_save
@@ -143,6 +144,7 @@ def demo_create() -> list[DemoLogin]:
         actor=actor,
     )
     demo_catalog(actor)
+    demo_numbers(actor)
     if not eur_bank.csv_maps.exists():
         columns = json.dumps(DEMO_CSV_COLUMNS)
         data = CsvMapInput(bank_account_id=eur_bank.pk, name="Bank CSV export", columns=columns)

@@ -1,6 +1,6 @@
 from django import forms
 
-from billtone.telephony.numbers import TYPE_NAMES
+from billtone.catalog.models import Product
 
 
 class NumbersImportForm(forms.Form):
@@ -12,7 +12,7 @@ class NumbersImportForm(forms.Form):
         help_text="ISO 3166 alpha-2, e.g. NL",
         error_messages={"invalid": "Enter a two-letter country code, e.g. NL."},
     )
-    number_type = forms.ChoiceField(choices=list(TYPE_NAMES.items()))
+    number_type = forms.ChoiceField(choices=Product.NumberType.choices)
     numbers = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 12, "cols": 40}),
         max_length=200_000,

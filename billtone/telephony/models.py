@@ -9,7 +9,8 @@ where it may go next (TRANSITIONS); the services write only those moves.
 from django.db import models
 from django.db.models import Q
 
-from billtone.telephony.numbers import E164_PATTERN, TYPE_NAMES
+from billtone.catalog.models import Product
+from billtone.telephony.numbers import E164_PATTERN
 
 
 class PhoneUserStatus(models.TextChoices):
@@ -42,7 +43,6 @@ NUMBER_TRANSITIONS: dict[str, frozenset[str]] = {
     PhoneNumberStatus.ASSIGNED: frozenset({PhoneNumberStatus.AVAILABLE}),
 }
 
-NUMBER_TYPE_CHOICES = list(TYPE_NAMES.items())
 EXTENSION_PATTERN = r"^[0-9]{2,6}$"
 
 
@@ -57,10 +57,10 @@ class PhoneUser(models.Model):
     email = models.EmailField(max_length=254)
     extension = models.CharField(max_length=6, help_text="2 to 6 digits, unique in the account")
     plan = models.ForeignKey(
-        "catalog.Product",
+        Product,
         on_delete=models.PROTECT,
         related_name="phone_users",
-        limit_choices_to={"kind": "plan"},
+        limit_choices_to={"kind": Product.Kind.PLAN},
     )
     status = models.CharField(
         max_length=20, choices=PhoneUserStatus.choices, default=PhoneUserStatus.PENDING_PAYMENT
@@ -110,12 +110,12 @@ class PhoneNumber(models.Model):
 
     e164 = models.CharField("number", max_length=16, unique=True, help_text="E.164: +31201234567")
     country = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
-    number_type = models.CharField(max_length=20, choices=NUMBER_TYPE_CHOICES)
+    number_type = models.CharField(max_length=20, choices=Product.NumberType.choices)
     product = models.ForeignKey(
-        "catalog.Product",
+        Product,
         on_delete=models.PROTECT,
         related_name="phone_numbers",
-        limit_choices_to={"kind": "number"},
+        limit_choices_to={"kind": Product.Kind.NUMBER},
     )
     status = models.CharField(
         max_length=20, choices=PhoneNumberStatus.choices, default=PhoneNumberStatus.AVAILABLE

@@ -134,7 +134,7 @@ def number_cancel(*, account: Account, number_id: int, actor: Actor) -> PhoneNum
 
 
 def _number_product(*, country: str, number_type: str) -> Product | None:
-    products = Product.objects.filter(kind="number", number_country=country)
+    products = Product.objects.filter(kind=Product.Kind.NUMBER, number_country=country)
     return products.filter(number_type=number_type).order_by("-active", "position", "pk").first()
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from billtone.accounts.models import Account
 from billtone.core.services import Actor
+from billtone.notifications.services import webhook_event_queue
 from billtone.telephony.events import ItemsEvent
 from billtone.telephony.models import PhoneNumber, PhoneUser
 
@@ -30,7 +31,5 @@ def numbers_lock(*, ids: Iterable[int]) -> dict[int, PhoneNumber]:
 def event_queue(event: ItemsEvent) -> None:
     """Store the event's webhook deliveries in the current transaction; notifications sends
     them after it commits (and not at all if it rolls back)."""
-    from billtone.notifications.services import webhook_event_queue
-
     with transaction.atomic():
         webhook_event_queue(event_type=event.event_type, payload=event.payload, key=event.key)

@@ -53,7 +53,7 @@ def _plan_is_free(*, account: Account, plan: Product) -> bool:
     """Whether the plan costs nothing in the account's currency (Pay As You Go: the user
     pays for calls only, so is active at once); ValidationFailed if it is not sold there."""
     currency = billing_profile_get(account=account).currency
-    if plan.kind != "plan":
+    if plan.kind != Product.Kind.PLAN:
         raise ValidationFailed({"plan": [f"{plan.name} is not a user plan."]})
     try:
         offer = offer_get(product_id=plan.pk, currency=currency)
