@@ -26,7 +26,7 @@ from billtone.banktransfers.services import (
 from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.demo.catalog import demo_catalog
-from billtone.demo.telephony import demo_numbers
+from billtone.demo.telephony import demo_numbers, demo_phone_user
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
 from billtone.reconciliation.services.csv_maps import CsvMapInput, csv_map_save
@@ -181,6 +181,7 @@ def demo_create() -> list[DemoLogin]:
             actor=actor,
         )
     _demo_money(Account.objects.get(name="Acme Telecom GmbH"), actor)
+    demo_phone_user(Account.objects.get(name="Acme Telecom GmbH"), actor)
     if not Account.objects.filter(name="Globex Ltd").exists():
         globex = account_create(
             name="Globex Ltd",

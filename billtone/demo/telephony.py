@@ -1,11 +1,14 @@
 """The demo operator's inventory of numbers (issue 17), imported through the telephony
 services as the back office's import does: five numbers for each number product of the
-demo catalog. Safe to run again: a product that has numbers already gets none."""
+demo catalog; and a customer's first phone user, on Pay As You Go (free, so active without
+a checkout). Safe to run again: a product that has numbers already gets none, an account
+with users no more."""
 
+from billtone.accounts.models import Account
 from billtone.catalog.models import Product
 from billtone.core.services import Actor
-from billtone.telephony.models import PhoneNumber
-from billtone.telephony.services import numbers_import
+from billtone.telephony.models import PhoneNumber, PhoneUser
+from billtone.telephony.services import numbers_import, phone_user_create
 
 NUMBERS_EACH = 5
 # (country, number type) → the first digits of its demo numbers; the last digit counts up.
@@ -42,3 +45,18 @@ def demo_numbers(actor: Actor) -> int:
             actor=actor,
         )
     return added
+
+
+def demo_phone_user(account: Account, actor: Actor) -> PhoneUser | None:
+    """The account's reception on Pay As You Go (extension 10), unless it has users."""
+    plan = Product.objects.filter(code="pay-as-you-go").first()
+    if plan is None or PhoneUser.objects.filter(account=account).exists():
+        return None
+    return phone_user_create(
+        account=account,
+        name="Reception",
+        email="reception@acme.example",
+        extension="10",
+        plan=plan,
+        actor=actor,
+    )

@@ -105,7 +105,7 @@ def number_rows(*, numbers: list[PhoneNumber], now: datetime | None = None) -> l
         if number.status == PhoneNumberStatus.ASSIGNED:
             status, shown = "assigned", "Active"
         elif number.held_until is not None and number.held_until >= now:
-            status, shown = "held", "In basket, held"
+            status, shown = "held", "Held"
         else:
             status, shown = "lapsed", "Hold lapsed"
         rows.append(

@@ -16,6 +16,7 @@ from billtone.telephony.services import (
     number_release,
     numbers_import,
 )
+from billtone.telephony.tasks import holds_lapse as task
 
 from .conftest import ACTOR, numbers_add, product_with_prices
 
@@ -152,3 +153,13 @@ def test_holding_a_number_twice_says_it_is_in_the_basket(account, number):
     number_hold(account=account, number_id=number.pk)
     with pytest.raises(NumberUnavailable, match="held for you already"):
         number_hold(account=account, number_id=number.pk)
+
+
+def test_the_periodic_task_gives_lapsed_holds_back(settings, account, number):
+    schedule = settings.CELERY_BEAT_SCHEDULE["telephony-holds-lapse"]
+    assert schedule["task"] == task.name
+    held = number_hold(account=account, number_id=number.pk)
+    with time_machine.travel(held.held_until + timedelta(seconds=1), tick=False):
+        task.delay()
+    number.refresh_from_db()
+    assert number.status == PhoneNumber.Status.AVAILABLE

@@ -41,9 +41,9 @@ def test_the_page_lists_users_and_numbers_with_their_status(
     assert reverse("telephony:users-numbers") == PAGE
     page = web.get(PAGE).content.decode()
     assert 'class="badge badge-active">Active</span>' in page
-    assert "In basket, awaiting payment" in page
+    assert "Awaiting payment" in page
     assert "+31 20 123 4567" in page and "+31 20 123 4568" in page
-    assert "In basket, held until" in page
+    assert "Held until" in page
     assert "+31 20 123 4569" not in page and "Not Mine" not in page
 
 
