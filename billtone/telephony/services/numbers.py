@@ -51,7 +51,9 @@ def number_hold(*, account: Account, number_id: int, actor: Actor = SYSTEM) -> P
             status=PhoneNumberStatus.HELD, account=account, held_until=until
         )
         if not taken:
-            mine = PhoneNumber.objects.filter(pk=number_id, account=account, status="held")
+            mine = PhoneNumber.objects.filter(
+                pk=number_id, account=account, status=PhoneNumberStatus.HELD
+            )
             if mine.exists():
                 raise NumberUnavailable("This number is held for you already: see your basket.")
             raise NumberUnavailable()

@@ -71,9 +71,12 @@ def phone_user_create(
     the account's users that are not cancelled: ValidationFailed names who has it."""
     name, email, extension = name.strip(), email.strip(), extension.strip()
     errors = _user_fields_check(name=name, email=email, extension=extension)
+    try:
+        free = _plan_is_free(account=account, plan=plan)
+    except ValidationFailed as refused:
+        errors.update(refused.errors)
     if errors:
         raise ValidationFailed(errors)
-    free = _plan_is_free(account=account, plan=plan)
     if taken := _extension_taken(account=account, extension=extension):
         raise taken
     now = clock.now()

@@ -60,9 +60,13 @@ def test_a_plan_not_sold_in_the_accounts_currency_is_refused(account):
     assert refused.value.errors == {"plan": ["Usd Only is not sold in EUR."]}
 
 
-def test_a_number_product_is_not_a_plan(account, nl_geographic):
-    with pytest.raises(ValidationFailed, match="Some fields"):
-        create(account, nl_geographic)
+def test_a_number_product_is_not_a_plan_and_every_bad_field_is_named(account, nl_geographic):
+    with pytest.raises(ValidationFailed) as refused:
+        create(account, nl_geographic, extension="1")
+    assert refused.value.errors == {
+        "extension": ["An extension is 2 to 6 digits."],
+        "plan": ["Nl Geographic is not a user plan."],
+    }
 
 
 def test_discard_cancels_a_pending_user_and_frees_its_extension(account, national_plan):
