@@ -61,6 +61,11 @@ class OperatorProfileForm(ServiceForm):
     class Meta:
         model = OperatorProfile
         fields = OPERATOR_FIELDS
+        labels = {
+            "cut_off_day": "Cut-off day",
+            "number_hold_minutes": "Number hold (minutes)",
+            "credit_quick_add": "Manual Topup amounts",
+        }
 
     def clean(self):
         data = super().clean()
@@ -115,7 +120,14 @@ class PriceForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(c, c) for c in settings.BILLTONE_CURRENCIES]
+        # A blank first choice: an untouched empty row stays empty (not a price in the first
+        # currency without an amount, which refused the whole product on the next save).
+        currencies = [(c, c) for c in settings.BILLTONE_CURRENCIES]
+        self.fields["currency"].choices = [("", "---------"), *currencies]
+        if self.instance.pk:  # 12.00 EUR, not 12.0000 as stored
+            for name in ("amount", "setup_amount"):
+                money = Money(getattr(self.instance, name), self.instance.currency)
+                self.initial[name] = money.plain()
 
 
 class PriceFormSet(BaseInlineFormSet):
@@ -144,6 +156,9 @@ class PriceInline(admin.TabularInline):
     form = PriceForm
     formset = PriceFormSet
     extra = 1
+
+    class Media:
+        css = {"all": ["catalog/admin.css"]}
 
 
 class ProductForm(ServiceForm):
@@ -175,13 +190,37 @@ class ProductAdmin(admin.ModelAdmin):
 
     form = ProductForm
     inlines = [PriceInline]
-    list_display = ["name", "code", "kind", "billing", "number_country", "number_type", "active"]
+    list_display = ["name", "code", "kind", "details", "prices_shown", "active"]
     list_filter = ["kind", "active", "number_country"]
     search_fields = ["code", "name"]
     fields = [*PRODUCT_FIELDS[:3], "billing", *PRODUCT_FIELDS[3:]]
 
     def get_readonly_fields(self, request, obj=None):
         return ["billing", "kind"] if obj is not None else ["billing"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("prices")
+
+    @admin.display(description="details")
+    def details(self, product: Product) -> str:
+        if product.kind == Product.Kind.PLAN:
+            return f"{product.included_minutes} minutes included"
+        if product.kind == Product.Kind.NUMBER:
+            return f"{product.number_country} {product.get_number_type_display().lower()}"
+        if product.stock is not None:
+            return f"{product.stock} in stock"
+        return ""
+
+    @admin.display(description="prices (net)")
+    def prices_shown(self, product: Product) -> str:
+        per = "/month" if product.billing == Product.Billing.MONTHLY else ""
+        shown = []
+        for price in product.prices.all():
+            text = Money(price.amount, price.currency).format() + per
+            if price.setup_amount:
+                text += f" + {Money(price.setup_amount, price.currency).format()} setup"
+            shown.append(text)
+        return ", ".join(shown) or "none: not offered"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -247,8 +286,12 @@ class TaxRateAdmin(admin.ModelAdmin):
     an EU customer of that country cannot be charged (catalog.tax)."""
 
     form = TaxRateForm
-    list_display = ["country", "rate", "name"]
+    list_display = ["country", "rate_shown", "name"]
     search_fields = ["country"]
+
+    @admin.display(description="rate", ordering="rate")
+    def rate_shown(self, rate: TaxRate) -> str:
+        return f"{rate.rate} %"
 
     def get_readonly_fields(self, request, obj=None):
         return ["country"] if obj is not None else []

@@ -178,3 +178,23 @@ def login():
         return posted.value
 
     return log_in
+
+
+STAFF_PASSWORD = "operator-password-1"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def staff(page):
+    """Operator staff (a superuser) logged in to the back office through its login form."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser(
+        "operator", "staff@billtone.example", STAFF_PASSWORD
+    )
+    page.goto("/admin/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    return user

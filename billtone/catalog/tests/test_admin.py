@@ -143,3 +143,21 @@ def test_tax_rates_are_set_through_the_service(staff):
     refused = staff.post(f"{ADMIN}taxrate/add/", {"country": "XX", "rate": "100", "name": "VAT"})
     assert set(refused.context["adminform"].form.errors) == {"country", "rate"}
     assert AuditEntry.objects.filter(action="tax_rate.create").count() == 1
+
+
+def test_an_untouched_empty_price_row_is_no_price(staff):
+    staff.post(f"{ADMIN}product/add/", product_form())
+    product, price = Product.objects.get(), Price.objects.get()
+    page = staff.get(f"{ADMIN}product/{product.pk}/change/")
+    assert b'value="2.50"' in page.content  # as the currency writes it, not 2.5000
+    empty_row = {"prices-1-currency": "", "prices-1-amount": "", "prices-1-setup_amount": "0"}
+    saved = staff.post(
+        f"{ADMIN}product/{product.pk}/change/",
+        product_form(
+            **{"prices-TOTAL_FORMS": "2", "prices-INITIAL_FORMS": "1"},
+            **{"prices-0-id": str(price.pk), "prices-0-product": str(product.pk)},
+            **empty_row,
+        ),
+    )
+    assert saved.status_code == 302
+    assert list(Price.objects.values_list("currency", flat=True)) == ["EUR"]
