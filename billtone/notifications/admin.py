@@ -1,7 +1,7 @@
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from billtone.core.admin import ReadOnlyAdmin
@@ -21,6 +21,7 @@ from billtone.notifications.services import (
     webhook_endpoint_clean,
     webhook_endpoint_save,
 )
+from billtone.notifications.services.webhooks import LEASE
 
 
 @admin.register(EmailDelivery)
@@ -57,7 +58,12 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField"}),
+    )
     event_types = forms.MultipleChoiceField(
         choices=sorted(WEBHOOK_EVENT_TYPES.items()),
         widget=forms.CheckboxSelectMultiple,
@@ -98,7 +104,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "description", "events", "active", "created_at"]
     list_filter = ["active"]
-    readonly_fields = ["secret", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Not on the add page: the secret is made when the endpoint is saved, and an unsaved
+        # one's default there was not the one stored (copied, it would not verify).
+        return ["secret_shown", "created_at"] if obj is not None else []
+
+    @admin.display(description="secret")
+    def secret_shown(self, endpoint: WebhookEndpoint) -> str:
+        return format_html(
+            "<code>{}</code><br>The receiver verifies our signatures with it (Standard Webhooks).",
+            endpoint.secret,
+        )
 
     @admin.display(description="event types")
     def events(self, endpoint: WebhookEndpoint) -> str:
@@ -121,16 +138,7 @@ def _actor(request) -> Actor:
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log. "Resend" queues a fresh attempt (same webhook-id, new schedule)."""
 
-    list_display = [
-        "created_at",
-        "event_type",
-        "endpoint",
-        "status",
-        "attempts",
-        "last_status_code",
-        "next_attempt_at",
-        "delivered_at",
-    ]
+    list_display = ["created_at", "event", "outcome", "next_attempt"]
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["key", "msg_id"]
@@ -145,12 +153,33 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "last_attempt_at",
         "last_status_code",
         "last_error",
-        "next_attempt_at",
+        "next_attempt",
         "delivered_at",
         "created_at",
         "payload_shown",
     ]
     readonly_fields = fields
+
+    @admin.display(description="event", ordering="event_type")
+    def event(self, delivery: WebhookDelivery) -> str:
+        return format_html("{}<br>to {}", delivery.event_type, delivery.endpoint)
+
+    @admin.display(description="status", ordering="status")
+    def outcome(self, delivery: WebhookDelivery) -> str:
+        """The status and the last attempt's answer: "Pending, HTTP 500 (attempt 1)"."""
+        if not delivery.attempts:
+            return f"{delivery.get_status_display()}, not sent yet"
+        code = delivery.last_status_code
+        answer = f"HTTP {code}" if code else "no answer"
+        return f"{delivery.get_status_display()}, {answer} (attempt {delivery.attempts})"
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, delivery: WebhookDelivery):
+        if delivery.status == WebhookDelivery.Status.DELIVERED:
+            return "none: delivered"
+        if delivery.status == WebhookDelivery.Status.FAILED:
+            return "none: gave up (Resend tries again)"
+        return delivery.next_attempt_at
 
     @admin.display(description="payload")
     def payload_shown(self, delivery: WebhookDelivery) -> str:
@@ -158,10 +187,17 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Resend (a fresh attempt now)", permissions=["resend"])
     def resend(self, request, queryset):
-        count = webhook_delivery_resend(
-            delivery_ids=list(queryset.values_list("pk", flat=True)), actor=_actor(request)
-        )
-        self.message_user(request, f"{count} webhook deliveries queued to be sent again.")
+        chosen = list(queryset.values_list("pk", flat=True))
+        count = webhook_delivery_resend(delivery_ids=chosen, actor=_actor(request))
+        self.message_user(request, f"{count} of {len(chosen)} chosen queued to be sent again.")
+        if count < len(chosen):
+            self.message_user(
+                request,
+                f"{len(chosen) - count} left alone: an attempt at it is under way or began less "
+                f"than {LEASE.seconds // 60} minutes ago and its retry is not due yet. Try again "
+                "in a few minutes.",
+                level=messages.WARNING,
+            )
 
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("notifications.change_webhookdelivery")
