@@ -117,6 +117,7 @@ class PriceForm(ServiceForm):
     class Meta:
         model = Price
         fields = ["currency", "amount", "setup_amount"]
+        help_texts = {"setup_amount": "Numbers only: charged once when the number is bought."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
