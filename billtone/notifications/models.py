@@ -139,6 +139,8 @@ class WebhookDelivery(models.Model):
     schedule_from = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # set by the run that claimed an attempt, cleared when the attempt ends: "under way"
+    sending_since = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

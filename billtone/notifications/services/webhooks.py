@@ -163,13 +163,17 @@ def webhook_send(*, delivery_id: int) -> WebhookDelivery:
     now = clock.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE, last_attempt_at=now)
+    ).update(next_attempt_at=now + LEASE, last_attempt_at=now, sending_since=now)
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     if not claimed:
         return delivery
     done = WebhookDelivery.objects.filter(pk=delivery_id)
     if not delivery.endpoint.active:
-        done.update(status=Status.FAILED, last_error="Not sent: the endpoint is inactive.")
+        done.update(
+            status=Status.FAILED,
+            last_error="Not sent: the endpoint is inactive.",
+            sending_since=None,
+        )
     else:
         answer = _post(delivery, now)
         if not answer.error:
@@ -179,6 +183,7 @@ def webhook_send(*, delivery_id: int) -> WebhookDelivery:
                 last_status_code=answer.status_code,
                 last_error="",
                 delivered_at=clock.now(),
+                sending_since=None,
             )
         else:
             _attempt_failed(delivery, answer, began=now)
@@ -197,6 +202,7 @@ def _attempt_failed(delivery: WebhookDelivery, answer: _Answer, *, began: dateti
         last_status_code=answer.status_code,
         last_error=answer.error[:2000],
         next_attempt_at=began if gave_up else began + RETRY_DELAYS[made - 1],
+        sending_since=None,
     )
     logger.warning(
         "Webhook %s to %s failed (attempt %s%s): %s",
@@ -223,12 +229,15 @@ def webhook_delivery_resend(*, delivery_ids: list[int], actor: Actor) -> int:
     schedule; sent after commit. One whose attempt is under way is left alone. Returns how
     many were queued."""
     now = clock.now()
-    in_flight = Q(status=Status.PENDING, next_attempt_at__gt=now, last_attempt_at__gt=now - LEASE)
+    in_flight = Q(status=Status.PENDING, sending_since__gt=now - LEASE)
     resent = 0
     chosen = WebhookDelivery.objects.filter(pk__in=delivery_ids).exclude(in_flight)
     for delivery in chosen.order_by("pk"):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=Status.PENDING, next_attempt_at=now, schedule_from=F("attempts")
+            status=Status.PENDING,
+            next_attempt_at=now,
+            schedule_from=F("attempts"),
+            sending_since=None,
         )
         audit_record(actor=actor, action="webhook_delivery.resend", obj=delivery)
         transaction.on_commit(partial(_schedule, delivery.pk))

@@ -43,6 +43,8 @@ def test_resend_says_which_were_left_alone(staff, django_capture_on_commit_callb
     assert delivery.status == WebhookDelivery.Status.PENDING and delivery.attempts == 1
     listed = staff.get(f"{ADMIN}webhookdelivery/")
     assert b"Pending, no answer (attempt 1)" in listed.content
+    # A worker has just claimed its retry and is waiting for the endpoint.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(sending_since=clock.now())
 
     resent = staff.post(
         f"{ADMIN}webhookdelivery/",

@@ -211,12 +211,29 @@ def test_a_delivered_event_is_not_sent_again_when_the_tasks_run_twice(
 def test_a_delivery_being_sent_is_not_sent_by_a_second_run(endpoint, receiver):
     [delivery] = queue()  # not committed: no attempt yet
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        next_attempt_at=clock.now() + timedelta(minutes=1), last_attempt_at=clock.now()
+        next_attempt_at=clock.now() + timedelta(minutes=1),
+        last_attempt_at=clock.now(),
+        sending_since=clock.now(),
     )  # as the claim of a run still waiting for the endpoint leaves it
     assert webhook_retry_due() == []
     assert webhook_send(delivery_id=delivery.pk).attempts == 0
     assert webhook_delivery_resend(delivery_ids=[delivery.pk], actor=Actor.system()) == 0
     assert receiver.requests == []
+
+
+def test_a_resend_right_after_a_failed_attempt_is_queued(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    """The retry is not due yet, but no attempt is under way: Resend sends it now."""
+    receiver.answers = [500]
+    [delivery] = queue()
+    webhook_send(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.next_attempt_at > clock.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_delivery_resend(delivery_ids=[delivery.pk], actor=Actor.system()) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Status.DELIVERED and delivery.attempts == 2
 
 
 def test_it_gives_up_after_the_schedule_and_a_resend_starts_a_new_one(
