@@ -22,6 +22,7 @@ from billtone.core.problems import (
     problem_response,
 )
 from billtone.core.schemas import ExactJsonParser
+from billtone.invoicing.api import router as invoicing_router
 from billtone.ledger.api import router as ledger_router
 from billtone.payments.api import router as payments_router
 from billtone.telephony.api import router as telephony_router
@@ -61,6 +62,7 @@ api.add_router("", ledger_router, auth=customer_auth)
 api.add_router("", banktransfers_router, auth=customer_auth)
 api.add_router("", payments_router, auth=customer_auth)
 api.add_router("", telephony_router, auth=customer_auth)
+api.add_router("", invoicing_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("billing/", include("billtone.banktransfers.urls")),
     path("billing/", include("billtone.payments.urls")),
     path("billing/", include("billtone.telephony.urls")),
+    path("billing/", include("billtone.invoicing.urls")),
     path("", include("billtone.web.urls")),
 ]
 

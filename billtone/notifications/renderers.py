@@ -18,10 +18,21 @@ from django.template.loader import render_to_string
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (an invoice's PDF): made by the renderer at each attempt,
+    never stored on the delivery row."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     body_text: str
     body_html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EmailGone(Exception):

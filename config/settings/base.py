@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "billtone.catalog",
     "billtone.telephony",
     "billtone.notifications",
+    "billtone.invoicing",
     "billtone.web",
     "billtone.demo",
 ]

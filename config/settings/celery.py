@@ -44,6 +44,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.telephony.tasks.holds_lapse",
         "schedule": 60.0,
     },
+    "invoicing-pdfs-sweep": {
+        "task": "billtone.invoicing.tasks.invoice_pdfs_sweep",
+        "schedule": 300.0,
+    },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
         "schedule": 86400.0,

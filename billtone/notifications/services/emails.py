@@ -206,6 +206,8 @@ def email_send(*, delivery_id: int) -> EmailDelivery:
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
+    for attachment in email.attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
     # A row stored unrendered keeps what was sent; until then it is rendered at each attempt.
     sent = (
         {

@@ -1,0 +1,235 @@
+"""Issuing an invoice, inside the transaction that posts what it invoices (checkout's).
+
+The number is the last thing taken: the sequence row is locked (select_for_update) and moved
+on just before the invoice is inserted, and stays locked until the caller commits; a rollback
+gives the number back. So numbers are gap-free and in the order of commit (0018).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from billtone.accounts.models import Account, BillingProfile
+from billtone.accounts.selectors import billing_profile_get
+from billtone.accounts.validation import countries
+from billtone.catalog.selectors import operator_profile_get
+from billtone.catalog.tax import TaxTreatment
+from billtone.core import clock
+from billtone.core.errors import Conflict, ValidationFailed
+from billtone.core.services import Actor
+from billtone.invoicing.errors import InvoiceMismatch
+from billtone.invoicing.models import Invoice, InvoiceLine, InvoiceSequence, InvoiceTax
+from billtone.invoicing.services.emails import invoice_email_queue
+from billtone.invoicing.totals import Totals
+from billtone.ledger.models import LedgerKind, Transaction
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE = "invoice"
+NUMBER_PREFIX = "INV-"
+NUMBER_DIGITS = 6
+DESCRIPTION_LIMIT = InvoiceLine._meta.get_field("description").max_length
+
+
+def invoice_number(sequence_number: int) -> str:
+    """INV-000001 … INV-999999, then INV-1000000: one series that never restarts."""
+    return f"{NUMBER_PREFIX}{sequence_number:0{NUMBER_DIGITS}d}"
+
+
+def _customer_snapshot(profile: BillingProfile) -> dict[str, str]:
+    return {
+        "company_name": profile.company_name,
+        "address_line1": profile.address_line1,
+        "address_line2": profile.address_line2,
+        "postal_code": profile.postal_code,
+        "city": profile.city,
+        "region": profile.region,
+        "country": profile.country,
+        "country_name": countries().get(profile.country, profile.country),
+        "tax_id": profile.tax_id,
+        "billing_email": profile.billing_email,
+        "timezone": profile.timezone,
+    }
+
+
+def _operator_snapshot() -> dict[str, str]:
+    operator = operator_profile_get()
+    return {
+        "legal_name": operator.legal_name,
+        "street": operator.street,
+        "postal_code": operator.postal_code,
+        "city": operator.city,
+        "country": operator.country,
+        "country_name": countries().get(operator.country, operator.country),
+        "vat_id": operator.vat_id,
+        "email": operator.email,
+    }
+
+
+def _ledger_check(*, account: Account, totals: Totals, ledger_transaction: Transaction) -> None:
+    """The transaction takes `gross` from the account's business funds and gives `net` to
+    revenue and call credit and the tax of each rate to tax payable; InvoiceMismatch if not."""
+    currency = totals.currency
+    debited = Decimal(0)
+    earned = Decimal(0)
+    taxes: list[Decimal] = []
+    problems: list[str] = []
+    for posting in ledger_transaction.postings.select_related("ledger_account"):
+        ledger = posting.ledger_account
+        if posting.currency != currency:
+            problems.append(f"a posting in {posting.currency}")
+        elif posting.amount < 0:
+            if ledger.kind != LedgerKind.BUSINESS_FUNDS or ledger.account_id != account.pk:
+                problems.append("a debit of another ledger account than the business funds")
+            debited -= posting.amount
+        elif ledger.kind == LedgerKind.TAX_PAYABLE:
+            taxes.append(posting.amount)
+        elif ledger.kind.startswith("revenue_") or (
+            ledger.kind == LedgerKind.CALL_CREDIT and ledger.account_id == account.pk
+        ):
+            earned += posting.amount
+        else:
+            problems.append(f"a credit to {ledger.kind}")
+    expected_taxes = sorted(
+        rate.tax.amount for rate in totals.tax_by_rate.values() if rate.tax.amount
+    )
+    if debited != totals.gross.amount:
+        problems.append(f"{debited} taken from business funds, not the gross {totals.gross.amount}")
+    if earned != totals.net.amount:
+        problems.append(f"{earned} to revenue and call credit, not the net {totals.net.amount}")
+    if sorted(taxes) != expected_taxes:
+        problems.append(f"tax payable {sorted(taxes)}, not the tax per rate {expected_taxes}")
+    if problems:
+        raise InvoiceMismatch(
+            f"Transaction #{ledger_transaction.pk} does not post this invoice: "
+            + "; ".join(problems)
+            + "."
+        )
+
+
+def _clean(*, account: Account, totals: Totals, tax: TaxTreatment, profile: BillingProfile) -> None:
+    errors: dict[str, list[str]] = {}
+    if not totals.lines:
+        errors["lines"] = ["An invoice has at least one line."]
+    if totals.gross.amount <= 0:
+        errors["lines"] = ["Nothing to invoice: the total is zero."]
+    if totals.currency != profile.currency:
+        errors["currency"] = [
+            f"The account is billed in {profile.currency}, not {totals.currency}."
+        ]
+    if totals.reverse_charge != bool(tax.reverse_charge):
+        errors["tax"] = ["The totals were computed under another tax treatment."]
+    if errors:
+        raise ValidationFailed(errors, detail="The invoice was refused; nothing was issued.")
+
+
+def _number_take() -> int:
+    """The next number, its row locked until the caller's transaction ends."""
+    sequence = InvoiceSequence.objects.select_for_update().filter(name=SEQUENCE).first()
+    if sequence is None:  # the first invoice ever (or a test database flushed)
+        try:
+            with transaction.atomic():
+                InvoiceSequence.objects.create(name=SEQUENCE, next_number=1)
+        except IntegrityError:
+            pass  # another issuer made it at the same moment
+        sequence = InvoiceSequence.objects.select_for_update().get(name=SEQUENCE)
+    InvoiceSequence.objects.filter(pk=sequence.pk).update(next_number=F("next_number") + 1)
+    return sequence.next_number
+
+
+def _replayed(*, account: Account, source_key: str, ledger_transaction: Transaction):
+    existing = Invoice.objects.filter(source_key=source_key).first()
+    if existing is None:
+        return None
+    if existing.account_id != account.pk or existing.ledger_transaction_id != ledger_transaction.pk:
+        raise Conflict(f"An invoice for {source_key!r} was issued already for another payment.")
+    return existing
+
+
+def invoice_issue(
+    *,
+    account: Account,
+    totals: Totals,
+    tax: TaxTreatment,
+    ledger_transaction: Transaction,
+    source_key: str,
+    actor: Actor,
+) -> Invoice:
+    """Issue the invoice of `totals`, paid by `ledger_transaction`, in the caller's transaction.
+
+    Refused (and the caller's transaction must roll back): outside an atomic block
+    (RuntimeError: a programming error), totals of another currency or tax treatment, or not
+    equal to the transaction's postings (InvoiceMismatch). The same `source_key` again returns
+    the first invoice. After commit: the PDF is rendered and emailed to the billing email.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
+    replay = _replayed(
+        account=account, source_key=source_key, ledger_transaction=ledger_transaction
+    )
+    if replay is not None:
+        return replay
+    profile = billing_profile_get(account=account)
+    _clean(account=account, totals=totals, tax=tax, profile=profile)
+    _ledger_check(account=account, totals=totals, ledger_transaction=ledger_transaction)
+    customer, operator = _customer_snapshot(profile), _operator_snapshot()
+    issued_at = clock.now()
+    issue_date = issued_at.astimezone(ZoneInfo(profile.timezone)).date()
+    sequence_number = _number_take()  # last: the row stays locked until the caller commits
+    invoice = Invoice.objects.create(
+        sequence_number=sequence_number,
+        number=invoice_number(sequence_number),
+        account=account,
+        issued_at=issued_at,
+        issue_date=issue_date,
+        currency=totals.currency,
+        net=totals.net.amount,
+        tax=totals.tax.amount,
+        gross=totals.gross.amount,
+        reverse_charge=bool(tax.reverse_charge),
+        tax_mention=tax.mention or "",
+        customer=customer,
+        operator=operator,
+        ledger_transaction=ledger_transaction,
+        source_key=source_key,
+        created_by=actor.label[:200],
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=entry.line.description[:DESCRIPTION_LIMIT],
+            kind=entry.line.kind,
+            product_id=entry.line.product_id,
+            billing=entry.line.billing,
+            quantity=entry.line.quantity,
+            unit_price=entry.line.unit_price.amount,
+            net=entry.net.amount,
+            tax_rate=entry.rate,
+            period_start=entry.line.period_start,
+            period_end=entry.line.period_end,
+        )
+        for position, entry in enumerate(totals.lines, start=1)
+    )
+    InvoiceTax.objects.bulk_create(
+        InvoiceTax(invoice=invoice, rate=rate, taxable=entry.taxable.amount, tax=entry.tax.amount)
+        for rate, entry in totals.rates
+    )
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _pdf_schedule(invoice_id))  # before the email's: PDF first
+    invoice_email_queue(invoice=invoice)
+    return invoice
+
+
+def _pdf_schedule(invoice_id: int) -> None:
+    from billtone.invoicing.tasks import invoice_pdf_render_task
+
+    try:
+        invoice_pdf_render_task.delay(invoice_id)
+    except Exception:  # broker down: the periodic sweep renders it
+        logger.warning("Could not schedule the PDF of invoice %s; the sweep renders it", invoice_id)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from billtone.invoicing import views
+
+app_name = "invoicing"
+urlpatterns = [
+    path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_download, name="invoice-pdf"),
+]
