@@ -104,8 +104,7 @@ def issue(account, lines=None, tax: TaxTreatment | None = None, key: str | None 
         )
 
 
-@pytest.fixture
-def operator(db):
+def operator_profile_set():
     operator_profile_get()
     OperatorProfile.objects.filter(pk=1).update(
         legal_name="Billtone Telecom B.V.",
@@ -119,8 +118,7 @@ def operator(db):
     return operator_profile_get()
 
 
-@pytest.fixture
-def customer(account, operator):
+def customer_profile_set(account):
     """A German business customer with a VAT ID."""
     BillingProfile.objects.filter(account=account).update(
         company_name="Acme Telecom GmbH",
@@ -134,3 +132,13 @@ def customer(account, operator):
     account.refresh_from_db()
     account.billing_profile.refresh_from_db()
     return account
+
+
+@pytest.fixture
+def operator(db):
+    return operator_profile_set()
+
+
+@pytest.fixture
+def customer(account, operator):
+    return customer_profile_set(account)
