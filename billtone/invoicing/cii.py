@@ -156,6 +156,16 @@ class _Builder:
     def party(self, parent, tag: str, party: Party) -> None:
         node = self.el(parent, tag)
         self.el(node, "ram:Name", party.name)
+        if party.country:  # the schema's address needs one; the PDF shows it without
+            self.address(node, party)
+        if party.email:
+            uri = self.el(node, "ram:URIUniversalCommunication")
+            self.el(uri, "ram:URIID", party.email, schemeID="EM")
+        if party.vat_id and not self.not_subject:
+            registration = self.el(node, "ram:SpecifiedTaxRegistration")
+            self.el(registration, "ram:ID", party.vat_id, schemeID="VA")
+
+    def address(self, node, party: Party) -> None:
         address = self.el(node, "ram:PostalTradeAddress")
         if party.postal_code:
             self.el(address, "ram:PostcodeCode", party.postal_code)
@@ -164,12 +174,6 @@ class _Builder:
         if party.city:
             self.el(address, "ram:CityName", party.city)
         self.el(address, "ram:CountryID", party.country)
-        if party.email:
-            uri = self.el(node, "ram:URIUniversalCommunication")
-            self.el(uri, "ram:URIID", party.email, schemeID="EM")
-        if party.vat_id and not self.not_subject:
-            registration = self.el(node, "ram:SpecifiedTaxRegistration")
-            self.el(registration, "ram:ID", party.vat_id, schemeID="VA")
 
     def line(self, trade, position: int, line: Line) -> None:
         item = self.el(trade, "ram:IncludedSupplyChainTradeLineItem")
