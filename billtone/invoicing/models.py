@@ -110,10 +110,6 @@ class Invoice(ImmutableModel):
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="invoice_currency_iso"
             ),
             models.CheckConstraint(
-                condition=Q(gross=models.F("net") + models.F("tax")),
-                name="invoice_gross_is_net_plus_tax",
-            ),
-            models.CheckConstraint(
                 condition=~Q(reverse_charge=True) | Q(tax=0), name="invoice_reverse_charge_no_tax"
             ),
             models.CheckConstraint(

@@ -78,12 +78,25 @@ def _payment(owner: Membership) -> int:
     ).pk
 
 
+def _invoice(owner: Membership) -> int:
+    """An invoice of the account with its PDF made (tasks do not run inside a test's
+    transaction), a line carrying MARKER."""
+    from billtone.invoicing.services import invoice_pdf_render
+    from billtone.invoicing.tests.conftest import issue, line, operator_profile_set
+
+    operator_profile_set()
+    currency = owner.account.billing_profile.currency
+    invoice = issue(owner.account, lines=[line(description=MARKER, currency=currency)])
+    return invoice_pdf_render(invoice_id=invoice.pk).pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
     "transfer_id": _bank_transfer,
     "card_id": _card,
     "payment_id": _payment,
+    "invoice_id": _invoice,
 }
 
 BODIES: dict[tuple[str, str], dict] = {

@@ -1,7 +1,8 @@
 """The Invoices page on a phone and a desktop: the list, and a PDF that downloads with its
-Factur-X XML inside. Screenshots in test-artifacts/."""
+Factur-X XML inside. Screenshots, the PDF and its first page as PNG in test-artifacts/."""
 
 import facturx
+import pypdfium2
 import pytest
 from playwright.sync_api import expect
 
@@ -40,17 +41,18 @@ def test_invoices_list_and_pdf_download(page, login, shot, make_account, artifac
         rows = page.locator("#invoices tbody tr")
         expect(rows).to_have_count(2)
         expect(rows.nth(0)).to_contain_text(second.number)
-        expect(rows.nth(0)).to_contain_text("Being prepared")
+        expect(rows.nth(0)).to_contain_text("Preparing")
         expect(rows.nth(1)).to_contain_text(first.number)
         assert page.evaluate(WIDER_THAN_VIEWPORT) == []
         shot(f"{device}-list")
 
     Invoice.objects.filter(pk=second.pk).update(pdf_status="ready")  # the list polls
-    expect(page.locator("#invoices tbody tr").nth(0)).to_contain_text("Download", timeout=10_000)
+    expect(page.get_by_label(f"Download {second.number} (PDF)")).to_be_visible(timeout=10_000)
     with page.expect_download() as download:
         page.get_by_label(f"Download {second.number} (PDF)").click()
     path = artifacts / download.value.suggested_filename
     download.value.save_as(path)
     assert path.name == f"{second.number}.pdf"
+    pypdfium2.PdfDocument(path)[0].render(scale=1.5).to_pil().save(artifacts / "invoice-page-1.png")
     filename, xml = facturx.get_xml_from_pdf(path.read_bytes(), check_xsd=True)
     assert filename == "factur-x.xml" and b"<ram:CategoryCode>AE</ram:CategoryCode>" in xml

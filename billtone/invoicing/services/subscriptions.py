@@ -7,6 +7,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
+from billtone.catalog.models import Product
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
@@ -17,7 +18,7 @@ from billtone.invoicing.models import Invoice, Subscription
 def subscription_start(
     *,
     account: Account,
-    product,
+    product: Product,
     item_kind: str,
     item_id: int,
     description: str,

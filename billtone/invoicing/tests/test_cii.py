@@ -54,7 +54,7 @@ def document(*, rate: str, reverse_charge: bool, buyer_country: str, currency: s
 
 
 def texts(xml: bytes, path: str) -> list[str]:
-    return [node.text for node in etree.fromstring(xml).xpath(path, namespaces=cii.NS)]
+    return [str(text) for text in etree.fromstring(xml).xpath(path, namespaces=cii.NS)]
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,7 @@ def test_pdf_and_email_only_after_commit(customer, django_capture_on_commit_call
     (sent,) = mail.outbox
     assert sent.to == [customer.billing_profile.billing_email]
     assert sent.subject == "Invoice INV-000001 from Billtone Telecom B.V."
-    assert "€14.28" in sent.body
+    assert "14,28\xa0€" in sent.body  # en_DE, as the customer's other amounts
     (attachment,) = sent.attachments
     assert attachment[0] == "INV-000001.pdf" and attachment[2] == "application/pdf"
     assert attachment[1] == bytes(invoice.pdf)

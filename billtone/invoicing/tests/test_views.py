@@ -21,7 +21,7 @@ def test_list_with_totals_and_downloads(customer, web):
     assert "14,28\xa0€" in page  # en_DE, as the customer's other amounts
     assert f'href="/billing/invoices/{ready.pk}/pdf/"' in page
     assert f'href="/billing/invoices/{pending.pk}/pdf/"' not in page
-    assert "Being prepared" in page and 'hx-trigger="every 3s"' in page
+    assert "Preparing" in page and 'hx-trigger="every 3s"' in page
     assert 'aria-current="page">Invoices<' in page
     download = web.get(f"/billing/invoices/{ready.pk}/pdf/")
     assert download["Content-Type"] == "application/pdf"
