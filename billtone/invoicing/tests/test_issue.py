@@ -236,3 +236,38 @@ def test_a_pdf_that_fails_is_marked_and_made_again(customer, monkeypatch):
     monkeypatch.setattr(pdfs, "invoice_pdf", lambda invoice: b"%PDF-1.7 test")
     assert invoice_pdf_render(invoice_id=invoice.pk).pdf_status == "ready"
     assert Money(invoice.gross, invoice.currency) == Money("14.28", "EUR")
+
+
+def test_the_catalog_s_tax_treatment_decides_rate_and_mention(customer, operator):
+    from billtone.catalog.tax import REVERSE_CHARGE_MENTION, tax_treatment
+
+    rates = {"DE": Decimal("19.00"), "NL": Decimal("21.00")}
+    german_business = tax_treatment(
+        operator_country="NL", customer_country="DE", customer_vat_id="DE136695976", rates=rates
+    )
+    invoice = issue(customer, tax=german_business)
+    assert (invoice.reverse_charge, invoice.tax, invoice.tax_mention) == (
+        True,
+        0,
+        REVERSE_CHARGE_MENTION,
+    )
+    dutch = tax_treatment(
+        operator_country="NL", customer_country="NL", customer_vat_id="", rates=rates
+    )
+    invoice = issue(customer, tax=dutch)
+    assert (invoice.reverse_charge, invoice.tax, invoice.tax_mention) == (
+        False,
+        Decimal("2.52"),
+        "",
+    )
+
+
+def test_pdfs_whose_task_was_lost_are_swept(customer, time_machine):
+    from billtone.invoicing.services import invoice_pdfs_due
+
+    time_machine.move_to("2026-12-05T10:00:00Z", tick=False)
+    lost = issue(customer)
+    time_machine.move_to("2026-12-05T10:04:00Z", tick=False)
+    assert invoice_pdfs_due() == []  # its task may still come
+    time_machine.move_to("2026-12-05T10:06:00Z", tick=False)
+    assert invoice_pdfs_due() == [lost.pk]

@@ -130,3 +130,16 @@ def test_a_reverse_charge_invoice_says_so_with_the_customer_s_vat_id(customer):
     buyer_vat = "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']/text()"
     assert root.xpath(buyer_vat, namespaces=NS) == ["DE136695976"]
     assert amounts(root, "//ram:TaxTotalAmount") == [Decimal("0")]
+
+
+def test_yen_invoices_are_written_in_whole_yen(make_account, operator, settings):
+    settings.BILLTONE_CURRENCIES = ["EUR", "USD", "GBP", "JPY"]
+    from billtone.invoicing.pdf import invoice_xml
+    from billtone.invoicing.tests.conftest import customer_profile_set
+
+    account = customer_profile_set(make_account("Nippon KK", currency="JPY"))
+    invoice = issue(account, lines=[line(price="1005", currency="JPY", quantity=3)])
+    root = etree.fromstring(invoice_xml(invoice))
+    summary = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:"
+    assert root.xpath(summary + "GrandTotalAmount/text()", namespaces=NS) == ["3588"]
+    assert root.xpath(summary + "TaxTotalAmount/text()", namespaces=NS) == ["573"]  # 572.85
