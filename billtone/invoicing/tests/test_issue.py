@@ -271,3 +271,18 @@ def test_pdfs_whose_task_was_lost_are_swept(customer, time_machine):
     assert invoice_pdfs_due() == []  # its task may still come
     time_machine.move_to("2026-12-05T10:06:00Z", tick=False)
     assert invoice_pdfs_due() == [lost.pk]
+
+
+def test_an_email_whose_pdf_cannot_be_made_waits_and_is_retried(
+    customer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from billtone.invoicing.services import pdfs
+
+    monkeypatch.setattr(pdfs, "invoice_pdf", lambda invoice: (_ for _ in ()).throw(OSError("x")))
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issue(customer)
+    delivery = EmailDelivery.objects.get(key=f"invoice:{invoice.pk}")
+    assert mail.outbox == []
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert "is not ready" in delivery.last_error
+    assert Invoice.objects.get(pk=invoice.pk).pdf_status == "failed"
