@@ -20,6 +20,7 @@ urlpatterns = [
     path("billing/", include("billtone.payments.urls")),
     path("billing/", include("billtone.telephony.urls")),
     path("billing/", include("billtone.invoicing.urls")),
+    path("billing/", include("billtone.basket.urls")),
     path("", include("billtone.web.urls")),
 ]
 

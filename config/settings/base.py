@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "billtone.reconciliation",
     "billtone.catalog",
     "billtone.telephony",
+    "billtone.basket",
     "billtone.notifications",
     "billtone.invoicing",
     "billtone.web",

@@ -1,0 +1,256 @@
+"""Reads of the basket and its checkouts, always scoped to one account.
+
+`basket_quote_get` is what the basket page, its badge, the API and checkout all read: the
+basket's lines priced from the catalog now (quote.py), each line's problem if it cannot be
+bought as it is (a lapsed hold, a product no longer sold in the account's currency).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from billtone.accounts.models import Account
+from billtone.basket.models import COUNTED_KINDS, BasketLine, Checkout, LineKind
+from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
+from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
+from billtone.catalog.tax import TaxTreatment, tax_treatment
+from billtone.core import clock
+from billtone.core.errors import NotFound
+from billtone.core.money import Money
+from billtone.ledger.selectors import account_locale
+
+USER_PENDING = "pending_payment"
+NUMBER_HELD = "held"
+
+
+@dataclass(frozen=True)
+class LineView:
+    """One basket line as the page and the API show it."""
+
+    line: BasketLine
+    description: str
+    billing: str  # one_off | monthly
+    period_start: date | None
+    period_end: date | None
+    unit_price: Money  # net: the monthly fee or the one-off price, now
+    setup: Money
+    total: Money  # net of the line's first charge (and setup fee)
+    price_was: Money | None  # the price when it was added, if it changed since
+    problem: str  # why it cannot be bought as it is; "" if it can
+
+    @property
+    def counted(self) -> bool:
+        return self.line.kind in COUNTED_KINDS
+
+    @property
+    def pk(self) -> int:
+        return self.line.pk
+
+
+@dataclass(frozen=True)
+class BasketView:
+    account: Account
+    currency: str
+    locale: str
+    lines: list[LineView]
+    quote: Quote
+    tax: TaxTreatment
+    bought_at: datetime
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    @property
+    def net(self) -> Money:
+        return self.quote.totals.net
+
+    @property
+    def tax_total(self) -> Money:
+        return self.quote.totals.tax
+
+    @property
+    def gross(self) -> Money:
+        return self.quote.totals.gross
+
+    @property
+    def token(self) -> str:
+        return self.quote.token
+
+    @property
+    def products(self) -> list[tuple[int, str, list[LineView]]]:
+        """Lines grouped by product: the bin removes a product's lines together."""
+        groups: dict[int, list[LineView]] = {}
+        for view in self.lines:
+            groups.setdefault(view.line.product_id, []).append(view)
+        return [(pk, views[0].line.product.name, views) for pk, views in groups.items()]
+
+
+def basket_lines(*, account: Account):
+    return (
+        BasketLine.objects.filter(basket__account=account)
+        .select_related("product", "phone_user", "phone_number")
+        .order_by("added_at", "id")
+    )
+
+
+def basket_line_get(*, account: Account, line_id: int) -> BasketLine:
+    line = basket_lines(account=account).filter(pk=line_id).first()
+    if line is None:
+        raise NotFound("No such line in this basket.")
+    return line
+
+
+def line_description(line: BasketLine) -> str:
+    if line.kind == LineKind.PLAN:
+        user = line.phone_user
+        return f"{line.product.name} plan: {user.name} (extension {user.extension})"
+    if line.kind == LineKind.NUMBER:
+        return f"{line.product.name}: {line.phone_number.e164}"
+    return line.product.name
+
+
+def _line_problem(line: BasketLine, *, offered: bool, currency: str, now: datetime) -> str:
+    if not offered or line.currency != currency:
+        return f"{line.product.name} is no longer sold in {currency}: remove it from the basket."
+    if line.kind == LineKind.NUMBER:
+        number = line.phone_number
+        held = (
+            number.status == NUMBER_HELD
+            and number.account_id == line.basket.account_id
+            and number.held_until is not None
+            and number.held_until >= now
+        )
+        if not held:
+            return (
+                f"The hold on {number.e164} lapsed and the number went back to the inventory: "
+                "remove it and choose a number again."
+            )
+    if line.kind == LineKind.PLAN and line.phone_user.status != USER_PENDING:
+        return f"{line.phone_user.name} is no longer waiting for payment: remove the line."
+    return ""
+
+
+def tax_treatment_for(*, account: Account) -> TaxTreatment:
+    profile = account.billing_profile
+    return tax_treatment(
+        operator_country=operator_profile_get().country,
+        customer_country=profile.country,
+        customer_vat_id=profile.tax_id,
+        rates=tax_rates(),
+    )
+
+
+def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketView:
+    """The basket priced now (or at `at`: a card checkout is priced when it was started).
+    Lines with a problem are shown but left out of the totals."""
+    bought_at = at or clock.now()
+    profile = account.billing_profile
+    currency = profile.currency
+    lines = list(basket_lines(account=account))
+    offers = (
+        {offer.product.pk: offer for offer in products_offered(currency=currency)} if lines else {}
+    )
+    views: list[LineView] = []
+    items: list[QuoteItem] = []
+    for line in lines:
+        offer = offers.get(line.product_id)
+        problem = _line_problem(line, offered=offer is not None, currency=currency, now=bought_at)
+        price = offer.price if offer else Money(line.unit_price_seen, line.currency).rounded()
+        setup = offer.setup if offer and line.kind == LineKind.NUMBER else Money.zero(line.currency)
+        item = QuoteItem(
+            line_id=line.pk,
+            kind=line.kind,
+            product_id=line.product_id,
+            description=line_description(line),
+            quantity=line.quantity,
+            price=price,
+            setup=setup,
+        )
+        if not problem:
+            items.append(item)
+        views.append((line, item, problem))
+    tax = tax_treatment_for(account=account)
+    cut_off_day = operator_profile_get().cut_off_day
+    quote = quote_build(
+        items=items,
+        bought_at=bought_at,
+        timezone=profile.timezone,
+        cut_off_day=cut_off_day,
+        tax=tax,
+        currency=currency,
+    )
+    return BasketView(
+        account=account,
+        currency=currency,
+        locale=account_locale(account=account),
+        lines=_line_views(
+            views,
+            quote=quote,
+            bought_at=bought_at,
+            timezone=profile.timezone,
+            cut_off_day=cut_off_day,
+        ),
+        quote=quote,
+        tax=tax,
+        bought_at=bought_at,
+        problems=[problem for _, _, problem in views if problem],
+    )
+
+
+def _line_views(views, *, quote: Quote, bought_at, timezone, cut_off_day) -> list[LineView]:
+    """Each line with its invoice lines' net: from the quote's totals, or (a line left out
+    of the quote for a problem) priced alone, for information."""
+    nets = iter(quote.totals.lines)
+    priced = {item.line_id: (lines, [next(nets).net for _ in lines]) for item, lines in quote.items}
+    result = []
+    for line, item, problem in views:
+        if item.line_id in priced:
+            invoice_lines, amounts = priced[item.line_id]
+        else:
+            invoice_lines = item_lines(
+                item=item, bought_at=bought_at, timezone=timezone, cut_off_day=cut_off_day
+            )
+            amounts = [(entry.unit_price * entry.quantity).rounded() for entry in invoice_lines]
+        first = invoice_lines[0]
+        seen = Money(line.unit_price_seen, line.currency).rounded()
+        result.append(
+            LineView(
+                line=line,
+                description=item.description,
+                billing=first.billing,
+                period_start=first.period_start,
+                period_end=first.period_end,
+                unit_price=item.price,
+                setup=item.setup,
+                total=sum(amounts, Money.zero(item.price.currency)),
+                price_was=seen if seen != item.price else None,
+                problem=problem,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Badge:
+    count: int
+    gross: Money | None
+
+
+def basket_badge(*, account: Account) -> Badge:
+    """The badge in the Billing panel: how many lines, and what they cost (gross)."""
+    if not BasketLine.objects.filter(basket__account=account).exists():
+        return Badge(count=0, gross=None)
+    view = basket_quote_get(account=account)
+    return Badge(count=len(view.lines), gross=view.gross)
+
+
+def checkout_get(*, account: Account, checkout_id: int) -> Checkout:
+    checkout = (
+        Checkout.objects.filter(account=account, pk=checkout_id)
+        .select_related("payment", "payment__card", "invoice")
+        .first()
+    )
+    if checkout is None:
+        raise NotFound("No such checkout in this account.")
+    return checkout

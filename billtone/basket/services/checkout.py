@@ -1,0 +1,242 @@
+"""Checkout: pay the basket with business funds, a saved card or a new card (decision 0019).
+
+With business funds, everything happens in one database transaction (fulfil.basket_pay): a
+refusal (a shortfall, a lapsed hold, a quote changed since it was shown) leaves no trace.
+
+By card, in the three steps of payments.card_charge: the checkout is committed pending with
+the quote the customer agreed to (its key names the card payment: "checkout:<id>"); the card
+is charged, no lock held, purpose business funds, so that the money lands on business funds
+through the existing card flow; then, once the charge succeeded (at once, or after 3-D Secure
+in checkout_complete), the funds checkout runs in one transaction keyed on the checkout. A
+decline fails the checkout and leaves the basket as it was; if the completion is refused
+after the card was charged, the money stays on business funds and the customer is told so.
+"""
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from billtone.accounts.models import Account
+from billtone.basket.errors import BasketEmpty, BasketNotPayable, QuoteChanged
+from billtone.basket.models import Checkout, CheckoutMethod, CheckoutStatus, LineKind
+from billtone.basket.quote import quote_changes, quote_token
+from billtone.basket.selectors import BasketView, basket_quote_get, checkout_get
+from billtone.basket.services.fulfil import basket_pay
+from billtone.basket.services.lines import basket_lock
+from billtone.catalog.selectors import operator_profile_get
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
+from billtone.core.services import Actor
+from billtone.ledger.selectors import account_locale
+from billtone.payments import selectors as payment_selectors
+from billtone.payments import services as payment_services
+from billtone.payments.errors import CardAlreadySaved
+from billtone.payments.models import Payment, PaymentPurpose, PaymentStatus, SavedCard
+from billtone.telephony import services as telephony
+
+logger = logging.getLogger(__name__)
+
+
+def _key_clean(idempotency_key: object) -> str:
+    if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+        raise ValidationFailed({"idempotency_key": ["An idempotency key is required."]})
+    if len(idempotency_key) > 255:
+        raise ValidationFailed({"idempotency_key": ["At most 255 characters."]})
+    return idempotency_key
+
+
+def _existing(*, account: Account, key: str) -> Checkout | None:
+    return Checkout.objects.filter(account=account, idempotency_key=key).first()
+
+
+def quote_check(
+    *, view: BasketView, quote_token_shown: str | None = None, shown_quote: dict | None = None
+) -> None:
+    """Refuse a basket that cannot be paid as it is, or that costs something else now than
+    the quote the customer was shown (its token, or the quote itself)."""
+    if view.is_empty:
+        raise BasketEmpty()
+    if view.problems:
+        raise BasketNotPayable(view.problems)
+    expected = quote_token(shown_quote) if shown_quote else quote_token_shown
+    if expected and expected != view.token:
+        now = view.quote.as_json()
+        changes = quote_changes(shown=shown_quote, now=now) if shown_quote else []
+        raise QuoteChanged(changes or [f"The total is now {view.gross.format(view.locale)}."])
+
+
+def _create(*, account: Account, key: str, method: str, view: BasketView, actor: Actor):
+    return Checkout.objects.create(
+        account=account,
+        idempotency_key=key,
+        method=method,
+        status=CheckoutStatus.PENDING,
+        quote=view.quote.as_json(),
+        gross=view.gross.amount,
+        currency=view.currency,
+        created_by=actor.label[:200],
+        created_at=view.bought_at,
+    )
+
+
+def checkout_with_funds(
+    *,
+    account: Account,
+    idempotency_key: str,
+    actor: Actor,
+    quote_token_shown: str | None = None,
+    shown_quote: dict | None = None,
+) -> Checkout:
+    """Pay the basket from business funds. The same key again returns the first checkout."""
+    key = _key_clean(idempotency_key)
+    existing = _existing(account=account, key=key)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            basket = basket_lock(account=account)
+            view = basket_quote_get(account=account)
+            quote_check(view=view, quote_token_shown=quote_token_shown, shown_quote=shown_quote)
+            checkout = _create(
+                account=account, key=key, method=CheckoutMethod.FUNDS, view=view, actor=actor
+            )
+            return basket_pay(
+                account=account, basket=basket, checkout=checkout, view=view, actor=actor
+            )
+    except IntegrityError:
+        existing = _existing(account=account, key=key)
+        if existing is None:
+            raise
+        return existing
+
+
+def _card_for(
+    *, account: Account, card_id: object, new_card: dict | None, actor: Actor
+) -> SavedCard:
+    if new_card is not None:
+        try:
+            return payment_services.card_add(account=account, actor=actor, **new_card)
+        except CardAlreadySaved as error:  # the card typed is saved already: pay with it
+            return payment_selectors.card_get(account=account, card_id=error.card_id)
+    try:
+        return payment_selectors.card_get(account=account, card_id=int(card_id))
+    except (NotFound, TypeError, ValueError):
+        raise ValidationFailed(
+            {"card_id": ["Choose one of your saved cards."]},
+            detail="Choose one of your saved cards.",
+        ) from None
+
+
+def checkout_with_card(
+    *,
+    account: Account,
+    idempotency_key: str,
+    actor: Actor,
+    card_id: int | None = None,
+    new_card: dict | None = None,
+    save_card: bool = True,
+    quote_token_shown: str | None = None,
+    shown_quote: dict | None = None,
+) -> Checkout:
+    """Pay the basket by card: a saved card (`card_id`), or a new one (`new_card`: the
+    arguments of payments' card_add) kept as a saved card if `save_card`. Returns the
+    checkout: completed, failed (a decline: failure_message), or awaiting_payment (3-D
+    Secure: then checkout_complete; or an outcome the gateway has not told yet)."""
+    key = _key_clean(idempotency_key)
+    existing = _existing(account=account, key=key)
+    if existing is not None:
+        return existing
+    view = basket_quote_get(account=account)
+    quote_check(view=view, quote_token_shown=quote_token_shown, shown_quote=shown_quote)
+    if view.gross.is_zero():  # nothing to charge: a card cannot pay 0
+        return checkout_with_funds(account=account, idempotency_key=key, actor=actor)
+    card = _card_for(account=account, card_id=card_id, new_card=new_card, actor=actor)
+    number_ids = [v.line.phone_number_id for v in view.lines if v.line.kind == LineKind.NUMBER]
+    if number_ids:  # the holds outlive the payment and its 3-D Secure step
+        telephony.number_hold_extend(
+            account=account,
+            number_ids=number_ids,
+            minutes=operator_profile_get().number_hold_minutes,
+        )
+    method = CheckoutMethod.NEW_CARD if new_card is not None else CheckoutMethod.SAVED_CARD
+    try:
+        with transaction.atomic(durable=True):
+            checkout = _create(account=account, key=key, method=method, view=view, actor=actor)
+    except IntegrityError:
+        existing = _existing(account=account, key=key)
+        if existing is None:
+            raise
+        return existing
+    payment = payment_services.card_charge(
+        account=account,
+        card=card,
+        amount=view.gross,
+        purpose=PaymentPurpose.BUSINESS_FUNDS,
+        on_session=True,
+        idempotency_key=f"checkout:{checkout.pk}",
+        actor=actor,
+        description=f"Basket checkout #{checkout.pk}",
+    )
+    Checkout.objects.filter(pk=checkout.pk).update(
+        payment=payment, status=CheckoutStatus.AWAITING_PAYMENT
+    )
+    if new_card is not None and not save_card:
+        _card_forget(account=account, card=card, actor=actor)
+    return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)
+
+
+def _card_forget(*, account: Account, card: SavedCard, actor: Actor) -> None:
+    """A new card the customer did not want saved is removed once it has paid."""
+    try:
+        payment_services.card_remove(account=account, card_id=card.pk, actor=actor)
+    except ApplicationError as error:
+        logger.info("Account %s: card %s kept: %s", account.pk, card.pk, error.detail)
+
+
+def checkout_complete(*, account: Account, checkout_id: int, actor: Actor) -> Checkout:
+    """After 3-D Secure (or once an unknown outcome is settled): confirm the card payment if
+    it still waits for the customer's authentication, then pay the basket if it succeeded.
+    A settled checkout is returned as it is."""
+    checkout = checkout_get(account=account, checkout_id=checkout_id)
+    if checkout.status in (CheckoutStatus.COMPLETED, CheckoutStatus.FAILED):
+        return checkout
+    payment = checkout.payment
+    if payment is None:
+        return checkout
+    if payment.status == PaymentStatus.REQUIRES_ACTION:
+        payment = payment_services.charge_confirm(account=account, payment=payment, actor=actor)
+    return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)
+
+
+def _settle(*, account: Account, checkout_id: int, payment: Payment, actor: Actor) -> Checkout:
+    if payment.status == PaymentStatus.FAILED:
+        return _fail(checkout_id=checkout_id, message=payment.failure_message)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return Checkout.objects.get(pk=checkout_id)  # 3-D Secure, or an outcome to come
+    try:
+        with transaction.atomic():
+            checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+            if checkout.status not in (CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT):
+                return checkout
+            basket = basket_lock(account=account)
+            view = basket_quote_get(account=account, at=checkout.created_at)
+            quote_check(view=view, shown_quote=checkout.quote)
+            return basket_pay(
+                account=account, basket=basket, checkout=checkout, view=view, actor=actor
+            )
+    except ApplicationError as error:
+        paid = payment.money.format(account_locale(account=account))
+        message = (
+            f"Your card payment of {paid} was added to your business funds, but the basket "
+            f"could not be paid: {error.detail} The money stays in your business funds: pay "
+            "the basket with business funds when it is ready."
+        )
+        logger.info("Checkout %s: paid by card, not completed: %s", checkout_id, error.slug)
+        return _fail(checkout_id=checkout_id, message=message)
+
+
+def _fail(*, checkout_id: int, message: str) -> Checkout:
+    Checkout.objects.filter(
+        pk=checkout_id,
+        status__in=(CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT),
+    ).update(status=CheckoutStatus.FAILED, failure_message=message[:500])
+    return Checkout.objects.select_related("payment", "invoice").get(pk=checkout_id)

@@ -1,0 +1,144 @@
+"""Paying the basket from business funds, all or nothing, inside the caller's transaction.
+
+In this order, the basket locked by the caller: the ledger transaction (business funds pay the
+gross: quote.legs, refused at the floor as a shortfall), the users and numbers activated
+(telephony.items_activate: a lapsed hold raises), the invoice issued (invoicing.invoice_issue
+takes the next number last, so a failure above uses none), a subscription per monthly item,
+an order for store items (stock taken with a conditional update), the basket emptied and the
+checkout completed. Any error rolls all of it back.
+"""
+
+from django.db.models import F
+
+from billtone.accounts.models import Account
+from billtone.basket.errors import Shortfall
+from billtone.basket.models import Basket, Checkout, CheckoutStatus, LineKind, Order, OrderLine
+from billtone.basket.quote import BUSINESS_FUNDS, Quote
+from billtone.basket.selectors import BasketView
+from billtone.basket.services.lines import basket_lines_clear
+from billtone.catalog.models import Product
+from billtone.core import clock
+from billtone.core.errors import ValidationFailed
+from billtone.core.money import Money
+from billtone.core.services import Actor
+from billtone.invoicing.services import invoice_issue, subscription_start
+from billtone.ledger.errors import InsufficientFunds
+from billtone.ledger.services import (
+    Leg,
+    customer_ledger_accounts,
+    operator_ledger_account,
+    transaction_post,
+)
+from billtone.telephony import services as telephony
+
+ITEM_KINDS = {LineKind.PLAN: "phone_user", LineKind.NUMBER: "phone_number"}
+
+
+def _shortfall(*, account: Account, gross: Money, locale: str) -> Shortfall:
+    funds = customer_ledger_accounts(account=account).business_funds
+    return Shortfall(
+        balance=Money(funds.balance, gross.currency).rounded(), gross=gross, locale=locale
+    )
+
+
+def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: str, actor: Actor):
+    ledger = customer_ledger_accounts(account=account)
+    if Money(ledger.business_funds.balance, quote.currency) < quote.gross:
+        raise _shortfall(account=account, gross=quote.gross, locale=locale)
+    accounts = {BUSINESS_FUNDS: ledger.business_funds, "call_credit": ledger.call_credit}
+    legs = []
+    for leg in quote.legs:
+        if leg.ledger_kind not in accounts:
+            accounts[leg.ledger_kind] = operator_ledger_account(
+                kind=leg.ledger_kind, currency=quote.currency
+            )
+        legs.append(Leg(accounts[leg.ledger_kind], leg.amount))
+    try:
+        return transaction_post(
+            kind="checkout",
+            memo=f"Basket checkout #{checkout.pk}",
+            postings=legs,
+            idempotency_key=f"checkout:{checkout.pk}",
+            actor=actor,
+        )
+    except InsufficientFunds:
+        raise _shortfall(account=account, gross=quote.gross, locale=locale) from None
+
+
+def _order_place(*, account: Account, checkout: Checkout, view: BasketView) -> Order | None:
+    stored = [v for v in view.lines if v.line.kind == LineKind.STORE_ITEM]
+    if not stored:
+        return None
+    order = Order.objects.create(account=account, checkout=checkout, created_at=clock.now())
+    for item in stored:
+        line = item.line
+        taken = Product.objects.filter(pk=line.product_id)
+        if line.product.stock is not None:
+            taken = taken.filter(stock__gte=line.quantity).update(stock=F("stock") - line.quantity)
+            if not taken:
+                message = f"{line.product.name}: not enough left in stock. Lower the quantity."
+                raise ValidationFailed({"quantity": [message]}, detail=message)
+        OrderLine.objects.create(
+            order=order,
+            product_id=line.product_id,
+            description=item.description,
+            quantity=line.quantity,
+            unit_price=item.unit_price.amount,
+            currency=item.unit_price.currency,
+        )
+    return order
+
+
+def _subscriptions_start(*, account: Account, view: BasketView, invoice) -> None:
+    by_line = {v.line.pk: v.line for v in view.lines}
+    for item, lines in view.quote.items:
+        if item.kind not in ITEM_KINDS:
+            continue
+        line = by_line[item.line_id]
+        subscription_start(
+            account=account,
+            product=line.product,
+            item_kind=ITEM_KINDS[item.kind],
+            item_id=line.phone_user_id if item.kind == LineKind.PLAN else line.phone_number_id,
+            description=item.description,
+            unit_price=item.price,
+            started_on=lines[0].period_start,
+            paid_through=lines[0].period_end,
+            invoice=invoice,
+        )
+
+
+def basket_pay(
+    *, account: Account, basket: Basket, checkout: Checkout, view: BasketView, actor: Actor
+) -> Checkout:
+    """Pay `view` (the basket's quote, made under the basket's lock) from business funds and
+    allocate what it buys. Inside the caller's transaction; raises and writes nothing on any
+    refusal."""
+    quote = view.quote
+    ledger_transaction = _ledger_post(
+        account=account, checkout=checkout, quote=quote, locale=view.locale, actor=actor
+    )
+    lines = [v.line for v in view.lines]
+    telephony.items_activate(
+        account=account,
+        user_ids=[line.phone_user_id for line in lines if line.kind == LineKind.PLAN],
+        number_ids=[line.phone_number_id for line in lines if line.kind == LineKind.NUMBER],
+        at=clock.now(),
+    )
+    invoice = invoice_issue(
+        account=account,
+        totals=quote.totals,
+        tax=view.tax,
+        ledger_transaction=ledger_transaction,
+        source_key=f"checkout:{checkout.pk}",
+        actor=actor,
+    )
+    _subscriptions_start(account=account, view=view, invoice=invoice)
+    _order_place(account=account, checkout=checkout, view=view)
+    basket_lines_clear(basket=basket)
+    checkout.status = CheckoutStatus.COMPLETED
+    checkout.invoice = invoice
+    checkout.completed_at = clock.now()
+    checkout.failure_message = ""
+    checkout.save(update_fields=["status", "invoice", "completed_at", "failure_message"])
+    return checkout

@@ -1,0 +1,31 @@
+from django import template
+
+from billtone.basket import selectors
+from billtone.catalog.tax import TaxTreatment, tax_amount
+from billtone.core.money import Money
+
+register = template.Library()
+
+
+@register.inclusion_tag("basket/_badge.html", takes_context=True)
+def basket_badge(context) -> dict:
+    """The basket's link in the Billing panel's menu, with how many lines and what they cost
+    (gross); web/base.html includes it."""
+    account = context.get("account")
+    request = context.get("request")
+    badge = selectors.basket_badge(account=account) if account is not None else None
+    return {"badge": badge, "request": request, "locale": _locale(account)}
+
+
+def _locale(account) -> str:
+    if account is None:
+        return "en"
+    from billtone.ledger.selectors import account_locale
+
+    return account_locale(account=account)
+
+
+@register.simple_tag
+def gross_of(net: Money, tax: TaxTreatment, locale: str = "en") -> str:
+    """A net price with the account's tax, formatted: prices are shown net and gross."""
+    return (net.rounded() + tax_amount(net.rounded(), tax.rate)).format(locale)
