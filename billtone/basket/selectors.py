@@ -7,6 +7,7 @@ bought as it is (a lapsed hold, a product no longer sold in the account's curren
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from billtone.accounts.models import Account
 from billtone.basket.models import COUNTED_KINDS, BasketLine, Checkout, LineKind
@@ -14,7 +15,7 @@ from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
 from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
 from billtone.core import clock
-from billtone.core.errors import NotFound
+from billtone.core.errors import ApplicationError, NotFound
 from billtone.core.money import Money
 from billtone.ledger.selectors import account_locale
 
@@ -170,7 +171,11 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         if not problem:
             items.append(item)
         views.append((line, item, problem))
-    tax = tax_treatment_for(account=account)
+    try:
+        tax = tax_treatment_for(account=account)
+    except ApplicationError as error:  # e.g. no VAT rate set for the customer's country
+        tax = TaxTreatment(rate=Decimal(0), reverse_charge=False, mention="", country="")
+        views.append((None, None, error.detail))
     cut_off_day = operator_profile_get().cut_off_day
     quote = quote_build(
         items=items,
@@ -185,7 +190,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         currency=currency,
         locale=account_locale(account=account),
         lines=_line_views(
-            views,
+            [entry for entry in views if entry[0] is not None],
             quote=quote,
             bought_at=bought_at,
             timezone=profile.timezone,

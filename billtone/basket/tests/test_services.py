@@ -1,0 +1,296 @@
+"""The basket's lines and checkout: all or nothing, the invoice equal to the postings."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from billtone.basket import selectors, services
+from billtone.basket.errors import BasketNotPayable, QuoteChanged, Shortfall
+from billtone.basket.models import BasketLine, Checkout, Order
+from billtone.catalog.models import Price, Product
+from billtone.core import clock
+from billtone.core.errors import NotFound, ValidationFailed
+from billtone.core.money import Money
+from billtone.invoicing.models import Invoice, InvoiceSequence, Subscription
+from billtone.ledger.models import LedgerAccount, Transaction
+from billtone.ledger.services import customer_ledger_accounts
+from billtone.payments.models import Payment, SavedCard
+from billtone.payments.tests.conftest import SUCCEEDS, THREE_D_SECURE, add_card
+from billtone.telephony.errors import NumberUnavailable
+from billtone.telephony.models import PhoneNumber, PhoneUser
+
+from .conftest import ACTOR, fill, fund
+
+DECLINED = "4000000000000002"
+
+
+def balances(account) -> tuple[Decimal, Decimal]:
+    ledger = customer_ledger_accounts(account=account)
+    return (
+        LedgerAccount.objects.get(pk=ledger.business_funds.pk).balance,
+        LedgerAccount.objects.get(pk=ledger.call_credit.pk).balance,
+    )
+
+
+def nothing_allocated(account, shop) -> None:
+    assert set(PhoneUser.objects.filter(account=account).values_list("status", flat=True)) == {
+        "pending_payment"
+    }
+    assert PhoneNumber.objects.get(pk=shop.numbers[0].pk).status == "held"
+    assert Invoice.objects.count() == 0
+    assert not InvoiceSequence.objects.filter(next_number__gt=1).exists()
+    assert BasketLine.objects.filter(basket__account=account).count() == 4
+    assert Product.objects.get(pk=shop.phone.pk).stock == 3
+
+
+def test_lines_are_added_and_priced(customer, shop):
+    fill(customer, shop, packs=1)
+    services.basket_item_add(account=customer, product_id=shop.pack10.pk, actor=ACTOR)
+
+    view = selectors.basket_quote_get(account=customer)
+
+    assert [(v.line.kind, v.line.quantity) for v in view.lines] == [
+        ("plan", 1),
+        ("number", 1),
+        ("credit_pack", 2),
+        ("store_item", 1),
+    ]
+    assert view.problems == []
+    assert view.gross == view.net + view.tax_total
+    assert selectors.basket_badge(account=customer).gross == view.gross
+
+
+def test_a_pay_as_you_go_user_is_active_at_once_and_not_in_the_basket(customer, shop):
+    line = services.basket_user_add(
+        account=customer,
+        name="Bo",
+        email="bo@acme.example",
+        extension="202",
+        plan_id=shop.payg.pk,
+        actor=ACTOR,
+    )
+
+    assert line is None
+    assert PhoneUser.objects.get(extension="202").status == "active"
+    assert selectors.basket_quote_get(account=customer).is_empty
+
+
+@pytest.mark.parametrize("quantity", [0, -1, "0", "two"])
+def test_a_quantity_below_one_is_refused(customer, shop, quantity):
+    with pytest.raises(ValidationFailed) as refused:
+        services.basket_item_add(
+            account=customer, product_id=shop.pack10.pk, quantity=quantity, actor=ACTOR
+        )
+    assert "at least 1" in refused.value.errors["quantity"][0]
+
+
+def test_the_minus_of_a_single_item_is_refused_and_changes_nothing(customer, shop):
+    line = services.basket_item_add(account=customer, product_id=shop.pack10.pk, actor=ACTOR)
+
+    with pytest.raises(ValidationFailed):
+        services.basket_line_quantity_step(account=customer, line_id=line.pk, step=-1, actor=ACTOR)
+    services.basket_line_quantity_step(account=customer, line_id=line.pk, step=1, actor=ACTOR)
+
+    assert BasketLine.objects.get(pk=line.pk).quantity == 2
+
+
+def test_a_product_not_sold_in_the_account_currency_is_refused(customer, shop):
+    with pytest.raises(ValidationFailed, match="not sold in EUR"):
+        services.basket_item_add(account=customer, product_id=shop.gbp_only.pk, actor=ACTOR)
+
+
+def test_more_than_in_stock_is_refused(customer, shop):
+    with pytest.raises(ValidationFailed, match="Only 3"):
+        services.basket_item_add(
+            account=customer, product_id=shop.phone.pk, quantity=4, actor=ACTOR
+        )
+
+
+def test_a_number_someone_else_holds_is_refused(customer, other_account, shop):
+    services.basket_number_add(account=customer, number_id=shop.numbers[0].pk, actor=ACTOR)
+
+    with pytest.raises(NumberUnavailable):
+        services.basket_number_add(account=other_account, number_id=shop.numbers[0].pk, actor=ACTOR)
+
+
+def test_another_accounts_line_is_not_found(customer, other_account, shop):
+    line = services.basket_item_add(account=customer, product_id=shop.pack10.pk, actor=ACTOR)
+
+    with pytest.raises(NotFound):
+        services.basket_line_quantity_set(
+            account=other_account, line_id=line.pk, quantity=3, actor=ACTOR
+        )
+    with pytest.raises(NotFound):
+        services.basket_line_remove(account=other_account, line_id=line.pk, actor=ACTOR)
+
+
+def test_the_bin_releases_the_number_and_discards_the_user(customer, shop):
+    fill(customer, shop)
+
+    services.basket_product_remove(account=customer, product_id=shop.nl_number.pk, actor=ACTOR)
+    services.basket_product_remove(account=customer, product_id=shop.national.pk, actor=ACTOR)
+
+    assert PhoneNumber.objects.get(pk=shop.numbers[0].pk).status == "available"
+    assert PhoneUser.objects.get(extension="201").status == "cancelled"
+    assert [v.line.kind for v in selectors.basket_quote_get(account=customer).lines] == [
+        "credit_pack",
+        "store_item",
+    ]
+
+
+def test_checkout_with_funds_allocates_and_invoices_the_postings(customer, shop):
+    fill(customer, shop)
+    fund(customer, "500.00")
+    view = selectors.basket_quote_get(account=customer)
+
+    checkout = services.checkout_with_funds(
+        account=customer, idempotency_key="k1", actor=ACTOR, quote_token_shown=view.token
+    )
+
+    assert checkout.status == "completed"
+    invoice = checkout.invoice
+    postings = {
+        (p.ledger_account.kind, p.amount)
+        for p in invoice.ledger_transaction.postings.select_related("ledger_account")
+    }
+    assert ("business_funds", -invoice.gross) in postings
+    credits = sum(amount for kind, amount in postings if amount > 0)
+    assert credits == invoice.gross == view.gross.amount
+    assert ("call_credit", Decimal("20.0000")) in postings
+    assert ("tax_payable", invoice.tax) in postings
+    assert PhoneUser.objects.get(extension="201").status == "active"
+    assert PhoneNumber.objects.get(pk=shop.numbers[0].pk).status == "assigned"
+    assert balances(customer) == (Decimal("500") - invoice.gross, Decimal("20"))
+    assert Product.objects.get(pk=shop.phone.pk).stock == 2
+    assert Order.objects.get(checkout=checkout).lines.get().quantity == 1
+    assert Subscription.objects.filter(account=customer).count() == 2
+    assert selectors.basket_quote_get(account=customer).is_empty
+    again = services.checkout_with_funds(account=customer, idempotency_key="k1", actor=ACTOR)
+    assert again == checkout and Invoice.objects.count() == 1
+
+
+def test_a_shortfall_says_by_how_much_and_changes_nothing(customer, shop):
+    fill(customer, shop)
+    fund(customer, "100.00")
+    gross = selectors.basket_quote_get(account=customer).gross
+
+    with pytest.raises(Shortfall) as refused:
+        services.checkout_with_funds(account=customer, idempotency_key="k2", actor=ACTOR)
+
+    assert refused.value.shortfall == gross - Money("100.00", "EUR")
+    assert refused.value.shortfall.format("en") in refused.value.detail
+    nothing_allocated(customer, shop)
+    assert balances(customer) == (Decimal("100"), Decimal("0"))
+    assert not Checkout.objects.exists()
+    assert Transaction.objects.filter(kind="checkout").count() == 0
+
+
+def test_a_quote_changed_since_it_was_shown_is_refused_with_the_change(customer, shop):
+    fill(customer, shop)
+    fund(customer, "500.00")
+    shown = selectors.basket_quote_get(account=customer).quote.as_json()
+    Price.objects.filter(product=shop.phone).update(amount=Decimal("160.00"))
+
+    with pytest.raises(QuoteChanged) as refused:
+        services.checkout_with_funds(
+            account=customer, idempotency_key="k3", actor=ACTOR, shown_quote=shown
+        )
+
+    assert any("Yealink T54W: was 150.00 EUR, now 160.00 EUR" in c for c in refused.value.changes)
+    nothing_allocated(customer, shop)
+    price_was = selectors.basket_quote_get(account=customer).lines[3].price_was
+    assert price_was == Money("150.00", "EUR")
+
+
+def test_a_lapsed_hold_is_a_clear_error(customer, shop):
+    fill(customer, shop)
+    fund(customer, "500.00")
+
+    with time_machine.travel(clock.now() + timedelta(hours=2)):
+        view = selectors.basket_quote_get(account=customer)
+        with pytest.raises(BasketNotPayable, match=r"The hold on \+31201234567 lapsed"):
+            services.checkout_with_funds(account=customer, idempotency_key="k4", actor=ACTOR)
+
+    assert "lapsed" in view.lines[1].problem
+    assert Invoice.objects.count() == 0
+
+
+def test_a_declined_card_allocates_nothing_and_uses_no_invoice_number(customer, shop):
+    fill(customer, shop)
+    card = add_card(customer, DECLINED)
+
+    checkout = services.checkout_with_card(
+        account=customer, idempotency_key="k5", actor=ACTOR, card_id=card.pk
+    )
+
+    assert checkout.status == "failed" and checkout.payment.status == "failed"
+    assert "declined" in checkout.failure_message.lower()
+    nothing_allocated(customer, shop)
+    assert balances(customer) == (Decimal("0"), Decimal("0"))
+
+
+def test_a_saved_card_pays_through_business_funds(customer, shop):
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+
+    checkout = services.checkout_with_card(
+        account=customer, idempotency_key="k6", actor=ACTOR, card_id=card.pk
+    )
+
+    assert checkout.status == "completed"
+    assert checkout.payment.money == Money(checkout.invoice.gross, "EUR")
+    assert balances(customer) == (Decimal("0"), Decimal("20"))
+
+
+def test_three_d_secure_waits_then_completes(customer, shop):
+    fill(customer, shop)
+
+    checkout = services.checkout_with_card(
+        account=customer,
+        idempotency_key="k7",
+        actor=ACTOR,
+        new_card={
+            "number": THREE_D_SECURE,
+            "exp_month": 11,
+            "exp_year": clock.now().year + 2,
+            "cvc": "737",
+            "holder_name": "Ada Lovelace",
+        },
+        save_card=False,
+    )
+    assert (checkout.status, checkout.payment.status) == ("awaiting_payment", "requires_action")
+    assert PhoneUser.objects.get(extension="201").status == "pending_payment"
+
+    done = services.checkout_complete(account=customer, checkout_id=checkout.pk, actor=ACTOR)
+
+    assert done.status == "completed" and done.invoice is not None
+    assert PhoneUser.objects.get(extension="201").status == "active"
+    assert SavedCard.objects.get(pk=checkout.payment.card_id).removed_at is not None
+
+
+def test_a_completion_refused_after_the_card_paid_leaves_the_money_in_business_funds(
+    customer, shop
+):
+    fill(customer, shop)
+    checkout = services.checkout_with_card(
+        account=customer,
+        idempotency_key="k8",
+        actor=ACTOR,
+        new_card={
+            "number": THREE_D_SECURE,
+            "exp_month": 11,
+            "exp_year": clock.now().year + 2,
+            "cvc": "737",
+            "holder_name": "Ada Lovelace",
+        },
+    )
+    Price.objects.filter(product=shop.phone).update(amount=Decimal("160.00"))
+
+    done = services.checkout_complete(account=customer, checkout_id=checkout.pk, actor=ACTOR)
+
+    assert done.status == "failed" and "stays in your business funds" in done.failure_message
+    assert Payment.objects.get(pk=checkout.payment_id).status == "succeeded"
+    assert balances(customer) == (checkout.gross, Decimal("0"))
+    nothing_allocated(customer, shop)
