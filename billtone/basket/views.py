@@ -129,7 +129,13 @@ def user_add(request):
             else:
                 messages.success(request, f"{values['name'].strip()} added to the basket.")
             return _redirect(request, reverse(BASKET))
-    context = {"errors": errors, "values": values, "plans": _offers(request, "plan")}
+    context = {
+        "errors": errors,
+        "values": values,
+        "plans": _offers(request, "plan"),
+        "tax": selectors.tax_treatment_for(account=request.account),
+        "locale": account_locale(account=request.account),
+    }
     return render(request, "basket/user_add.html", context)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from billtone.accounts.models import Account
 from billtone.basket import services
 from billtone.catalog.models import OperatorProfile, Price, Product, TaxRate
 from billtone.catalog.selectors import operator_profile_get
@@ -84,7 +85,7 @@ def shop(db) -> Shop:
 @pytest.fixture
 def customer(german, shop):
     """Acme, billed in Germany (EUR, 19 % VAT), with the shop set up."""
-    return german
+    return Account.objects.select_related("billing_profile").get(pk=german.pk)
 
 
 def fund(account, amount: str) -> None:

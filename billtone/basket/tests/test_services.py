@@ -180,7 +180,7 @@ def test_a_shortfall_says_by_how_much_and_changes_nothing(customer, shop):
         services.checkout_with_funds(account=customer, idempotency_key="k2", actor=ACTOR)
 
     assert refused.value.shortfall == gross - Money("100.00", "EUR")
-    assert refused.value.shortfall.format("en") in refused.value.detail
+    assert refused.value.shortfall.format("en_DE") in refused.value.detail
     nothing_allocated(customer, shop)
     assert balances(customer) == (Decimal("100"), Decimal("0"))
     assert not Checkout.objects.exists()

@@ -1,0 +1,156 @@
+"""The basket's pages: badge, lines, -/+, bin, empty state, checkout and its outcomes."""
+
+import re
+
+from django.urls import reverse
+
+from billtone.basket import selectors, services
+from billtone.basket.models import BasketLine, Checkout
+from billtone.payments.tests.conftest import THREE_D_SECURE, add_card
+from billtone.telephony.models import PhoneUser
+
+from .conftest import ACTOR, fill, fund
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_the_badge_shows_the_basket_value_on_every_panel_page(customer, shop, web):
+    assert 'id="basket-badge"' in web.get(reverse("web:overview")).content.decode()
+    fill(customer, shop)
+    gross = selectors.basket_quote_get(account=customer).gross
+
+    page = web.get(reverse("web:overview")).content.decode()
+
+    assert gross.format("en_DE") in re.search(r'id="basket-badge-value">([^<]+)<', page)[0]
+    assert reverse("basket:credit_add") in page  # "Buy" beside the call-credit balance
+
+
+def test_the_basket_page_shows_each_line_and_the_totals(customer, shop, web):
+    fill(customer, shop)
+
+    page = web.get(reverse("basket:basket")).content.decode()
+
+    assert "National plan: Ada Lovelace (extension 201)" in page
+    assert "Monthly · first charge" in page and "One-off" in page
+    assert "+ setup fee" in page
+    for part in ("basket-net", "basket-tax", "basket-gross", "basket-cancel", "checkout"):
+        assert f'id="{part}"' in page
+
+
+def test_plus_and_minus_change_the_quantity_and_below_one_is_refused(customer, shop, web):
+    fill(customer, shop, packs=1)
+    line = BasketLine.objects.get(kind="credit_pack")
+    url = reverse("basket:line_quantity", args=[line.pk])
+
+    more = web.post(url, {"step": "1"}, **HTMX)
+    assert f'id="quantity-{line.pk}">2<' in more.content.decode()
+    web.post(url, {"step": "-1"}, **HTMX)
+    refused = web.post(url, {"step": "-1"}, **HTMX)
+
+    assert "at least 1" in refused.content.decode()
+    assert BasketLine.objects.get(pk=line.pk).quantity == 1
+
+
+def test_the_bin_removes_a_product_and_the_empty_state_follows(customer, shop, web):
+    fill(customer, shop)
+
+    for product in (shop.national, shop.nl_number, shop.pack10, shop.phone):
+        page = web.post(reverse("basket:product_remove", args=[product.pk]), **HTMX)
+
+    assert 'id="basket-empty"' in page.content.decode()
+    assert not BasketLine.objects.exists()
+    assert PhoneUser.objects.get(extension="201").status == "cancelled"
+
+
+def test_another_accounts_line_is_404(customer, other_account, shop, web):
+    services.basket_number_add(account=other_account, number_id=shop.numbers[1].pk, actor=ACTOR)
+    theirs = BasketLine.objects.get(basket__account=other_account)
+
+    changed = web.post(reverse("basket:line_quantity", args=[theirs.pk]), {"quantity": "2"})
+    binned = web.post(reverse("basket:product_remove", args=[shop.nl_number.pk]))
+
+    assert (changed.status_code, binned.status_code) == (404, 404)
+    assert BasketLine.objects.filter(pk=theirs.pk).exists()
+
+
+def test_adding_a_user_with_a_paid_plan_puts_it_in_the_basket(customer, shop, web):
+    page = web.post(
+        reverse("basket:user_add"),
+        {
+            "name": "Ada",
+            "email": "ada@acme.example",
+            "extension": "201",
+            "plan_id": shop.national.pk,
+        },
+    )
+
+    assert page.status_code == 302 and page.url == reverse("basket:basket")
+    assert BasketLine.objects.get().phone_user.name == "Ada"
+
+
+def test_adding_a_user_shows_errors_inline(customer, shop, web):
+    page = web.post(
+        reverse("basket:user_add"), {"name": "", "extension": "x", "plan_id": shop.national.pk}
+    )
+
+    assert page.status_code == 200
+    assert 'id="error-name"' in page.content.decode()
+    assert not BasketLine.objects.exists()
+
+
+def test_a_number_is_picked_from_the_inventory(customer, shop, web):
+    listing = web.get(reverse("basket:number_add"), {"country": "NL", "type": "geographic"})
+    assert "+31201234567" in listing.content.decode()
+
+    web.post(reverse("basket:number_add"), {"number_id": shop.numbers[0].pk})
+
+    assert BasketLine.objects.get().phone_number_id == shop.numbers[0].pk
+
+
+def test_manual_topup_quick_add_puts_the_value_in_the_basket(customer, shop, web):
+    page = web.get(reverse("basket:credit_add")).content.decode()
+    assert 'id="quick-10.00"' in page and 'id="quick-20.00"' in page
+
+    web.post(reverse("basket:credit_add"), {"product_id": shop.pack20.pk, "quantity": "1"})
+
+    assert BasketLine.objects.get().product_id == shop.pack20.pk
+
+
+def test_checkout_with_funds_shows_the_invoice(customer, shop, web):
+    fill(customer, shop)
+    fund(customer, "500.00")
+    form = web.get(reverse("basket:checkout")).content.decode()
+    hidden = dict(re.findall(r'name="(idempotency_key|shown_quote)" value="([^"]*)"', form))
+
+    paid = web.post(reverse("basket:checkout"), {"method": "funds", **hidden}, follow=True)
+
+    checkout = Checkout.objects.get()
+    assert checkout.status == "completed"
+    assert checkout.invoice.number in paid.content.decode()
+
+
+def test_a_shortfall_offers_add_bank_transfer(customer, shop, web):
+    fill(customer, shop)
+    fund(customer, "10.00")
+
+    page = web.post(reverse("basket:checkout"), {"method": "funds"}).content.decode()
+
+    assert 'id="checkout-error"' in page and "short of the total" in page
+    assert reverse("banktransfers:bank-transfer-add") in page
+    assert not Checkout.objects.exists()
+
+
+def test_three_d_secure_through_the_pages(customer, shop, web):
+    fill(customer, shop)
+    card = add_card(customer, THREE_D_SECURE)
+
+    waiting = web.post(
+        reverse("basket:checkout"), {"method": "saved_card", "card_id": card.pk}, follow=True
+    )
+    assert 'id="authenticate"' in waiting.content.decode()
+    checkout = Checkout.objects.get()
+
+    done = web.post(reverse("basket:checkout_authenticate", args=[checkout.pk]), follow=True)
+
+    assert 'id="invoice-number"' in done.content.decode()
+    assert Checkout.objects.get().status == "completed"
