@@ -1,6 +1,6 @@
 """No module over 400 lines, no function over 80 without a reason beside it (issue 15), in
-banktransfers, reconciliation, notifications, catalog, telephony and invoicing; their tests
-and migrations are not checked.
+banktransfers, reconciliation, notifications, catalog, telephony, invoicing and basket; their
+tests and migrations are not checked.
 
 Read with ast, nothing imported. A function or method is measured from its `def` to its
 last line (end_lineno - lineno + 1). One over 80 lines passes only when the line just above
@@ -18,7 +18,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("banktransfers", "reconciliation", "notifications", "catalog", "telephony", "invoicing")
+APPS = (
+    "banktransfers",
+    "reconciliation",
+    "notifications",
+    "catalog",
+    "telephony",
+    "invoicing",
+    "basket",
+)
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 FUNCTION_MARKER = "over 80 lines"

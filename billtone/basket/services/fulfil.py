@@ -115,9 +115,12 @@ def basket_pay(
     allocate what it buys. Inside the caller's transaction; raises and writes nothing on any
     refusal."""
     quote = view.quote
-    ledger_transaction = _ledger_post(
-        account=account, checkout=checkout, quote=quote, locale=view.locale, actor=actor
-    )
+    free = quote.gross.is_zero()  # nothing to post or invoice (invoicing refuses a zero total)
+    ledger_transaction = None
+    if not free:
+        ledger_transaction = _ledger_post(
+            account=account, checkout=checkout, quote=quote, locale=view.locale, actor=actor
+        )
     lines = [v.line for v in view.lines]
     telephony.items_activate(
         account=account,
@@ -125,15 +128,17 @@ def basket_pay(
         number_ids=[line.phone_number_id for line in lines if line.kind == LineKind.NUMBER],
         at=clock.now(),
     )
-    invoice = invoice_issue(
-        account=account,
-        totals=quote.totals,
-        tax=view.tax,
-        ledger_transaction=ledger_transaction,
-        source_key=f"checkout:{checkout.pk}",
-        actor=actor,
-    )
-    _subscriptions_start(account=account, view=view, invoice=invoice)
+    invoice = None
+    if not free:
+        invoice = invoice_issue(
+            account=account,
+            totals=quote.totals,
+            tax=view.tax,
+            ledger_transaction=ledger_transaction,
+            source_key=f"checkout:{checkout.pk}",
+            actor=actor,
+        )
+        _subscriptions_start(account=account, view=view, invoice=invoice)
     _order_place(account=account, checkout=checkout, view=view)
     basket_lines_clear(basket=basket)
     checkout.status = CheckoutStatus.COMPLETED
