@@ -15,6 +15,7 @@ from billtone.basket.forms import int_or_none, new_card_fields, new_key, quote_s
 from billtone.basket.views import _actor
 from billtone.core.errors import ApplicationError, NotFound
 from billtone.core.money import Money
+from billtone.ledger.selectors import account_locale
 from billtone.ledger.services import customer_ledger_accounts
 from billtone.payments.selectors import cards_section_get
 
@@ -103,7 +104,8 @@ def checkout_result(request, checkout_id: int):
         found = selectors.checkout_get(account=request.account, checkout_id=checkout_id)
     except NotFound:
         raise Http404 from None
-    return render(request, "basket/checkout_result.html", {"checkout": found})
+    context = {"checkout": found, "locale": account_locale(account=request.account)}
+    return render(request, "basket/checkout_result.html", context)
 
 
 @billing_required

@@ -9,6 +9,8 @@ changed since; what is charged is always re-quoted from the catalog (quote.py).
 from django.db import models
 from django.db.models import Q
 
+from billtone.core.money import Money
+
 AMOUNT_DIGITS = 20
 AMOUNT_PLACES = 4  # as the ledger's amounts
 
@@ -185,6 +187,10 @@ class Checkout(models.Model):
 
     def __str__(self) -> str:
         return f"Checkout #{self.pk} ({self.status})"
+
+    @property
+    def gross_money(self) -> Money:
+        return Money(self.gross, self.currency).rounded()
 
 
 class Order(models.Model):

@@ -142,6 +142,15 @@ def tax_treatment_for(*, account: Account) -> TaxTreatment:
     )
 
 
+def tax_shown(*, account: Account) -> TaxTreatment | None:
+    """The tax treatment to show prices with VAT, or None while it cannot be decided (no
+    rate set yet for the customer's country): pages then show net prices only."""
+    try:
+        return tax_treatment_for(account=account)
+    except ApplicationError:
+        return None
+
+
 def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketView:
     """The basket priced now (or at `at`: a card checkout is priced when it was started).
     Lines with a problem are shown but left out of the totals."""

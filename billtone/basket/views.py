@@ -133,7 +133,7 @@ def user_add(request):
         "errors": errors,
         "values": values,
         "plans": _offers(request, "plan"),
-        "tax": selectors.tax_treatment_for(account=request.account),
+        "tax": selectors.tax_shown(account=request.account),
         "locale": account_locale(account=request.account),
     }
     return render(request, "basket/user_add.html", context)
@@ -175,6 +175,7 @@ def number_add(request):
         "country": country,
         "number_type": number_type,
         "error": error,
+        "locale": account_locale(account=request.account),
     }
     template = (
         "basket/_numbers.html"
@@ -225,7 +226,7 @@ def _items_page(request, *, kind: str, template: str):
         "offers": offers,
         "quick": quick,
         "error": error,
-        "tax": selectors.tax_treatment_for(account=request.account),
+        "tax": selectors.tax_shown(account=request.account),
         "locale": account_locale(account=request.account),
     }
     return render(request, template, context)

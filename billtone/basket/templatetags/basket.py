@@ -26,6 +26,8 @@ def _locale(account) -> str:
 
 
 @register.simple_tag
-def gross_of(net: Money, tax: TaxTreatment, locale: str = "en") -> str:
+def gross_of(net: Money, tax: TaxTreatment | None, locale: str = "en") -> str:
     """A net price with the account's tax, formatted: prices are shown net and gross."""
+    if tax is None:
+        return "VAT not known yet"
     return (net.rounded() + tax_amount(net.rounded(), tax.rate)).format(locale)
