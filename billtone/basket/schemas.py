@@ -8,6 +8,8 @@ from billtone.basket.models import Checkout
 from billtone.basket.selectors import BasketView, LineView
 from billtone.core.money import Money
 
+ID_MAX = 2**63 - 1  # the largest id a database row can have
+
 
 class BasketLineIn(Schema):
     """What to add. `kind` says which fields count: `plan` (a phone user: name, email,
@@ -15,6 +17,7 @@ class BasketLineIn(Schema):
     the account while it waits), `credit_pack` or `store_item` (product_id, quantity)."""
 
     model_config = {
+        "extra": "forbid",
         "json_schema_extra": {
             "examples": [
                 {"kind": "credit_pack", "product_id": 7, "quantity": 2},
@@ -27,20 +30,22 @@ class BasketLineIn(Schema):
                     "extension": "201",
                 },
             ]
-        }
+        },
     }
 
     kind: Literal["plan", "number", "credit_pack", "store_item"]
-    product_id: StrictInt | None = None
-    quantity: StrictInt = 1
-    number_id: StrictInt | None = None
+    product_id: StrictInt | None = Field(None, ge=1, le=ID_MAX)
+    quantity: StrictInt = Field(1, ge=1, le=1000)
+    number_id: StrictInt | None = Field(None, ge=1, le=ID_MAX)
     name: str = Field("", max_length=200)
     email: str = Field("", max_length=254)
     extension: str = Field("", max_length=10)
 
 
 class QuantityIn(Schema):
-    quantity: StrictInt = Field(description="1 or more; a line is removed with DELETE")
+    model_config = {"extra": "forbid"}
+
+    quantity: StrictInt = Field(ge=1, le=1000, description="a line is removed with DELETE")
 
 
 class LineOut(Schema):
@@ -114,6 +119,8 @@ class BasketOut(Schema):
 
 
 class NewCardIn(Schema):
+    model_config = {"extra": "forbid"}
+
     number: str = Field(max_length=30)
     exp_month: StrictInt = Field(ge=1, le=12)
     exp_year: StrictInt = Field(ge=0, le=9999)
@@ -125,8 +132,10 @@ class CheckoutIn(Schema):
     """How to pay the basket: `funds` (business funds), `saved_card` (card_id) or
     `new_card` (card; kept as a saved card when save_card)."""
 
+    model_config = {"extra": "forbid"}
+
     method: Literal["funds", "saved_card", "new_card"]
-    card_id: StrictInt | None = None
+    card_id: StrictInt | None = Field(None, ge=1, le=ID_MAX)
     card: NewCardIn | None = None
     save_card: StrictBool = False
     quote_token: str | None = Field(None, max_length=64, description="from GET /basket")

@@ -95,7 +95,12 @@ def basket_lines(*, account: Account):
     )
 
 
+ID_MAX = 2**63 - 1
+
+
 def basket_line_get(*, account: Account, line_id: int) -> BasketLine:
+    if not isinstance(line_id, int) or not 0 < line_id <= ID_MAX:
+        raise NotFound("No such line in this basket.")
     line = basket_lines(account=account).filter(pk=line_id).first()
     if line is None:
         raise NotFound("No such line in this basket.")
@@ -260,6 +265,8 @@ def basket_badge(*, account: Account) -> Badge:
 
 
 def checkout_get(*, account: Account, checkout_id: int) -> Checkout:
+    if not isinstance(checkout_id, int) or not 0 < checkout_id <= ID_MAX:
+        raise NotFound("No such checkout in this account.")
     checkout = (
         Checkout.objects.filter(account=account, pk=checkout_id)
         .select_related("payment", "payment__card", "invoice")

@@ -90,6 +90,63 @@ def _invoice(owner: Membership) -> int:
     return invoice_pdf_render(invoice_id=invoice.pk).pk
 
 
+def _walker_pack(owner: Membership):
+    """A call-credit pack sold in the account's currency, VAT set for the account's country."""
+    from decimal import Decimal
+
+    from billtone.catalog.models import OperatorProfile, Price, Product, TaxRate
+    from billtone.catalog.selectors import operator_profile_get
+
+    profile = owner.account.billing_profile
+    operator_profile_get()
+    OperatorProfile.objects.filter(country="").update(country="NL")
+    TaxRate.objects.get_or_create(country=profile.country or "NL", defaults={"rate": 21})
+    pack, _ = Product.objects.get_or_create(
+        code="walker-pack", defaults={"name": MARKER, "kind": "credit_pack", "billing": "one_off"}
+    )
+    Price.objects.get_or_create(
+        product=pack, currency=profile.currency, defaults={"amount": Decimal("10.00")}
+    )
+    return pack
+
+
+def _basket_line(owner: Membership) -> int:
+    from billtone.basket.services import basket_item_add
+
+    pack = _walker_pack(owner)
+    return basket_item_add(account=owner.account, product_id=pack.pk, actor=ACTOR).pk
+
+
+def _basket_product(owner: Membership) -> int:
+    _basket_line(owner)
+    return _walker_pack(owner).pk
+
+
+def _checkout(owner: Membership) -> int:
+    from billtone.basket.services import checkout_with_funds
+    from billtone.core.money import Money
+    from billtone.ledger.services import (
+        customer_ledger_accounts,
+        funds_transfer,
+        operator_ledger_account,
+    )
+
+    _basket_line(owner)
+    currency = owner.account.billing_profile.currency
+    funds_transfer(
+        source=operator_ledger_account(kind="bank_clearing", currency=currency),
+        destination=customer_ledger_accounts(account=owner.account).business_funds,
+        amount=Money("100.00", currency),
+        kind="bank_transfer",
+        memo=MARKER,
+        idempotency_key=f"walker-funds-{owner.account_id}",
+        actor=ACTOR,
+    )
+    return checkout_with_funds(
+        account=owner.account, idempotency_key=f"walker-{owner.account_id}", actor=ACTOR
+    ).pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
@@ -97,6 +154,9 @@ OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "card_id": _card,
     "payment_id": _payment,
     "invoice_id": _invoice,
+    "line_id": _basket_line,
+    "product_id": _basket_product,
+    "checkout_id": _checkout,
 }
 
 BODIES: dict[tuple[str, str], dict] = {

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
 from billtone.basket.models import COUNTED_KINDS, Basket, BasketLine, LineKind
-from billtone.basket.selectors import basket_line_get
+from billtone.basket.selectors import ID_MAX, basket_line_get
 from billtone.catalog.selectors import offer_get
 from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
@@ -40,6 +40,8 @@ def basket_lock(*, account: Account) -> Basket:
 def _offer(*, account: Account, product_id: object, kinds: tuple[str, ...], field: str):
     currency = account.billing_profile.currency
     try:
+        if not 0 < int(product_id) <= ID_MAX:
+            raise ValueError(product_id)
         offer = offer_get(product_id=int(product_id), currency=currency)
     except (NotFound, TypeError, ValueError):
         raise ValidationFailed(
@@ -91,6 +93,8 @@ def basket_user_add(
 
 def basket_number_add(*, account: Account, number_id: int, actor: Actor) -> BasketLine:
     """Hold the number for the account and add it. Already in the basket: its line."""
+    if not isinstance(number_id, int) or not 0 < number_id <= ID_MAX:
+        raise ValidationFailed({"number_id": ["Choose a number."]}, detail="Choose a number.")
     with transaction.atomic():
         basket = basket_lock(account=account)
         existing = basket.lines.filter(phone_number_id=number_id).first()
@@ -207,7 +211,9 @@ def basket_product_remove(*, account: Account, product_id: int, actor: Actor) ->
     discarded. Returns how many lines went; none is NotFound."""
     with transaction.atomic():
         basket = basket_lock(account=account)
-        lines = list(basket.lines.filter(product_id=product_id).select_related("phone_number"))
+        lines = []
+        if isinstance(product_id, int) and 0 < product_id <= ID_MAX:
+            lines = list(basket.lines.filter(product_id=product_id))
         if not lines:
             raise NotFound("No such product in this basket.")
         return _lines_remove(account=account, lines=lines, actor=actor)

@@ -65,7 +65,7 @@ def test_api_errors_are_problems(customer, other_account, shop, api, other_api):
     )
 
     assert (zero.status_code, zero["Content-Type"]) == (422, "application/problem+json")
-    assert "at least 1" in zero.json()["errors"]["quantity"][0]
+    assert "greater than or equal to 1" in zero.json()["errors"]["quantity"][0]
     assert not_sold.status_code == 422 and "not sold in EUR" in not_sold.json()["detail"]
     assert theirs.status_code == 404
     assert short.status_code == 409 and short.json()["type"].endswith("/insufficient-funds")
