@@ -8,13 +8,13 @@ register = template.Library()
 
 
 @register.inclusion_tag("basket/_badge.html", takes_context=True)
-def basket_badge(context) -> dict:
-    """The basket's link in the Billing panel's menu, with how many lines and what they cost
-    (gross); web/base.html includes it."""
+def basket_badge(context, oob: bool = False) -> dict:
+    """The basket's link in the Billing panel's header, with what its lines cost (gross);
+    web/base.html includes it, and the basket's HTMX answers swap it in again (`oob`)."""
     account = context.get("account")
     request = context.get("request")
     badge = selectors.basket_badge(account=account) if account is not None else None
-    return {"badge": badge, "request": request, "locale": _locale(account)}
+    return {"badge": badge, "request": request, "locale": _locale(account), "oob": oob}
 
 
 def _locale(account) -> str:

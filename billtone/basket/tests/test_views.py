@@ -44,6 +44,9 @@ def test_plus_and_minus_change_the_quantity_and_below_one_is_refused(customer, s
 
     more = web.post(url, {"step": "1"}, **HTMX)
     assert f'id="quantity-{line.pk}">2<' in more.content.decode()
+    gross = selectors.basket_quote_get(account=customer).gross.format("en_DE")
+    assert re.search(r'id="basket-badge" [^>]*hx-swap-oob="true"', more.content.decode())
+    assert f'id="basket-badge-value">{gross}<' in more.content.decode()  # the badge follows
     web.post(url, {"step": "-1"}, **HTMX)
     refused = web.post(url, {"step": "-1"}, **HTMX)
 
@@ -127,6 +130,7 @@ def test_checkout_with_funds_shows_the_invoice(customer, shop, web):
     checkout = Checkout.objects.get()
     assert checkout.status == "completed"
     assert checkout.invoice.number in paid.content.decode()
+    assert reverse("invoicing:invoice-pdf", args=[checkout.invoice.pk]) in paid.content.decode()
 
 
 def test_a_shortfall_offers_add_bank_transfer(customer, shop, web):
