@@ -166,16 +166,20 @@ def checkout_with_card(
         if existing is None:
             raise
         return existing
-    payment = payment_services.card_charge(
-        account=account,
-        card=card,
-        amount=view.gross,
-        purpose=PaymentPurpose.BUSINESS_FUNDS,
-        on_session=True,
-        idempotency_key=f"checkout:{checkout.pk}",
-        actor=actor,
-        description=f"Basket checkout #{checkout.pk}",
-    )
+    try:
+        payment = payment_services.card_charge(
+            account=account,
+            card=card,
+            amount=view.gross,
+            purpose=PaymentPurpose.BUSINESS_FUNDS,
+            on_session=True,
+            idempotency_key=f"checkout:{checkout.pk}",
+            actor=actor,
+            description=f"Basket checkout #{checkout.pk}",
+        )
+    except ApplicationError as error:  # refused before the gateway: nothing was charged
+        _fail(checkout_id=checkout.pk, message=error.detail)
+        raise
     Checkout.objects.filter(pk=checkout.pk).update(
         payment=payment, status=CheckoutStatus.AWAITING_PAYMENT
     )
@@ -204,6 +208,8 @@ def checkout_complete(*, account: Account, checkout_id: int, actor: Actor) -> Ch
         return checkout
     if payment.status == PaymentStatus.REQUIRES_ACTION:
         payment = payment_services.charge_confirm(account=account, payment=payment, actor=actor)
+    elif payment.status in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
+        payment = payment_services.payment_recover(payment=payment, actor=actor)
     return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)
 
 
