@@ -4,7 +4,7 @@ With business funds, everything happens in one database transaction (fulfil.bask
 refusal (a shortfall, a lapsed hold, a quote changed since it was shown) leaves no trace.
 
 By card, in the three steps of payments.card_charge: the checkout is committed pending with
-the quote the customer agreed to (its key names the card payment: "checkout:<id>"); the card
+the quote the customer agreed to (its key names the card payment: "basket-checkout:<id>"); the card
 is charged, no lock held, purpose business funds, so that the money lands on business funds
 through the existing card flow; then, once the charge succeeded (at once, or after 3-D Secure
 in checkout_complete), the funds checkout runs in one transaction keyed on the checkout. A
@@ -21,7 +21,7 @@ from billtone.basket.errors import BasketEmpty, BasketNotPayable, QuoteChanged
 from billtone.basket.models import Checkout, CheckoutMethod, CheckoutStatus, LineKind
 from billtone.basket.quote import quote_changes, quote_token
 from billtone.basket.selectors import BasketView, basket_quote_get, checkout_get
-from billtone.basket.services.fulfil import basket_pay
+from billtone.basket.services.fulfil import basket_pay, checkout_key
 from billtone.basket.services.lines import basket_lock
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
@@ -173,7 +173,7 @@ def checkout_with_card(
             amount=view.gross,
             purpose=PaymentPurpose.BUSINESS_FUNDS,
             on_session=True,
-            idempotency_key=f"checkout:{checkout.pk}",
+            idempotency_key=checkout_key(checkout),
             actor=actor,
             description=f"Basket checkout #{checkout.pk}",
         )

@@ -34,6 +34,12 @@ from billtone.telephony import services as telephony
 ITEM_KINDS = {LineKind.PLAN: "phone_user", LineKind.NUMBER: "phone_number"}
 
 
+def checkout_key(checkout: Checkout) -> str:
+    """What a checkout's card payment, ledger transaction and invoice are keyed on: one
+    checkout pays, posts and invoices once, whoever retries."""
+    return f"basket-checkout:{checkout.pk}"
+
+
 def _shortfall(*, account: Account, gross: Money, locale: str) -> Shortfall:
     funds = customer_ledger_accounts(account=account).business_funds
     return Shortfall(
@@ -58,7 +64,7 @@ def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: 
             kind="checkout",
             memo=f"Basket checkout #{checkout.pk}",
             postings=legs,
-            idempotency_key=f"checkout:{checkout.pk}",
+            idempotency_key=checkout_key(checkout),
             actor=actor,
         )
     except InsufficientFunds:
@@ -135,7 +141,7 @@ def basket_pay(
             totals=quote.totals,
             tax=view.tax,
             ledger_transaction=ledger_transaction,
-            source_key=f"checkout:{checkout.pk}",
+            source_key=checkout_key(checkout),
             actor=actor,
         )
         _subscriptions_start(account=account, view=view, invoice=invoice)
