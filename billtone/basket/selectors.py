@@ -57,6 +57,7 @@ class BasketView:
     tax: TaxTreatment
     bought_at: datetime
     problems: list[str] = field(default_factory=list)
+    tax_problem: str = ""  # the VAT cannot be decided yet: nothing can be paid
 
     @property
     def is_empty(self) -> bool:
@@ -166,7 +167,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
     offers = (
         {offer.product.pk: offer for offer in products_offered(currency=currency)} if lines else {}
     )
-    views: list[LineView] = []
+    views: list[tuple[BasketLine, QuoteItem, str]] = []
     items: list[QuoteItem] = []
     for line in lines:
         offer = offers.get(line.product_id)
@@ -185,11 +186,12 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         if not problem:
             items.append(item)
         views.append((line, item, problem))
+    tax_problem = ""
     try:
         tax = tax_treatment_for(account=account)
     except ApplicationError as error:  # e.g. no VAT rate set for the customer's country
         tax = TaxTreatment(rate=Decimal(0), reverse_charge=False, mention="", country="")
-        views.append((None, None, error.detail))
+        tax_problem = error.detail
     cut_off_day = operator_profile_get().cut_off_day
     quote = quote_build(
         items=items,
@@ -204,7 +206,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         currency=currency,
         locale=account_locale(account=account),
         lines=_line_views(
-            [entry for entry in views if entry[0] is not None],
+            views,
             quote=quote,
             bought_at=bought_at,
             timezone=profile.timezone,
@@ -213,7 +215,9 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         quote=quote,
         tax=tax,
         bought_at=bought_at,
-        problems=[problem for _, _, problem in views if problem],
+        problems=[problem for _, _, problem in views if problem]
+        + ([tax_problem] if tax_problem else []),
+        tax_problem=tax_problem,
     )
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from billtone.accounts.models import Account, BillingProfile
 from billtone.basket import selectors, services
 from billtone.basket.errors import BasketNotPayable, QuoteChanged, Shortfall
 from billtone.basket.models import BasketLine, Checkout, Order
@@ -294,3 +295,17 @@ def test_a_completion_refused_after_the_card_paid_leaves_the_money_in_business_f
     assert Payment.objects.get(pk=checkout.payment_id).status == "succeeded"
     assert balances(customer) == (checkout.gross, Decimal("0"))
     nothing_allocated(customer, shop)
+
+
+def test_without_a_vat_rate_for_the_customer_country_nothing_can_be_paid(customer, shop):
+    BillingProfile.objects.filter(account=customer).update(country="FR")
+    customer = Account.objects.get(pk=customer.pk)
+    services.basket_item_add(account=customer, product_id=shop.pack10.pk, actor=ACTOR)
+    fund(customer, "50.00")
+
+    view = selectors.basket_quote_get(account=customer)
+    with pytest.raises(BasketNotPayable, match="France"):
+        services.checkout_with_funds(account=customer, idempotency_key="k9", actor=ACTOR)
+
+    assert "France" in view.tax_problem and view.problems == [view.tax_problem]
+    assert not Checkout.objects.exists()
