@@ -1,11 +1,14 @@
 """The basket's pages: badge, lines, -/+, bin, empty state, checkout and its outcomes."""
 
 import re
+from datetime import timedelta
 
+import time_machine
 from django.urls import reverse
 
 from billtone.basket import selectors, services
 from billtone.basket.models import BasketLine, Checkout
+from billtone.core import clock
 from billtone.payments.tests.conftest import THREE_D_SECURE, add_card
 from billtone.telephony.models import PhoneUser
 
@@ -158,3 +161,14 @@ def test_three_d_secure_through_the_pages(customer, shop, web):
 
     assert 'id="invoice-number"' in done.content.decode()
     assert Checkout.objects.get().status == "completed"
+
+
+def test_a_lapsed_hold_is_shown_on_its_line_and_checkout_is_not_offered(customer, shop, web):
+    fill(customer, shop)
+
+    with time_machine.travel(clock.now() + timedelta(hours=2)):
+        basket = web.get(reverse("basket:basket")).content.decode()
+        checkout = web.get(reverse("basket:checkout")).content.decode()
+
+    assert "The hold on +31201234567 lapsed" in basket and 'id="checkout"' not in basket
+    assert 'id="checkout-problems"' in checkout and 'id="pay"' not in checkout
