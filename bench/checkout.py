@@ -1,0 +1,329 @@
+"""Checkouts per second on PostgreSQL, 8 concurrent clients paying by sandbox card.
+
+One checkout is what a customer does on the basket page, through the product's services:
+add a phone user on the National plan and a call-credit pack to the basket
+(`basket_user_add`, `basket_item_add`), then pay by saved card (`checkout_with_card`): the
+pending checkout committed, the numbers' holds extended, the card charged in the payments
+app's three steps (the sandbox gateway answers in-process), the payment posted to business
+funds, then in one transaction the ledger postings, the user activated, the invoice issued
+under its gap-free number, the subscription started, the basket emptied. PDFs and emails
+are queued after commit (files in a scratch queue folder) and not rendered: issue 17 leaves
+them out, as they run after commit in the background.
+
+Worker processes (8 by default, each with its own connection and its own slice of the
+customers, so no customer pays two baskets at once) loop for a fixed time after a warm-up;
+each round reports checkouts per second (basket filled and paid) and the mean time of the
+payment step alone. After the rounds the books are checked: invoice numbers 1..N with no
+gap, one invoice per completed checkout, every invoice's gross equal to its ledger
+transaction's business-funds debit, balances equal to their postings. Not part of the test
+suite. Results: docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/checkout.py [--rounds 3] [--seconds 20] [--workers 8] \\
+        [--accounts 800] [--profile 200]
+
+The database <prefix>_checkout (prefix bt_bench by default) is dropped and made again on that
+server. --profile N profiles N checkouts in one process with pyinstrument
+(test-artifacts/checkout.profile.txt) instead of the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+_ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before the fork
+_PRODUCTS: dict[str, int] = {}
+
+
+def _server(url: str) -> dict[str, str]:
+    parts = urlparse(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "admin_db": (parts.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def _url(server: dict[str, str], database: str) -> str:
+    auth = server["user"] + (f":{server['password']}" if server["password"] else "")
+    return f"postgres://{auth}@{server['host']}:{server['port']}/{database}"
+
+
+def _recreate(server: dict[str, str], database: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_url(server, server["admin_db"]), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["BILLTONE_PAYMENT_GATEWAY"] = "sandbox"
+    os.environ["BILLTONE_QUEUE_DIR"] = tempfile.mkdtemp(prefix="bt-bench-queue-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)  # a line per payment would measure the console
+
+
+def _prepare(customers: int) -> None:
+    """The demo catalog (plans, packs, tax rates, the operator's profile) and `customers`
+    Dutch customers billed in EUR, each with a saved sandbox Visa."""
+    from django.core.management import call_command
+
+    from billtone.accounts.models import Account, BillingProfile
+    from billtone.catalog.models import Product
+    from billtone.core import clock
+    from billtone.core.services import Actor
+    from billtone.demo.catalog import demo_catalog
+    from billtone.payments.services import card_add
+
+    call_command("migrate", verbosity=0)
+    actor = Actor.system("bench")
+    demo_catalog(actor)
+    now = clock.now()
+    accounts = Account.objects.bulk_create(
+        [Account(name=f"Bench customer {n}", created_at=now) for n in range(customers)]
+    )
+    BillingProfile.objects.bulk_create(
+        [
+            BillingProfile(
+                account=account,
+                company_name=account.name,
+                address_line1="Damrak 1",
+                city="Amsterdam",
+                postal_code="1012 LG",
+                country="NL",
+                currency="EUR",
+                timezone="Europe/Amsterdam",
+                billing_email=f"billing{account.pk}@bench.example",
+                updated_at=now,
+            )
+            for account in accounts
+        ]
+    )
+    year = now.year + 3
+    for account in Account.objects.filter(pk__in=[a.pk for a in accounts]):
+        card = card_add(
+            account=account,
+            number="4242424242424242",
+            exp_month=12,
+            exp_year=year,
+            cvc="123",
+            holder_name="Bench Customer",
+            actor=actor,
+        )
+        _ACCOUNTS.append((account.pk, card.pk))
+    _PRODUCTS["national"] = Product.objects.get(code="national").pk
+    _PRODUCTS["credit"] = Product.objects.filter(kind="credit_pack").order_by("position")[0].pk
+
+
+def _checkout(account, card_id: int, n: int, key: str) -> tuple[str, float]:
+    """Fill the basket and pay it by card; (the checkout's status, seconds the payment took)."""
+    from billtone.basket.services import basket_item_add, basket_user_add, checkout_with_card
+    from billtone.core.services import Actor
+
+    actor = Actor.system("bench")
+    basket_user_add(
+        account=account,
+        name=f"User {n}",
+        email=f"user{n}@bench.example",
+        extension=str(100 + n % 900_000),
+        plan_id=_PRODUCTS["national"],
+        actor=actor,
+    )
+    basket_item_add(account=account, product_id=_PRODUCTS["credit"], quantity=1, actor=actor)
+    started = time.perf_counter()
+    checkout = checkout_with_card(
+        account=account, idempotency_key=key, actor=actor, card_id=card_id
+    )
+    return checkout.status, time.perf_counter() - started
+
+
+def _worker(args) -> tuple[int, int, float, float]:
+    """Check out until the time is up; count what completed after the warm-up."""
+    run, worker, workers, seconds, warmup, start_at = args
+    from django.db import connection
+
+    from billtone.accounts.models import Account
+
+    connection.close()  # never share the parent's connection
+    mine = _ACCOUNTS[worker::workers]
+    accounts = {pk: Account.objects.get(pk=pk) for pk, _ in mine}
+    completed = failed = n = 0
+    paying = 0.0
+    time.sleep(max(0.0, start_at - time.time()))
+    measure_from = start_at + warmup
+    until = measure_from + seconds
+    cpu_from = None
+    while (now := time.time()) < until:
+        account_id, card_id = mine[n % len(mine)]
+        n += 1
+        extension_n = n * workers + worker  # never the same extension twice in one account
+        try:
+            status, took = _checkout(
+                accounts[account_id], card_id, extension_n, f"{run}-{worker}-{n}"
+            )
+        except Exception as error:  # counted, and the first few shown
+            status, took = f"error {type(error).__name__}: {error}", 0.0
+        if now < measure_from:
+            continue
+        if cpu_from is None:
+            cpu_from = time.process_time()
+        if status == "completed":
+            completed += 1
+            paying += took
+        else:
+            failed += 1
+            if failed <= 3:
+                print(f"worker {worker}: checkout {status}", file=sys.stderr)
+    cpu = time.process_time() - (cpu_from or time.process_time())
+    connection.close()
+    return completed, failed, paying, cpu
+
+
+def _run(run: str, workers: int, seconds: float, warmup: float):
+    from django.db import connections
+
+    connections.close_all()  # the children fork without an open connection
+    gc.collect()
+    gc.freeze()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        start_at = time.time() + 1.0
+        results = pool.map(
+            _worker, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)]
+        )
+    completed = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    paying_ms = 1000 * sum(r[2] for r in results) / max(completed, 1)
+    cpu_ms = 1000 * sum(r[3] for r in results) / max(completed, 1)
+    return completed / seconds, completed, failed, paying_ms, cpu_ms
+
+
+def _check_books() -> str:
+    """Invoice numbers gap-free, one invoice per completed checkout, each invoice's gross the
+    business-funds debit of its transaction, balances equal to their postings."""
+    from django.db import connection
+
+    from billtone.basket.models import Checkout
+    from billtone.invoicing.models import Invoice
+
+    invoices = Invoice.objects.count()
+    completed = Checkout.objects.filter(status="completed").count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM ledger_ledgeraccount a
+            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
+                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
+            WHERE a.balance <> coalesce(p.s, 0)
+            """
+        )
+        mismatched = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT count(*) FROM invoicing_invoice i
+            WHERE i.gross <> -(SELECT sum(p.amount) FROM ledger_posting p
+                               JOIN ledger_ledgeraccount a ON a.id = p.ledger_account_id
+                               WHERE p.transaction_id = i.ledger_transaction_id
+                               AND a.kind = 'business_funds' AND p.amount < 0)
+            """
+        )
+        unequal = cursor.fetchone()[0]
+    sequences = sorted(Invoice.objects.values_list("sequence_number", flat=True))
+    gap_free = sequences == list(range(1, len(sequences) + 1))
+    if mismatched or unequal or invoices != completed or not gap_free:
+        raise SystemExit(
+            f"BOOKS WRONG: {mismatched} balances off, {unequal} invoices unequal to their "
+            f"postings, {invoices} invoices for {completed} checkouts, gap-free: {gap_free}"
+        )
+    return (
+        f"books checked: {invoices} invoices for {completed} completed checkouts, numbered "
+        "1..N without a gap, each gross = its business-funds debit, balances = postings"
+    )
+
+
+def _profile(checkouts: int, path: Path) -> None:
+    from pyinstrument import Profiler
+
+    from billtone.accounts.models import Account
+
+    account_id, card_id = _ACCOUNTS[0]
+    account = Account.objects.get(pk=account_id)
+    for n in range(20):  # warm-up
+        _checkout(account, card_id, n, f"profile-warm-{n}")
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for n in range(checkouts):
+        _checkout(account, card_id, 1000 + n, f"profile-{n}")
+    profiler.stop()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(f"profile of {checkouts} checkouts in one process: {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--accounts", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--prefix", default="bt_bench")
+    parser.add_argument("--profile", type=int, default=0, help="profile N checkouts and stop")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    server = _server(url)
+    database = f"{options.prefix}_checkout"
+    _recreate(server, database)
+    _setup_django(_url(server, database))
+    started = time.time()
+    _prepare(options.accounts)
+    print(
+        f"prepared {options.accounts} customers with saved cards in {time.time() - started:.0f} s"
+    )
+    if options.profile:
+        _profile(options.profile, ROOT / "test-artifacts" / "checkout.profile.txt")
+        return
+
+    rates = []
+    for round_number in range(1, options.rounds + 1):
+        rate, completed, failed, paying_ms, cpu_ms = _run(
+            f"r{round_number}", options.workers, options.seconds, options.warmup
+        )
+        rates.append(rate)
+        print(
+            f"round {round_number}: {rate:.1f} checkouts/s ({completed} completed, "
+            f"{failed} not, {options.workers} clients, {options.seconds} s); payment step "
+            f"{paying_ms:.1f} ms mean; {cpu_ms:.1f} ms of client CPU per checkout"
+        )
+    print(f"median: {statistics.median(rates):.1f} checkouts/s over {len(rates)} rounds")
+    print(_check_books())
+    print(f"load average after the runs: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
