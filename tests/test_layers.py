@@ -26,11 +26,11 @@ LAYERS = {
     "reconciliation": 3,
     "catalog": 3,
     "telephony": 3,
-    "basket": 3,
+    "basket": 4,  # the basket and checkout: builds on the money apps, none builds on it
     "invoicing": 3,
     "rating": 3,
-    "web": 4,  # the Billing panel's layout and overview
-    "demo": 5,  # demo data: may use every app
+    "web": 5,  # the Billing panel's layout and overview
+    "demo": 6,  # demo data: may use every app
 }
 
 
