@@ -4,11 +4,9 @@ In this order, the basket locked by the caller: the ledger transaction (business
 gross: quote.legs, refused at the floor as a shortfall), the users and numbers activated
 (telephony.items_activate: a lapsed hold raises), the invoice issued (invoicing.invoice_issue
 takes the next number last, so a failure above uses none), a subscription per monthly item,
-an order for store items (stock taken with a conditional update), the basket emptied and the
-checkout completed. Any error rolls all of it back.
+an order for store items (stock taken by catalog's product_stock_take: a conditional update),
+the basket emptied and the checkout completed. Any error rolls all of it back.
 """
-
-from django.db.models import F
 
 from billtone.accounts.models import Account
 from billtone.basket.errors import Shortfall
@@ -16,7 +14,7 @@ from billtone.basket.models import Basket, Checkout, CheckoutStatus, LineKind, O
 from billtone.basket.quote import BUSINESS_FUNDS, Quote
 from billtone.basket.selectors import BasketView
 from billtone.basket.services.lines import basket_lines_clear
-from billtone.catalog.models import Product
+from billtone.catalog.services import product_stock_take
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
@@ -78,12 +76,9 @@ def _order_place(*, account: Account, checkout: Checkout, view: BasketView) -> O
     order = Order.objects.create(account=account, checkout=checkout, created_at=clock.now())
     for item in stored:
         line = item.line
-        taken = Product.objects.filter(pk=line.product_id)
-        if line.product.stock is not None:
-            taken = taken.filter(stock__gte=line.quantity).update(stock=F("stock") - line.quantity)
-            if not taken:
-                message = f"{line.product.name}: not enough left in stock. Lower the quantity."
-                raise ValidationFailed({"quantity": [message]}, detail=message)
+        if not product_stock_take(product_id=line.product_id, quantity=line.quantity):
+            message = f"{line.product.name}: not enough left in stock. Lower the quantity."
+            raise ValidationFailed({"quantity": [message]}, detail=message)
         OrderLine.objects.create(
             order=order,
             product_id=line.product_id,

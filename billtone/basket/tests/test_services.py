@@ -188,6 +188,26 @@ def test_a_shortfall_says_by_how_much_and_changes_nothing(customer, shop):
     assert Transaction.objects.filter(kind="checkout").count() == 0
 
 
+def test_a_desk_phone_sold_out_after_the_invoice_number_was_taken_rolls_everything_back(
+    customer, shop
+):
+    fill(customer, shop)
+    services.basket_item_add(account=customer, product_id=shop.phone.pk, actor=ACTOR)  # two
+    fund(customer, "1000.00")
+    Product.objects.filter(pk=shop.phone.pk).update(stock=1)  # another customer bought two
+
+    with pytest.raises(ValidationFailed, match="not enough left in stock"):
+        services.checkout_with_funds(account=customer, idempotency_key="k-stock", actor=ACTOR)
+
+    assert Product.objects.get(pk=shop.phone.pk).stock == 1
+    assert PhoneUser.objects.get(extension="201").status == "pending_payment"
+    assert PhoneNumber.objects.get(pk=shop.numbers[0].pk).status == "held"
+    assert Invoice.objects.count() == 0
+    assert not InvoiceSequence.objects.filter(next_number__gt=1).exists()
+    assert not Checkout.objects.exists() and not Order.objects.exists()
+    assert balances(customer) == (Decimal("1000"), Decimal("0"))
+
+
 def test_a_quote_changed_since_it_was_shown_is_refused_with_the_change(customer, shop):
     fill(customer, shop)
     fund(customer, "500.00")

@@ -2,6 +2,7 @@
 
 - operator: the operator's profile and billing policy (one row).
 - products: products and their prices per currency.
+- stock: a store item's stock, taken when it is sold (checkout calls it).
 - tax_rates: the VAT rate per country.
 """
 
@@ -18,6 +19,7 @@ from billtone.catalog.services.products import (
     product_clean,
     product_save,
 )
+from billtone.catalog.services.stock import product_stock_take
 from billtone.catalog.services.tax_rates import tax_rate_clean, tax_rate_set
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "price_set",
     "product_clean",
     "product_save",
+    "product_stock_take",
     "tax_rate_clean",
     "tax_rate_set",
 ]
