@@ -123,6 +123,10 @@ class CheckoutStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# A checkout not settled yet: the periodic task looks at these (partial index).
+OPEN_STATUSES = (CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT)
+
+
 class Checkout(models.Model):
     """One attempt to pay the basket. A checkout with business funds is written in the
     transaction that pays it (a refusal leaves no row); a card checkout is committed pending
@@ -183,6 +187,13 @@ class Checkout(models.Model):
                 name="basket_checkout_funds_without_card",
             ),
             models.CheckConstraint(condition=Q(gross__gte=0), name="basket_checkout_gross_min"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="basket_checkout_open",
+            )
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Reads of the basket and its checkouts, always scoped to one account.
+"""Reads of the basket and its checkouts, scoped to one account (the periodic task's list of
+checkouts to settle aside: it looks at every account's).
 
 `basket_quote_get` is what the basket page, its badge, the API and checkout all read: the
 basket's lines priced from the catalog now (quote.py), each line's problem if it cannot be
@@ -10,7 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from billtone.accounts.models import Account
-from billtone.basket.models import COUNTED_KINDS, BasketLine, Checkout, LineKind
+from billtone.basket.models import (
+    COUNTED_KINDS,
+    OPEN_STATUSES,
+    BasketLine,
+    Checkout,
+    LineKind,
+)
 from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
 from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
@@ -18,6 +25,7 @@ from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound
 from billtone.core.money import Money
 from billtone.ledger.selectors import account_locale
+from billtone.payments.models import PaymentStatus
 
 USER_PENDING = "pending_payment"
 NUMBER_HELD = "held"
@@ -279,3 +287,17 @@ def checkout_get(*, account: Account, checkout_id: int) -> Checkout:
     if checkout is None:
         raise NotFound("No such checkout in this account.")
     return checkout
+
+
+def checkouts_to_settle_ids(*, limit: int = 500) -> list[int]:
+    """Card checkouts still open whose payment has a final outcome now (succeeded or failed):
+    the payments app's recovery settled it after the customer left. A payment still waiting
+    for 3-D Secure, or whose outcome is still unknown, leaves its checkout out."""
+    return list(
+        Checkout.objects.filter(
+            status__in=OPEN_STATUSES,
+            payment__status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.FAILED],
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

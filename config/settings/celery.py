@@ -40,6 +40,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.payments.tasks.payments_recover_stale",
         "schedule": 300.0,
     },
+    # After payments-recover-stale settles a card payment whose outcome was unknown.
+    "basket-checkouts-settle": {
+        "task": "billtone.basket.tasks.checkouts_settle_due",
+        "schedule": 60.0,
+    },
     "telephony-holds-lapse": {
         "task": "billtone.telephony.tasks.holds_lapse",
         "schedule": 60.0,

@@ -2,6 +2,7 @@
 
 from billtone.basket.services.checkout import (
     checkout_complete,
+    checkout_settle,
     checkout_with_card,
     checkout_with_funds,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "basket_product_remove",
     "basket_user_add",
     "checkout_complete",
+    "checkout_settle",
     "checkout_with_card",
     "checkout_with_funds",
 ]

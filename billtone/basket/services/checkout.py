@@ -18,9 +18,19 @@ from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
 from billtone.basket.errors import BasketEmpty, BasketNotPayable, QuoteChanged
-from billtone.basket.models import Checkout, CheckoutMethod, CheckoutStatus, LineKind
+from billtone.basket.models import (
+    OPEN_STATUSES,
+    Checkout,
+    CheckoutMethod,
+    CheckoutStatus,
+    LineKind,
+)
 from billtone.basket.quote import quote_changes, quote_token
-from billtone.basket.selectors import BasketView, basket_quote_get, checkout_get
+from billtone.basket.selectors import (
+    BasketView,
+    basket_quote_get,
+    checkout_get,
+)
 from billtone.basket.services.fulfil import basket_pay, checkout_key
 from billtone.basket.services.lines import basket_lock
 from billtone.catalog.selectors import operator_profile_get
@@ -34,6 +44,7 @@ from billtone.payments.models import Payment, PaymentPurpose, PaymentStatus, Sav
 from billtone.telephony import services as telephony
 
 logger = logging.getLogger(__name__)
+SETTLER = Actor.system("basket.checkout_settle")
 
 
 def _key_clean(idempotency_key: object) -> str:
@@ -211,6 +222,21 @@ def checkout_complete(*, account: Account, checkout_id: int, actor: Actor) -> Ch
     elif payment.status in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
         payment = payment_services.payment_recover(payment=payment, actor=actor)
     return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)
+
+
+def checkout_settle(*, checkout_id: int, actor: Actor = SETTLER) -> Checkout:
+    """Settle a card checkout whose payment got its outcome after the customer left (the
+    payments app's recovery of an unknown outcome): completed if the payment succeeded,
+    failed if it failed, through the path "Check again" takes. Never asks the gateway: a
+    payment still unknown, or waiting for 3-D Secure, leaves the checkout as it is (its holds
+    lapse as usual). Safe to run twice and at once: the checkout's row lock and its keys."""
+    checkout = Checkout.objects.select_related("account", "payment").get(pk=checkout_id)
+    payment = checkout.payment
+    if checkout.status not in OPEN_STATUSES or payment is None:
+        return checkout
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+        return checkout
+    return _settle(account=checkout.account, checkout_id=checkout.pk, payment=payment, actor=actor)
 
 
 def _settle(*, account: Account, checkout_id: int, payment: Payment, actor: Actor) -> Checkout:
