@@ -1,6 +1,7 @@
 """Demo data: an operator with bank details, its catalog (demo/catalog.py) and two customer
 accounts, with money recorded through the apps' own services (a statement import, a saved
-card)."""
+card), and the first customer's shopping (demo/basket.py: a paid checkout and its invoice, a
+basket in progress)."""
 
 import io
 import json
@@ -25,6 +26,7 @@ from billtone.banktransfers.services import (
 )
 from billtone.core import clock
 from billtone.core.services import Actor
+from billtone.demo.basket import demo_basket_waiting, demo_checkout
 from billtone.demo.catalog import demo_catalog
 from billtone.demo.telephony import demo_numbers, demo_phone_user
 from billtone.payments.selectors import card_list
@@ -180,8 +182,11 @@ def demo_create() -> list[DemoLogin]:
             role=Membership.Role.MEMBER,
             actor=actor,
         )
-    _demo_money(Account.objects.get(name="Acme Telecom GmbH"), actor)
-    demo_phone_user(Account.objects.get(name="Acme Telecom GmbH"), actor)
+    acme = Account.objects.select_related("billing_profile").get(name="Acme Telecom GmbH")
+    _demo_money(acme, actor)
+    demo_phone_user(acme, actor)
+    demo_checkout(acme, actor)
+    demo_basket_waiting(acme, actor)
     if not Account.objects.filter(name="Globex Ltd").exists():
         globex = account_create(
             name="Globex Ltd",

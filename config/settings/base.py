@@ -143,6 +143,9 @@ LOGGING = {
     # importer says the same as a StatementFormatError naming the file and line.
     "loggers": {
         "mt940": {"level": "CRITICAL"},
+        # An invoice's PDF: WeasyPrint's steps and factur-x's checks, a dozen lines each at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "factur-x": {"level": "WARNING"},
         # Django's own console handler (DEBUG only) would print a 403's traceback beside ours.
         "django": {"handlers": [], "propagate": True},
     },

@@ -36,7 +36,8 @@ WIDER_THAN_VIEWPORT = """() => {
 
 
 def _panel_links(page) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    # A download (an invoice's PDF) is a file, not a page.
+    hrefs = page.eval_on_selector_all("a[href]:not([download])", "links => links.map(a => a.href)")
     paths = []
     for href in hrefs:
         url = urlparse(href)

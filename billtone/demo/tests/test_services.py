@@ -4,17 +4,36 @@ from django.core.management import call_command
 
 from billtone.accounts.models import Account
 from billtone.banktransfers.models import BankTransfer
+from billtone.basket.models import BasketLine, Checkout
 from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
 from billtone.core.models import AuditEntry
 from billtone.core.money import Money
-from billtone.ledger.models import LedgerAccount
-from billtone.payments.models import SavedCard
+from billtone.invoicing.models import Invoice, Subscription
+from billtone.ledger.models import LedgerAccount, Transaction
+from billtone.notifications.models import EmailDelivery
+from billtone.payments.models import Payment, SavedCard
 from billtone.reconciliation.models import SavedCsvMap
+from billtone.telephony.models import PhoneNumber, PhoneUser
+
+
+def demo_state() -> dict[str, object]:
+    """What a second run of the demo must leave as it was."""
+    models = (
+        Account, AuditEntry, BankTransfer, BasketLine, Checkout, EmailDelivery, Invoice,
+        LedgerAccount, Payment, PhoneNumber, PhoneUser, SavedCard, Subscription, Transaction,
+    )  # fmt: skip
+    state: dict[str, object] = {m.__name__: m.objects.count() for m in models}
+    state["balances"] = sorted(LedgerAccount.objects.values_list("pk", "balance"))
+    state["numbers"] = sorted(PhoneNumber.objects.values_list("pk", "status", "account_id"))
+    state["users"] = sorted(PhoneUser.objects.values_list("pk", "status"))
+    return state
 
 
 def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     call_command("demo")
+    first = demo_state()
     call_command("demo")  # safe to run again
+    assert demo_state() == first
     out = capsys.readouterr().out
     box = out.strip().splitlines()[-9:]  # the second run's box
     assert box[0] == box[-1] and set(box[0]) == {"+", "-"}
@@ -33,7 +52,8 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     ]
     acme = Account.objects.get(name="Acme Telecom GmbH")
     funds = LedgerAccount.objects.get(account=acme, kind="business_funds")
-    assert funds.balance == Decimal("500.00")  # the demo statement, imported and matched
+    paid = Checkout.objects.get(account=acme).gross  # the demo checkout (demo/basket.py)
+    assert funds.balance == Decimal("500.00") - paid  # the demo statement, imported and matched
     assert sorted(BankTransfer.objects.filter(account=acme).values_list("status", flat=True)) == [
         "awaiting_funds",
         "received",
