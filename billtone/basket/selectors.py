@@ -7,8 +7,10 @@ bought as it is (a lapsed hold, a product no longer sold in the account's curren
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+
+from django.db.models import Q
 
 from billtone.accounts.models import Account
 from billtone.basket.models import (
@@ -16,6 +18,7 @@ from billtone.basket.models import (
     OPEN_STATUSES,
     BasketLine,
     Checkout,
+    CheckoutStatus,
     LineKind,
 )
 from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
@@ -289,15 +292,27 @@ def checkout_get(*, account: Account, checkout_id: int) -> Checkout:
     return checkout
 
 
+ORPHAN_AFTER = timedelta(minutes=15)
+"""A card checkout still pending this long after it began, with no payment linked, was left by
+a process that stopped between committing it and linking its card payment."""
+
+
 def checkouts_to_settle_ids(*, limit: int = 500) -> list[int]:
     """Card checkouts still open whose payment has a final outcome now (succeeded or failed):
-    the payments app's recovery settled it after the customer left. A payment still waiting
+    the payments app's recovery settled it after the customer left; and card checkouts whose
+    process stopped before linking their payment (ORPHAN_AFTER). A payment still waiting
     for 3-D Secure, or whose outcome is still unknown, leaves its checkout out."""
+    settled = Q(
+        status__in=OPEN_STATUSES,
+        payment__status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.FAILED],
+    )
+    orphaned = Q(
+        status=CheckoutStatus.PENDING,
+        payment__isnull=True,
+        created_at__lt=clock.now() - ORPHAN_AFTER,
+    )
     return list(
-        Checkout.objects.filter(
-            status__in=OPEN_STATUSES,
-            payment__status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.FAILED],
-        )
+        Checkout.objects.filter(settled | orphaned)
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -145,6 +145,11 @@ def payment_get(*, account: Account, payment_id: int) -> Payment:
     return payment
 
 
+def payment_by_key(*, account: Account, idempotency_key: str) -> Payment | None:
+    """The account's payment made under this idempotency key, if one was ever started."""
+    return payment_list(account=account).filter(idempotency_key=idempotency_key).first()
+
+
 def payment_refunded_amount(*, payment: Payment) -> Decimal:
     """What the refunds of a charge take back (asked for, on their way, or made)."""
     refunds = payment.refunds.exclude(status=PaymentStatus.FAILED)

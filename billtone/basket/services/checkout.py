@@ -27,6 +27,7 @@ from billtone.basket.models import (
 )
 from billtone.basket.quote import quote_changes, quote_token
 from billtone.basket.selectors import (
+    ORPHAN_AFTER,
     BasketView,
     basket_quote_get,
     checkout_get,
@@ -34,6 +35,7 @@ from billtone.basket.selectors import (
 from billtone.basket.services.fulfil import basket_pay, checkout_key
 from billtone.basket.services.lines import basket_lock
 from billtone.catalog.selectors import operator_profile_get
+from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
 from billtone.ledger.selectors import account_locale
@@ -232,10 +234,34 @@ def checkout_settle(*, checkout_id: int, actor: Actor = SETTLER) -> Checkout:
     lapse as usual). Safe to run twice and at once: the checkout's row lock and its keys."""
     checkout = Checkout.objects.select_related("account", "payment").get(pk=checkout_id)
     payment = checkout.payment
-    if checkout.status not in OPEN_STATUSES or payment is None:
+    if checkout.status not in OPEN_STATUSES:
         return checkout
+    if payment is None:
+        return _orphan_settle(checkout=checkout, actor=actor)
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
         return checkout
+    return _settle(account=checkout.account, checkout_id=checkout.pk, payment=payment, actor=actor)
+
+
+def _orphan_settle(*, checkout: Checkout, actor: Actor) -> Checkout:
+    """A card checkout whose process stopped between committing it and linking its payment:
+    the payment started under the checkout's key is linked and settled as any other; none
+    after ORPHAN_AFTER means the card was never charged, and the checkout fails."""
+    if checkout.status != CheckoutStatus.PENDING or checkout.created_at >= (
+        clock.now() - ORPHAN_AFTER
+    ):
+        return checkout  # its process may still be on its way to the gateway
+    payment = payment_selectors.payment_by_key(
+        account=checkout.account, idempotency_key=checkout_key(checkout)
+    )
+    if payment is None:
+        return _fail(
+            checkout_id=checkout.pk,
+            message="The card payment never reached the payment provider: nothing was charged.",
+        )
+    Checkout.objects.filter(pk=checkout.pk, status=CheckoutStatus.PENDING).update(
+        payment=payment, status=CheckoutStatus.AWAITING_PAYMENT
+    )
     return _settle(account=checkout.account, checkout_id=checkout.pk, payment=payment, actor=actor)
 
 

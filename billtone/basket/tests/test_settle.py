@@ -17,6 +17,7 @@ from billtone.catalog.models import Product
 from billtone.core import clock
 from billtone.invoicing.models import Invoice, InvoiceSequence, Subscription
 from billtone.ledger.models import Transaction
+from billtone.payments import services as payment_services
 from billtone.payments import tasks as payment_tasks
 from billtone.payments.gateways.sandbox import SandboxGateway
 from billtone.payments.models import Payment
@@ -150,3 +151,66 @@ def test_settling_one_checkout_at_once_from_four_workers_completes_it_once(
     assert Invoice.objects.count() == 1 and InvoiceSequence.objects.get().next_number == 2
     assert Transaction.objects.filter(kind="checkout").count() == 1
     assert balances(customer) == (Decimal("0"), Decimal("20"))
+
+
+class ProcessDied(BaseException):
+    """The worker stops mid-checkout (killed, restarted): no handler in the product runs."""
+
+
+def die_around_the_charge(monkeypatch, *, charged: bool) -> None:
+    """Stop the process just before card_charge (nothing charged) or just after it returned
+    (charged, but the payment never linked to its checkout)."""
+    real = payment_services.card_charge
+
+    def charge(**kwargs):
+        if charged:
+            real(**kwargs)
+        raise ProcessDied()
+
+    monkeypatch.setattr(payment_services, "card_charge", charge)
+
+
+def checkout_left_by_a_dead_process(account, shop, monkeypatch, *, charged: bool) -> Checkout:
+    fill(account, shop)
+    card = add_card(account, SUCCEEDS)
+    die_around_the_charge(monkeypatch, charged=charged)
+    with pytest.raises(ProcessDied):
+        services.checkout_with_card(
+            account=account, idempotency_key="died", actor=ACTOR, card_id=card.pk
+        )
+    monkeypatch.undo()
+    checkout = Checkout.objects.get(idempotency_key="died")
+    assert (checkout.status, checkout.payment_id) == ("pending", None)
+    return checkout
+
+
+def test_a_checkout_whose_process_died_after_the_charge_is_completed_later(
+    customer, shop, monkeypatch
+):
+    checkout = checkout_left_by_a_dead_process(customer, shop, monkeypatch, charged=True)
+    settle_task_runs()  # within ORPHAN_AFTER its process may still be at work: left alone
+    assert Checkout.objects.get(pk=checkout.pk).status == "pending"
+
+    with time_machine.travel(clock.now() + selectors.ORPHAN_AFTER + timedelta(minutes=1)):
+        assert selectors.checkouts_to_settle_ids() == [checkout.pk]
+        settle_task_runs()
+        settle_task_runs()
+
+    done = Checkout.objects.get(pk=checkout.pk)
+    assert done.status == "completed" and done.payment.status == "succeeded"
+    assert Invoice.objects.count() == 1 and done.invoice.gross == done.payment.money.amount
+    assert PhoneUser.objects.get(extension="201").status == "active"
+    assert balances(customer) == (Decimal("0"), Decimal("20"))
+
+
+def test_a_checkout_whose_process_died_before_the_charge_fails_later(customer, shop, monkeypatch):
+    checkout = checkout_left_by_a_dead_process(customer, shop, monkeypatch, charged=False)
+
+    with time_machine.travel(clock.now() + selectors.ORPHAN_AFTER + timedelta(minutes=1)):
+        settle_task_runs()
+
+    failed = Checkout.objects.get(pk=checkout.pk)
+    assert failed.status == "failed" and "nothing was charged" in failed.failure_message
+    assert not Payment.objects.exists() and Invoice.objects.count() == 0
+    assert PhoneUser.objects.get(extension="201").status == "pending_payment"
+    assert BasketLine.objects.filter(basket__account=customer).count() == 4
