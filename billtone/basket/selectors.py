@@ -22,6 +22,7 @@ from billtone.basket.models import (
     LineKind,
 )
 from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
+from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
 from billtone.core import clock
@@ -149,10 +150,12 @@ def _line_problem(line: BasketLine, *, offered: bool, currency: str, now: dateti
     return ""
 
 
-def tax_treatment_for(*, account: Account) -> TaxTreatment:
+def tax_treatment_for(*, account: Account, operator: OperatorProfile | None = None) -> TaxTreatment:
+    """`operator`: the operator's profile if the caller has read it already."""
     profile = account.billing_profile
+    operator = operator or operator_profile_get()
     return tax_treatment(
-        operator_country=operator_profile_get().country,
+        operator_country=operator.country,
         customer_country=profile.country,
         customer_vat_id=profile.tax_id,
         rates=tax_rates(),
@@ -198,12 +201,13 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
             items.append(item)
         views.append((line, item, problem))
     tax_problem = ""
+    operator = operator_profile_get()
     try:
-        tax = tax_treatment_for(account=account)
+        tax = tax_treatment_for(account=account, operator=operator)
     except ApplicationError as error:  # e.g. no VAT rate set for the customer's country
         tax = TaxTreatment(rate=Decimal(0), reverse_charge=False, mention="", country="")
         tax_problem = error.detail
-    cut_off_day = operator_profile_get().cut_off_day
+    cut_off_day = operator.cut_off_day
     quote = quote_build(
         items=items,
         bought_at=bought_at,

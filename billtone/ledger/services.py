@@ -332,10 +332,26 @@ def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
 
 def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
     """One of the operator's own ledger accounts (no floor), made on first use."""
-    if kind in CUSTOMER_KINDS or kind not in LedgerKind.values:
-        raise ValidationFailed({"kind": [f"Not an operator ledger account kind: {kind!r}."]})
+    return operator_ledger_accounts(kinds=[kind], currency=currency)[kind]
+
+
+def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str, LedgerAccount]:
+    """Several of the operator's own ledger accounts by kind, read in one query, each made on
+    first use."""
+    for kind in kinds:
+        if kind in CUSTOMER_KINDS or kind not in LedgerKind.values:
+            raise ValidationFailed({"kind": [f"Not an operator ledger account kind: {kind!r}."]})
     Money.zero(currency)  # refuses an unknown currency
-    return _get_or_create(account=None, kind=kind, currency=currency, defaults={"floor": None})
+    found = {
+        row.kind: row
+        for row in LedgerAccount.objects.filter(account=None, currency=currency, kind__in=kinds)
+    }
+    for kind in kinds:
+        if kind not in found:
+            found[kind] = _get_or_create(
+                account=None, kind=kind, currency=currency, defaults={"floor": None}
+            )
+    return found
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from billtone.ledger.errors import InsufficientFunds
 from billtone.ledger.services import (
     Leg,
     customer_ledger_accounts,
-    operator_ledger_account,
+    operator_ledger_accounts,
     transaction_post,
 )
 from billtone.telephony import services as telephony
@@ -50,13 +50,9 @@ def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: 
     if Money(ledger.business_funds.balance, quote.currency) < quote.gross:
         raise _shortfall(account=account, gross=quote.gross, locale=locale)
     accounts = {BUSINESS_FUNDS: ledger.business_funds, "call_credit": ledger.call_credit}
-    legs = []
-    for leg in quote.legs:
-        if leg.ledger_kind not in accounts:
-            accounts[leg.ledger_kind] = operator_ledger_account(
-                kind=leg.ledger_kind, currency=quote.currency
-            )
-        legs.append(Leg(accounts[leg.ledger_kind], leg.amount))
+    operator_kinds = {leg.ledger_kind for leg in quote.legs} - accounts.keys()
+    accounts |= operator_ledger_accounts(kinds=sorted(operator_kinds), currency=quote.currency)
+    legs = [Leg(accounts[leg.ledger_kind], leg.amount) for leg in quote.legs]
     try:
         return transaction_post(
             kind="checkout",
