@@ -146,11 +146,8 @@ def card_charge(
         "purpose": purpose,
         "on_session": on_session,
     }
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _replayed(existing, **expected)
     now = clock.now()
-    try:
+    try:  # a key used before: the unique key refuses the insert
         with transaction.atomic(durable=True):
             payment = Payment.objects.create(
                 account=account,
@@ -214,7 +211,11 @@ def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Acto
     this same database transaction. Settled payments stay as they are."""
     status = _STATUS[result.status]
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().select_related("card").get(pk=payment.pk)
+        locked = (
+            Payment.objects.select_for_update(of=("self", "card"))
+            .select_related("card", "account__billing_profile")
+            .get(pk=payment.pk)
+        )
         if locked.status == status and status != PaymentStatus.ERRORED:
             return locked
         if status != locked.status and status not in TRANSITIONS[locked.status]:
