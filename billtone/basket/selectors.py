@@ -178,9 +178,8 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
     profile = account.billing_profile
     currency = profile.currency
     lines = list(basket_lines(account=account))
-    offers = (
-        {offer.product.pk: offer for offer in products_offered(currency=currency)} if lines else {}
-    )
+    offered = products_offered(currency=currency, product_ids={line.product_id for line in lines})
+    offers = {offer.product.pk: offer for offer in offered}
     views: list[tuple[BasketLine, QuoteItem, str]] = []
     items: list[QuoteItem] = []
     for line in lines:

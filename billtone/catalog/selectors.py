@@ -2,6 +2,7 @@
 operator's profile and billing policy. The catalog is the operator's, the same for every
 account: an account's currency is what scopes an offer."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -39,11 +40,16 @@ def _offer(price: Price) -> Offer:
     )
 
 
-def products_offered(*, currency: str, kind: str | None = None) -> list[Offer]:
-    """Active products with a price in `currency` (store items only while in stock)."""
+def products_offered(
+    *, currency: str, kind: str | None = None, product_ids: Iterable[int] | None = None
+) -> list[Offer]:
+    """Active products with a price in `currency` (store items only while in stock); of
+    `kind` only, among `product_ids` only, if given."""
     prices = _offers(currency=currency)
     if kind is not None:
         prices = prices.filter(product__kind=kind)
+    if product_ids is not None:
+        prices = prices.filter(product_id__in=product_ids)
     return [_offer(price) for price in prices]
 
 

@@ -59,10 +59,7 @@ def billing_email_queue_unrendered(
     """A billing notification stored unrendered: `template` names a registered renderer
     (notifications.renderers) and `context` (JSON) what it needs. It is rendered when sent,
     to the account's billing email of that moment. Queuing the same key again returns the
-    first delivery."""
-    existing = EmailDelivery.objects.filter(key=key).first()
-    if existing is not None:
-        return existing
+    first delivery (the unique key refuses the second)."""
     return _stored(key=key, account=account, template=template, context=context)
 
 

@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
-from billtone.accounts.selectors import billing_profile_get
+from billtone.accounts.selectors import billing_profile_as_loaded
 from billtone.catalog.models import Product
 from billtone.catalog.selectors import offer_get
 from billtone.core import clock
@@ -52,7 +52,7 @@ def _user_fields_check(*, name: str, email: str, extension: str) -> dict[str, li
 def _plan_is_free(*, account: Account, plan: Product) -> bool:
     """Whether the plan costs nothing in the account's currency (Pay As You Go: the user
     pays for calls only, so is active at once); ValidationFailed if it is not sold there."""
-    currency = billing_profile_get(account=account).currency
+    currency = billing_profile_as_loaded(account=account).currency
     if plan.kind != Product.Kind.PLAN:
         raise ValidationFailed({"plan": [f"{plan.name} is not a user plan."]})
     try:
@@ -77,8 +77,6 @@ def phone_user_create(
         errors.update(refused.errors)
     if errors:
         raise ValidationFailed(errors)
-    if taken := _extension_taken(account=account, extension=extension):
-        raise taken
     now = clock.now()
     with transaction.atomic():
         try:
@@ -93,7 +91,7 @@ def phone_user_create(
                     created_at=now,
                     activated_at=now if free else None,
                 )
-        except IntegrityError:  # added at the same moment by another request
+        except IntegrityError:  # the extension is taken (the unique constraint says so)
             raise _extension_taken(account=account, extension=extension) or ValidationFailed(
                 {"extension": [f"Extension {extension} is already taken: choose another."]}
             ) from None
