@@ -30,6 +30,7 @@ def numbers_lock(*, ids: Iterable[int]) -> dict[int, PhoneNumber]:
 
 def event_queue(event: ItemsEvent) -> None:
     """Store the event's webhook deliveries in the current transaction; notifications sends
-    them after it commits (and not at all if it rolls back)."""
-    with transaction.atomic():
+    them after it commits (and not at all if it rolls back). No savepoint of its own: nothing
+    here is caught, an error rolls back the caller's transaction."""
+    with transaction.atomic(savepoint=False):
         webhook_event_queue(event_type=event.event_type, payload=event.payload, key=event.key)
