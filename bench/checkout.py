@@ -20,11 +20,12 @@ suite. Results: docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/checkout.py [--rounds 3] [--seconds 20] [--workers 8] \\
-        [--accounts 800] [--profile 200]
+        [--accounts 800] [--profile 200] [--costs 200]
 
 The database <prefix>_checkout (prefix bt_bench by default) is dropped and made again on that
 server. --profile N profiles N checkouts in one process with pyinstrument
-(test-artifacts/checkout.profile.txt) instead of the rounds.
+(test-artifacts/checkout.profile.txt) instead of the rounds; --costs N lists the statements of
+one checkout and measures the CPU per checkout of N, in one process and its server backend.
 """
 
 from __future__ import annotations
@@ -265,6 +266,47 @@ def _check_books() -> str:
     )
 
 
+def _costs(checkouts: int) -> None:
+    """Statements of one checkout (those repeated listed), then the CPU per checkout of N
+    checkouts in this process and in its server backend (from /proc: the server must run on
+    this machine), less sensitive to a shared machine's load than checkouts/s."""
+    import re
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billtone.accounts.models import Account
+
+    account_id, card_id = _ACCOUNTS[0]
+    account = Account.objects.get(pk=account_id)
+    for n in range(20):  # warm-up
+        _checkout(account, card_id, n, f"costs-warm-{n}")
+    with CaptureQueriesContext(connection) as captured:
+        _checkout(account, card_id, 100, "costs-queries")
+    shapes = Counter(
+        re.sub(r"'[^']*'|\d+", "?", " ".join(q["sql"].split()))[:100] for q in captured
+    )
+    print(f"{len(captured)} statements per checkout (BEGIN/COMMIT/SAVEPOINT included); repeated:")
+    for shape, count in shapes.most_common():
+        if count > 1:
+            print(f"  {count} x {shape}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+
+    def backend_cpu() -> float:  # utime + stime, fields 14 and 15 of /proc/<pid>/stat
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    backend, python = backend_cpu(), time.process_time()
+    for n in range(checkouts):
+        _checkout(account, card_id, 1000 + n, f"costs-{n}")
+    python = 1000 * (time.process_time() - python) / checkouts
+    backend = 1000 * (backend_cpu() - backend) / checkouts
+    print(f"{python:.1f} ms of Python, {backend:.1f} ms of backend CPU per checkout")
+
+
 def _profile(checkouts: int, path: Path) -> None:
     from pyinstrument import Profiler
 
@@ -293,6 +335,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prefix", default="bt_bench")
     parser.add_argument("--profile", type=int, default=0, help="profile N checkouts and stop")
+    parser.add_argument(
+        "--costs", type=int, default=0, help="statements and CPU per checkout over N, and stop"
+    )
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -305,6 +350,9 @@ def main() -> None:
     print(
         f"prepared {options.accounts} customers with saved cards in {time.time() - started:.0f} s"
     )
+    if options.costs:
+        _costs(options.costs)
+        return
     if options.profile:
         _profile(options.profile, ROOT / "test-artifacts" / "checkout.profile.txt")
         return
