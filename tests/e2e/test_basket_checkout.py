@@ -93,11 +93,11 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
     page.get_by_label("Country").select_option("NL")
     page.get_by_label("Type").select_option("geographic")
     rows = page.locator("#numbers .number-row")
-    expect(rows.first).to_contain_text("+3120555010")
+    expect(rows.first).to_contain_text("+31 20 555 010")  # formatted as on Users & Numbers
     expect(page.locator("#numbers")).not_to_contain_text("+49")
     expect(page.locator("#numbers")).not_to_contain_text("mobile number")  # the type applied
     shot("number-add")
-    number = PhoneNumber.objects.get(e164=rows.first.locator(".e164").inner_text())
+    number = PhoneNumber.objects.get(e164=rows.first.locator(".e164").get_attribute("data-e164"))
     rows.first.get_by_role("button", name="Add to basket").click()
     expect(page).to_have_url("/billing/basket/")
     number.refresh_from_db()
@@ -109,6 +109,8 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
     expect(page.locator("#basket-net")).to_have_text(shown(two_items["net"]))
     expect(page.locator("#basket-tax")).to_have_text(shown(two_items["tax"]))
     expect(page.locator(f"#line-{user.basket_line.pk}")).to_contain_text("Grace Hopper")
+    number_line = page.locator(f"#line-{number.basket_lines.get().pk}")
+    expect(number_line).to_contain_text("+31 20 555 010")  # formatted as on Users & Numbers
     shot("basket-user-and-number")
 
     # Call credit (Manual Topup's quick add) to use - and +; a desk phone to use the bin.

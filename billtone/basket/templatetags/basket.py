@@ -3,6 +3,7 @@ from django import template
 from billtone.basket import selectors
 from billtone.catalog.tax import TaxTreatment, tax_amount
 from billtone.core.money import Money
+from billtone.telephony.numbers import e164_display
 
 register = template.Library()
 
@@ -31,3 +32,23 @@ def gross_of(net: Money, tax: TaxTreatment | None, locale: str = "en") -> str:
     if tax is None:
         return "VAT not known yet"
     return (net.rounded() + tax_amount(net.rounded(), tax.rate)).format(locale)
+
+
+@register.filter
+def phone(e164: str) -> str:
+    """A number as Users & Numbers shows it: +31 20 555 0100."""
+    return e164_display(e164) if e164 else ""
+
+
+@register.simple_tag
+def line_label(item) -> str:
+    """A basket line's description with its number formatted as people read it (the
+    description itself, kept by the quote and the invoice, carries the number in E.164)."""
+    return line_text(item.line) if item.line.kind == "number" else item.description
+
+
+def line_text(line) -> str:
+    """One basket line in words, its number (if any) formatted."""
+    if line.kind == "number" and line.phone_number_id:
+        return f"{line.product.name}: {e164_display(line.phone_number.e164)}"
+    return selectors.line_description(line)

@@ -106,7 +106,9 @@ def test_adding_a_user_shows_errors_inline(customer, shop, web):
 
 def test_a_number_is_picked_from_the_inventory(customer, shop, web):
     listing = web.get(reverse("basket:number_add"), {"country": "NL", "type": "geographic"})
-    assert "+31201234567" in listing.content.decode()
+    assert (
+        '<span class="e164" data-e164="+31201234567">+31 20 123 4567<' in listing.content.decode()
+    )
 
     web.post(reverse("basket:number_add"), {"number_id": shop.numbers[0].pk})
 
@@ -172,3 +174,13 @@ def test_a_lapsed_hold_is_shown_on_its_line_and_checkout_is_not_offered(customer
 
     assert "The hold on +31201234567 lapsed" in basket and 'id="checkout"' not in basket
     assert 'id="checkout-problems"' in checkout and 'id="pay"' not in checkout
+
+
+def test_numbers_are_shown_formatted_in_the_basket_and_checkout(customer, shop, web):
+    fill(customer, shop)
+
+    basket = web.get(reverse("basket:basket")).content.decode()
+    checkout = web.get(reverse("basket:checkout")).content.decode()
+
+    assert "Nl Geographic: +31 20 123 4567" in basket and "+31201234567" not in basket
+    assert "Nl Geographic: +31 20 123 4567" in checkout
