@@ -111,6 +111,10 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
     expect(page.locator(f"#line-{user.basket_line.pk}")).to_contain_text("Grace Hopper")
     number_line = page.locator(f"#line-{number.basket_lines.get().pk}")
     expect(number_line).to_contain_text("+31 20 555 010")  # formatted as on Users & Numbers
+    number_first = two_items["number"] - Money("5.00", EUR)  # the line's sum, spelled out
+    expect(number_line.locator(".line-maths")).to_have_text(
+        f"{shown(number_first)} first charge + {shown(Money('5.00', EUR))} setup"
+    )
     shot("basket-user-and-number")
 
     # Call credit (Manual Topup's quick add) to use - and +; a desk phone to use the bin.

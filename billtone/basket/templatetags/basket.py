@@ -52,3 +52,10 @@ def line_text(line) -> str:
     if line.kind == "number" and line.phone_number_id:
         return f"{line.product.name}: {e164_display(line.phone_number.e164)}"
     return selectors.line_description(line)
+
+
+@register.simple_tag
+def first_charge_of(item) -> Money:
+    """What a monthly line charges first (prorated), without its one-off setup fee: the
+    line's total is this plus the setup fee."""
+    return item.total - item.setup.rounded()
