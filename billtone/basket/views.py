@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from billtone.accounts.decorators import billing_required
 from billtone.basket import selectors, services
 from billtone.basket.forms import int_or_none, user_fields
+from billtone.basket.templatetags.basket import line_text
 from billtone.catalog.selectors import credit_quick_add, products_offered
 from billtone.core.errors import ApplicationError, NotFound
 from billtone.core.services import Actor
@@ -83,7 +84,8 @@ def line_quantity(request, line_id: int):
 @billing_required
 @require_POST
 def product_remove(request, product_id: int):
-    """The bin: every line of the product."""
+    """The bin: every line of the product; the notice names what went."""
+    removed = _labels(request.account, product_id)
     try:
         services.basket_product_remove(
             account=request.account, product_id=product_id, actor=_actor(request)
@@ -92,7 +94,18 @@ def product_remove(request, product_id: int):
         raise Http404 from None
     except ApplicationError as error:
         return _basket(request, error=error.detail)
-    return _basket(request, notice="Removed from the basket.")
+    return _basket(request, notice=f"{removed} removed from the basket.")
+
+
+def _labels(account, product_id: int) -> str:
+    """What the bin takes away, as the basket shows it: "National plan: Grace Hopper
+    (extension 201)", numbers formatted, several lines joined."""
+    lines = selectors.basket_lines(account=account)
+    in_range = 0 < product_id <= selectors.ID_MAX
+    labels = [line_text(line) for line in lines.filter(product_id=product_id)] if in_range else []
+    if not labels:
+        return "The item"
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 @billing_required

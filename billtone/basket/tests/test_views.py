@@ -201,3 +201,16 @@ def test_numbers_are_shown_formatted_in_the_basket_and_checkout(customer, shop, 
 
     assert "Nl Geographic: +31 20 123 4567" in basket and "+31201234567" not in basket
     assert "Nl Geographic: +31 20 123 4567" in checkout
+
+
+def test_the_bin_says_what_it_removed(customer, shop, web):
+    fill(customer, shop)
+
+    plan = web.post(reverse("basket:product_remove", args=[shop.national.pk]), **HTMX)
+    number = web.post(reverse("basket:product_remove", args=[shop.nl_number.pk]), **HTMX)
+
+    assert (
+        'id="basket-notice">National plan: Ada Lovelace (extension 201) removed from the basket.<'
+        in plan.content.decode()
+    )
+    assert "Nl Geographic: +31 20 123 4567 removed from the basket." in number.content.decode()
