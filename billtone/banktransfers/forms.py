@@ -1,9 +1,10 @@
 import uuid
 
+from babel.numbers import format_decimal
 from django import forms
 
 from billtone.core.errors import ValidationFailed
-from billtone.core.money import AmountError, Money, amount_parse_typed
+from billtone.core.money import AmountError, Money, amount_parse_typed, minor_units
 
 OTHER = "other"
 
@@ -34,6 +35,17 @@ class BankTransferForm(forms.Form):
         self.locale = locale
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    @staticmethod
+    def initial_for(amount: Money, *, presets: tuple[Money, ...], locale: str) -> dict:
+        """The form's first values for an amount given in the link (checkout's shortfall):
+        its preset when there is one, else "Other amount" written as people type it here."""
+        if amount in presets:
+            return {"amount_choice": amount.plain()}
+        places = minor_units(amount.currency)
+        pattern = "0." + "0" * places if places else "0"
+        typed = format_decimal(amount.amount, format=pattern, locale=locale)
+        return {"amount_choice": OTHER, "custom_amount": typed}
 
     @property
     def chose_other(self) -> bool:

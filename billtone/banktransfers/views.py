@@ -48,7 +48,11 @@ def bank_transfer_add(request):
     business = selectors.business_account_get(account=account)
     limits = services.bank_transfer_amount_limits(currency=business.currency)
     form_args = {"presets": limits.presets, "locale": business.locale}
-    form = BankTransferForm(request.POST if request.method == "POST" else None, **form_args)
+    if request.method == "POST":
+        form = BankTransferForm(request.POST, **form_args)
+    else:
+        initial = _amount_given(request, business=business, presets=limits.presets)
+        form = BankTransferForm(initial=initial, **form_args)
     if request.method == "POST" and business.available and form.is_valid():
         try:
             amount = form.amount(currency=business.currency)
@@ -72,6 +76,21 @@ def bank_transfer_add(request):
     context = {"form": form, "business": business, "limits": limits}
     template = "banktransfers/_add_form.html" if request.htmx else "banktransfers/add.html"
     return render(request, template, context)
+
+
+def _amount_given(request, *, business, presets) -> dict:
+    """`?amount=44.78` (the checkout's shortfall) pre-fills the amount when the form would
+    accept it (the same check as the form's amount); anything else is left out."""
+    text = str(request.GET.get("amount", "")).strip()[:64]
+    if not text:
+        return {}
+    try:
+        amount = services.bank_transfer_amount_clean(
+            amount=text, currency=business.currency, locale=business.locale
+        )
+    except ValidationFailed:
+        return {}
+    return BankTransferForm.initial_for(amount, presets=presets, locale=business.locale)
 
 
 @billing_required

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -225,3 +226,31 @@ def test_a_german_account_gets_one_message_for_too_many_decimals(web, german, ty
     assert html.count('class="field-error"') == 1
     assert 'id="error-custom_amount">EUR amounts have at most 2 decimal places.' in html
     assert not BankTransfer.objects.exists()
+
+
+def test_an_amount_in_the_link_is_filled_in_as_another_amount(web):
+    html = web.get(ADD, {"amount": "44.78"}).content.decode()
+
+    assert re.search(r'value="other"[^>]*checked', html)
+    assert 'name="custom_amount" id="id_custom_amount"\n             value="44.78"' in html
+
+
+def test_an_amount_in_the_link_that_is_a_preset_chooses_it(web):
+    html = web.get(ADD, {"amount": "250"}).content.decode()
+
+    assert re.search(r'value="250.00"[^>]*checked', html)
+    assert not re.search(r'value="other"[^>]*checked', html)
+
+
+def test_a_german_account_gets_the_linked_amount_as_it_types_it(web, german):
+    html = web.get(ADD, {"amount": "44.78"}).content.decode()
+
+    assert 'value="44,78"' in html
+
+
+@pytest.mark.parametrize("amount", ["5", "60000", "44.789", "1e3", "abc", "-20"])
+def test_an_amount_the_form_would_refuse_is_not_filled_in(web, amount):
+    html = web.get(ADD, {"amount": amount}).content.decode()
+
+    assert "checked" not in html and 'class="field-error"' not in html
+    assert 'id="id_custom_amount"\n             value=""' in html
