@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from billtone.accounts.decorators import billing_required
+from billtone.banktransfers.selectors import operator_bank_account_get
 from billtone.basket import selectors, services
 from billtone.basket.errors import Shortfall
 from billtone.basket.forms import int_or_none, new_card_fields, new_key, quote_sign, quote_unsign
@@ -33,13 +34,18 @@ def _context(request, *, view, values: dict, error: str = "", errors=None, short
     if shortfall is None and not view.is_empty and funds < view.gross:
         shortfall = view.gross - funds
     cards = cards_section_get(account=request.account).chargeable
-    values.setdefault(
-        "method", "funds" if shortfall is None else ("saved_card" if cards else "new_card")
-    )
+    if shortfall is not None and values.get("method", "funds") == "funds":
+        # Business funds cannot pay: "Pay" is offered for a card (the funds' choice is off).
+        values["method"] = "saved_card" if cards else "new_card"
+    values.setdefault("method", "funds")
+    top_up = ""
+    if shortfall is not None and operator_bank_account_get(currency=view.currency):
+        top_up = f"{reverse('banktransfers:bank-transfer-add')}?amount={shortfall.plain()}"
     return {
         "view": view,
         "funds": funds,
         "shortfall": shortfall,
+        "top_up": top_up,  # Add Bank Transfer, the missing amount filled in; "" without a bank
         "cards": cards,
         "values": values,
         "error": error,
@@ -83,7 +89,7 @@ def checkout(request):
                 new_card=new_card_fields(data), save_card=values["save_card"], **common
             )
     except Shortfall as refusal:
-        error, shortfall = refusal.detail, refusal.shortfall
+        shortfall = refusal.shortfall  # said once: under Business funds, not in a banner too
     except ApplicationError as refusal:
         error, errors = refusal.detail, refusal.errors
     else:

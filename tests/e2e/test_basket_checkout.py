@@ -4,7 +4,8 @@ the header's badge shows its value, call credit is changed with - and +, a desk 
 removed with the bin, Cancel leaves the basket as it was, and a new sandbox card pays. Users
 and numbers become active, the call credit lands, one invoice carries the totals the basket
 showed and its PDF downloads (first page as PNG). Then a checkout with business funds that do
-not cover the total shows the shortfall and the Add Bank Transfer link. Basket and checkout
+not cover the total shows the shortfall once, offers a card instead of those funds, and links
+Add Bank Transfer with the missing amount filled in. Basket and checkout
 are also taken at 390 px. Screenshots, the PDF and its PNG in test-artifacts/."""
 
 import re
@@ -220,12 +221,13 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
         "button", name="Add to basket"
     ).click()
     page.locator("#checkout").click()
-    page.locator("#method-funds").check()
-    page.locator("#pay").click()
     phone_gross = Money("199.00", EUR) + tax_amount(Money("199.00", EUR), VAT)
     expect(page.locator("#shortfall")).to_contain_text(
         f"Your business funds are {shown(phone_gross)} short of the total."
     )
+    expect(page.get_by_text("short of the total")).to_have_count(1)  # said once
+    expect(page.locator("#method-funds")).to_be_disabled()  # no Pay with funds that are short
+    expect(page.locator("#method-new_card")).to_be_checked()  # a card is offered instead
     link = page.locator("#shortfall").get_by_role("link", name="Add Bank Transfer")
     expect(link).to_be_visible()
     shot("checkout-shortfall")
@@ -235,5 +237,6 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
     link.click()
     expect(page.get_by_role("heading", name="Add Bank Transfer")).to_be_visible()
     expect(page.locator("#id_custom_amount")).to_be_editable()
+    expect(page.locator("#id_custom_amount")).to_have_value(shown(phone_gross).split("\xa0")[0])
     shot("add-bank-transfer")
     assert Invoice.objects.filter(account=account).count() == 1  # the refusal issued none

@@ -3,12 +3,16 @@
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.urls import reverse
 
+from billtone.banktransfers.models import OperatorBankAccount
+from billtone.banktransfers.tests.funding import operator_banks  # noqa: F401
 from billtone.basket import selectors, services
 from billtone.basket.models import BasketLine, Checkout
 from billtone.core import clock
+from billtone.core.money import Money
 from billtone.payments.tests.conftest import THREE_D_SECURE, add_card
 from billtone.telephony.models import PhoneUser
 
@@ -137,15 +141,42 @@ def test_checkout_with_funds_shows_the_invoice(customer, shop, web):
     assert reverse("invoicing:invoice-pdf", args=[checkout.invoice.pk]) in paid.content.decode()
 
 
-def test_a_shortfall_offers_add_bank_transfer(customer, shop, web):
+@pytest.mark.usefixtures("operator_banks")
+def test_a_shortfall_is_said_once_and_links_add_bank_transfer_for_it(customer, shop, web):
     fill(customer, shop)
     fund(customer, "10.00")
 
     page = web.post(reverse("basket:checkout"), {"method": "funds"}).content.decode()
 
-    assert 'id="checkout-error"' in page and "short of the total" in page
-    assert reverse("banktransfers:bank-transfer-add") in page
+    shortfall = selectors.basket_quote_get(account=customer).gross - Money("10.00", "EUR")
+    assert page.count("short of the total") == 1 and 'id="checkout-error"' not in page
+    assert f"Your business funds are {shortfall.format('en_DE')} short of the total." in page
+    assert re.search(r'id="method-funds" disabled', page)  # no active Pay with funds
+    assert re.search(r'id="method-new_card" checked', page)  # a card instead
+    link = f"{reverse('banktransfers:bank-transfer-add')}?amount={shortfall.plain()}"
+    assert f'href="{link}" id="add-bank-transfer"' in page
     assert not Checkout.objects.exists()
+
+
+def test_a_shortfall_known_before_paying_preselects_the_saved_card(customer, shop, web):
+    fill(customer, shop)
+    card = add_card(customer)
+
+    page = web.get(reverse("basket:checkout")).content.decode()
+
+    assert 'id="shortfall"' in page and re.search(r'id="method-funds" disabled', page)
+    assert re.search(r'id="method-saved_card" checked', page)
+    assert f'<option value="{card.pk}"' in page
+
+
+def test_without_an_operator_bank_in_the_currency_it_says_pay_by_card(customer, shop, web):
+    OperatorBankAccount.objects.all().delete()
+    fill(customer, shop)
+
+    page = web.get(reverse("basket:checkout")).content.decode()
+
+    assert "short of the total" in page and "Pay by card instead." in page
+    assert 'id="add-bank-transfer"' not in page
 
 
 def test_three_d_secure_through_the_pages(customer, shop, web):
