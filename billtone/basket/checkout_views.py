@@ -110,8 +110,34 @@ def checkout_result(request, checkout_id: int):
         found = selectors.checkout_get(account=request.account, checkout_id=checkout_id)
     except NotFound:
         raise Http404 from None
-    context = {"checkout": found, "locale": account_locale(account=request.account)}
+    context = {
+        "checkout": found,
+        "locale": account_locale(account=request.account),
+        "done": _what_was_done(found.quote),
+    }
     return render(request, "basket/checkout_result.html", context)
+
+
+DONE = {  # what a paid checkout did, by the kinds of invoice lines it bought
+    "both": "your users and numbers are active",
+    "plan": "your users are active",
+    "number": "your numbers are active",
+    "credit_pack": "call credit is on your balance",
+    "store_item": "store items are ordered",
+}
+
+
+def _what_was_done(quote: dict) -> str:
+    """Only what was bought: "Your users and numbers are active, … and store items are
+    ordered."."""
+    kinds = {line.get("kind") for line in (quote or {}).get("lines", [])}
+    if {"plan", "number"} <= kinds:
+        kinds = (kinds - {"plan", "number"}) | {"both"}
+    parts = [text for kind, text in DONE.items() if kind in kinds]
+    if not parts:
+        return ""
+    sentence = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return sentence[0].upper() + sentence[1:] + "."
 
 
 @billing_required

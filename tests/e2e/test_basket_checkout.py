@@ -180,6 +180,10 @@ def test_basket_to_paid_invoice_then_a_shortfall(page, login, shot, german, arti
     expect(page.locator("#checkout-total")).to_have_text(shown(expected["gross"]))
     invoice = Invoice.objects.get(account=account)
     expect(page.locator("#invoice-number")).to_have_text(invoice.number)
+    expect(page.locator("#checkout-headline")).to_have_text(
+        f"Paid {shown(expected['gross'])} · invoice {invoice.number}"
+    )
+    expect(page.locator("#checkout-message")).not_to_contain_text("store items")  # none bought
     expect(badge).to_contain_text("empty")
     shot("checkout-paid")
 

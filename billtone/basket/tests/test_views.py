@@ -138,6 +138,9 @@ def test_checkout_with_funds_shows_the_invoice(customer, shop, web):
     checkout = Checkout.objects.get()
     assert checkout.status == "completed"
     assert checkout.invoice.number in paid.content.decode()
+    headline = f"Paid {checkout.gross_money.format('en_DE')} · invoice {checkout.invoice.number}"
+    assert f'id="checkout-headline">{headline}</h1>' in paid.content.decode()
+    assert "call credit is on your balance and store items are ordered." in paid.content.decode()
     assert reverse("invoicing:invoice-pdf", args=[checkout.invoice.pk]) in paid.content.decode()
 
 
@@ -245,3 +248,18 @@ def test_the_bin_says_what_it_removed(customer, shop, web):
         in plan.content.decode()
     )
     assert "Nl Geographic: +31 20 123 4567 removed from the basket." in number.content.decode()
+
+
+def test_the_paid_page_mentions_store_items_only_when_some_were_bought(customer, shop, web):
+    fill(customer, shop)
+    services.basket_product_remove(account=customer, product_id=shop.phone.pk, actor=ACTOR)
+    fund(customer, "500.00")
+    form = web.get(reverse("basket:checkout")).content.decode()
+    hidden = dict(re.findall(r'name="(idempotency_key|shown_quote)" value="([^"]*)"', form))
+
+    paid = web.post(reverse("basket:checkout"), {"method": "funds", **hidden}, follow=True)
+
+    message = re.search(r'id="checkout-message">([^<]+)<', paid.content.decode())[1]
+    assert message == (
+        "Paid. Your users and numbers are active and call credit is on your balance."
+    )
