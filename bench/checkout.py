@@ -181,7 +181,8 @@ def _worker(args) -> tuple[int, int, float, float]:
     while (now := time.time()) < until:
         account_id, card_id = mine[n % len(mine)]
         n += 1
-        extension_n = n * workers + worker  # never the same extension twice in one account
+        # never the same extension twice in one account, in this round or another
+        extension_n = int(run.lstrip("r") or 0) * 200_000 + n * workers + worker
         try:
             status, took = _checkout(
                 accounts[account_id], card_id, extension_n, f"{run}-{worker}-{n}"
