@@ -39,40 +39,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg_server import database_recreate, database_url, server_from_url  # noqa: E402
+
 _ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before the fork
 _PRODUCTS: dict[str, int] = {}
-
-
-def _server(url: str) -> dict[str, str]:
-    parts = urlparse(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": str(parts.port or 5432),
-        "user": parts.username or "postgres",
-        "password": parts.password or "",
-        "admin_db": (parts.path or "/postgres").lstrip("/") or "postgres",
-    }
-
-
-def _url(server: dict[str, str], database: str) -> str:
-    auth = server["user"] + (f":{server['password']}" if server["password"] else "")
-    return f"postgres://{auth}@{server['host']}:{server['port']}/{database}"
-
-
-def _recreate(server: dict[str, str], database: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(_url(server, server["admin_db"]), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
 def _setup_django(url: str) -> None:
@@ -342,10 +316,10 @@ def main() -> None:
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    server = _server(url)
+    server = server_from_url(url)
     database = f"{options.prefix}_checkout"
-    _recreate(server, database)
-    _setup_django(_url(server, database))
+    database_recreate(server, database)
+    _setup_django(database_url(server, database))
     started = time.time()
     _prepare(options.accounts)
     print(

@@ -41,41 +41,15 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg_server import database_recreate, database_url, server_from_url  # noqa: E402
+
 AMOUNT = Decimal("0.01")
 FUNDING = Decimal("100000.00")
 _PAIRS: list[tuple] = []  # set before the workers fork, so they inherit it unpickled
-
-
-def _server(url: str) -> dict[str, str]:
-    parts = urlparse(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": str(parts.port or 5432),
-        "user": parts.username or "postgres",
-        "password": parts.password or "",
-        "admin_db": (parts.path or "/postgres").lstrip("/") or "postgres",
-    }
-
-
-def _url(server: dict[str, str], database: str) -> str:
-    auth = server["user"] + (f":{server['password']}" if server["password"] else "")
-    return f"postgres://{auth}@{server['host']}:{server['port']}/{database}"
-
-
-def _recreate(server: dict[str, str], database: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(_url(server, server["admin_db"]), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
 def _setup_django(url: str) -> None:
@@ -244,7 +218,7 @@ def _pgbench_env(server: dict[str, str]) -> dict[str, str]:
 
 
 def _pgbench_init(server: dict[str, str], database: str, scale: int) -> None:
-    _recreate(server, database)
+    database_recreate(server, database)
     command = ["pgbench", "-i", "-q", "-s", str(scale), database]
     subprocess.run(command, env=_pgbench_env(server), check=True, capture_output=True)
 
@@ -336,10 +310,10 @@ def main() -> None:
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
-    server = _server(url)
+    server = server_from_url(url)
     ledger_db, pgbench_db = f"{options.prefix}_ledger", f"{options.prefix}_pgbench"
-    _recreate(server, ledger_db)
-    _setup_django(_url(server, ledger_db))
+    database_recreate(server, ledger_db)
+    _setup_django(database_url(server, ledger_db))
 
     from django.db import connection
 
