@@ -22,10 +22,13 @@ suite. Results: docs/benchmarks.md.
         .venv/bin/python bench/checkout.py [--rounds 3] [--seconds 20] [--workers 8] \\
         [--accounts 800] [--profile 200] [--costs 200]
 
-The database <prefix>_checkout (prefix bt_bench by default) is dropped and made again on that
-server. --profile N profiles N checkouts in one process with pyinstrument
-(test-artifacts/checkout.profile.txt) instead of the rounds; --costs N lists the statements of
-one checkout and measures the CPU per checkout of N, in one process and its server backend.
+The reference, measured in the same run: after each round, pgbench's tpcb-like script with as
+many clients for as long (`pgbench -i -s 10`, --scale), and the ratio of the two; --skip-pgbench
+leaves it out. The databases <prefix>_checkout and <prefix>_pgbench (prefix bt_bench by
+default) are dropped and made again on that server. --profile N profiles N checkouts in one
+process with pyinstrument (test-artifacts/checkout.profile.txt) instead of the rounds;
+--costs N lists the statements of one checkout and measures the CPU per checkout of N, in one
+process and its server backend.
 """
 
 from __future__ import annotations
@@ -43,7 +46,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pg_server import database_recreate, database_url, server_from_url  # noqa: E402
+from pg_server import (  # noqa: E402
+    database_recreate,
+    database_url,
+    pgbench_init,
+    pgbench_tps,
+    server_from_url,
+)
 
 _ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before the fork
 _PRODUCTS: dict[str, int] = {}
@@ -309,6 +318,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=800)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prefix", default="bt_bench")
+    parser.add_argument("--scale", type=int, default=10, help="pgbench's scale (the reference)")
+    parser.add_argument("--skip-pgbench", action="store_true", help="no reference run")
     parser.add_argument("--profile", type=int, default=0, help="profile N checkouts and stop")
     parser.add_argument(
         "--costs", type=int, default=0, help="statements and CPU per checkout over N, and stop"
@@ -332,7 +343,10 @@ def main() -> None:
         _profile(options.profile, ROOT / "test-artifacts" / "checkout.profile.txt")
         return
 
-    rates = []
+    pgbench_db = f"{options.prefix}_pgbench"
+    if not options.skip_pgbench:
+        pgbench_init(server, pgbench_db, options.scale)
+    rates, ratios = [], []
     for round_number in range(1, options.rounds + 1):
         rate, completed, failed, paying_ms, cpu_ms = _run(
             f"r{round_number}", options.workers, options.seconds, options.warmup
@@ -343,7 +357,16 @@ def main() -> None:
             f"{failed} not, {options.workers} clients, {options.seconds} s); payment step "
             f"{paying_ms:.1f} ms mean; {cpu_ms:.1f} ms of client CPU per checkout"
         )
+        if not options.skip_pgbench:  # the reference, right after, with as many clients
+            tps = pgbench_tps(server, pgbench_db, clients=options.workers, seconds=options.seconds)
+            ratios.append(rate / tps)
+            print(
+                f"  pgbench tpcb-like (scale {options.scale}): {tps:.0f} tps; "
+                f"ratio {rate / tps:.4f}"
+            )
     print(f"median: {statistics.median(rates):.1f} checkouts/s over {len(rates)} rounds")
+    if ratios:
+        print(f"median ratio to pgbench's tpcb-like tps: {statistics.median(ratios):.4f}")
     print(_check_books())
     print(f"load average after the runs: {os.getloadavg()}")
 

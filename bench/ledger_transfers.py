@@ -33,10 +33,7 @@ import gc
 import multiprocessing
 import os
 import random
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -45,7 +42,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pg_server import database_recreate, database_url, server_from_url  # noqa: E402
+from pg_server import (  # noqa: E402
+    database_recreate,
+    database_url,
+    pgbench_init,
+    pgbench_tps,
+    server_from_url,
+)
 
 AMOUNT = Decimal("0.01")
 FUNDING = Decimal("100000.00")
@@ -206,35 +209,6 @@ def _check_books() -> str:
     return f"books checked: {transactions} transactions, every balance = sum of postings, sum 0"
 
 
-def _pgbench_env(server: dict[str, str]) -> dict[str, str]:
-    if shutil.which("pgbench") is None:
-        raise SystemExit("pgbench is not installed (Debian: postgresql-client).")
-    return os.environ | {
-        "PGHOST": server["host"],
-        "PGPORT": server["port"],
-        "PGUSER": server["user"],
-        "PGPASSWORD": server["password"],
-    }
-
-
-def _pgbench_init(server: dict[str, str], database: str, scale: int) -> None:
-    database_recreate(server, database)
-    command = ["pgbench", "-i", "-q", "-s", str(scale), database]
-    subprocess.run(command, env=_pgbench_env(server), check=True, capture_output=True)
-
-
-def _pgbench(server: dict[str, str], database: str, clients: int, seconds: int) -> float:
-    command = ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), "-b", "tpcb-like"]
-    done = subprocess.run(
-        command + [database], env=_pgbench_env(server), check=True, capture_output=True
-    )
-    output = done.stdout.decode()
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
-    if match is None:
-        raise SystemExit(f"Could not read pgbench's tps:\n{output}")
-    return float(match.group(1))
-
-
 def _top_up(pair: tuple, key: str) -> None:
     """One transfer of the --costs and --profile loops: business funds -> call credit."""
     from billtone.core.money import Money
@@ -338,7 +312,7 @@ def main() -> None:
     _PAIRS[:] = pairs
     connection.close()
     if not options.skip_pgbench:
-        _pgbench_init(server, pgbench_db, options.scale)
+        pgbench_init(server, pgbench_db, options.scale)
     # On a shared machine the load drifts: each round's ratio compares (a) and pgbench run
     # back to back, and the median of the rounds' ratios is the figure.
     results: dict[str, list[float]] = {"spread": [], "hot": [], "pgbench": []}
@@ -354,7 +328,7 @@ def main() -> None:
         )
 
     def pgbench(round_: int) -> None:
-        tps = _pgbench(server, pgbench_db, clients=options.workers, seconds=options.seconds)
+        tps = pgbench_tps(server, pgbench_db, clients=options.workers, seconds=options.seconds)
         results["pgbench"].append(tps)
         print(
             f"round {round_} pgbench tpcb-like (-s {options.scale} -c {options.workers} -j 2 "

@@ -1,7 +1,12 @@
 """The PostgreSQL server a benchmark runs against, read from DATABASE_URL: its address, a
-database's URL on it, and a database dropped and made again. Shared by the benchmarks that
-make their own databases (ledger_transfers.py, checkout.py)."""
+database's URL on it, a database dropped and made again, and pgbench's tpcb-like script on it
+as the reference measured in the same run. Shared by the benchmarks that make their own
+databases (ledger_transfers.py, checkout.py)."""
 
+import os
+import re
+import shutil
+import subprocess
 import sys
 from urllib.parse import urlparse
 
@@ -31,3 +36,33 @@ def database_recreate(server: dict[str, str], database: str) -> None:
     with psycopg.connect(database_url(server, server["admin_db"]), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _pgbench_env(server: dict[str, str]) -> dict[str, str]:
+    if shutil.which("pgbench") is None:
+        raise SystemExit("pgbench is not installed (Debian: postgresql-client).")
+    return os.environ | {
+        "PGHOST": server["host"],
+        "PGPORT": server["port"],
+        "PGUSER": server["user"],
+        "PGPASSWORD": server["password"],
+    }
+
+
+def pgbench_init(server: dict[str, str], database: str, scale: int) -> None:
+    database_recreate(server, database)
+    command = ["pgbench", "-i", "-q", "-s", str(scale), database]
+    subprocess.run(command, env=_pgbench_env(server), check=True, capture_output=True)
+
+
+def pgbench_tps(server: dict[str, str], database: str, clients: int, seconds: int) -> float:
+    """pgbench's built-in tpcb-like script: transactions per second, the reference."""
+    command = ["pgbench", "-c", str(clients), "-j", "2", "-T", str(seconds), "-b", "tpcb-like"]
+    done = subprocess.run(
+        command + [database], env=_pgbench_env(server), check=True, capture_output=True
+    )
+    output = done.stdout.decode()
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
+    if match is None:
+        raise SystemExit(f"Could not read pgbench's tps:\n{output}")
+    return float(match.group(1))
