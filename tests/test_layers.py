@@ -27,6 +27,7 @@ LAYERS = {
     "catalog": 3,
     "telephony": 3,
     "basket": 4,  # the basket and checkout: builds on the money apps, none builds on it
+    "billing": 4,  # monthly bills: Next Bill, bill runs, dunning (peer of basket)
     "invoicing": 3,
     "rating": 3,
     "web": 5,  # the Billing panel's layout and overview

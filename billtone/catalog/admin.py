@@ -49,6 +49,12 @@ def _show(form: forms.BaseForm, error: ValidationFailed) -> None:
             form.add_error(field, message)
 
 
+def _form_value(data: dict, name: str) -> object:
+    """A cleaned form value for the service: booleans as they are, empty text as ""."""
+    value = data.get(name, "")
+    return value if isinstance(value, bool) else (value or "")
+
+
 class ServiceForm(forms.ModelForm):
     """A form whose rules are the service's (called from clean): the model's own unique and
     check constraints are the database's guard behind it, not asked twice with other words."""
@@ -65,13 +71,18 @@ class OperatorProfileForm(ServiceForm):
             "cut_off_day": "Cut-off day",
             "number_hold_minutes": "Number hold (minutes)",
             "credit_quick_add": "Manual Topup amounts",
+            "billing_day": "Billing day",
+            "bills_from_funds": "Pay bills from business funds first",
+            "dunning_days": "Retry an unpaid bill after (days)",
+            "cancel_policy": "A cancelled user or number ends",
+            "plan_change_policy": "A plan change takes effect",
         }
 
     def clean(self):
         data = super().clean()
         try:
             values = operator_profile_clean(
-                OperatorProfileInput(**{f: data.get(f, "") or "" for f in OPERATOR_FIELDS})
+                OperatorProfileInput(**{f: _form_value(data, f) for f in OPERATOR_FIELDS})
             )
         except ValidationFailed as error:
             _show(self, error)
@@ -91,6 +102,18 @@ class OperatorProfileAdmin(admin.ModelAdmin):
         (
             "Billing policy",
             {"fields": ["cut_off_day", "number_hold_minutes", "credit_quick_add"]},
+        ),
+        (
+            "Monthly bills",
+            {
+                "fields": [
+                    "billing_day",
+                    "bills_from_funds",
+                    "dunning_days",
+                    "cancel_policy",
+                    "plan_change_policy",
+                ]
+            },
         ),
     ]
 

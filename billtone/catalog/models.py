@@ -5,7 +5,10 @@ from django.conf import settings
 from django.db import models
 
 CUT_OFF_DAY_MAX = 28
+BILLING_DAY_MAX = 28
 NUMBER_HOLD_MINUTES_MAX = 1440
+DUNNING_ATTEMPTS_MAX = 10
+DUNNING_DAYS_MAX = 60
 
 
 def _operator_name() -> str:
@@ -14,7 +17,16 @@ def _operator_name() -> str:
 
 class OperatorProfile(models.Model):
     """The one operator this install serves (pk=1): who issues the invoices, and the billing
-    policy (cut-off day, how long a number is held in a basket, the Manual Topup values)."""
+    policy (cut-off day, how long a number is held in a basket, the Manual Topup values, the
+    monthly billing day, how bills are paid, dunning, cancellations and plan changes)."""
+
+    class CancelPolicy(models.TextChoices):
+        END_OF_PERIOD = "end_of_period", "At the end of the paid period"
+        IMMEDIATE_CREDIT = "immediate_credit", "At once, the unused days credited"
+
+    class PlanChangePolicy(models.TextChoices):
+        NEXT_PERIOD = "next_period", "From the next period"
+        IMMEDIATE = "immediate", "At once, the difference prorated"
 
     SINGLETON_PK = 1
 
@@ -40,6 +52,31 @@ class OperatorProfile(models.Model):
         default="10,20,50,100",
         help_text="The Manual Topup amounts offered, separated by commas.",
     )
+    billing_day = models.PositiveSmallIntegerField(
+        default=1,
+        help_text=(
+            "Monthly fees are billed in advance on this day of the month, at midnight in each "
+            "account's time zone (1–28)."
+        ),
+    )
+    bills_from_funds = models.BooleanField(
+        default=True,
+        help_text="Pay bills from business funds first, then from the default card.",
+    )
+    dunning_days = models.CharField(
+        max_length=100,
+        default="1,3,7",
+        help_text=(
+            "An unpaid bill is tried again this many days after it was issued, separated by "
+            "commas; after the last try the account is suspended."
+        ),
+    )
+    cancel_policy = models.CharField(
+        max_length=20, choices=CancelPolicy.choices, default=CancelPolicy.END_OF_PERIOD
+    )
+    plan_change_policy = models.CharField(
+        max_length=20, choices=PlanChangePolicy.choices, default=PlanChangePolicy.NEXT_PERIOD
+    )
 
     class Meta:
         verbose_name = "Operator profile & billing policy"
@@ -60,10 +97,27 @@ class OperatorProfile(models.Model):
                 ),
                 name="operator_profile_hold_minutes_range",
             ),
+            models.CheckConstraint(
+                condition=models.Q(billing_day__gte=1, billing_day__lte=BILLING_DAY_MAX),
+                name="operator_profile_billing_day_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cancel_policy__in=["end_of_period", "immediate_credit"]),
+                name="operator_profile_cancel_policy_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(plan_change_policy__in=["next_period", "immediate"]),
+                name="operator_profile_plan_change_policy_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.legal_name
+
+    @property
+    def dunning_schedule(self) -> list[int]:
+        """The days after issue on which an unpaid bill is tried again, ascending."""
+        return [int(part) for part in self.dunning_days.split(",") if part.strip()]
 
 
 class Product(models.Model):

@@ -6,7 +6,7 @@ only columns written afterwards are the PDF's, which is rendered after commit.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 AMOUNT_DIGITS = 20
 AMOUNT_PLACES = 4  # the ledger's; invoice amounts hold the currency's minor unit
@@ -73,7 +73,13 @@ class Invoice(ImmutableModel):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
-    MUTABLE_FIELDS = frozenset({"pdf", "pdf_status", "pdf_error", "pdf_rendered_at"})
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"  # issued by a bill run, not paid yet
+        PAID = "paid", "Paid"  # paid, or credited in full (docs/decisions/0020)
+
+    MUTABLE_FIELDS = frozenset(
+        {"pdf", "pdf_status", "pdf_error", "pdf_rendered_at", "status", "paid_at", "credited"}
+    )
 
     sequence_number = models.PositiveBigIntegerField(unique=True)
     number = models.CharField(max_length=40, unique=True, help_text="e.g. INV-000042")
@@ -94,6 +100,9 @@ class Invoice(ImmutableModel):
         "ledger.Transaction", on_delete=models.PROTECT, related_name="invoice"
     )
     source_key = models.CharField(max_length=200, help_text="what it was issued for")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PAID)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    credited = _amount(default=0, help_text="the sum of its credit notes (gross)")
     created_by = models.CharField(max_length=200)
     pdf = models.BinaryField(null=True, blank=True, editable=False)
     pdf_status = models.CharField(
@@ -115,6 +124,13 @@ class Invoice(ImmutableModel):
             models.CheckConstraint(
                 condition=Q(pdf_status__in=["pending", "ready", "failed"]),
                 name="invoice_pdf_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "paid"]), name="invoice_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(credited__gte=0) & Q(credited__lte=F("gross")),
+                name="invoice_credited_within_gross",
             ),
             models.CheckConstraint(
                 condition=~Q(pdf_status="ready") | Q(pdf__isnull=False),
@@ -181,7 +197,9 @@ class InvoiceTax(ImmutableModel):
 
 class Subscription(models.Model):
     """A monthly item bought at checkout: what, at what price, paid through when. The bill runs
-    (issue 18) charge it month by month from `paid_through`."""
+    (docs/decisions/0020) charge it month by month from the day after `paid_through` (from
+    `started_on` when nothing was billed yet) up to `ends_on`. Status `ended`: no further
+    bills (service may go on until `ends_on`); at most one active subscription per item."""
 
     class ItemKind(models.TextChoices):
         PHONE_USER = "phone_user", "Phone user"
@@ -201,12 +219,23 @@ class Subscription(models.Model):
     unit_price = _amount(help_text="net, per month")
     currency = models.CharField(max_length=3)
     started_on = models.DateField()
-    paid_through = models.DateField()
+    paid_through = models.DateField(
+        null=True, blank=True, help_text="the last day billed; empty: nothing billed yet"
+    )
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="the last day of service; empty: until cancelled"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="subscriptions", help_text="first charge"
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        help_text="first charge, when checkout paid it",
     )
     created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["account_id", "started_on", "id"]
@@ -217,8 +246,12 @@ class Subscription(models.Model):
                 name="subscription_one_active_per_item",
             ),
             models.CheckConstraint(
-                condition=Q(paid_through__gte=models.F("started_on")),
+                condition=Q(paid_through__isnull=True) | Q(paid_through__gte=F("started_on")),
                 name="subscription_paid_through_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("started_on")),
+                name="subscription_ends_after_start",
             ),
             models.CheckConstraint(
                 condition=Q(item_kind__in=["phone_user", "phone_number"]),

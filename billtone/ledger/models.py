@@ -58,6 +58,7 @@ class LedgerKind(models.TextChoices):
     REVENUE_NUMBERS = "revenue_numbers", "Revenue: phone numbers"
     REVENUE_ONE_OFF = "revenue_one_off", "Revenue: one-off charges"
     ADJUSTMENTS = "adjustments", "Adjustments and goodwill"
+    RECEIVABLE = "receivable", "Invoices receivable"  # open bills; whose: the invoices say
 
 
 CUSTOMER_KINDS = (LedgerKind.BUSINESS_FUNDS, LedgerKind.CALL_CREDIT)

@@ -8,7 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billtone.accounts import validation
-from billtone.catalog.models import CUT_OFF_DAY_MAX, NUMBER_HOLD_MINUTES_MAX, OperatorProfile
+from billtone.catalog.models import (
+    BILLING_DAY_MAX,
+    CUT_OFF_DAY_MAX,
+    DUNNING_ATTEMPTS_MAX,
+    DUNNING_DAYS_MAX,
+    NUMBER_HOLD_MINUTES_MAX,
+    OperatorProfile,
+)
 from billtone.catalog.quick_add import quick_add_parse
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core.errors import ValidationFailed
@@ -28,9 +35,19 @@ class OperatorProfileInput:
     cut_off_day: int = 19
     number_hold_minutes: int = 30
     credit_quick_add: str = "10,20,50,100"
+    billing_day: int = 1
+    bills_from_funds: bool = True
+    dunning_days: str = "1,3,7"
+    cancel_policy: str = OperatorProfile.CancelPolicy.END_OF_PERIOD
+    plan_change_policy: str = OperatorProfile.PlanChangePolicy.NEXT_PERIOD
 
 
-TEXT_FIELDS = [f.name for f in fields(OperatorProfileInput) if f.type is str or f.type == "str"]
+TEXT_FIELDS = [
+    f.name
+    for f in fields(OperatorProfileInput)
+    if (f.type is str or f.type == "str")
+    and f.name not in ("dunning_days", "cancel_policy", "plan_change_policy")
+]
 
 
 def _whole_number(value: object, low: int, high: int, what: str) -> int:
@@ -51,6 +68,45 @@ def _quick_add_clean(text: str) -> str:
         except AmountError as error:
             raise ValidationError(f"{error} ({currency})") from None
     return ",".join(part.strip() for part in text.split(","))
+
+
+def _dunning_days_clean(text: object) -> str:
+    """Days after issue, each 1–60, strictly ascending, 1 to 10 of them: "1,3,7"."""
+    parts = [part.strip() for part in str(text or "").split(",")]
+    if not any(parts):
+        raise ValidationError("Enter at least one day, e.g. 1,3,7.")
+    days = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= DUNNING_DAYS_MAX:
+            raise ValidationError(
+                f"“{part}” is not a number of days from 1 to {DUNNING_DAYS_MAX}; "
+                "write days separated by commas, e.g. 1,3,7."
+            )
+        days.append(int(part))
+    if len(days) > DUNNING_ATTEMPTS_MAX:
+        raise ValidationError(f"At most {DUNNING_ATTEMPTS_MAX} tries.")
+    if days != sorted(set(days)):
+        raise ValidationError("Write the days in increasing order, each once, e.g. 1,3,7.")
+    return ",".join(str(day) for day in days)
+
+
+def _choice(model_choices):
+    def clean(value: object) -> str:
+        if value not in model_choices.values:
+            raise ValidationError(f"Choose one of: {', '.join(model_choices.labels)}.")
+        return str(value)
+
+    return clean
+
+
+def _yes_no(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    raise ValidationError("Yes or no.")
 
 
 def operator_profile_clean(data: OperatorProfileInput) -> dict[str, object]:
@@ -90,6 +146,11 @@ def operator_profile_clean(data: OperatorProfileInput) -> dict[str, object]:
         lambda v: _whole_number(v, 1, NUMBER_HOLD_MINUTES_MAX, "a number of minutes"),
     )
     check("credit_quick_add", _quick_add_clean)
+    check("billing_day", lambda v: _whole_number(v, 1, BILLING_DAY_MAX, "a day of the month"))
+    check("bills_from_funds", _yes_no)
+    check("dunning_days", _dunning_days_clean)
+    check("cancel_policy", _choice(OperatorProfile.CancelPolicy))
+    check("plan_change_policy", _choice(OperatorProfile.PlanChangePolicy))
     if errors:
         raise ValidationFailed(errors)
     return values

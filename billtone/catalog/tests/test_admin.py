@@ -31,6 +31,11 @@ PROFILE_FORM = {
     "cut_off_day": "19",
     "number_hold_minutes": "30",
     "credit_quick_add": "10,20,50,100",
+    "billing_day": "1",
+    "bills_from_funds": "on",
+    "dunning_days": "1,3,7",
+    "cancel_policy": "end_of_period",
+    "plan_change_policy": "next_period",
 }
 
 
@@ -58,6 +63,16 @@ def test_the_operator_profile_is_saved_through_the_service(staff):
     assert refused.status_code == 200
     errors = refused.context["adminform"].form.errors
     assert set(errors) == {"vat_id", "cut_off_day"} and len(errors["cut_off_day"]) == 1
+
+    refused = staff.post(
+        f"{ADMIN}operatorprofile/1/change/", {**PROFILE_FORM, "dunning_days": "7,3"}
+    )
+    assert refused.context["adminform"].form.errors["dunning_days"] == [
+        "Write the days in increasing order, each once, e.g. 1,3,7."
+    ]
+    without_funds = {key: v for key, v in PROFILE_FORM.items() if key != "bills_from_funds"}
+    assert staff.post(f"{ADMIN}operatorprofile/1/change/", without_funds).status_code == 302
+    assert OperatorProfile.objects.get().bills_from_funds is False
     assert OperatorProfile.objects.get().cut_off_day == 19
 
 

@@ -54,6 +54,33 @@ def test_operator_profile_update_cleans_saves_and_audits(db):
     assert AuditEntry.objects.filter(action="operator_profile.update").count() == 1
 
 
+def test_monthly_billing_policy_saved_as_cleaned(db):
+    data = replace(
+        PROFILE,
+        billing_day=5,
+        bills_from_funds=False,
+        dunning_days=" 2, 4 ,10",
+        cancel_policy="immediate_credit",
+        plan_change_policy="immediate",
+    )
+    profile = operator_profile_update(data=data, actor=STAFF)
+    profile.refresh_from_db()
+    assert (profile.billing_day, profile.bills_from_funds) == (5, False)
+    assert (profile.dunning_days, profile.dunning_schedule) == ("2,4,10", [2, 4, 10])
+    assert (profile.cancel_policy, profile.plan_change_policy) == ("immediate_credit", "immediate")
+
+
+def test_monthly_billing_policy_defaults(db):
+    profile = operator_profile_get()
+    assert (profile.billing_day, profile.bills_from_funds, profile.dunning_schedule) == (
+        1,
+        True,
+        [1, 3, 7],
+    )
+    assert profile.cancel_policy == "end_of_period"
+    assert profile.plan_change_policy == "next_period"
+
+
 def test_greek_operator_vat_id_is_stored_with_el(db):
     data = replace(PROFILE, country="GR", vat_id="094259216", postal_code="")
     assert operator_profile_update(data=data, actor=STAFF).vat_id == "EL094259216"
@@ -75,6 +102,17 @@ def test_greek_operator_vat_id_is_stored_with_el(db):
         ({"credit_quick_add": "10,-5"}, "credit_quick_add"),
         ({"credit_quick_add": "10.50"}, "credit_quick_add"),  # JPY has no cents
         ({"credit_quick_add": "1e3"}, "credit_quick_add"),
+        ({"billing_day": 0}, "billing_day"),
+        ({"billing_day": 29}, "billing_day"),
+        ({"bills_from_funds": "maybe"}, "bills_from_funds"),
+        ({"dunning_days": ""}, "dunning_days"),
+        ({"dunning_days": "1,1,7"}, "dunning_days"),
+        ({"dunning_days": "7,3"}, "dunning_days"),
+        ({"dunning_days": "1,x"}, "dunning_days"),
+        ({"dunning_days": "1,61"}, "dunning_days"),
+        ({"dunning_days": ",".join(str(d) for d in range(1, 12))}, "dunning_days"),
+        ({"cancel_policy": "never"}, "cancel_policy"),
+        ({"plan_change_policy": "yesterday"}, "plan_change_policy"),
     ],
 )
 def test_operator_profile_refused_field_by_field_and_nothing_written(db, settings, change, field):

@@ -197,6 +197,8 @@ def invoice_issue(
         operator=operator,
         ledger_transaction=ledger_transaction,
         source_key=source_key,
+        status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
+        paid_at=issued_at,
         created_by=actor.label[:200],
     )
     InvoiceLine.objects.bulk_create(
