@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.services import Actor
-from billtone.ledger import floors
+from billtone.ledger import floors, hooks
 from billtone.ledger.errors import IdempotencyKeyReused
 from billtone.ledger.models import LedgerAccount, LedgerKind, Posting, Transaction
 from billtone.ledger.services import (
@@ -217,6 +217,7 @@ class BulkSession:
         posted = dict(batch.posted)
         for n, pk in zip(batch.new, ids, strict=True):
             posted[batch.items[n].idempotency_key] = BulkPosted(pk, created=True)
+        hooks.funds_credited_note(leg for item in items for leg in item.postings)
         return dataclasses.replace(batch, posted=posted).results()
 
 

@@ -22,7 +22,7 @@ from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor, audit_record
-from billtone.ledger import storage
+from billtone.ledger import hooks, storage
 from billtone.ledger.errors import AlreadyReversed, IdempotencyKeyReused, InsufficientFunds
 from billtone.ledger.floors import DEFAULT_FLOORS
 from billtone.ledger.models import (
@@ -200,12 +200,14 @@ def transaction_post(
     # No look-up first: the unique key decides. A replay fails to insert its key (or to pass
     # a floor or the one-reversal rule, after its locks) and then returns the first one.
     try:
-        return _store(txn=txn, rows=rows)
+        stored = _store(txn=txn, rows=rows)
     except (IntegrityError, InsufficientFunds, AlreadyReversed):
         existing = _replayed(idempotency_key=idempotency_key, fingerprint=fingerprint)
         if existing is None:
             raise
         return existing
+    hooks.funds_credited_note(legs)
+    return stored
 
 
 def _store(*, txn: Transaction, rows: list[storage.Row]) -> Transaction:
