@@ -30,3 +30,27 @@ class ItemsChanged(ApplicationError):
 
     def __init__(self, detail: str):
         super().__init__(detail=detail, slug="items-changed", title="Items changed", status=409)
+
+
+class AccountSuspended(ApplicationError):
+    """The account's service is suspended (an invoice is unpaid): no users or numbers may be
+    added, nor made active, until it is paid."""
+
+    def __init__(
+        self,
+        detail: str = (
+            "Your service is suspended because an invoice is unpaid: pay it on the Invoices "
+            "page, then add users and numbers again."
+        ),
+    ):
+        super().__init__(
+            detail=detail, slug="account-suspended", title="Account suspended", status=409
+        )
+
+
+class NotCancellable(ApplicationError):
+    """The user or number cannot be cancelled by the customer: it waits for payment in the
+    basket (the bin takes it out), or it is cancelled already. The message says which."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail=detail, slug="not-cancellable", title="Not cancellable", status=409)

@@ -1,7 +1,8 @@
 """What the PBX is told when users and numbers start and stop (`items.allocated`,
-`items.cancelled`): the payload and its key, built here, and queued as webhook deliveries
-(notifications) in the transaction that made the change, so that they are sent after it
-commits and never for a change that rolled back."""
+`items.cancelled`) and when an account's service is suspended and reactivated
+(`account.suspended`, `account.reactivated`): the payload and its key, built here, and
+queued as webhook deliveries (notifications) in the transaction that made the change, so
+that they are sent after it commits and never for a change that rolled back."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from billtone.telephony.models import PhoneNumber, PhoneUser
 
 ITEMS_ALLOCATED = "items.allocated"
 ITEMS_CANCELLED = "items.cancelled"
+ACCOUNT_SUSPENDED = "account.suspended"
+ACCOUNT_REACTIVATED = "account.reactivated"
 KEY_MAX = 200
 
 
@@ -58,4 +61,27 @@ def items_event(
         "users": [user_item(user) for user in users],
         "numbers": [number_item(number) for number in numbers],
     }
+    return ItemsEvent(event_type=event_type, key=key, payload=payload)
+
+
+def account_event(
+    *,
+    event_type: str,
+    account_id: int,
+    at: datetime,
+    reason: str = "",
+    users: Sequence[PhoneUser] = (),
+    numbers: Sequence[PhoneNumber] = (),
+) -> ItemsEvent:
+    """An account suspended or reactivated at `at`, with the users (extension) and numbers
+    (E.164) that changed with it. One key per account and moment: a retry queues nothing
+    twice, a later suspension is a new event."""
+    users = sorted(users, key=lambda user: user.pk)
+    numbers = sorted(numbers, key=lambda number: number.pk)
+    payload: dict = {"account_id": account_id}
+    if event_type == ACCOUNT_SUSPENDED:
+        payload["reason"] = reason
+    payload["users"] = [{"id": user.pk, "extension": user.extension} for user in users]
+    payload["numbers"] = [number_item(number) for number in numbers]
+    key = f"{event_type}:{account_id}:{at.isoformat()}"
     return ItemsEvent(event_type=event_type, key=key, payload=payload)

@@ -4,6 +4,11 @@ A user or a number in a basket waits for payment: a user as `pending_payment`, a
 `held` for the account until `held_until` (no one else can take it meanwhile; once that time
 has passed anyone may). Checkout makes both active (`items_activate`). Each status carries
 where it may go next (TRANSITIONS); the services write only those moves.
+
+An account whose invoice went unpaid is suspended (`AccountSuspension`): its active users and
+assigned numbers become `suspended` and return to active / assigned when it is reactivated.
+A customer's cancellation may end the service later (`cancels_on`: the last day of service,
+in the account's time zone); a periodic task finishes it the day after.
 """
 
 from django.db import models
@@ -16,12 +21,16 @@ from billtone.telephony.numbers import E164_PATTERN
 class PhoneUserStatus(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", "Pending payment"
     ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Only an active user is suspended, and a suspended one only ever returns to active (or is
+# cancelled): the status to restore is always "active", so it is not stored.
 USER_TRANSITIONS: dict[str, frozenset[str]] = {
     PhoneUserStatus.PENDING_PAYMENT: frozenset({PhoneUserStatus.ACTIVE, PhoneUserStatus.CANCELLED}),
-    PhoneUserStatus.ACTIVE: frozenset({PhoneUserStatus.CANCELLED}),
+    PhoneUserStatus.ACTIVE: frozenset({PhoneUserStatus.SUSPENDED, PhoneUserStatus.CANCELLED}),
+    PhoneUserStatus.SUSPENDED: frozenset({PhoneUserStatus.ACTIVE, PhoneUserStatus.CANCELLED}),
     PhoneUserStatus.CANCELLED: frozenset(),
 }
 
@@ -30,17 +39,23 @@ class PhoneNumberStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
     HELD = "held", "Held"
     ASSIGNED = "assigned", "Assigned"
+    SUSPENDED = "suspended", "Suspended"
 
 
 # A held number goes back to the inventory (released, or its hold lapsed), to its holder
 # (paid), or to another account once the hold has lapsed; a cancelled number returns to
-# the inventory.
+# the inventory. An assigned number is suspended with its account and returns to assigned.
 NUMBER_TRANSITIONS: dict[str, frozenset[str]] = {
     PhoneNumberStatus.AVAILABLE: frozenset({PhoneNumberStatus.HELD}),
     PhoneNumberStatus.HELD: frozenset(
         {PhoneNumberStatus.AVAILABLE, PhoneNumberStatus.HELD, PhoneNumberStatus.ASSIGNED}
     ),
-    PhoneNumberStatus.ASSIGNED: frozenset({PhoneNumberStatus.AVAILABLE}),
+    PhoneNumberStatus.ASSIGNED: frozenset(
+        {PhoneNumberStatus.AVAILABLE, PhoneNumberStatus.SUSPENDED}
+    ),
+    PhoneNumberStatus.SUSPENDED: frozenset(
+        {PhoneNumberStatus.ASSIGNED, PhoneNumberStatus.AVAILABLE}
+    ),
 }
 
 EXTENSION_PATTERN = r"^[0-9]{2,6}$"
@@ -68,9 +83,19 @@ class PhoneUser(models.Model):
     created_at = models.DateTimeField()
     activated_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancels_on = models.DateField(
+        null=True, blank=True, help_text="cancelled by the customer: the last day of service"
+    )
 
     class Meta:
         ordering = ["extension", "id"]
+        indexes = [
+            models.Index(
+                fields=["cancels_on"],
+                condition=Q(cancels_on__isnull=False),
+                name="telephony_user_cancels_on",
+            )
+        ]
         constraints = [
             # A cancelled user's extension may be given to a new user.
             models.UniqueConstraint(
@@ -130,10 +155,18 @@ class PhoneNumber(models.Model):
     held_until = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    cancels_on = models.DateField(
+        null=True, blank=True, help_text="cancelled by the customer: the last day of service"
+    )
 
     class Meta:
         ordering = ["e164"]
         indexes = [
+            models.Index(
+                fields=["cancels_on"],
+                condition=Q(cancels_on__isnull=False),
+                name="telephony_number_cancels_on",
+            ),
             models.Index(fields=["status", "held_until"], name="telephony_number_holds"),
             models.Index(fields=["country", "number_type", "status"], name="telephony_offer"),
         ]
@@ -151,15 +184,17 @@ class PhoneNumber(models.Model):
                         account__isnull=True,
                         held_until__isnull=True,
                         assigned_at__isnull=True,
+                        cancels_on__isnull=True,
                     )
                     | Q(
                         status=PhoneNumberStatus.HELD,
                         account__isnull=False,
                         held_until__isnull=False,
                         assigned_at__isnull=True,
+                        cancels_on__isnull=True,
                     )
                     | Q(
-                        status=PhoneNumberStatus.ASSIGNED,
+                        status__in=[PhoneNumberStatus.ASSIGNED, PhoneNumberStatus.SUSPENDED],
                         account__isnull=False,
                         held_until__isnull=True,
                         assigned_at__isnull=False,
@@ -174,3 +209,28 @@ class PhoneNumber(models.Model):
 
     def can_become(self, status: str) -> bool:
         return status in self.TRANSITIONS.get(self.status, frozenset())
+
+
+class AccountSuspension(models.Model):
+    """Whether an account's service is suspended (an invoice unpaid after its last reminder):
+    one row per account, made on first suspension and kept; `suspended_at` empty means the
+    account is not suspended now. Suspending and reactivating lock this row first, so the
+    two run one at a time per account."""
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.PROTECT, related_name="suspension"
+    )
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    reactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(suspended_at__isnull=True) | ~Q(reason=""),
+                name="telephony_suspension_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {'suspended' if self.suspended_at else 'active'}"

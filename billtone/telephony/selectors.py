@@ -2,17 +2,32 @@
 aside: anyone may choose one)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
 from billtone.accounts.models import Account
+from billtone.accounts.selectors import billing_profile_as_loaded
 from billtone.core import clock
 from billtone.core.errors import NotFound
-from billtone.telephony.models import PhoneNumber, PhoneNumberStatus, PhoneUser, PhoneUserStatus
+from billtone.telephony import hooks
+from billtone.telephony.cancellation import Cancellation, cancellable_check, item_name, item_of
+from billtone.telephony.models import (
+    AccountSuspension,
+    PhoneNumber,
+    PhoneNumberStatus,
+    PhoneUser,
+    PhoneUserStatus,
+)
 from billtone.telephony.numbers import e164_display
 
 NUMBERS_AVAILABLE_MAX = 200
+
+
+def account_is_suspended(account: Account) -> bool:
+    """Whether the account's service is suspended now (an invoice unpaid: decision 0020)."""
+    return AccountSuspension.objects.filter(account=account, suspended_at__isnull=False).exists()
 
 
 def phone_users_list(*, account: Account, include_cancelled: bool = False) -> QuerySet[PhoneUser]:
@@ -93,7 +108,7 @@ class NumberRow:
 
     number: PhoneNumber
     display: str  # +31 20 123 4567
-    status: str  # assigned | held | lapsed
+    status: str  # assigned | suspended | held | lapsed
     status_display: str
     held_until: datetime | None
 
@@ -104,6 +119,8 @@ def number_rows(*, numbers: list[PhoneNumber], now: datetime | None = None) -> l
     for number in numbers:
         if number.status == PhoneNumberStatus.ASSIGNED:
             status, shown = "assigned", "Active"
+        elif number.status == PhoneNumberStatus.SUSPENDED:
+            status, shown = "suspended", "Suspended"
         elif number.held_until is not None and number.held_until >= now:
             status, shown = "held", "Held"
         else:
@@ -118,3 +135,22 @@ def number_rows(*, numbers: list[PhoneNumber], now: datetime | None = None) -> l
             )
         )
     return rows
+
+
+def account_today(*, account: Account, at: datetime | None = None) -> date:
+    """The date `at` (now by default) falls on in the account's time zone."""
+    zone = ZoneInfo(billing_profile_as_loaded(account=account).timezone)
+    return (at or clock.now()).astimezone(zone).date()
+
+
+def cancellation_preview(*, account: Account, item: PhoneUser | PhoneNumber) -> Cancellation:
+    """What cancelling the account's item now would do (the confirm page shows it): refused
+    with NotCancellable as item_cancel would be; otherwise the day its service would end, the
+    latest the registered listeners give (the end of the period already billed), today if
+    none says later."""
+    cancellable_check(item)
+    today = account_today(account=account)
+    ends_on = hooks.service_ends_on(account=account, item=item_of(item), today=today)
+    return Cancellation(
+        item=item_of(item), name=item_name(item), ends_on=ends_on, at_once=ends_on <= today
+    )

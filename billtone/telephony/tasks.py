@@ -7,3 +7,9 @@ from billtone.telephony import services
 def holds_lapse() -> None:
     """Periodic (every minute): numbers whose hold ran out go back to the inventory."""
     services.holds_lapse()
+
+
+@shared_task(ignore_result=True)
+def cancellations_finish() -> None:
+    """Periodic (every 15 minutes): users and numbers whose last day of service is over."""
+    services.cancellations_finish()

@@ -49,6 +49,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.telephony.tasks.holds_lapse",
         "schedule": 60.0,
     },
+    "telephony-cancellations-finish": {
+        "task": "billtone.telephony.tasks.cancellations_finish",
+        "schedule": 900.0,
+    },
     "invoicing-pdfs-sweep": {
         "task": "billtone.invoicing.tasks.invoice_pdfs_sweep",
         "schedule": 300.0,

@@ -1,6 +1,7 @@
 """Writes of the telephony app, split by sub-domain; import them from here."""
 
 from billtone.telephony.services.activation import items_activate
+from billtone.telephony.services.cancellation import cancellations_finish, item_cancel
 from billtone.telephony.services.numbers import (
     holds_lapse,
     number_cancel,
@@ -9,6 +10,7 @@ from billtone.telephony.services.numbers import (
     number_release,
     numbers_import,
 )
+from billtone.telephony.services.suspension import account_reactivate, account_suspend
 from billtone.telephony.services.users import (
     phone_user_cancel,
     phone_user_create,
@@ -16,6 +18,10 @@ from billtone.telephony.services.users import (
 )
 
 __all__ = [
+    "account_reactivate",
+    "account_suspend",
+    "cancellations_finish",
+    "item_cancel",
     "holds_lapse",
     "items_activate",
     "number_cancel",

@@ -9,9 +9,10 @@ from django.db import transaction
 
 from billtone.accounts.models import Account
 from billtone.telephony import events
-from billtone.telephony.errors import HoldLapsed, ItemsChanged
+from billtone.telephony.errors import AccountSuspended, HoldLapsed, ItemsChanged
 from billtone.telephony.models import PhoneNumber, PhoneNumberStatus, PhoneUser, PhoneUserStatus
 from billtone.telephony.numbers import e164_display
+from billtone.telephony.selectors import account_is_suspended
 from billtone.telephony.services.shared import event_queue, numbers_lock, users_lock
 
 
@@ -53,7 +54,8 @@ def items_activate(
     caller's transaction (checkout's); locks the users, then the numbers, each in id order.
     Every user must be waiting for payment in this account, every number held for it until
     `at` or later; otherwise HoldLapsed or ItemsChanged names the first item that is not,
-    and nothing is changed. The PBX is told (`items.allocated`) after the caller commits."""
+    and nothing is changed. A suspended account activates nothing (AccountSuspended). The
+    PBX is told (`items.allocated`) after the caller commits."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("items_activate runs inside the checkout's transaction.")
     user_ids, number_ids = sorted(set(user_ids)), sorted(set(number_ids))
@@ -63,6 +65,13 @@ def items_activate(
     _numbers_check(account=account, wanted=number_ids, locked=numbers, at=at)
     if not user_ids and not number_ids:
         return
+    # Read after the items are locked: a suspension that locked them first has committed by
+    # now and is seen; one that comes later waits for these rows and suspends them.
+    if account_is_suspended(account):
+        raise AccountSuspended(
+            "Your service is suspended because an invoice is unpaid: pay it on the Invoices "
+            "page, then check out your users and numbers."
+        )
     PhoneUser.objects.filter(pk__in=user_ids).update(status=PhoneUserStatus.ACTIVE, activated_at=at)
     PhoneNumber.objects.filter(pk__in=number_ids).update(
         status=PhoneNumberStatus.ASSIGNED, held_until=None, assigned_at=at

@@ -13,10 +13,11 @@ from billtone.catalog.selectors import offer_get, operator_profile_get
 from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
 from billtone.core.services import Actor, audit_record
-from billtone.telephony import events
-from billtone.telephony.errors import NumberUnavailable
+from billtone.telephony import events, hooks
+from billtone.telephony.errors import AccountSuspended, NumberUnavailable
 from billtone.telephony.models import PhoneNumber, PhoneNumberStatus
 from billtone.telephony.numbers import TYPE_NAMES, inventory_parse, line_errors
+from billtone.telephony.selectors import account_is_suspended, account_today
 from billtone.telephony.services.shared import SYSTEM, event_queue, numbers_lock
 
 HOLD_EXTEND_MAX_MINUTES = 24 * 60
@@ -35,7 +36,10 @@ def number_hold(*, account: Account, number_id: int, actor: Actor = SYSTEM) -> P
     One conditional UPDATE takes it only if it is free or its hold has run out. Of two
     accounts asking at once, PostgreSQL makes the second wait for the first's row and
     re-checks the condition on the row the first wrote: it no longer matches, so the second
-    gets NumberUnavailable (409). No lock is taken before, none is held after."""
+    gets NumberUnavailable (409). No lock is taken before, none is held after. A suspended
+    account holds none (AccountSuspended)."""
+    if account_is_suspended(account):
+        raise AccountSuspended()
     number = PhoneNumber.objects.filter(pk=number_id).only("product_id").first()
     if number is None:
         raise NotFound("No such number.")
@@ -105,33 +109,55 @@ def holds_lapse() -> int:
 
 @transaction.atomic
 def number_cancel(*, account: Account, number_id: int, actor: Actor) -> PhoneNumber:
-    """The account gives up one of its numbers: back to the inventory, the PBX told
-    (`items.cancelled`). A number it only holds is released; another's is NotFound."""
+    """The operator takes a number back from the account at once: back to the inventory;
+    when it was in service the PBX is told (`items.cancelled`) and the registered listeners
+    (hooks) that its service ended today. A number it only holds is released; another's is
+    NotFound. (A customer cancels through item_cancel, which may end the service later.)"""
     number = numbers_lock(ids=[number_id]).get(number_id)
     if number is None or number.account_id != account.pk:
         raise NotFound("No such number in this account.")
-    was_assigned = number.status == PhoneNumberStatus.ASSIGNED
+    return number_end(account=account, number=number, actor=actor, action="phone_number.cancel")
+
+
+IN_SERVICE = (PhoneNumberStatus.ASSIGNED, PhoneNumberStatus.SUSPENDED)
+
+
+def number_end(
+    *, account: Account, number: PhoneNumber, actor: Actor, action: str, tell: bool = True
+) -> PhoneNumber:
+    """The locked number of the account back to the inventory now. If it was in service
+    (assigned or suspended), the PBX is told; with `tell`, the listeners too (a customer's
+    cancellation told them when it was asked for)."""
+    in_service = number.status in IN_SERVICE
     before = number.status
     now = clock.now()
     cancelled = events.items_event(
         event_type=events.ITEMS_CANCELLED, account_id=account.pk, at=now, numbers=[number]
     )
-    number.status, number.account, number.held_until, number.assigned_at = (
+    number.status, number.account, number.held_until, number.assigned_at, number.cancels_on = (
         PhoneNumberStatus.AVAILABLE,
         None,
         None,
         None,
+        None,
     )
-    number.save(update_fields=["status", "account", "held_until", "assigned_at"])
+    number.save(update_fields=["status", "account", "held_until", "assigned_at", "cancels_on"])
     audit_record(
         actor=actor,
-        action="phone_number.cancel",
+        action=action,
         obj=number,
         changes={"status": [before, number.status]},
         account_id=account.pk,
     )
-    if was_assigned:
+    if in_service:
         event_queue(cancelled)
+        if tell:
+            hooks.cancelled_tell(
+                account=account,
+                item=hooks.CancelledItem(kind=hooks.PHONE_NUMBER, id=number.pk),
+                ends_on=account_today(account=account, at=now),
+                at=now,
+            )
     return number
 
 

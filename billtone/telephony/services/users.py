@@ -14,8 +14,10 @@ from billtone.catalog.selectors import offer_get
 from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
 from billtone.core.services import Actor, audit_record
-from billtone.telephony import events
+from billtone.telephony import events, hooks
+from billtone.telephony.errors import AccountSuspended
 from billtone.telephony.models import EXTENSION_PATTERN, PhoneUser, PhoneUserStatus
+from billtone.telephony.selectors import account_is_suspended, account_today
 from billtone.telephony.services.shared import SYSTEM, event_queue, users_lock
 
 NAME_MAX = 100
@@ -68,7 +70,10 @@ def phone_user_create(
     """A new user of the account. On a free plan (Pay As You Go) the user is active at once
     and the PBX told (`items.allocated`); on a paid plan it waits for payment (the basket
     adds its line; checkout's items_activate makes it active). An extension is unique among
-    the account's users that are not cancelled: ValidationFailed names who has it."""
+    the account's users that are not cancelled: ValidationFailed names who has it. A
+    suspended account adds none (AccountSuspended)."""
+    if account_is_suspended(account):
+        raise AccountSuspended()
     name, email, extension = name.strip(), email.strip(), extension.strip()
     errors = _user_fields_check(name=name, email=email, extension=extension)
     try:
@@ -136,14 +141,30 @@ def phone_user_discard(*, account: Account, user_id: int, actor: Actor = SYSTEM)
 
 @transaction.atomic
 def phone_user_cancel(*, account: Account, user_id: int, actor: Actor) -> PhoneUser:
-    """A user cancelled: its extension free again; the PBX told (`items.cancelled`) when the
-    user was active. Cancelling a cancelled user changes nothing."""
+    """The operator's cancellation, at once: its extension free again; the PBX told
+    (`items.cancelled`) and the registered listeners (hooks) that its service ended today,
+    when the user was in service. Cancelling a cancelled user changes nothing. (A customer
+    cancels through item_cancel, which may end the service later.)"""
     user = _user_locked(account=account, user_id=user_id)
     if user.status == PhoneUserStatus.CANCELLED:
         return user
-    was_active = user.status == PhoneUserStatus.ACTIVE
-    user = _cancel(user=user, actor=actor, action="phone_user.cancel")
-    if was_active:
+    return phone_user_end(
+        account=account, user=user, actor=actor, action="phone_user.cancel", tell=True
+    )
+
+
+IN_SERVICE = (PhoneUserStatus.ACTIVE, PhoneUserStatus.SUSPENDED)
+
+
+def phone_user_end(
+    *, account: Account, user: PhoneUser, actor: Actor, action: str, tell: bool
+) -> PhoneUser:
+    """Mark the locked user cancelled now. If it was in service (active or suspended), the
+    PBX is told; with `tell`, the listeners too (a customer's cancellation told them when it
+    was asked for)."""
+    in_service = user.status in IN_SERVICE
+    user = _cancel(user=user, actor=actor, action=action)
+    if in_service:
         event_queue(
             events.items_event(
                 event_type=events.ITEMS_CANCELLED,
@@ -152,6 +173,13 @@ def phone_user_cancel(*, account: Account, user_id: int, actor: Actor) -> PhoneU
                 users=[user],
             )
         )
+        if tell:
+            hooks.cancelled_tell(
+                account=account,
+                item=hooks.CancelledItem(kind=hooks.PHONE_USER, id=user.pk),
+                ends_on=account_today(account=account, at=user.cancelled_at),
+                at=user.cancelled_at,
+            )
     return user
 
 
