@@ -75,6 +75,8 @@ class EmailDelivery(models.Model):
 WEBHOOK_EVENT_TYPES = {
     "items.allocated": "Phone users and numbers became active (bought, or free plans at once)",
     "items.cancelled": "Phone users and numbers were cancelled",
+    "account.suspended": "An account's service was suspended (an invoice unpaid)",
+    "account.reactivated": "A suspended account's service was given back",
 }
 
 

@@ -3,12 +3,13 @@ from ninja.pagination import paginate
 
 from billtone.core.pagination import PagePagination
 from billtone.core.schemas import Problem
-from billtone.telephony import selectors
-from billtone.telephony.schemas import PhoneNumberOut, PhoneUserOut
+from billtone.telephony import hooks, selectors, services
+from billtone.telephony.schemas import CancellationOut, PhoneNumberOut, PhoneUserOut
 
 router = Router(tags=["users and numbers"])
 
 ERRORS = {401: Problem, 403: Problem}
+CANCEL_ERRORS = {404: Problem, 409: Problem, **ERRORS}
 
 
 @router.get("/phone-users", response={200: list[PhoneUserOut], **ERRORS})
@@ -21,8 +22,55 @@ def phone_user_list(request, include_cancelled: bool = False):
     )
 
 
+@router.get("/phone-users/{user_id}", response={200: PhoneUserOut, 404: Problem, **ERRORS})
+def phone_user_get(request, user_id: int):
+    return selectors.phone_user_get(account=request.auth.account, user_id=user_id)
+
+
+@router.get("/phone-users/{user_id}/cancellation", response={200: CancellationOut, **CANCEL_ERRORS})
+def phone_user_cancellation(request, user_id: int):
+    """What cancelling the user now would do: the day its service would end. 409
+    `not-cancellable` when it waits for payment in the basket or is cancelled already."""
+    user = selectors.phone_user_get(account=request.auth.account, user_id=user_id)
+    return selectors.cancellation_preview(account=request.auth.account, item=user)
+
+
+@router.delete("/phone-users/{user_id}", response={200: CancellationOut, **CANCEL_ERRORS})
+def phone_user_cancel(request, user_id: int):
+    """Cancel an active (or suspended) user: at once when its service ends today, otherwise
+    at the end of the period already billed (`ends_on`; the user shows `cancels_on` until
+    then). 409 `not-cancellable`: waiting for payment (remove it from the basket instead) or
+    cancelled already."""
+    item = hooks.CancelledItem(kind=hooks.PHONE_USER, id=user_id)
+    return services.item_cancel(account=request.auth.account, item=item, actor=request.auth.actor)
+
+
 @router.get("/phone-numbers", response={200: list[PhoneNumberOut], **ERRORS})
 @paginate(PagePagination)
 def phone_number_list(request):
-    """The numbers the account has (assigned) or holds in its basket (held)."""
+    """The numbers the account has (assigned, or suspended with its service) or holds in its
+    basket (held)."""
     return selectors.phone_numbers_list(account=request.auth.account)
+
+
+@router.get("/phone-numbers/{number_id}", response={200: PhoneNumberOut, 404: Problem, **ERRORS})
+def phone_number_get(request, number_id: int):
+    return selectors.number_get(account=request.auth.account, number_id=number_id)
+
+
+@router.get(
+    "/phone-numbers/{number_id}/cancellation", response={200: CancellationOut, **CANCEL_ERRORS}
+)
+def phone_number_cancellation(request, number_id: int):
+    """What cancelling the number now would do: the day its service would end."""
+    number = selectors.number_get(account=request.auth.account, number_id=number_id)
+    return selectors.cancellation_preview(account=request.auth.account, item=number)
+
+
+@router.delete("/phone-numbers/{number_id}", response={200: CancellationOut, **CANCEL_ERRORS})
+def phone_number_cancel(request, number_id: int):
+    """Cancel an assigned (or suspended) number: at once when its service ends today (back
+    to the operator's inventory), otherwise at the end of the period already billed. 409
+    `not-cancellable`: held in the basket (remove it there) or cancelled already."""
+    item = hooks.CancelledItem(kind=hooks.PHONE_NUMBER, id=number_id)
+    return services.item_cancel(account=request.auth.account, item=item, actor=request.auth.actor)

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Schema
@@ -14,10 +14,15 @@ class PhoneUserOut(Schema):
     extension: str
     plan: str = Field(description="the plan's product code, e.g. national")
     plan_name: str
-    status: Literal["pending_payment", "active", "cancelled"]
+    status: Literal["pending_payment", "active", "suspended", "cancelled"] = Field(
+        description="suspended: the account's service is suspended (an invoice is unpaid)"
+    )
     created_at: datetime
     activated_at: datetime | None
     cancelled_at: datetime | None
+    cancels_on: date | None = Field(
+        description="cancelled by you, still in service: the last day of service"
+    )
 
     @staticmethod
     def resolve_plan(obj: PhoneUser) -> str:
@@ -34,13 +39,41 @@ class PhoneNumberOut(Schema):
     display: str = Field(description="as people read it: +31 20 123 4567")
     country: str = Field(description="ISO 3166 alpha-2")
     number_type: Literal["geographic", "national", "mobile", "toll_free"]
-    status: Literal["held", "assigned"] = Field(
+    status: Literal["held", "assigned", "suspended"] = Field(
         description="held: in the basket until held_until (after it, anyone may take it); "
-        "assigned: the account's"
+        "assigned: the account's; suspended: the account's, its service suspended (an "
+        "invoice is unpaid)"
     )
     held_until: datetime | None
     assigned_at: datetime | None
+    cancels_on: date | None = Field(
+        description="cancelled by you, still in service: the last day of service"
+    )
 
     @staticmethod
     def resolve_display(obj: PhoneNumber) -> str:
         return e164_display(obj.e164)
+
+
+class CancellationOut(Schema):
+    """What cancelling the item does, or did."""
+
+    kind: Literal["phone_user", "phone_number"]
+    id: int
+    name: str = Field(description="the user (with its extension) or the number as people read it")
+    ends_on: date = Field(
+        description="the last day of service, in the account's time zone: the end of the "
+        "period already billed, or today"
+    )
+    at_once: bool = Field(
+        description="true: the service ends today, the item is cancelled now; false: it "
+        "stays in service until ends_on"
+    )
+
+    @staticmethod
+    def resolve_kind(obj) -> str:
+        return obj.item.kind
+
+    @staticmethod
+    def resolve_id(obj) -> int:
+        return obj.item.id
