@@ -28,6 +28,7 @@ NS = {
 }
 EN16931 = "urn:cen.eu:en16931:2017"
 COMMERCIAL_INVOICE = "380"
+CREDIT_NOTE = "381"
 UNIT_ONE = "C62"  # UN/ECE Recommendation 20: "one"
 REVERSE_CHARGE_CODE = "VATEX-EU-AE"
 NOT_SUBJECT_CODE = "VATEX-EU-O"
@@ -79,6 +80,11 @@ class Document:
     reverse_charge: bool
     tax_mention: str
     paid: bool = True
+    type_code: str = COMMERCIAL_INVOICE
+    terms: str = "Paid at checkout."
+    # A credit note's invoice (EN 16931 BG-3, preceding invoice reference): number and date.
+    preceding_number: str = ""
+    preceding_date: date | None = None
 
 
 def tax_category(*, rate: Decimal, reverse_charge: bool, buyer_country: str) -> str:
@@ -134,7 +140,7 @@ class _Builder:
         )
         header = self.el(root, "rsm:ExchangedDocument")
         self.el(header, "ram:ID", self.doc.number)
-        self.el(header, "ram:TypeCode", COMMERCIAL_INVOICE)
+        self.el(header, "ram:TypeCode", self.doc.type_code)
         self.date(header, "ram:IssueDateTime", self.doc.issue_date)
         if self.doc.tax_mention:
             self.el(self.el(header, "ram:IncludedNote"), "ram:Content", self.doc.tax_mention)
@@ -218,7 +224,7 @@ class _Builder:
                 self.el(tax, "ram:RateApplicablePercent", _rate(group.rate))
         if doc.paid:
             terms = self.el(settlement, "ram:SpecifiedTradePaymentTerms")
-            self.el(terms, "ram:Description", "Paid at checkout.")
+            self.el(terms, "ram:Description", doc.terms)
         summation = self.el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
         self.money(
             summation, "ram:LineTotalAmount", sum((line.net for line in doc.lines), Decimal(0))
@@ -228,6 +234,17 @@ class _Builder:
         self.money(summation, "ram:GrandTotalAmount", doc.gross)
         self.money(summation, "ram:TotalPrepaidAmount", doc.gross if doc.paid else Decimal(0))
         self.money(summation, "ram:DuePayableAmount", Decimal(0) if doc.paid else doc.gross)
+        if doc.preceding_number:
+            preceding = self.el(settlement, "ram:InvoiceReferencedDocument")
+            self.el(preceding, "ram:IssuerAssignedID", doc.preceding_number)
+            if doc.preceding_date:
+                issued = self.el(preceding, "ram:FormattedIssueDateTime")
+                self.el(
+                    issued,
+                    "qdt:DateTimeString",
+                    doc.preceding_date.strftime("%Y%m%d"),
+                    format="102",
+                )
 
 
 def invoice_xml(document: Document) -> bytes:

@@ -1,11 +1,28 @@
 """The invoicing app's writes: issue.py (invoice_issue, in checkout's transaction), pdfs.py
-(the PDF after commit), subscriptions.py (subscription_start)."""
+(the PDF after commit), subscriptions.py (subscription_start), credit_notes.py
+(credit_note_issue) with credit_note_documents.py (its PDF and email) and
+credit_note_refunds.py (its card refund after commit)."""
 
+from billtone.invoicing.services.credit_note_documents import credit_note_pdf_render
+from billtone.invoicing.services.credit_note_refunds import card_refundable, credit_note_refund
+from billtone.invoicing.services.credit_notes import (
+    FULL,
+    CreditLine,
+    credit_note_issue,
+    credit_note_number,
+)
 from billtone.invoicing.services.issue import invoice_issue, invoice_number
 from billtone.invoicing.services.pdfs import invoice_pdf_render, invoice_pdfs_due
 from billtone.invoicing.services.subscriptions import subscription_start
 
 __all__ = [
+    "FULL",
+    "CreditLine",
+    "card_refundable",
+    "credit_note_issue",
+    "credit_note_number",
+    "credit_note_pdf_render",
+    "credit_note_refund",
     "invoice_issue",
     "invoice_number",
     "invoice_pdf_render",
