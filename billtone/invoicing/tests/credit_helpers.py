@@ -53,6 +53,8 @@ def open_invoice(account, lines=None, tax=None, key="bill:1:2027-01") -> Invoice
             net=totals.net.amount,
             tax=totals.tax.amount,
             gross=totals.gross.amount,
+            reverse_charge=tax.reverse_charge,
+            tax_mention=tax.mention,
             customer=_customer_snapshot(account.billing_profile),
             operator=_operator_snapshot(),
             ledger_transaction=txn,
