@@ -5,7 +5,7 @@ from ninja.pagination import paginate
 from billtone.core.pagination import PagePagination
 from billtone.core.schemas import Problem
 from billtone.invoicing import selectors
-from billtone.invoicing.schemas import InvoiceDetailOut, InvoiceOut
+from billtone.invoicing.schemas import CreditNoteOut, InvoiceDetailOut, InvoiceOut
 
 router = Router(tags=["invoices"])
 
@@ -41,6 +41,36 @@ def invoice_pdf(request, invoice_id: int):
     """The invoice's PDF; 409 invoice-pdf-not-ready for the moment after issue while it is made."""
     filename, content = selectors.invoice_pdf_get(
         account=request.auth.account, invoice_id=invoice_id
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get("/credit-notes", response={200: list[CreditNoteOut], **ERRORS})
+@paginate(PagePagination)
+def credit_note_list(request):
+    """The account's credit notes, newest first, each naming the invoice it corrects."""
+    return selectors.credit_note_list(account=request.auth.account)
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}/pdf",
+    response={200: None, 404: Problem, 409: Problem, **ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The credit note as PDF/A-3 with its EN 16931 XML (Factur-X, "
+                "type 381) embedded",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def credit_note_pdf(request, credit_note_id: int):
+    """The credit note's PDF; 409 credit-note-pdf-not-ready for a moment after issue."""
+    filename, content = selectors.credit_note_pdf_get(
+        account=request.auth.account, credit_note_id=credit_note_id
     )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

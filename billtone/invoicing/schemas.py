@@ -25,6 +25,9 @@ class InvoiceOut(Schema):
     tax: str
     gross: str
     reverse_charge: bool
+    credited: str = Field(
+        description="what its credit notes gave back (gross), decimal string; 0 when none"
+    )
     pdf_status: PdfStatus = Field(
         description="the PDF is made just after issue: pending, then ready"
     )
@@ -33,6 +36,10 @@ class InvoiceOut(Schema):
     @staticmethod
     def resolve_net(obj) -> str:
         return _plain(obj.net, obj.currency)
+
+    @staticmethod
+    def resolve_credited(obj) -> str:
+        return _plain(obj.credited, obj.currency)
 
     @staticmethod
     def resolve_tax(obj) -> str:
@@ -131,3 +138,48 @@ class InvoiceDetailOut(InvoiceOut):
 
 def _city(snapshot: dict) -> str:
     return " ".join(x for x in (snapshot.get("postal_code"), snapshot.get("city")) if x)
+
+
+class CreditNoteOut(Schema):
+    """A credit note: part or all of an invoice given back."""
+
+    id: int
+    number: str = Field(description="in its own gap-free series: CN-000042")
+    invoice_id: int
+    invoice_number: str = Field(description="the invoice it corrects")
+    issued_at: datetime
+    issue_date: date = Field(description="the date of issue in the account's time zone")
+    currency: str
+    net: str = Field(description="credited, decimal string (positive)")
+    tax: str
+    gross: str
+    reason: str
+    refund_to: Literal["business_funds", "card", "invoice_due"] = Field(
+        description="where the money went: business funds, the card that paid the invoice, "
+        "or off what the invoice still owed"
+    )
+    refund_status: Literal["", "pending", "succeeded", "failed"] = Field(
+        description="a card refund's outcome (a failed one stays on business funds)"
+    )
+    pdf_status: PdfStatus
+    pdf_url: str
+
+    @staticmethod
+    def resolve_invoice_number(obj) -> str:
+        return obj.invoice.number
+
+    @staticmethod
+    def resolve_net(obj) -> str:
+        return _plain(obj.net, obj.currency)
+
+    @staticmethod
+    def resolve_tax(obj) -> str:
+        return _plain(obj.tax, obj.currency)
+
+    @staticmethod
+    def resolve_gross(obj) -> str:
+        return _plain(obj.gross, obj.currency)
+
+    @staticmethod
+    def resolve_pdf_url(obj) -> str:
+        return f"/api/v1/credit-notes/{obj.pk}/pdf"
