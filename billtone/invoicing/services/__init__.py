@@ -4,13 +4,9 @@
 credit_note_refunds.py (its card refund after commit)."""
 
 from billtone.invoicing.services.credit_note_documents import credit_note_pdf_render
+from billtone.invoicing.services.credit_note_lines import FULL, CreditLine
 from billtone.invoicing.services.credit_note_refunds import card_refundable, credit_note_refund
-from billtone.invoicing.services.credit_notes import (
-    FULL,
-    CreditLine,
-    credit_note_issue,
-    credit_note_number,
-)
+from billtone.invoicing.services.credit_notes import credit_note_issue, credit_note_number
 from billtone.invoicing.services.issue import invoice_issue, invoice_number
 from billtone.invoicing.services.pdfs import invoice_pdf_render, invoice_pdfs_due
 from billtone.invoicing.services.subscriptions import subscription_start
