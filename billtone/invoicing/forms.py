@@ -30,14 +30,20 @@ class CreditForm(forms.Form):
         self.fields["idempotency_key"].initial = f"admin-credit:{invoice.pk}:{uuid.uuid4()}"
         self.line_rows = []
         for line in invoice.lines.all():
+            label = f"Quantity of line {line.position}"
             quantity = forms.IntegerField(
-                label=f"Quantity of line {line.position}",
+                label=label,
                 required=False,
                 min_value=1,
                 max_value=line.quantity,
+                widget=forms.NumberInput(attrs={"aria-label": label, "size": 4}),
             )
+            label = f"Net amount of line {line.position}"
             amount = forms.CharField(
-                label=f"Net amount of line {line.position}", required=False, max_length=30
+                label=label,
+                required=False,
+                max_length=30,
+                widget=forms.TextInput(attrs={"aria-label": label, "size": 10}),
             )
             self.fields[f"quantity_{line.position}"] = quantity
             self.fields[f"amount_{line.position}"] = amount
