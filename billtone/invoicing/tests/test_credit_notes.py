@@ -8,8 +8,8 @@ import pytest
 from django.core import mail
 
 from billtone.core.errors import ValidationFailed
-from billtone.invoicing.models import CreditNote, Invoice, InvoiceSequence
-from billtone.invoicing.services import FULL, CreditLine, credit_note_issue
+from billtone.invoicing.models import CreditNote, ImmutableError, Invoice, InvoiceSequence
+from billtone.invoicing.services import FULL, CreditLine, credit_note_issue, credit_note_refund
 from billtone.invoicing.tests.conftest import SYSTEM, issue, line
 from billtone.invoicing.tests.credit_helpers import (
     card_paid_invoice,
@@ -18,7 +18,12 @@ from billtone.invoicing.tests.credit_helpers import (
     open_invoice,
     operator_balance,
 )
-from billtone.ledger.models import Posting
+from billtone.ledger.models import LedgerAccount, Posting
+from billtone.ledger.services import (
+    customer_ledger_accounts,
+    funds_transfer,
+    operator_ledger_account,
+)
 from billtone.notifications.models import EmailDelivery
 from billtone.payments.models import Payment
 
@@ -209,3 +214,54 @@ def test_pdf_and_email_after_commit_with_the_pdf_attached(
     ((name, content, mimetype),) = sent[0].attachments
     assert (name, mimetype) == (f"{note.number}.pdf", "application/pdf")
     assert content == bytes(note.pdf)
+
+
+def test_a_card_refund_refused_later_leaves_the_money_on_business_funds(customer):
+    invoice, _ = card_paid_invoice(customer, lines=[line(price="12.00", quantity=2)])
+    note = credit(invoice, refund_to="card")  # committed; the refund task not run yet
+    spend = customer_ledger_accounts(account=customer).business_funds
+    funds_transfer(  # the customer spends the funds before the refund is asked for
+        source=spend,
+        destination=operator_ledger_account(kind="revenue_one_off", currency="EUR"),
+        amount=money(str(funds(customer))),
+        kind="test_spend",
+        memo="Spent",
+        idempotency_key="spend-all",
+        actor=SYSTEM,
+    )
+    spent = funds(customer)
+    note = credit_note_refund(credit_note_id=note.pk)
+    assert note.refund_status == "failed" and "Business funds" in note.refund_error
+    assert note.refund_payment_id is None and funds(customer) == spent
+    assert credit_note_refund(credit_note_id=note.pk).refund_status == "failed"  # once
+
+
+def test_a_call_credit_line_takes_the_call_credit_back(customer):
+    invoice = issue(
+        customer,
+        lines=[line(description="Call credit 20", price="20.00", period=None, kind="credit_pack")],
+    )
+    call_credit = customer_ledger_accounts(account=customer).call_credit
+    funds_transfer(  # as checkout posts a pack (this test's helper posts revenue instead)
+        source=operator_ledger_account(kind="bank_clearing", currency="EUR"),
+        destination=call_credit,
+        amount=money("20.00"),
+        kind="test_pack",
+        memo="Call credit",
+        idempotency_key="pack-20",
+        actor=SYSTEM,
+    )
+    note = credit(invoice)
+    assert postings_of(note)["call_credit"] == Decimal("-20")
+    assert LedgerAccount.objects.get(pk=call_credit.pk).balance == 0
+
+
+def test_credit_notes_are_written_once(mixed):
+    note = credit(mixed, lines=[(1, 1)])
+    note.reason = "edited"
+    with pytest.raises(ImmutableError):
+        note.save()
+    with pytest.raises(ImmutableError):
+        CreditNote.objects.filter(pk=note.pk).update(gross=1)
+    with pytest.raises(ImmutableError):
+        note.delete()
