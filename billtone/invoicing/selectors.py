@@ -120,3 +120,12 @@ def credit_note_pdf_get(*, account: Account, credit_note_id: int) -> tuple[str, 
             title="The PDF is not ready",
         )
     return f"{row['number']}.pdf", bytes(row["pdf"])
+
+
+def invoices_open(*, account: Account) -> QuerySet[Invoice]:
+    """The account's open (unpaid) invoices, oldest first, without their PDFs' bytes."""
+    return (
+        Invoice.objects.filter(account=account, status=Invoice.Status.OPEN)
+        .defer("pdf")
+        .order_by("sequence_number")
+    )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "billtone.basket",
     "billtone.notifications",
     "billtone.invoicing",
+    "billtone.billing",
     "billtone.web",
     "billtone.demo",
 ]

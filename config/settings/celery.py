@@ -57,6 +57,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.invoicing.tasks.invoice_pdfs_sweep",
         "schedule": 300.0,
     },
+    # Bills are issued at midnight in each account's time zone: a run every 15 minutes
+    # bills each zone soon after its moment; one with nothing due ends at once.
+    "billing-bill-run": {
+        "task": "billtone.billing.tasks.bill_run_task",
+        "schedule": 900.0,
+    },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
         "schedule": 86400.0,

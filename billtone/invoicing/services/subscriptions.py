@@ -1,16 +1,19 @@
-"""Monthly items bought at checkout, for the bill runs of issue 18."""
+"""Monthly items bought at checkout, for the bill runs of issue 18; ending them and changing
+their plan under the operator's policies (docs/decisions/0020)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import Account
-from billtone.catalog.models import Product
+from billtone.catalog.models import OperatorProfile, Product
+from billtone.catalog.selectors import operator_profile_get
 from billtone.core import clock
-from billtone.core.errors import ValidationFailed
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money
+from billtone.core.services import Actor, audit_record
 from billtone.invoicing.errors import SubscriptionExists
 from billtone.invoicing.models import Invoice, Subscription
 
@@ -59,3 +62,104 @@ def subscription_start(
             )
     except IntegrityError:
         raise SubscriptionExists(f"{description} has an active subscription already.") from None
+
+
+class PolicyNotSupported(ApplicationError):
+    """The operator's policy needs credit notes, which are not built yet."""
+
+    def __init__(self, detail: str):
+        super().__init__(
+            detail=detail, slug="policy-not-supported", title="Not possible yet", status=409
+        )
+
+
+def _locked(subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.select_for_update().filter(pk=subscription_id).first()
+    if subscription is None:
+        raise NotFound("No such subscription.")
+    return subscription
+
+
+def _last_day(subscription: Subscription) -> date:
+    """The last day already billed; a subscription billed for nothing ends on its start."""
+    return subscription.paid_through or subscription.started_on
+
+
+@transaction.atomic
+def subscription_end(*, subscription_id: int, actor: Actor) -> Subscription:
+    """End a subscription under the operator's cancel policy: `end_of_period` ends it at the
+    end of the billed period (ends_on = paid_through; no further bills). `immediate_credit`
+    needs credit notes and is refused for now (PolicyNotSupported). An ended one is returned
+    as it is."""
+    subscription = _locked(subscription_id)
+    if subscription.status == Subscription.Status.ENDED:
+        return subscription
+    policy = operator_profile_get().cancel_policy
+    if policy != OperatorProfile.CancelPolicy.END_OF_PERIOD:
+        raise PolicyNotSupported(
+            "Ending at once with a credit for the unused days needs credit notes, which are "
+            "not available yet: set the cancel policy to the end of the period."
+        )
+    subscription.status = Subscription.Status.ENDED
+    subscription.ends_on = _last_day(subscription)
+    subscription.ended_at = clock.now()
+    subscription.save(update_fields=["status", "ends_on", "ended_at"])
+    audit_record(
+        actor=actor,
+        action="invoicing.subscription_end",
+        obj=subscription,
+        account_id=subscription.account_id,
+        changes={"ends_on": [None, subscription.ends_on.isoformat()]},
+    )
+    return subscription
+
+
+@transaction.atomic
+def subscription_plan_change(
+    *,
+    subscription_id: int,
+    product: Product,
+    description: str,
+    unit_price: Money,
+    actor: Actor,
+) -> Subscription:
+    """Move an item to another plan under the operator's plan-change policy: `next_period`
+    ends the old subscription at its paid_through and starts the new one the day after,
+    nothing billed (the next bill charges it). `immediate` needs credit notes and is
+    refused for now (PolicyNotSupported). Returns the new subscription."""
+    old = _locked(subscription_id)
+    if old.status != Subscription.Status.ACTIVE:
+        raise ValidationFailed({"subscription": ["The subscription has ended."]})
+    if unit_price.currency != old.currency or unit_price.amount < 0:
+        raise ValidationFailed({"unit_price": [f"A price of zero or more in {old.currency}."]})
+    policy = operator_profile_get().plan_change_policy
+    if policy != OperatorProfile.PlanChangePolicy.NEXT_PERIOD:
+        raise PolicyNotSupported(
+            "Changing a plan at once needs credit notes, which are not available yet: set "
+            "the plan-change policy to the next period."
+        )
+    last = _last_day(old)
+    old.status = Subscription.Status.ENDED
+    old.ends_on = last
+    old.ended_at = clock.now()
+    old.save(update_fields=["status", "ends_on", "ended_at"])
+    new = Subscription.objects.create(
+        account_id=old.account_id,
+        product=product,
+        item_kind=old.item_kind,
+        item_id=old.item_id,
+        description=description[:300],
+        unit_price=unit_price.rounded().amount,
+        currency=old.currency,
+        started_on=last + timedelta(days=1),
+        paid_through=None,
+        created_at=clock.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="invoicing.subscription_plan_change",
+        obj=new,
+        account_id=old.account_id,
+        changes={"product": [old.product_id, product.pk], "from_subscription": [old.pk, None]},
+    )
+    return new

@@ -1,0 +1,57 @@
+"""Bill runs: one row per run with its counts, and one per account that could not be billed
+(docs/decisions/0020). The invoices themselves are invoicing's: one per account and month,
+unique by source key `bill:<account id>:<YYYY-MM>`."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class BillRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    at = models.DateTimeField(help_text="the moment billed: accounts whose bill moment had come")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=200)
+    due = models.PositiveIntegerField(default=0, help_text="accounts due when it started")
+    invoiced = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="billed already (another run)")
+    failed = models.PositiveIntegerField(default=0)
+    paid_from_funds = models.PositiveIntegerField(default=0)
+    paid_by_card = models.PositiveIntegerField(default=0)
+    left_unpaid = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "finished", "failed"]),
+                name="bill_run_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Bill run #{self.pk} ({self.get_status_display()})"
+
+
+class BillFailure(models.Model):
+    """An account a run could not bill, and why (a missing tax rate, a broken profile): the
+    other accounts of its chunk are billed all the same."""
+
+    run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="failures")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(null=True, blank=True, help_text="first day of the month billed")
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run_id", "account_id"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period}: {self.reason[:60]}"

@@ -1,0 +1,16 @@
+"""The billing app's writes: issue.py (a chunk's bills in one transaction), collect.py (an
+open bill collected after commit), run.py (bill runs: chunks, counts)."""
+
+from billtone.billing.services.collect import Collection, bill_collect
+from billtone.billing.services.issue import ChunkIssued, bills_issue
+from billtone.billing.services.run import ChunkCounts, bill_chunk, bill_run
+
+__all__ = [
+    "ChunkCounts",
+    "ChunkIssued",
+    "Collection",
+    "bill_chunk",
+    "bill_collect",
+    "bill_run",
+    "bills_issue",
+]
