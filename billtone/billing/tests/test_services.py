@@ -1,0 +1,169 @@
+"""Bill runs against the database: exactly once, failures alone, funds then card, declines
+left open, paying from funds, Next Bill's payment forecast, subscriptions ended or changed."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from billtone.billing.models import BillFailure, BillRun
+from billtone.billing.selectors import accounts_due, next_bills
+from billtone.billing.services import bill_chunk, bill_run
+from billtone.billing.tests.conftest import ACTOR, DECLINES, buy, card_on, fund
+from billtone.catalog.models import OperatorProfile
+from billtone.core.money import Money
+from billtone.invoicing.models import Invoice, Subscription
+from billtone.invoicing.selectors import invoices_open
+from billtone.invoicing.services import (
+    InvoiceFundsShort,
+    PolicyNotSupported,
+    invoice_pay_from_funds,
+    subscription_end,
+    subscription_plan_change,
+)
+from billtone.ledger.models import LedgerAccount, LedgerKind, Transaction
+from billtone.payments.models import Payment
+
+BOUGHT = datetime(2026, 3, 10, 12, tzinfo=UTC)  # before the cut-off: paid through 31 March
+APRIL = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # after midnight 1 April in Berlin
+
+
+def _bills(account):
+    return Invoice.objects.filter(account=account, source_key__startswith="bill:")
+
+
+@pytest.fixture
+def berlin(customer_in, shop):
+    account = customer_in("Europe/Berlin")
+    fund(account, "100.00")
+    buy(account, shop, at=BOUGHT, number=0)
+    return account
+
+
+def test_a_bill_run_bills_once_and_pays_from_funds(berlin):
+    assert accounts_due(at=APRIL) == [berlin.pk]
+    with time_machine.travel(APRIL, tick=False):
+        predicted = next_bills(account=berlin)[0]
+        run = bill_run(actor=ACTOR)
+    assert (run.status, run.due, run.invoiced, run.paid_from_funds) == ("finished", 1, 1, 1)
+    [invoice] = _bills(berlin)
+    assert invoice.source_key == f"bill:{berlin.pk}:2026-04"
+    assert (invoice.status, invoice.issue_date) == ("paid", date(2026, 4, 1))
+    assert Money(invoice.gross, "EUR") == predicted.gross == Money("17.85", "EUR")  # 15 + 19 %
+    assert [(line.period_start, line.period_end) for line in invoice.lines.all()] == [
+        (date(2026, 4, 1), date(2026, 4, 30))
+    ] * 2
+    assert set(Subscription.objects.values_list("paid_through", flat=True)) == {date(2026, 4, 30)}
+    receivable = LedgerAccount.objects.get(kind=LedgerKind.RECEIVABLE)
+    assert receivable.balance == 0  # issued (debited) and paid (credited)
+    with time_machine.travel(APRIL, tick=False):
+        again = bill_run(actor=ACTOR)
+        twice = bill_chunk(account_ids=[berlin.pk], at=APRIL, run_id=None, actor=ACTOR)
+    assert (again.due, again.invoiced) == (0, 0)
+    assert (twice.invoiced, twice.skipped) == (0, 1)
+    assert _bills(berlin).count() == 1
+
+
+def test_a_failing_account_does_not_stop_the_others(berlin, customer_in, shop):
+    french = customer_in("Europe/Paris", country="FR")  # no French VAT rate set up
+    # a subscription as checkout makes it (checkout itself refuses without the rate)
+    mine = Subscription.objects.get(account=berlin, item_kind="phone_user")
+    Subscription.objects.create(
+        account=french,
+        product=mine.product,
+        item_kind="phone_user",
+        item_id=99999,
+        description="Plan",
+        unit_price=mine.unit_price,
+        currency="EUR",
+        started_on=date(2026, 3, 10),
+        paid_through=date(2026, 3, 31),
+        created_at=BOUGHT,
+    )
+    with time_machine.travel(APRIL, tick=False):
+        run = bill_run(actor=ACTOR, chunk_size=10)
+    assert (run.due, run.invoiced, run.failed) == (2, 1, 1)
+    [failure] = BillFailure.objects.filter(run=run)
+    assert failure.account_id == french.pk and "TaxRateMissing" in failure.reason
+    assert _bills(berlin).count() == 1 and not _bills(french).exists()
+
+
+def test_card_pays_what_funds_do_not_cover_and_a_decline_leaves_it_open(customer_in, shop):
+    by_card, declined = customer_in("Europe/Berlin"), customer_in("Europe/Berlin")
+    for account in (by_card, declined):
+        fund(account, "15.00")  # the first charge takes it all (12.26 + 19 %)
+        buy(account, shop, at=BOUGHT)
+    card_on(by_card)
+    card_on(declined, DECLINES)
+    with time_machine.travel(APRIL, tick=False):
+        [forecast] = next_bills(account=by_card, count=1)
+        assert forecast.payment.method == "card"
+        run = bill_run(actor=ACTOR)
+    assert (run.invoiced, run.paid_by_card, run.left_unpaid) == (2, 1, 1)
+    assert _bills(by_card).get().status == "paid"
+    open_bill = invoices_open(account=declined).get()
+    payment = Payment.objects.get(idempotency_key=f"bill-collect:{open_bill.pk}:1")
+    assert payment.status == "failed"
+    with time_machine.travel(APRIL, tick=False):  # a re-run never charges twice
+        bill_chunk(account_ids=[declined.pk], at=APRIL, run_id=None, actor=ACTOR)
+    assert Payment.objects.filter(account=declined).count() == 1
+
+
+def test_pay_from_funds_refuses_short_funds_and_is_idempotent(customer_in, shop):
+    account = customer_in("Europe/Berlin")
+    fund(account, "15.00")
+    buy(account, shop, at=BOUGHT)
+    with time_machine.travel(APRIL, tick=False):
+        [forecast] = next_bills(account=account, count=1)
+        assert forecast.payment.method == "none" and forecast.payment.warning
+        bill_run(actor=ACTOR)
+    invoice = invoices_open(account=account).get()
+    before = Transaction.objects.count()
+    with pytest.raises(InvoiceFundsShort, match=invoice.number):
+        invoice_pay_from_funds(invoice_id=invoice.pk, actor=ACTOR)
+    assert Transaction.objects.count() == before
+    assert Invoice.objects.get(pk=invoice.pk).status == "open"
+    fund(account, "20.00")
+    paid = invoice_pay_from_funds(invoice_id=invoice.pk, actor=ACTOR)
+    again = invoice_pay_from_funds(invoice_id=invoice.pk, actor=ACTOR)
+    assert paid.status == again.status == "paid" and paid.paid_at == again.paid_at
+    assert Transaction.objects.count() == before + 2  # the funding and one payment
+
+
+def test_subscription_end_and_plan_change_under_the_policies(berlin, shop):
+    user_sub = Subscription.objects.get(account=berlin, item_kind="phone_user")
+    number_sub = Subscription.objects.get(account=berlin, item_kind="phone_number")
+    ended = subscription_end(subscription_id=number_sub.pk, actor=ACTOR)
+    assert (ended.status, ended.ends_on) == ("ended", date(2026, 3, 31))
+    new = subscription_plan_change(
+        subscription_id=user_sub.pk,
+        product=shop.national,
+        description="National plus",
+        unit_price=Money("20.00", "EUR"),
+        actor=ACTOR,
+    )
+    assert (new.started_on, new.paid_through) == (date(2026, 4, 1), None)
+    with time_machine.travel(APRIL, tick=False):
+        bill_run(actor=ACTOR)
+    [line] = _bills(berlin).get().lines.all()
+    assert (line.description, line.unit_price) == ("National plus", 20)
+    OperatorProfile.objects.update(cancel_policy="immediate_credit", plan_change_policy="immediate")
+    with pytest.raises(PolicyNotSupported):
+        subscription_end(subscription_id=new.pk, actor=ACTOR)
+    with pytest.raises(PolicyNotSupported):
+        subscription_plan_change(
+            subscription_id=new.pk,
+            product=shop.national,
+            description="x",
+            unit_price=Money("1.00", "EUR"),
+            actor=ACTOR,
+        )
+
+
+def test_bill_run_command_prints_a_summary(berlin, capsys):
+    from django.core.management import call_command
+
+    call_command("bill-run", "--at", APRIL.isoformat())
+    out = capsys.readouterr().out
+    assert "Invoiced" in out and "Paid from business funds" in out
+    assert BillRun.objects.get().invoiced == 1
