@@ -20,7 +20,7 @@ SUCCEEDS = "4242424242424242"
 DECLINES = "4000000000000002"
 
 
-def buy(account: Account, shop: Shop, *, at: datetime, number: int | None = None) -> None:
+def buy(account: Account, sold: Shop, *, at: datetime, number: int | None = None) -> None:
     """At `at`: a user on the National plan (and the inventory's `number`), paid with funds."""
     with time_machine.travel(at, tick=False):
         basket.basket_user_add(
@@ -28,12 +28,12 @@ def buy(account: Account, shop: Shop, *, at: datetime, number: int | None = None
             name=f"User {next(_extensions)}",
             email="user@customer.example",
             extension=str(next(_extensions)),
-            plan_id=shop.national.pk,
+            plan_id=sold.national.pk,
             actor=ACTOR,
         )
         if number is not None:
             basket.basket_number_add(
-                account=account, number_id=shop.numbers[number].pk, actor=ACTOR
+                account=account, number_id=sold.numbers[number].pk, actor=ACTOR
             )
         basket.checkout_with_funds(
             account=account, idempotency_key=f"buy-{next(_keys)}", actor=ACTOR

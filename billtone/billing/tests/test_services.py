@@ -22,6 +22,7 @@ from billtone.invoicing.services import (
     subscription_plan_change,
 )
 from billtone.ledger.models import LedgerAccount, LedgerKind, Transaction
+from billtone.notifications.models import EmailDelivery
 from billtone.payments.models import Payment
 
 BOUGHT = datetime(2026, 3, 10, 12, tzinfo=UTC)  # before the cut-off: paid through 31 March
@@ -54,6 +55,9 @@ def test_a_bill_run_bills_once_and_pays_from_funds(berlin):
         (date(2026, 4, 1), date(2026, 4, 30))
     ] * 2
     assert set(Subscription.objects.values_list("paid_through", flat=True)) == {date(2026, 4, 30)}
+    email = EmailDelivery.objects.get(key=f"invoice:{invoice.pk}")
+    assert email.status == "sent" and "monthly bill" in email.subject and "(paid)" in email.subject
+    assert Invoice.objects.get(pk=invoice.pk).pdf_status == "ready"
     receivable = LedgerAccount.objects.get(kind=LedgerKind.RECEIVABLE)
     assert receivable.balance == 0  # issued (debited) and paid (credited)
     with time_machine.travel(APRIL, tick=False):
@@ -104,6 +108,8 @@ def test_card_pays_what_funds_do_not_cover_and_a_decline_leaves_it_open(customer
     open_bill = invoices_open(account=declined).get()
     payment = Payment.objects.get(idempotency_key=f"bill-collect:{open_bill.pk}:1")
     assert payment.status == "failed"
+    email = EmailDelivery.objects.get(key=f"invoice:{open_bill.pk}")
+    assert "14,28 € due" in email.subject and "due" in email.body_text
     with time_machine.travel(APRIL, tick=False):  # a re-run never charges twice
         bill_chunk(account_ids=[declined.pk], at=APRIL, run_id=None, actor=ACTOR)
     assert Payment.objects.filter(account=declined).count() == 1

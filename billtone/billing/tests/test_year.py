@@ -31,20 +31,28 @@ def local(zone: str, *args) -> datetime:
 
 def _check_prediction(invoice: Invoice, predicted) -> None:
     lines = [
-        (l.description, l.period_start, l.period_end, l.quantity, l.unit_price, l.net, l.tax_rate)
-        for l in invoice.lines.order_by("position")
+        (
+            ln.description,
+            ln.period_start,
+            ln.period_end,
+            ln.quantity,
+            ln.unit_price,
+            ln.net,
+            ln.tax_rate,
+        )
+        for ln in invoice.lines.order_by("position")
     ]
     expected = [
         (
-            l.description,
-            l.period_start,
-            l.period_end,
-            l.quantity,
-            l.unit_price.amount,
-            l.amount.amount,
-            l.tax_rate,
+            ln.description,
+            ln.period_start,
+            ln.period_end,
+            ln.quantity,
+            ln.unit_price.amount,
+            ln.amount.amount,
+            ln.tax_rate,
         )
-        for l in predicted.lines
+        for ln in predicted.lines
     ]
     assert lines == expected
     currency = invoice.currency
