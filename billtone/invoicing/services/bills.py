@@ -188,6 +188,22 @@ def invoices_issue_open(
     postings = _postings_read(transaction_ids)
     for item, transaction_id in zip(items, transaction_ids, strict=True):
         _postings_check(item, postings[transaction_id])
+    created = _invoices_write(items, transaction_ids, actor)
+    email_queue_bulk(
+        template=email_template,
+        emails=Invoice.objects.filter(pk__in=[invoice.pk for invoice in created]).values(
+            "account_id",
+            key=Concat(Value(EMAIL_KEY_PREFIX), Cast("id", CharField())),
+            context=JSONObject(invoice_id="id"),
+        ),
+    )
+    return created
+
+
+def _invoices_write(
+    items: list[OpenInvoiceIn], transaction_ids: list[int], actor: Actor
+) -> list[Invoice]:
+    """The invoices, their lines and taxes, numbered from a block taken last."""
     operator = _operator_snapshot()
     issued_at = clock.now()
     label = actor.label[:200]
@@ -240,13 +256,5 @@ def invoices_issue_open(
         )
         for invoice, item in zip(created, items, strict=True)
         for rate, entry in item.totals.rates
-    )
-    email_queue_bulk(
-        template=email_template,
-        emails=Invoice.objects.filter(pk__in=[invoice.pk for invoice in created]).values(
-            "account_id",
-            key=Concat(Value(EMAIL_KEY_PREFIX), Cast("id", CharField())),
-            context=JSONObject(invoice_id="id"),
-        ),
     )
     return created
