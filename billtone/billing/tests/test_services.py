@@ -173,3 +173,15 @@ def test_bill_run_command_prints_a_summary(berlin, capsys):
     out = capsys.readouterr().out
     assert "Invoiced" in out and "Paid from business funds" in out
     assert BillRun.objects.get().invoiced == 1
+
+
+def test_the_scheduled_task_runs_a_bill_run(berlin):
+    from django.conf import settings
+
+    from billtone.billing.tasks import bill_run_task
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["billing-bill-run"]
+    assert schedule["task"] == bill_run_task.name
+    with time_machine.travel(APRIL, tick=False):
+        bill_run_task.delay()
+    assert BillRun.objects.get().invoiced == 1
