@@ -62,16 +62,16 @@ class _Bill:
 
 def _plans(
     account_ids: Sequence[int], at: datetime, subs: list[Subscription]
-) -> tuple[list[_Bill], list[tuple[int, date | None, str]], int]:
-    """The bills to issue, the failures (account, period, reason), and the count of
-    accounts with nothing to bill."""
+) -> tuple[list[_Bill], list[tuple[int, date | None, str]], list[str]]:
+    """The bills to issue, the failures (account, period, reason), and the keys of the
+    accounts with nothing (more) to bill: their bill may be issued and still open."""
     operator = operator_profile_get()
     rates = tax_rates()
     profiles = {p.account_id: p for p in BillingProfile.objects.filter(account_id__in=account_ids)}
     by_account: dict[int, list[SubscriptionTerms]] = defaultdict(list)
     for row in subs:
         by_account[row.account_id].append(SubscriptionTerms.of(row))
-    bills, failures, empty = [], [], 0
+    bills, failures, idle = [], [], []
     for account_id in account_ids:
         period = None
         try:
@@ -86,12 +86,12 @@ def _plans(
         except Exception as error:  # one account's problem, named; the others go on
             failures.append((account_id, period, _reason(error)))
             continue
+        key = bill_key(account_id=account_id, period=period)
         if plan.is_empty:
-            empty += 1
+            idle.append(key)
         else:
-            key = bill_key(account_id=account_id, period=period)
             bills.append(_Bill(profile, key, plan, tax))
-    return bills, failures, empty
+    return bills, failures, idle
 
 
 def _reason(error: Exception) -> str:
@@ -108,19 +108,18 @@ def _write(
             .filter(account_id__in=account_ids, status=Subscription.Status.ACTIVE)
             .order_by("id")
         )
-        bills, failures, result.skipped = _plans(account_ids, at, subs)
-        existing = dict(
-            Invoice.objects.filter(source_key__in=[b.key for b in bills]).values_list(
-                "source_key", "status"
-            )
-        )
-        if existing:  # issued by another run: skipped; collected again if still open
-            open_keys = [k for k, status in existing.items() if status == Invoice.Status.OPEN]
-            result.open_before = list(
-                Invoice.objects.filter(source_key__in=open_keys).values_list("pk", flat=True)
-            )
-            result.skipped += len(existing)
-            bills = [b for b in bills if b.key not in existing]
+        bills, failures, idle = _plans(account_ids, at, subs)
+        # Issued before (another run, or this chunk's first try): skipped, and collected
+        # again if still open (the same payment keys: never charged twice).
+        existing = {
+            key: (pk, status)
+            for key, pk, status in Invoice.objects.filter(
+                source_key__in=[b.key for b in bills] + idle
+            ).values_list("source_key", "pk", "status")
+        }
+        result.open_before = [pk for pk, status in existing.values() if status == "open"]
+        result.skipped = len(idle) + sum(1 for b in bills if b.key in existing)
+        bills = [b for b in bills if b.key not in existing]
         invoices = invoices_issue_open(
             invoices=[
                 OpenInvoiceIn(

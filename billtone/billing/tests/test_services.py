@@ -185,3 +185,19 @@ def test_the_scheduled_task_runs_a_bill_run(berlin):
     with time_machine.travel(APRIL, tick=False):
         bill_run_task.delay()
     assert BillRun.objects.get().invoiced == 1
+
+
+def test_a_chunk_run_again_collects_what_an_interrupted_one_left_open(berlin, monkeypatch):
+    def gateway_down(**kwargs):
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr("billtone.billing.services.run.bill_collect", gateway_down)
+    with time_machine.travel(APRIL, tick=False):
+        first = bill_chunk(account_ids=[berlin.pk], at=APRIL, run_id=None, actor=ACTOR)
+    assert (first.invoiced, first.left_unpaid) == (1, 1)
+    assert invoices_open(account=berlin).count() == 1
+    monkeypatch.undo()
+    with time_machine.travel(APRIL, tick=False):
+        again = bill_chunk(account_ids=[berlin.pk], at=APRIL, run_id=None, actor=ACTOR)
+    assert (again.invoiced, again.skipped, again.paid_from_funds) == (0, 1, 1)
+    assert not invoices_open(account=berlin).exists() and _bills(berlin).count() == 1
