@@ -3,6 +3,7 @@ with catch-up, part months and ends, and consecutive bills that cover every day 
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -79,13 +80,14 @@ def test_bill_moment_is_local_midnight(period, zone, day, expected):
 
 
 def test_bill_moment_where_midnight_does_not_exist():
-    # Santiago moved clocks from 00:00 to 01:00 on 6 Sep 2026: the day starts at 01:00
-    moment = bill_moment(date(2026, 9, 1), timezone="America/Santiago", billing_day=6)
-    assert moment == utc(2026, 8, 6, 4)  # before the change: a plain -04 midnight
-    gap = bill_moment(date(2026, 10, 1), timezone="America/Santiago", billing_day=6)
-    assert gap.astimezone(__import__("zoneinfo").ZoneInfo("America/Santiago")).date() == date(
-        2026, 9, 6
+    # Santiago's clocks go from 00:00 (-04) to 01:00 (-03) on 6 Sep 2026: that day starts at
+    # 01:00 local, 04:00 UTC, as a plain -04 midnight the month before does
+    assert bill_moment(date(2026, 9, 1), timezone="America/Santiago", billing_day=6) == utc(
+        2026, 8, 6, 4
     )
+    gap = bill_moment(date(2026, 10, 1), timezone="America/Santiago", billing_day=6)
+    assert gap == utc(2026, 9, 6, 4)
+    assert gap.astimezone(ZoneInfo("America/Santiago")).hour == 1
 
 
 @pytest.mark.parametrize(
