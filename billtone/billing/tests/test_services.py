@@ -136,6 +136,35 @@ def test_pay_from_funds_refuses_short_funds_and_is_idempotent(customer_in, shop)
     assert Transaction.objects.count() == before + 2  # the funding and one payment
 
 
+def test_a_credit_note_landing_between_read_and_payment_changes_what_is_paid(customer_in, shop):
+    from billtone.invoicing.services import credit_note_issue
+    from billtone.invoicing.services.payment import _pay_as_read
+
+    account = customer_in("Europe/Berlin")
+    fund(account, "100.00")
+    buy(account, shop, at=BOUGHT)
+    fund_before = LedgerAccount.objects.get(account=account, kind="business_funds").balance
+    OperatorProfile.objects.update(bills_from_funds=False)  # the run leaves the bill open
+    with time_machine.travel(APRIL, tick=False):
+        bill_run(actor=ACTOR)
+    invoice = _bills(account).get()
+    assert invoice.status == "open"
+    read_before_credit = Invoice.objects.get(pk=invoice.pk)
+    credit_note_issue(
+        invoice_id=invoice.pk,
+        lines=[(1, Money("1.00", invoice.currency))],
+        reason="Goodwill",
+        refund_to="invoice_due",
+        actor=ACTOR,
+        idempotency_key="goodwill-1",
+    )
+    assert _pay_as_read(invoice=read_before_credit, actor=ACTOR) is False  # stale: refused
+    paid = invoice_pay_from_funds(invoice_id=invoice.pk, actor=ACTOR)
+    assert paid.status == "paid" and paid.credited > 0
+    funds_after = LedgerAccount.objects.get(account=account, kind="business_funds").balance
+    assert fund_before - funds_after == paid.gross - paid.credited
+
+
 def test_subscription_end_and_plan_change_under_the_policies(berlin, shop):
     user_sub = Subscription.objects.get(account=berlin, item_kind="phone_user")
     number_sub = Subscription.objects.get(account=berlin, item_kind="phone_number")

@@ -50,19 +50,30 @@ def invoice_pay_from_funds(*, invoice_id: int, actor: Actor) -> Invoice:
     the invoice moved open → paid by one conditional UPDATE (so two payers cannot both pay
     it), and business funds → receivable for the amount due. Funds that cannot cover it:
     InvoiceFundsShort and nothing written. A paid invoice is returned as it is."""
-    invoice = Invoice.objects.defer("pdf").select_related("account").filter(pk=invoice_id).first()
-    if invoice is None:
-        raise NotFound("No such invoice.")
-    if invoice.status == Invoice.Status.PAID:
-        return invoice
+    for _attempt in range(3):  # a credit note landing meanwhile changes the amount due
+        invoice = (
+            Invoice.objects.defer("pdf").select_related("account").filter(pk=invoice_id).first()
+        )
+        if invoice is None:
+            raise NotFound("No such invoice.")
+        if invoice.status == Invoice.Status.PAID:
+            return invoice
+        if _pay_as_read(invoice=invoice, actor=actor):
+            break
+    return Invoice.objects.defer("pdf").get(pk=invoice_id)
+
+
+def _pay_as_read(*, invoice: Invoice, actor: Actor) -> bool:
+    """Pay `invoice` for the amount due as read; False when it changed meanwhile (paid by
+    another payer, or credited: the UPDATE's condition includes what was credited)."""
     due = invoice_amount_due(invoice)
     funds = customer_ledger_accounts(account=invoice.account).business_funds
     receivable = operator_ledger_account(kind=LedgerKind.RECEIVABLE, currency=invoice.currency)
     try:
         with transaction.atomic():
-            moved = Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.OPEN).update(
-                status=Invoice.Status.PAID, paid_at=clock.now()
-            )
+            moved = Invoice.objects.filter(
+                pk=invoice.pk, status=Invoice.Status.OPEN, credited=invoice.credited
+            ).update(status=Invoice.Status.PAID, paid_at=clock.now())
             if moved and not due.is_zero():
                 funds_transfer(
                     source=funds,
@@ -75,7 +86,7 @@ def invoice_pay_from_funds(*, invoice_id: int, actor: Actor) -> Invoice:
                 )
     except InsufficientFunds as short:
         raise InvoiceFundsShort(invoice=invoice, detail=short.detail) from None
-    return Invoice.objects.defer("pdf").get(pk=invoice.pk)
+    return bool(moved)
 
 
 def invoice_documents_send(*, invoice_ids: Sequence[int]) -> None:
