@@ -147,6 +147,71 @@ def _checkout(owner: Membership) -> int:
     ).pk
 
 
+def _walker_product(code: str, kind: str, owner: Membership, **fields):
+    """A monthly product of `kind` priced 0 in the account's currency."""
+    from decimal import Decimal
+
+    from billtone.catalog.models import Price, Product
+
+    product, _ = Product.objects.get_or_create(
+        code=code, defaults={"name": MARKER, "kind": kind, "billing": "monthly", **fields}
+    )
+    Price.objects.get_or_create(
+        product=product,
+        currency=owner.account.billing_profile.currency,
+        defaults={"amount": Decimal("0")},
+    )
+    return product
+
+
+def _phone_user(owner: Membership) -> int:
+    """An active Pay As You Go user (free plans are active at once)."""
+    from billtone.telephony.models import PhoneUser
+    from billtone.telephony.services import phone_user_create
+
+    plan = _walker_product("walker-payg", "plan", owner)
+    taken = PhoneUser.objects.filter(account=owner.account).count()
+    return phone_user_create(
+        account=owner.account,
+        name=MARKER,
+        email="walker@example.com",
+        extension=str(800 + taken),
+        plan=plan,
+        actor=ACTOR,
+    ).pk
+
+
+def _phone_number(owner: Membership) -> int:
+    """A number of the operator's inventory assigned to the account."""
+    from billtone.core import clock
+    from billtone.telephony.models import PhoneNumber
+    from billtone.telephony.services import numbers_import
+
+    _walker_product("walker-nl-geo", "number", owner, number_country="NL", number_type="geographic")
+    e164 = f"+3120{5000000 + owner.account_id % 1000000:07d}"
+    numbers_import(text=e164, country="NL", number_type="geographic", actor=ACTOR)
+    number = PhoneNumber.objects.get(e164=e164)
+    PhoneNumber.objects.filter(pk=number.pk).update(
+        status="assigned", account=owner.account, assigned_at=clock.now()
+    )
+    return number.pk
+
+
+def _credit_note(owner: Membership) -> int:
+    """A credit note (in full, to business funds) of an invoice of the account."""
+    from billtone.invoicing.services import credit_note_issue, credit_note_pdf_render
+
+    note = credit_note_issue(
+        invoice_id=_invoice(owner),
+        lines="full",
+        reason=MARKER,
+        refund_to="business_funds",
+        actor=ACTOR,
+        idempotency_key=f"walker-credit-{owner.account_id}",
+    )
+    return credit_note_pdf_render(credit_note_id=note.pk).pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
@@ -157,6 +222,9 @@ OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "line_id": _basket_line,
     "product_id": _basket_product,
     "checkout_id": _checkout,
+    "user_id": _phone_user,
+    "number_id": _phone_number,
+    "credit_note_id": _credit_note,
 }
 
 BODIES: dict[tuple[str, str], dict] = {

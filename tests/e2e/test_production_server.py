@@ -100,7 +100,7 @@ def production_server(serve_database, tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180  # collectstatic compresses every file first
+    deadline = time.monotonic() + 300  # collectstatic compresses every file: slow under load
     while True:
         try:
             urllib.request.urlopen(f"{url}/login/", timeout=5)  # noqa: S310
