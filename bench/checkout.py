@@ -1,34 +1,41 @@
 """Checkouts per second on PostgreSQL, 8 concurrent clients paying by sandbox card.
 
-One checkout is what a customer does on the basket page, through the product's services:
-add a phone user on the National plan and a call-credit pack to the basket
-(`basket_user_add`, `basket_item_add`), then pay by saved card (`checkout_with_card`): the
-pending checkout committed, the numbers' holds extended, the card charged in the payments
-app's three steps (the sandbox gateway answers in-process), the payment posted to business
-funds, then in one transaction the ledger postings, the user activated, the invoice issued
-under its gap-free number, the subscription started, the basket emptied. PDFs and emails
-are queued after commit (files in a scratch queue folder) and not rendered: issue 17 leaves
-them out, as they run after commit in the background.
+What is timed: the checkout alone, `checkout_with_card` with a saved card, as issue 17 asks.
+Each round first fills every customer's basket (a phone user on the National plan and a
+call-credit pack: `basket_user_add`, `basket_item_add`), with the same 8 clients but outside
+the checkout's clock; then the clients pay those baskets for a fixed time, each customer at
+most once a round. A checkout is: the pending checkout and the pending card payment
+committed, the card charged in the payments app's three steps (the sandbox gateway answers
+in-process, no lock held), then the payment's outcome and the basket's settlement (ledger
+postings, the user activated, the invoice issued under its gap-free number, the
+subscription started, the basket emptied). PDFs and emails are queued after commit (files in
+a scratch queue folder) and not rendered: issue 17 leaves them out, as they run after commit
+in the background.
 
-Worker processes (8 by default, each with its own connection and its own slice of the
-customers, so no customer pays two baskets at once) loop for a fixed time after a warm-up;
-each round reports checkouts per second (basket filled and paid) and the mean time of the
-payment step alone. After the rounds the books are checked: invoice numbers 1..N with no
-gap, one invoice per completed checkout, every invoice's gross equal to its ledger
-transaction's business-funds debit, balances equal to their postings. Not part of the test
-suite. Results: docs/benchmarks.md.
+Each round reports checkouts per second (what is timed), the mean wall time of one checkout,
+the client CPU per checkout, and, labelled as such, the filling's rate and the rate of the
+old unit "fill + pay" (what this bench timed before: one iteration filled a basket and paid
+it), derived from the two phases as 1 / (1/fills per s + 1/checkouts per s). Worker
+processes (8 by default, each with its own connection and its own slice of the customers, so
+no customer pays two baskets at once) start together; the first --warmup seconds of the
+checkout phase are not counted. A round that runs out of filled baskets says so (raise
+--accounts: about 20 customers per checkout per second). After the rounds the books are
+checked: invoice numbers 1..N with no gap, one invoice per completed checkout, every
+invoice's gross equal to its ledger transaction's business-funds debit, balances equal to
+their postings. Not part of the test suite. Results: docs/benchmarks.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/checkout.py [--rounds 3] [--seconds 20] [--workers 8] \\
-        [--accounts 800] [--profile 200] [--costs 200]
+        [--accounts 2400] [--profile 200] [--costs 200]
 
 The reference, measured in the same run: after each round, pgbench's tpcb-like script with as
 many clients for as long (`pgbench -i -s 10`, --scale), and the ratio of the two; --skip-pgbench
 leaves it out. The databases <prefix>_checkout and <prefix>_pgbench (prefix bt_bench by
-default) are dropped and made again on that server. --profile N profiles N checkouts in one
-process with pyinstrument (test-artifacts/checkout.profile.txt) instead of the rounds;
---costs N lists the statements of one checkout and measures the CPU per checkout of N, in one
-process and its server backend.
+default) are dropped and made again on that server. --profile N profiles N checkouts (the
+checkout alone; the basket is filled with the profiler paused) in one process with
+pyinstrument (test-artifacts/checkout.profile.txt) instead of the rounds; --costs N lists the
+statements of one checkout and measures the CPU per checkout of N, in one process and its
+server backend, and the same for the filling apart.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,9 +131,9 @@ def _prepare(customers: int) -> None:
     _PRODUCTS["credit"] = Product.objects.filter(kind="credit_pack").order_by("position")[0].pk
 
 
-def _checkout(account, card_id: int, n: int, key: str) -> tuple[str, float]:
-    """Fill the basket and pay it by card; (the checkout's status, seconds the payment took)."""
-    from billtone.basket.services import basket_item_add, basket_user_add, checkout_with_card
+def _fill(account, n: int) -> None:
+    """Fill the basket: a phone user on the National plan (extension `n`) and a pack."""
+    from billtone.basket.services import basket_item_add, basket_user_add
     from billtone.core.services import Actor
 
     actor = Actor.system("bench")
@@ -138,15 +146,48 @@ def _checkout(account, card_id: int, n: int, key: str) -> tuple[str, float]:
         actor=actor,
     )
     basket_item_add(account=account, product_id=_PRODUCTS["credit"], quantity=1, actor=actor)
-    started = time.perf_counter()
+
+
+def _pay(account, card_id: int, key: str) -> str:
+    """The checkout: pay the basket by saved card; the checkout's status."""
+    from billtone.basket.services import checkout_with_card
+    from billtone.core.services import Actor
+
     checkout = checkout_with_card(
-        account=account, idempotency_key=key, actor=actor, card_id=card_id
+        account=account, idempotency_key=key, actor=Actor.system("bench"), card_id=card_id
     )
-    return checkout.status, time.perf_counter() - started
+    return checkout.status
 
 
-def _worker(args) -> tuple[int, int, float, float]:
-    """Check out until the time is up; count what completed after the warm-up."""
+def _worker_fill(args) -> tuple[int, float]:
+    """Fill the basket of every customer of this worker's slice whose basket is empty (one
+    not paid last round is still full); (baskets filled, CPU seconds)."""
+    run, worker, workers, start_at = args
+    from django.db import connection
+
+    from billtone.accounts.models import Account
+    from billtone.basket.models import BasketLine
+
+    connection.close()  # never share the parent's connection
+    mine = [pk for pk, _ in _ACCOUNTS[worker::workers]]
+    full = set(
+        BasketLine.objects.filter(basket__account_id__in=mine).values_list(
+            "basket__account_id", flat=True
+        )
+    )
+    accounts = Account.objects.in_bulk([pk for pk in mine if pk not in full])
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
+    for account in accounts.values():
+        _fill(account, 100 + int(run.lstrip("r") or 0))  # one user per account and round
+    cpu = time.process_time() - cpu
+    connection.close()
+    return len(accounts), cpu
+
+
+def _worker_pay(args) -> tuple[int, int, float, float, bool]:
+    """Pay this worker's filled baskets, one after the other, until the time is up; count
+    what completed after the warm-up. (completed, not, seconds paying, CPU, ran out)"""
     run, worker, workers, seconds, warmup, start_at = args
     from django.db import connection
 
@@ -154,28 +195,28 @@ def _worker(args) -> tuple[int, int, float, float]:
 
     connection.close()  # never share the parent's connection
     mine = _ACCOUNTS[worker::workers]
-    accounts = {pk: Account.objects.get(pk=pk) for pk, _ in mine}
-    completed = failed = n = 0
+    accounts = Account.objects.in_bulk([pk for pk, _ in mine])
+    completed = failed = 0
     paying = 0.0
     time.sleep(max(0.0, start_at - time.time()))
     measure_from = start_at + warmup
     until = measure_from + seconds
     cpu_from = None
-    while (now := time.time()) < until:
-        account_id, card_id = mine[n % len(mine)]
-        n += 1
-        # never the same extension twice in one account, in this round or another
-        extension_n = int(run.lstrip("r") or 0) * 200_000 + n * workers + worker
+    ran_out = True
+    for n, (account_id, card_id) in enumerate(mine):
+        if (now := time.time()) >= until:
+            ran_out = False
+            break
+        started = time.perf_counter()
         try:
-            status, took = _checkout(
-                accounts[account_id], card_id, extension_n, f"{run}-{worker}-{n}"
-            )
+            status = _pay(accounts[account_id], card_id, f"{run}-{worker}-{n}")
         except Exception as error:  # counted, and the first few shown
-            status, took = f"error {type(error).__name__}: {error}", 0.0
+            status = f"error {type(error).__name__}: {error}"
+        took = time.perf_counter() - started
         if now < measure_from:
             continue
         if cpu_from is None:
-            cpu_from = time.process_time()
+            cpu_from = time.process_time() - took  # this checkout's CPU is in, roughly
         if status == "completed":
             completed += 1
             paying += took
@@ -185,26 +226,56 @@ def _worker(args) -> tuple[int, int, float, float]:
                 print(f"worker {worker}: checkout {status}", file=sys.stderr)
     cpu = time.process_time() - (cpu_from or time.process_time())
     connection.close()
-    return completed, failed, paying, cpu
+    return completed, failed, paying, cpu, ran_out
 
 
-def _run(run: str, workers: int, seconds: float, warmup: float):
+@dataclass
+class Round:
+    fills_per_s: float
+    fill_cpu_ms: float
+    rate: float  # checkouts per second: what is timed
+    completed: int
+    failed: int
+    paying_ms: float
+    cpu_ms: float
+    ran_out: bool
+
+    @property
+    def fill_and_pay(self) -> float:
+        """The old unit (a basket filled and paid), from the two phases' rates."""
+        return 1 / (1 / self.fills_per_s + 1 / self.rate) if self.rate else 0.0
+
+
+def _pool_map(function, args: list) -> list:
     from django.db import connections
 
     connections.close_all()  # the children fork without an open connection
     gc.collect()
     gc.freeze()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        start_at = time.time() + 1.0
-        results = pool.map(
-            _worker, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)]
-        )
+    with multiprocessing.get_context("fork").Pool(len(args)) as pool:
+        return pool.map(function, args)
+
+
+def _run(run: str, workers: int, seconds: float, warmup: float) -> Round:
+    start_at = time.time() + 1.0
+    filled = _pool_map(_worker_fill, [(run, w, workers, start_at) for w in range(workers)])
+    fill_seconds = time.time() - start_at
+    fills = sum(r[0] for r in filled)
+    start_at = time.time() + 1.0
+    results = _pool_map(
+        _worker_pay, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)]
+    )
     completed = sum(r[0] for r in results)
-    failed = sum(r[1] for r in results)
-    paying_ms = 1000 * sum(r[2] for r in results) / max(completed, 1)
-    cpu_ms = 1000 * sum(r[3] for r in results) / max(completed, 1)
-    return completed / seconds, completed, failed, paying_ms, cpu_ms
+    return Round(
+        fills_per_s=fills / fill_seconds,
+        fill_cpu_ms=1000 * sum(r[1] for r in filled) / max(fills, 1),
+        rate=completed / seconds,
+        completed=completed,
+        failed=sum(r[1] for r in results),
+        paying_ms=1000 * sum(r[2] for r in results) / max(completed, 1),
+        cpu_ms=1000 * sum(r[3] for r in results) / max(completed, 1),
+        ran_out=any(r[4] for r in results),
+    )
 
 
 def _check_books() -> str:
@@ -253,7 +324,8 @@ def _check_books() -> str:
 def _costs(checkouts: int) -> None:
     """Statements of one checkout (those repeated listed), then the CPU per checkout of N
     checkouts in this process and in its server backend (from /proc: the server must run on
-    this machine), less sensitive to a shared machine's load than checkouts/s."""
+    this machine), less sensitive to a shared machine's load than checkouts/s; the basket's
+    filling measured apart."""
     import re
     from collections import Counter
 
@@ -265,30 +337,51 @@ def _costs(checkouts: int) -> None:
     account_id, card_id = _ACCOUNTS[0]
     account = Account.objects.get(pk=account_id)
     for n in range(20):  # warm-up
-        _checkout(account, card_id, n, f"costs-warm-{n}")
+        _fill(account, n)
+        _pay(account, card_id, f"costs-warm-{n}")
+    with CaptureQueriesContext(connection) as filling:
+        _fill(account, 100)
     with CaptureQueriesContext(connection) as captured:
-        _checkout(account, card_id, 100, "costs-queries")
+        _pay(account, card_id, "costs-queries")
     shapes = Counter(
         re.sub(r"'[^']*'|\d+", "?", " ".join(q["sql"].split()))[:100] for q in captured
     )
-    print(f"{len(captured)} statements per checkout (BEGIN/COMMIT/SAVEPOINT included); repeated:")
+    print(
+        f"{len(captured)} statements per checkout (BEGIN/COMMIT/SAVEPOINT included; "
+        f"filling the basket apart: {len(filling)}); repeated:"
+    )
     for shape, count in shapes.most_common():
         if count > 1:
             print(f"  {count} x {shape}")
+    if os.environ.get("BENCH_LIST_STATEMENTS"):
+        for query in captured:
+            print("   ", " ".join(query["sql"].split())[:160])
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
 
-    def backend_cpu() -> float:  # utime + stime, fields 14 and 15 of /proc/<pid>/stat
+    def cpu() -> tuple[float, float]:  # Python; backend: utime + stime, fields 14 and 15
         fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return time.process_time(), backend
 
-    backend, python = backend_cpu(), time.process_time()
+    spent = {"fill": [0.0, 0.0], "pay": [0.0, 0.0]}
+
+    def measured(phase: str, before: tuple[float, float]) -> None:
+        after = cpu()
+        spent[phase][0] += after[0] - before[0]
+        spent[phase][1] += after[1] - before[1]
+
     for n in range(checkouts):
-        _checkout(account, card_id, 1000 + n, f"costs-{n}")
-    python = 1000 * (time.process_time() - python) / checkouts
-    backend = 1000 * (backend_cpu() - backend) / checkouts
-    print(f"{python:.1f} ms of Python, {backend:.1f} ms of backend CPU per checkout")
+        before = cpu()
+        _fill(account, 1000 + n)
+        measured("fill", before)
+        before = cpu()
+        _pay(account, card_id, f"costs-{n}")
+        measured("pay", before)
+    for phase, label in (("pay", "per checkout"), ("fill", "per basket filled (not timed)")):
+        python, backend = (1000 * value / checkouts for value in spent[phase])
+        print(f"{python:.1f} ms of Python, {backend:.1f} ms of backend CPU {label}")
 
 
 def _profile(checkouts: int, path: Path) -> None:
@@ -299,12 +392,14 @@ def _profile(checkouts: int, path: Path) -> None:
     account_id, card_id = _ACCOUNTS[0]
     account = Account.objects.get(pk=account_id)
     for n in range(20):  # warm-up
-        _checkout(account, card_id, n, f"profile-warm-{n}")
+        _fill(account, n)
+        _pay(account, card_id, f"profile-warm-{n}")
     profiler = Profiler(interval=0.0005)
-    profiler.start()
     for n in range(checkouts):
-        _checkout(account, card_id, 1000 + n, f"profile-{n}")
-    profiler.stop()
+        _fill(account, 1000 + n)
+        profiler.start()  # the sessions add up: only the checkouts are profiled
+        _pay(account, card_id, f"profile-{n}")
+        profiler.stop()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
     print(f"profile of {checkouts} checkouts in one process: {path}")
@@ -315,7 +410,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--accounts", type=int, default=800)
+    parser.add_argument("--accounts", type=int, default=2400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prefix", default="bt_bench")
     parser.add_argument("--scale", type=int, default=10, help="pgbench's scale (the reference)")
@@ -346,25 +441,33 @@ def main() -> None:
     pgbench_db = f"{options.prefix}_pgbench"
     if not options.skip_pgbench:
         pgbench_init(server, pgbench_db, options.scale)
-    rates, ratios = [], []
+    rates, old_rates, ratios = [], [], []
     for round_number in range(1, options.rounds + 1):
-        rate, completed, failed, paying_ms, cpu_ms = _run(
-            f"r{round_number}", options.workers, options.seconds, options.warmup
-        )
-        rates.append(rate)
+        result = _run(f"r{round_number}", options.workers, options.seconds, options.warmup)
+        rates.append(result.rate)
+        old_rates.append(result.fill_and_pay)
         print(
-            f"round {round_number}: {rate:.1f} checkouts/s ({completed} completed, "
-            f"{failed} not, {options.workers} clients, {options.seconds} s); payment step "
-            f"{paying_ms:.1f} ms mean; {cpu_ms:.1f} ms of client CPU per checkout"
+            f"round {round_number}: {result.rate:.1f} checkouts/s ({result.completed} "
+            f"completed, {result.failed} not, {options.workers} clients, {options.seconds} s); "
+            f"checkout {result.paying_ms:.1f} ms mean wall time; {result.cpu_ms:.1f} ms of "
+            "client CPU per checkout"
         )
+        print(
+            f"  not timed: baskets filled at {result.fills_per_s:.1f}/s "
+            f"({result.fill_cpu_ms:.1f} ms of client CPU each); the old unit, fill + pay: "
+            f"{result.fill_and_pay:.1f}/s"
+        )
+        if result.ran_out:
+            print("  RAN OUT of filled baskets before the time was up: raise --accounts")
         if not options.skip_pgbench:  # the reference, right after, with as many clients
             tps = pgbench_tps(server, pgbench_db, clients=options.workers, seconds=options.seconds)
-            ratios.append(rate / tps)
+            ratios.append(result.rate / tps)
             print(
                 f"  pgbench tpcb-like (scale {options.scale}): {tps:.0f} tps; "
-                f"ratio {rate / tps:.4f}"
+                f"ratio {result.rate / tps:.4f}"
             )
     print(f"median: {statistics.median(rates):.1f} checkouts/s over {len(rates)} rounds")
+    print(f"  the old unit, fill + pay (not the target's): {statistics.median(old_rates):.1f}/s")
     if ratios:
         print(f"median ratio to pgbench's tpcb-like tps: {statistics.median(ratios):.4f}")
     print(_check_books())
