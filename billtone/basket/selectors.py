@@ -100,6 +100,24 @@ class BasketView:
         return [(pk, views[0].line.product.name, views) for pk, views in groups.items()]
 
 
+LINE_KEY = ("pk", "kind", "product_id", "quantity", "phone_user_id", "phone_number_id", "currency")
+
+
+def basket_line_keys(*, account: Account) -> list[tuple]:
+    """What the basket's lines are (LINE_KEY each, in the basket's order), without pricing
+    them: a card checkout compares them, under the basket's lock, with the lines it quoted."""
+    return list(
+        BasketLine.objects.filter(basket__account=account)
+        .order_by("added_at", "id")
+        .values_list(*LINE_KEY)
+    )
+
+
+def line_keys(view: "BasketView") -> list[tuple]:
+    """The LINE_KEY of each line of a quoted basket: basket_line_keys as it was then."""
+    return [tuple(getattr(item.line, name) for name in LINE_KEY) for item in view.lines]
+
+
 def basket_lines(*, account: Account):
     return (
         BasketLine.objects.filter(basket__account=account)

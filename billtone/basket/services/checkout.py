@@ -29,8 +29,10 @@ from billtone.basket.quote import quote_changes, quote_token
 from billtone.basket.selectors import (
     ORPHAN_AFTER,
     BasketView,
+    basket_line_keys,
     basket_quote_get,
     checkout_get,
+    line_keys,
 )
 from billtone.basket.services.fulfil import basket_pay, checkout_key
 from billtone.basket.services.lines import basket_lock
@@ -198,7 +200,9 @@ def checkout_with_card(
     )
     if new_card is not None and not save_card:
         _card_forget(account=account, card=card, actor=actor)
-    return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)
+    return _settle(
+        account=account, checkout_id=checkout.pk, payment=payment, actor=actor, quoted=view
+    )
 
 
 def _card_forget(*, account: Account, card: SavedCard, actor: Actor) -> None:
@@ -265,7 +269,18 @@ def _orphan_settle(*, checkout: Checkout, actor: Actor) -> Checkout:
     return _settle(account=checkout.account, checkout_id=checkout.pk, payment=payment, actor=actor)
 
 
-def _settle(*, account: Account, checkout_id: int, payment: Payment, actor: Actor) -> Checkout:
+def _settle(
+    *,
+    account: Account,
+    checkout_id: int,
+    payment: Payment,
+    actor: Actor,
+    quoted: BasketView | None = None,
+) -> Checkout:
+    """Pay the basket from business funds once the card payment succeeded. `quoted`: the
+    quote this same request made when the customer pressed Pay (checkout.created_at) and
+    stored with the checkout; it is paid as it is when the basket's lines are still the ones
+    it priced (0021), otherwise the basket is priced again and compared with it."""
     if payment.status == PaymentStatus.FAILED:
         return _fail(checkout_id=checkout_id, message=payment.failure_message)
     if payment.status != PaymentStatus.SUCCEEDED:
@@ -276,8 +291,11 @@ def _settle(*, account: Account, checkout_id: int, payment: Payment, actor: Acto
             if checkout.status not in (CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT):
                 return checkout
             basket = basket_lock(account=account)
-            view = basket_quote_get(account=account, at=checkout.created_at)
-            quote_check(view=view, shown_quote=checkout.quote)
+            if quoted is not None and basket_line_keys(account=account) == line_keys(quoted):
+                view = quoted  # the lines it priced, as charged: no second pricing
+            else:
+                view = basket_quote_get(account=account, at=checkout.created_at)
+                quote_check(view=view, shown_quote=checkout.quote)
             return basket_pay(
                 account=account, basket=basket, checkout=checkout, view=view, actor=actor
             )

@@ -17,6 +17,7 @@ from billtone.core.money import Money
 from billtone.invoicing.models import Invoice, InvoiceSequence, Subscription
 from billtone.ledger.models import LedgerAccount, Transaction
 from billtone.ledger.services import customer_ledger_accounts
+from billtone.payments import services as payment_services
 from billtone.payments.models import Payment, SavedCard
 from billtone.payments.tests.conftest import SUCCEEDS, THREE_D_SECURE, add_card
 from billtone.telephony.errors import NumberUnavailable
@@ -329,3 +330,56 @@ def test_without_a_vat_rate_for_the_customer_country_nothing_can_be_paid(custome
 
     assert "France" in view.tax_problem and view.problems == [view.tax_problem]
     assert not Checkout.objects.exists()
+
+
+def charged_then(monkeypatch, meanwhile) -> None:
+    """The card is charged, then `meanwhile` happens (another tab, the back office) before
+    the checkout is settled."""
+    real = payment_services.card_charge
+
+    def charge(**kwargs):
+        payment = real(**kwargs)
+        meanwhile()
+        return payment
+
+    monkeypatch.setattr(payment_services, "card_charge", charge)
+
+
+def test_a_line_added_while_the_card_was_charged_is_priced_again_and_refused(
+    customer, shop, monkeypatch
+):
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+    charged_then(
+        monkeypatch,
+        lambda: services.basket_item_add(account=customer, product_id=shop.pack20.pk, actor=ACTOR),
+    )
+
+    checkout = services.checkout_with_card(
+        account=customer, idempotency_key="k10", actor=ACTOR, card_id=card.pk
+    )
+
+    assert checkout.status == "failed"
+    assert "stays in your business funds" in checkout.failure_message
+    assert balances(customer) == (checkout.gross, Decimal("0"))
+    assert Invoice.objects.count() == 0
+    assert not InvoiceSequence.objects.filter(next_number__gt=1).exists()
+    assert BasketLine.objects.filter(basket__account=customer).count() == 5
+
+
+def test_a_price_changed_while_the_card_was_charged_is_paid_as_agreed(customer, shop, monkeypatch):
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+    charged_then(
+        monkeypatch,
+        lambda: Price.objects.filter(product=shop.phone).update(amount=Decimal("160.00")),
+    )
+
+    checkout = services.checkout_with_card(
+        account=customer, idempotency_key="k11", actor=ACTOR, card_id=card.pk
+    )
+
+    assert checkout.status == "completed"
+    assert checkout.invoice.gross == checkout.gross == checkout.payment.money.amount
+    assert balances(customer) == (Decimal("0"), Decimal("20"))
+    assert not BasketLine.objects.filter(basket__account=customer).exists()
