@@ -1,8 +1,9 @@
 """Issuing an invoice, inside the transaction that posts what it invoices (checkout's).
 
-The number is the last thing taken: the sequence row is locked (select_for_update) and moved
-on just before the invoice is inserted, and stays locked until the caller commits; a rollback
-gives the number back. So numbers are gap-free and in the order of commit (0018).
+The number is the last thing taken: the sequence row is moved on (one UPDATE … RETURNING,
+which locks it) just before the invoice is inserted, and stays locked until the caller
+commits; a rollback gives the number back. So numbers are gap-free and in the order of
+commit (0018).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 
 from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
@@ -130,16 +130,29 @@ def _clean(*, account: Account, totals: Totals, tax: TaxTreatment, profile: Bill
 
 def _number_take() -> int:
     """The next number, its row locked until the caller's transaction ends."""
-    sequence = InvoiceSequence.objects.select_for_update().filter(name=SEQUENCE).first()
-    if sequence is None:  # the first invoice ever (or a test database flushed)
+    taken = _number_move_on()
+    if taken is None:  # the first invoice ever (or a test database flushed)
         try:
             with transaction.atomic():
                 InvoiceSequence.objects.create(name=SEQUENCE, next_number=1)
         except IntegrityError:
             pass  # another issuer made it at the same moment
-        sequence = InvoiceSequence.objects.select_for_update().get(name=SEQUENCE)
-    InvoiceSequence.objects.filter(pk=sequence.pk).update(next_number=F("next_number") + 1)
-    return sequence.next_number
+        taken = _number_move_on()
+    return taken
+
+
+def _number_move_on() -> int | None:
+    # One statement instead of SELECT … FOR UPDATE then UPDATE (the ORM's update cannot say
+    # RETURNING): the UPDATE locks the row until the caller's transaction ends and returns
+    # the number it took. SQLite has RETURNING since 3.35, PostgreSQL long before.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoicesequence SET next_number = next_number + 1 "
+            "WHERE name = %s RETURNING next_number - 1",
+            [SEQUENCE],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _replayed(*, account: Account, source_key: str, ledger_transaction: Transaction):
