@@ -195,9 +195,12 @@ def checkout_with_card(
     except ApplicationError as error:  # refused before the gateway: nothing was charged
         _fail(checkout_id=checkout.pk, message=error.detail)
         raise
-    Checkout.objects.filter(pk=checkout.pk).update(
-        payment=payment, status=CheckoutStatus.AWAITING_PAYMENT
-    )
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+        Checkout.objects.filter(pk=checkout.pk).update(
+            payment=payment, status=CheckoutStatus.AWAITING_PAYMENT
+        )
+    # else _settle links the payment in the transaction that completes or fails the checkout;
+    # a process stopped before that leaves it pending, found by its key (_orphan_settle).
     if new_card is not None and not save_card:
         _card_forget(account=account, card=card, actor=actor)
     return _settle(
@@ -282,7 +285,7 @@ def _settle(
     stored with the checkout; it is paid as it is when the basket's lines are still the ones
     it priced (0021), otherwise the basket is priced again and compared with it."""
     if payment.status == PaymentStatus.FAILED:
-        return _fail(checkout_id=checkout_id, message=payment.failure_message)
+        return _fail(checkout_id=checkout_id, message=payment.failure_message, payment=payment)
     if payment.status != PaymentStatus.SUCCEEDED:
         return Checkout.objects.get(pk=checkout_id)  # 3-D Secure, or an outcome to come
     try:
@@ -290,6 +293,7 @@ def _settle(
             checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
             if checkout.status not in (CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT):
                 return checkout
+            checkout.payment = payment  # saved with the checkout's completion
             basket = basket_lock(account=account)
             if quoted is not None and basket_line_keys(account=account) == line_keys(quoted):
                 view = quoted  # the lines it priced, as charged: no second pricing
@@ -307,12 +311,13 @@ def _settle(
             "the basket with business funds when it is ready."
         )
         logger.info("Checkout %s: paid by card, not completed: %s", checkout_id, error.slug)
-        return _fail(checkout_id=checkout_id, message=message)
+        return _fail(checkout_id=checkout_id, message=message, payment=payment)
 
 
-def _fail(*, checkout_id: int, message: str) -> Checkout:
+def _fail(*, checkout_id: int, message: str, payment: Payment | None = None) -> Checkout:
+    linked = {"payment": payment} if payment is not None else {}
     Checkout.objects.filter(
         pk=checkout_id,
         status__in=(CheckoutStatus.PENDING, CheckoutStatus.AWAITING_PAYMENT),
-    ).update(status=CheckoutStatus.FAILED, failure_message=message[:500])
+    ).update(status=CheckoutStatus.FAILED, failure_message=message[:500], **linked)
     return Checkout.objects.select_related("payment", "invoice").get(pk=checkout_id)

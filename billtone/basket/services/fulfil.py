@@ -142,5 +142,5 @@ def basket_pay(
     checkout.invoice = invoice
     checkout.completed_at = clock.now()
     checkout.failure_message = ""
-    checkout.save(update_fields=["status", "invoice", "completed_at", "failure_message"])
+    checkout.save(update_fields=["status", "payment", "invoice", "completed_at", "failure_message"])
     return checkout
