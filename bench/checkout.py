@@ -4,13 +4,13 @@ What is timed: the checkout alone, `checkout_with_card` with a saved card, as is
 Each round first fills every customer's basket (a phone user on the National plan and a
 call-credit pack: `basket_user_add`, `basket_item_add`), with the same 8 clients but outside
 the checkout's clock; then the clients pay those baskets for a fixed time, each customer at
-most once a round. A checkout is: the pending checkout and the pending card payment
-committed, the card charged in the payments app's three steps (the sandbox gateway answers
-in-process, no lock held), then the payment's outcome and the basket's settlement (ledger
-postings, the user activated, the invoice issued under its gap-free number, the
-subscription started, the basket emptied). PDFs and emails are queued after commit (files in
-a scratch queue folder) and not rendered: issue 17 leaves them out, as they run after commit
-in the background.
+most once a round. A checkout is: the pending checkout committed, the card charged in the
+payments app's three steps (the pending payment committed, the sandbox gateway answering
+in-process with no lock held, the outcome posted to business funds), then in one transaction
+the basket's settlement (ledger postings, the user activated, the invoice issued under its
+gap-free number, the subscription started, the basket emptied, the checkout completed).
+PDFs and emails are queued after commit (files in a scratch queue folder) and not rendered:
+issue 17 leaves them out, as they run after commit in the background.
 
 Each round reports checkouts per second (what is timed), the mean wall time of one checkout,
 the client CPU per checkout, and, labelled as such, the filling's rate and the rate of the
