@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 
 from billtone.accounts.models import Account, BillingProfile
 from billtone.basket import selectors, services
@@ -18,6 +19,7 @@ from billtone.invoicing.models import Invoice, InvoiceSequence, Subscription
 from billtone.ledger.models import LedgerAccount, Transaction
 from billtone.ledger.services import customer_ledger_accounts
 from billtone.payments import services as payment_services
+from billtone.payments.gateways.sandbox import SandboxGateway
 from billtone.payments.models import Payment, SavedCard
 from billtone.payments.tests.conftest import SUCCEEDS, THREE_D_SECURE, add_card
 from billtone.telephony.errors import NumberUnavailable
@@ -383,3 +385,44 @@ def test_a_price_changed_while_the_card_was_charged_is_paid_as_agreed(customer, 
     assert checkout.invoice.gross == checkout.gross == checkout.payment.money.amount
     assert balances(customer) == (Decimal("0"), Decimal("20"))
     assert not BasketLine.objects.filter(basket__account=customer).exists()
+
+
+def test_a_card_checkout_inside_another_transaction_is_refused(customer, shop):
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        services.checkout_with_card(
+            account=customer, idempotency_key="k12", actor=ACTOR, card_id=card.pk
+        )
+
+    assert not Checkout.objects.exists() and not Payment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkout_and_its_payment_are_committed_before_the_gateway_is_asked(
+    customer, shop, monkeypatch
+):
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+    seen = []
+    real = SandboxGateway.card_charge
+
+    def charge(self, **kwargs):
+        seen.append(
+            (
+                connection.in_atomic_block,
+                list(Checkout.objects.values_list("status", flat=True)),
+                list(Payment.objects.values_list("status", flat=True)),
+            )
+        )
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, "card_charge", charge)
+    checkout = services.checkout_with_card(
+        account=customer, idempotency_key="k13", actor=ACTOR, card_id=card.pk
+    )
+
+    # no transaction open while the gateway is asked: both rows were committed by then
+    assert seen == [(False, ["pending"], ["pending"])]
+    assert checkout.status == "completed" and checkout.payment.status == "succeeded"
