@@ -1,30 +1,34 @@
-"""Bill runs in the back office, read-only (starting one from a page comes with its own page)."""
+"""Bill runs in the back office: the list with each run's counts, "Start a bill run" (a
+confirmation, refused while one is running) and a run's page, its progress polled live."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from billtone.billing.models import BillFailure, BillRun
+from billtone.billing.models import BillRun
+from billtone.billing.selectors import accounts_due, bill_run_live
+from billtone.billing.services import BillRunRunning, bill_run_start
+from billtone.billing.services.run import STALE_AFTER
+from billtone.core import clock
 from billtone.core.admin import ReadOnlyAdmin
+from billtone.core.services import Actor
 
-
-class BillFailureInline(admin.TabularInline):
-    model = BillFailure
-    fields = ["account", "period", "reason", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+FAILURES_SHOWN = 200
 
 
 @admin.register(BillRun)
 class BillRunAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/billing/billrun/change_list.html"
+    change_form_template = "admin/billing/billrun/change_form.html"
     list_display = [
-        "id",
+        "__str__",
         "status",
         "at",
         "started_at",
         "finished_at",
+        "started_by",
         "due",
         "invoiced",
         "skipped",
@@ -34,4 +38,68 @@ class BillRunAdmin(ReadOnlyAdmin):
         "left_unpaid",
     ]
     list_filter = ["status"]
-    inlines = [BillFailureInline]
+    fields = ["at", "started_at", "finished_at", "started_by", "fanned_out", "error"]
+    readonly_fields = fields
+
+    def _may_start(self, request) -> bool:
+        return request.user.has_perm("billing.add_billrun")
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"may_start": self._may_start(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = BillRun.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        extra = {**self._progress_context(run), **(extra_context or {})} if run else {}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def _progress_context(self, run: BillRun) -> dict:
+        return {
+            "run": run,
+            "finished": run.status != BillRun.Status.RUNNING,
+            "failures": run.failures.select_related("account")[:FAILURES_SHOWN],
+            "progress_url": reverse("admin:billing_billrun_progress", args=[run.pk]),
+        }
+
+    def progress_view(self, request, run_id: int):
+        """The run's counts and failures alone, for its page to poll."""
+        run = BillRun.objects.filter(pk=run_id).first()
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404("No such bill run.")
+        return TemplateResponse(
+            request, "admin/billing/billrun/_progress.html", self._progress_context(run)
+        )
+
+    def start_view(self, request):
+        """GET: what a run would bill now, and a button; POST: start it (once at a time)."""
+        if not self._may_start(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            actor = Actor(label=request.user.get_username(), user_id=request.user.pk)
+            try:
+                run = bill_run_start(actor=actor)
+            except BillRunRunning as running:
+                messages.error(request, running.detail)
+                return HttpResponseRedirect(
+                    reverse("admin:billing_billrun_change", args=[running.run.pk])
+                )
+            messages.success(request, f"Bill run #{run.pk} started.")
+            return HttpResponseRedirect(reverse("admin:billing_billrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Start a bill run",
+            "opts": self.model._meta,
+            "due": len(accounts_due(at=clock.now())),
+            "live": bill_run_live(stale_after=STALE_AFTER),
+        }
+        return TemplateResponse(request, "admin/billing/billrun/start.html", context)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("start/", wrap(self.start_view), name="billing_billrun_start"),
+            path(
+                "<int:run_id>/progress/", wrap(self.progress_view), name="billing_billrun_progress"
+            ),
+            *super().get_urls(),
+        ]

@@ -24,6 +24,10 @@ class BillRun(models.Model):
     paid_from_funds = models.PositiveIntegerField(default=0)
     paid_by_card = models.PositiveIntegerField(default=0)
     left_unpaid = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0, help_text="chunks the due accounts made")
+    chunks_done = models.PositiveIntegerField(default=0, help_text="chunks that reported")
+    fanned_out = models.BooleanField(default=False, help_text="chunks sent to Celery workers")
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="last progress")
     error = models.TextField(blank=True)
 
     class Meta:
@@ -37,6 +41,31 @@ class BillRun(models.Model):
 
     def __str__(self) -> str:
         return f"Bill run #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def accounts_done(self) -> int:
+        """Each account of a reported chunk was invoiced, skipped or failed."""
+        return self.invoiced + self.skipped + self.failed
+
+
+class BillChunk(models.Model):
+    """One chunk of a run's due accounts. `finished_at` is set once, by the chunk's first
+    report: a chunk run again (a worker lost, a message redelivered) bills nothing twice and
+    counts nothing twice."""
+
+    run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunk_rows")
+    number = models.PositiveIntegerField()
+    accounts = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="bill_chunk_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} chunk {self.number}"
 
 
 class BillFailure(models.Model):

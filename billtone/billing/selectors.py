@@ -4,7 +4,7 @@ account's next bills, computed by the engine the bill run uses, and how each wil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from billtone.billing.engine import (
     period_due,
     period_key,
 )
+from billtone.billing.models import BillRun
 from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
@@ -221,3 +222,15 @@ def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
             )
         )
     return bills
+
+
+def bill_run_live(*, stale_after: timedelta) -> BillRun | None:
+    """The run still running with progress within `stale_after`, if any. One running with
+    no progress for longer was abandoned (its process killed): not live."""
+    return (
+        BillRun.objects.filter(
+            status=BillRun.Status.RUNNING, updated_at__gte=clock.now() - stale_after
+        )
+        .order_by("-started_at")
+        .first()
+    )

@@ -15,6 +15,11 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 # Every task run in-process, right when it is scheduled (an upload then holds its request, an
 # import command sends its emails before it ends): for test servers started as subprocesses.
+# Bill runs fan their chunks out to the workers when a real broker is set (decision 0023);
+# on the filesystem queue they bill in the process that runs them.
+BILLTONE_BILL_RUN_FAN_OUT = env_bool(
+    "BILLTONE_BILL_RUN_FAN_OUT", CELERY_BROKER_URL != "filesystem://"
+)
 CELERY_TASK_ALWAYS_EAGER = env_bool("BILLTONE_TASKS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
