@@ -84,3 +84,18 @@ class BillFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.period}: {self.reason[:60]}"
+
+
+class BillCollection(models.Model):
+    """A bill's first collection was done (whatever its outcome). An open bill without one
+    was issued by a run that died before collecting it: the next run collects it (with the
+    same payment key, so never twice)."""
+
+    invoice = models.OneToOneField(
+        "invoicing.Invoice", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    outcome = models.CharField(max_length=20)
+    collected_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.outcome}"

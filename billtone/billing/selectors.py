@@ -19,7 +19,7 @@ from billtone.billing.engine import (
     period_due,
     period_key,
 )
-from billtone.billing.models import BillRun
+from billtone.billing.models import BillCollection, BillRun
 from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
@@ -234,3 +234,14 @@ def bill_run_live(*, stale_after: timedelta) -> BillRun | None:
         .order_by("-started_at")
         .first()
     )
+
+
+def bills_uncollected(*, account_ids=None):
+    """Open bills never collected (their run died between issuing and collecting): ids of
+    the invoices, and of their accounts, for the next run to collect."""
+    rows = Invoice.objects.filter(
+        source_key__startswith=KEY_PREFIX, status=Invoice.Status.OPEN
+    ).filter(~Exists(BillCollection.objects.filter(invoice_id=OuterRef("pk"))))
+    if account_ids is not None:
+        rows = rows.filter(account_id__in=account_ids)
+    return rows

@@ -20,6 +20,8 @@ if CELERY_BROKER_URL == "filesystem://":
 BILLTONE_BILL_RUN_FAN_OUT = env_bool(
     "BILLTONE_BILL_RUN_FAN_OUT", CELERY_BROKER_URL != "filesystem://"
 )
+# Processes sharing a broker with others (a test, a second installation) name their queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("BILLTONE_CELERY_QUEUE", "celery")
 CELERY_TASK_ALWAYS_EAGER = env_bool("BILLTONE_TASKS_EAGER")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

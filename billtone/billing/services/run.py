@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from billtone.billing.models import BillChunk, BillRun
-from billtone.billing.selectors import accounts_due, bill_run_live
+from billtone.billing.models import BillChunk, BillCollection, BillRun
+from billtone.billing.selectors import accounts_due, bill_run_live, bills_uncollected
 from billtone.billing.services.collect import bill_collect
 from billtone.billing.services.issue import bills_issue
 from billtone.core import clock
@@ -81,7 +81,10 @@ def bill_chunk(
     run = BillRun.objects.filter(pk=run_id).first() if run_id else None
     issued = bills_issue(account_ids=account_ids, at=at, run=run, actor=actor)
     counts = ChunkCounts(invoiced=len(issued.issued), skipped=issued.skipped, failed=issued.failed)
-    for invoice_id in [*issued.issued, *issued.open_before]:
+    # Also the bills an earlier run issued and died before collecting.
+    left = bills_uncollected(account_ids=account_ids).values_list("pk", flat=True)
+    to_collect = list(dict.fromkeys([*issued.issued, *issued.open_before, *left]))
+    for invoice_id in to_collect:
         try:
             outcome = bill_collect(invoice_id=invoice_id, actor=actor).outcome
         except Exception:  # a gateway or a bug: the invoice stays open for dunning
@@ -90,6 +93,9 @@ def bill_chunk(
         counter = _OUTCOME_COUNTER.get(outcome)
         if counter:
             setattr(counts, counter, getattr(counts, counter) + 1)
+        BillCollection.objects.get_or_create(
+            invoice_id=invoice_id, defaults={"outcome": outcome, "collected_at": clock.now()}
+        )
     if issued.issued:
         _documents_schedule(issued.issued)
     if run is not None:
@@ -190,7 +196,9 @@ def bill_run_execute(
     fan_out = broker_configured() if fan_out is None else fan_out
     at = run.at
     try:
-        due = accounts_due(at=at)
+        # With the accounts whose bill an earlier run issued but died before collecting.
+        uncollected = bills_uncollected().values_list("account_id", flat=True)
+        due = sorted({*accounts_due(at=at), *uncollected})
         chunks = [due[start : start + chunk_size] for start in range(0, len(due), chunk_size)]
         with transaction.atomic():
             BillChunk.objects.bulk_create(

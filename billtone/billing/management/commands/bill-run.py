@@ -1,6 +1,8 @@
-"""billtone bill-run: bill every account whose bill moment has come, in this process."""
+"""billtone bill-run: bill every account whose bill moment has come: in this process, or
+with a broker, by the Celery workers the chunks are handed to, their counts followed here."""
 
 import getpass
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
@@ -51,11 +53,26 @@ class Command(BaseCommand):
 
         with progress:
             run = bill_run(actor=actor, at=at, chunk_size=options["chunk_size"], progress=report)
+            if run.fanned_out:
+                progress.console.print(
+                    f"Handed {run.chunks} chunks of {run.due} accounts to the Celery workers; "
+                    "following their counts (Ctrl-C stops following, not the run)."
+                )
+                run = self._follow(run, lambda r: report(r.accounts_done, r.due, None))
         console.print(self._summary(run))
         if run.status == BillRun.Status.FAILED:
             raise CommandError(f"The bill run failed: {run.error}")
         for failure in run.failures.order_by("account_id")[:20]:
             console.print(f"[yellow]Account {failure.account_id}:[/yellow] {failure.reason}")
+
+    def _follow(self, run: BillRun, report) -> BillRun:
+        """Until the last chunk has reported (the workers finish the run)."""
+        while run.status == BillRun.Status.RUNNING:
+            report(run)
+            time.sleep(0.5)
+            run.refresh_from_db()
+        report(run)
+        return run
 
     def _summary(self, run: BillRun) -> Table:
         table = Table(title=f"Bill run #{run.pk} ({run.get_status_display()})", show_header=False)
