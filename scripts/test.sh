@@ -15,4 +15,6 @@ env -u DATABASE_URL "${PYTEST[@]}"
 
 echo "== tests on PostgreSQL"
 source scripts/postgres.sh
+source scripts/redis.sh
+redis_use  # the bill run through a real Celery worker (billing, PostgreSQL only)
 DATABASE_URL="$(postgres_url)" "${PYTEST[@]}"
