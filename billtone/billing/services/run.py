@@ -160,7 +160,15 @@ def bill_run_start(*, actor: Actor, at: datetime | None = None) -> BillRun:
 
 
 def bill_run_create(*, actor: Actor, at: datetime | None = None) -> BillRun:
+    """A new run's row; runs abandoned meanwhile (no progress for STALE_AFTER: their process
+    killed) are marked failed, so that their pages stop saying "running"."""
     now = clock.now()
+    BillRun.objects.filter(status=BillRun.Status.RUNNING, updated_at__lt=now - STALE_AFTER).update(
+        status=BillRun.Status.FAILED,
+        finished_at=now,
+        error="Abandoned: no progress for 30 minutes (its process stopped). Later runs bill "
+        "and collect what it left; nothing is billed twice.",
+    )
     return BillRun.objects.create(
         at=at or now, started_at=now, updated_at=now, started_by=actor.label[:200]
     )

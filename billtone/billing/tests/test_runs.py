@@ -92,6 +92,8 @@ def test_one_run_at_a_time_from_the_back_office_and_the_scheduler(due):
     BillRun.objects.filter(pk=live.pk).update(updated_at=clock.now() - timedelta(hours=1))
     bill_run_task.delay()
     assert BillRun.objects.count() == 2
+    live.refresh_from_db()
+    assert live.status == "failed" and live.error.startswith("Abandoned")
 
 
 def test_the_back_office_starts_a_run_and_shows_its_progress(due, staff, fan_out):
