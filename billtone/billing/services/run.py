@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from billtone.billing.models import BillChunk, BillCollection, BillRun
@@ -149,14 +149,25 @@ def bill_run_start(*, actor: Actor, at: datetime | None = None) -> BillRun:
     from billtone.billing.tasks import bill_run_execute_task
 
     with transaction.atomic():
-        # One start at a time: two clicks at once wait here, the second sees the first run.
-        list(BillRun.objects.select_for_update().filter(status=BillRun.Status.RUNNING))
+        _start_lock()
         live = bill_run_live(stale_after=STALE_AFTER)
         if live is not None:
             raise BillRunRunning(live)
         run = bill_run_create(actor=actor, at=at)
         transaction.on_commit(lambda: bill_run_execute_task.delay(run_id=run.pk))
     return run
+
+
+START_LOCK = 0x6269_6C6C  # "bill": the advisory lock key of bill_run_start
+
+
+def _start_lock() -> None:
+    """One start at a time: two clicks at once wait here, and the second sees the first run.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite: its transactions are IMMEDIATE
+    (settings), so they are serialised already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [START_LOCK])
 
 
 def bill_run_create(*, actor: Actor, at: datetime | None = None) -> BillRun:

@@ -55,3 +55,27 @@ def test_two_bill_runs_at_once_issue_each_bill_once(customer_in, shop, monkeypat
     assert numbers == list(range(1, checkouts + ACCOUNTS + 1))
     assert InvoiceSequence.objects.get().next_number == checkouts + ACCOUNTS + 1
     assert all(b.status == "paid" for b in bills)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_back_office_starts_at_once_start_one_run(monkeypatch):
+    from billtone.billing.services import BillRunRunning, bill_run_start
+
+    # The run stays running (its task not run): the second start must see it.
+    monkeypatch.setattr("billtone.billing.tasks.bill_run_execute_task.delay", lambda **kw: None)
+    barrier = threading.Barrier(2)
+
+    def start(_):
+        try:
+            barrier.wait(timeout=30)
+            return bill_run_start(actor=ACTOR).pk
+        except BillRunRunning as refused:
+            return refused
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(start, [0, 1]))
+
+    assert BillRun.objects.count() == 1
+    assert sorted(type(r).__name__ for r in results) == ["BillRunRunning", "int"]
