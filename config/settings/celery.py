@@ -1,5 +1,5 @@
 from .base import BASE_DIR
-from .env import env_bool, env_str
+from .env import env_bool, env_int, env_str
 
 # Background work (docs/decisions/0011-background-worker-without-a-broker.md): Celery on
 # RabbitMQ or Redis when BILLTONE_BROKER_URL is set; without one, Celery on kombu's
@@ -65,10 +65,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     # Bills are issued at midnight in each account's time zone: a run every 15 minutes
-    # bills each zone soon after its moment; one with nothing due ends at once.
+    # bills each zone soon after its moment; one with nothing due ends at once; one still
+    # running makes the next skip.
     "billing-bill-run": {
         "task": "billtone.billing.tasks.bill_run_task",
-        "schedule": 900.0,
+        "schedule": 60.0 * env_int("BILLTONE_BILL_RUN_MINUTES", 15),
     },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
