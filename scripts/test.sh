@@ -16,5 +16,6 @@ env -u DATABASE_URL "${PYTEST[@]}"
 echo "== tests on PostgreSQL"
 source scripts/postgres.sh
 source scripts/redis.sh
+postgres_use  # sets POSTGRES_URL; a throwaway server lives as long as this shell
 redis_use  # the bill run through a real Celery worker (billing, PostgreSQL only)
-DATABASE_URL="$(postgres_url)" "${PYTEST[@]}"
+DATABASE_URL="$POSTGRES_URL" "${PYTEST[@]}"
