@@ -21,6 +21,7 @@ urlpatterns = [
     path("billing/", include("billtone.telephony.urls")),
     path("billing/", include("billtone.invoicing.urls")),
     path("billing/", include("billtone.basket.urls")),
+    path("billing/", include("billtone.billing.urls")),
     path("", include("billtone.web.urls")),
 ]
 

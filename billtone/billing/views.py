@@ -1,0 +1,29 @@
+from django.shortcuts import render
+
+from billtone.accounts.decorators import billing_required
+from billtone.billing import selectors
+from billtone.catalog.tax import TaxRateMissing
+from billtone.ledger.selectors import account_locale
+
+SHOWN = 3  # bills on the page at first; "Show more" adds as many, up to MOST
+MOST = 12
+
+
+def _count(request) -> int:
+    try:
+        return min(max(int(request.GET.get("count", SHOWN)), SHOWN), MOST)
+    except ValueError:
+        return SHOWN
+
+
+@billing_required
+def next_bill(request):
+    """Figure 10.3: the next bills, as the bill run will issue them, and how each is paid."""
+    count = _count(request)
+    context = {"locale": account_locale(account=request.account), "count": count, "bills": []}
+    try:
+        context["bills"] = selectors.next_bills(account=request.account, count=count)
+    except TaxRateMissing as missing:
+        context["problem"] = missing.detail
+    context["more"] = len(context["bills"]) == count < MOST and min(count + SHOWN, MOST)
+    return render(request, "billing/next_bill.html", context)
