@@ -1,7 +1,7 @@
 """Demo data: an operator with bank details, its catalog (demo/catalog.py) and two customer
 accounts, with money recorded through the apps' own services (a statement import, a saved
-card), and the first customer's shopping (demo/basket.py: a paid checkout and its invoice, a
-basket in progress)."""
+card), the first customer's shopping (demo/basket.py: a paid checkout and its invoice, a
+basket in progress) and the second's unpaid monthly bill (demo/billing.py)."""
 
 import io
 import json
@@ -27,6 +27,7 @@ from billtone.banktransfers.services import (
 from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.demo.basket import demo_basket_waiting, demo_checkout
+from billtone.demo.billing import demo_open_bill
 from billtone.demo.catalog import demo_catalog
 from billtone.demo.telephony import demo_numbers, demo_phone_user
 from billtone.payments.selectors import card_list
@@ -210,4 +211,6 @@ def demo_create() -> list[DemoLogin]:
                 country="GB",
             ),
         )
+    globex = Account.objects.select_related("billing_profile").get(name="Globex Ltd")
+    demo_open_bill(globex, actor)
     return DEMO_LOGINS
