@@ -3,6 +3,8 @@ from django.shortcuts import render
 from billtone.accounts.decorators import billing_required
 from billtone.billing import selectors
 from billtone.catalog.tax import TaxRateMissing
+from billtone.core.money import Money
+from billtone.invoicing.selectors import invoices_open
 from billtone.ledger.selectors import account_locale
 
 SHOWN = 3  # bills on the page at first; "Show more" adds as many, up to MOST
@@ -26,4 +28,8 @@ def next_bill(request):
     except TaxRateMissing as missing:
         context["problem"] = missing.detail
     context["more"] = len(context["bills"]) == count < MOST and min(count + SHOWN, MOST)
+    context["unpaid"] = [  # bills issued and still owed: not in Next Bill, but worth a word
+        (invoice, Money(invoice.gross - invoice.credited, invoice.currency))
+        for invoice in invoices_open(account=request.account)
+    ]
     return render(request, "billing/next_bill.html", context)

@@ -98,6 +98,7 @@ def test_next_bill_equals_the_invoice_the_bill_run_issues(page, login, shot, art
     page.context.clear_cookies()
     login(page, "owner@globex.example", DEMO_PASSWORD)
     page.goto("/billing/next-bill/")
+    expect(page.locator("#unpaid-bills")).to_contain_text("Still unpaid: INV-")
     warning = page.locator("section.bill").first.locator(".warning")
     expect(warning).to_contain_text("Neither your business funds nor a card")
     expect(warning.get_by_role("link", name="Add Bank Transfer")).to_be_visible()
