@@ -20,6 +20,7 @@ from billtone.core import clock
 from billtone.core.errors import ApplicationError
 from billtone.core.services import Actor
 from billtone.invoicing.models import Invoice
+from billtone.invoicing.services import invoice_pdf_render
 from billtone.telephony.selectors import numbers_available
 
 logger = logging.getLogger(__name__)
@@ -75,4 +76,7 @@ def demo_open_bill(account: Account, actor: Actor) -> Invoice | None:
         return None
     # Only this account: a bill run at this moment would bill the other demo accounts too.
     bill_chunk(account_ids=[account.pk], at=ahead[0].moment, run_id=None, actor=actor)
-    return bills.first()
+    invoice = bills.first()
+    if invoice is not None:  # its PDF now, as demo/basket.py does: the pages show it at once
+        invoice_pdf_render(invoice_id=invoice.pk)
+    return invoice
