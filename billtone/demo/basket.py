@@ -1,7 +1,7 @@
 """The demo customer's shopping (issue 17), through the basket's own services: a checkout paid
-with business funds (users on the National and International plans, a Berlin and a mobile
-number, call credit), so that an invoice with its PDF, subscriptions (a real Next Bill),
-active users and assigned numbers exist; and a basket in progress (a user on the
+with business funds (users on the National and International plans, a Berlin number,
+call credit), so that an invoice with its PDF, subscriptions (a real Next Bill),
+active users and an assigned number exist; and a basket in progress (a user on the
 International plan, awaiting payment) so that the header's badge shows a value. Safe to run
 again: the checkout is found by its idempotency key, the waiting user by its extension;
 neither is made again once the customer has bought or removed it."""
@@ -39,12 +39,9 @@ def _basket_fill(account: Account, actor: Actor) -> None:
     international = Product.objects.get(code="international")
     basket_user_add(account=account, plan_id=international.pk, actor=actor, **BOUGHT_TOO)
     currency = account.billing_profile.currency
-    for number_type in ("geographic", "mobile"):
-        numbers = numbers_available(
-            country="DE", number_type=number_type, currency=currency, limit=1
-        )
-        if numbers:
-            basket_number_add(account=account, number_id=numbers[0].pk, actor=actor)
+    numbers = numbers_available(country="DE", number_type="geographic", currency=currency, limit=1)
+    if numbers:
+        basket_number_add(account=account, number_id=numbers[0].pk, actor=actor)
     credit = Product.objects.get(code="credit-20")
     basket_item_add(account=account, product_id=credit.pk, actor=actor)
 
