@@ -11,6 +11,7 @@ from django.test import Client
 from billtone.accounts.models import Membership
 from billtone.accounts.services import member_add
 from billtone.billing.tests.conftest import ACTOR, buy, card_on, fund
+from billtone.catalog.models import TaxRate
 from billtone.ledger.services import customer_ledger_accounts
 from conftest import api_client_for, owner_of
 
@@ -135,3 +136,23 @@ def test_a_bad_count_is_a_problem(berlin, count):
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     assert "count" in response.json()["errors"]
+
+
+def test_show_more_bills_and_a_bad_count_on_the_page(berlin):
+    client = _web(berlin)
+    with time_machine.travel(LOOKED, tick=False):
+        more = client.get("/billing/next-bill/?count=6").content.decode()
+        bad = client.get("/billing/next-bill/?count=many").content.decode()
+    assert more.count('class="card bill"') == 6 and 'href="?count=9"' in more
+    assert bad.count('class="card bill"') == 3 and 'href="?count=6"' in bad
+
+
+def test_vat_not_set_up_is_said_on_the_page_and_a_409_in_the_api(berlin):
+    TaxRate.objects.filter(country="DE").delete()
+    with time_machine.travel(LOOKED, tick=False):
+        page = _web(berlin).get("/billing/next-bill/")
+        overview = _web(berlin).get("/")
+        api = api_client_for(owner_of(berlin)).get("/api/v1/next-bill")
+    assert page.status_code == 200 and "VAT for Germany is not set up yet" in page.content.decode()
+    assert overview.status_code == 200 and "VAT for Germany" in overview.content.decode()
+    assert api.status_code == 409 and api.json()["type"].endswith("tax-rate-missing")
