@@ -26,6 +26,7 @@ from billtone.catalog.tax import TaxTreatment, tax_treatment
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.invoicing.models import Invoice, Subscription
+from billtone.invoicing.selectors import invoices_open
 from billtone.ledger.models import LedgerKind
 from billtone.ledger.selectors import customer_ledger_account_get
 from billtone.payments.selectors import auto_payments_enabled, card_default_get
@@ -153,11 +154,23 @@ def account_subscription_terms(*, account: Account) -> list[SubscriptionTerms]:
     return [SubscriptionTerms.of(row) for row in active.order_by("id")]
 
 
+def _funds_left_after_open_invoices(*, account: Account, funds: Money) -> Money:
+    """What business funds hold for the next bills once they have paid the open invoices
+    they cover, oldest first and whole, as arriving funds and dunning tries pay them."""
+    for invoice in invoices_open(account=account).only("gross", "credited", "currency"):
+        due = Money(invoice.gross - invoice.credited, invoice.currency)
+        if due.currency != funds.currency or due > funds:
+            break
+        funds -= due
+    return funds
+
+
 def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
     """The account's next `count` bills, as the bill run will issue them (the same engine),
     each with how it will be paid: business funds first when the operator bills from funds
-    and they cover it (each bill taking its share), else the default card when automatic
-    payments are on, else a warning. TaxRateMissing when the VAT cannot be decided."""
+    and they cover it (open invoices taking theirs first, then each bill its share), else
+    the default card when automatic payments are on, else a warning. TaxRateMissing when
+    the VAT cannot be decided."""
     profile = BillingProfile.objects.get(account=account)
     operator = operator_profile_get()
     currency = profile.currency
@@ -175,6 +188,8 @@ def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
     )
     funds_row = customer_ledger_account_get(account=account, kind=LedgerKind.BUSINESS_FUNDS)
     funds = Money(funds_row.balance - (funds_row.floor or 0), currency) if funds_row else None
+    if funds is not None:
+        funds = _funds_left_after_open_invoices(account=account, funds=funds)
     card = card_default_get(account=account) if auto_payments_enabled(account=account) else None
     zone = ZoneInfo(profile.timezone)
     bills = []

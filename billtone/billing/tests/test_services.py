@@ -165,6 +165,24 @@ def test_a_credit_note_landing_between_read_and_payment_changes_what_is_paid(cus
     assert fund_before - funds_after == paid.gross - paid.credited
 
 
+def test_next_bill_counts_on_funds_only_after_the_open_invoices_they_pay(customer_in, shop):
+    account = customer_in("Europe/Berlin")
+    fund(account, "20.00")
+    buy(account, shop, at=BOUGHT)
+    OperatorProfile.objects.update(bills_from_funds=False)
+    with time_machine.travel(APRIL, tick=False):
+        bill_run(actor=ACTOR)  # April's bill left open
+    OperatorProfile.objects.update(bills_from_funds=True)
+    fund(account, "10.00")  # enough for one month's bill, not for two
+    april = invoices_open(account=account).get()
+    held = LedgerAccount.objects.get(account=account, kind="business_funds").balance
+    with time_machine.travel(APRIL, tick=False):
+        [may] = next_bills(account=account, count=1)
+        assert held >= may.gross.amount  # funds alone would cover May's bill…
+        assert held - april.gross < may.gross.amount  # …but not once April's is paid
+        assert may.payment.method == "none" and may.payment.warning
+
+
 def test_subscription_end_and_plan_change_under_the_policies(berlin, shop):
     user_sub = Subscription.objects.get(account=berlin, item_kind="phone_user")
     number_sub = Subscription.objects.get(account=berlin, item_kind="phone_number")
