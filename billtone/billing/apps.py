@@ -7,7 +7,14 @@ class BillingConfig(AppConfig):
     verbose_name = "Monthly bills"
 
     def ready(self) -> None:
+        from billtone.billing import cancellation, dunning_emails
         from billtone.billing.emails import TEMPLATE, bill_email_render
+        from billtone.billing.services.funds import funds_credited_listener
+        from billtone.ledger.hooks import funds_credited_register
         from billtone.notifications.renderers import email_template_register
+        from billtone.telephony.hooks import cancellation_register
 
         email_template_register(TEMPLATE, bill_email_render)
+        email_template_register(dunning_emails.TEMPLATE, dunning_emails.dunning_email_render)
+        funds_credited_register(funds_credited_listener)
+        cancellation_register(cancellation.LISTENER)

@@ -99,3 +99,9 @@ class BillCollection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.outcome}"
+
+
+# Dunning lives in its own module; imported here so Django finds it with the rest.
+from billtone.billing.dunning_models import Dunning  # noqa: E402
+
+__all__ = ["BillCollection", "BillFailure", "BillRun", "Dunning"]

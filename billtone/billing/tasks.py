@@ -65,3 +65,20 @@ def bill_chunk_task(
 def bill_documents_send_task(invoice_ids: list[int]) -> None:
     """One chunk's PDFs and emails, after its bills were issued and collected."""
     invoice_documents_send(invoice_ids=invoice_ids)
+
+
+@shared_task(ignore_result=True)
+def open_invoices_pay_task(account_id: int) -> None:
+    """Business funds arrived: pay the account's open invoices from them, oldest first."""
+    from billtone.billing.services.funds import open_invoices_pay
+
+    open_invoices_pay(account_id=account_id)
+
+
+@shared_task(ignore_result=True)
+def dunning_run_task() -> None:
+    """Periodic: the dunning tries that are due, then reactivations of accounts that paid.
+    Two at once are safe: a try charges once (its payment key) and is recorded once."""
+    from billtone.billing.services.dunning import dunning_run
+
+    dunning_run()

@@ -28,3 +28,7 @@ FILE_UPLOAD_HANDLERS = [
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here: files above go to disk
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # the request's other fields (files not counted)
+
+# The Billing panel's address as customers reach it: links in emails (a dunning reminder's
+# "Pay" link) start with it.
+BILLTONE_PANEL_URL = env_str("BILLTONE_PANEL_URL", "http://127.0.0.1:8000").rstrip("/")

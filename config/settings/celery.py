@@ -71,6 +71,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.billing.tasks.bill_run_task",
         "schedule": 60.0 * env_int("BILLTONE_BILL_RUN_MINUTES", 15),
     },
+    # Dunning tries are due at issue + N days, at any hour: an hourly run is soon enough.
+    "billing-dunning": {
+        "task": "billtone.billing.tasks.dunning_run_task",
+        "schedule": 3600.0,
+    },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
         "schedule": 86400.0,

@@ -50,7 +50,16 @@ def _funds_cover(invoice: Invoice) -> bool:
 def bill_collect(*, invoice_id: int, actor: Actor, attempt: int = 1) -> Collection:
     """Collect an open invoice: funds, then the default card (key
     `bill-collect:<invoice id>:<attempt>`: the same attempt again never charges twice).
-    A decline leaves the invoice open and returns the reason. Outside any transaction."""
+    A decline leaves the invoice open and returns the reason. Outside any transaction.
+    The card's money pays this invoice, not an older one (funds_held)."""
+    from billtone.billing.services.funds import invoice_funds_held
+
+    account_id = Invoice.objects.filter(pk=invoice_id).values_list("account_id", flat=True)
+    with invoice_funds_held(account_id.get()):
+        return _collect(invoice_id=invoice_id, actor=actor, attempt=attempt)
+
+
+def _collect(*, invoice_id: int, actor: Actor, attempt: int) -> Collection:
     invoice = Invoice.objects.defer("pdf").select_related("account").get(pk=invoice_id)
     if invoice.status == Invoice.Status.PAID:
         return Collection(invoice_id, "paid_before")

@@ -16,6 +16,7 @@ from billtone.core.money import Money
 from billtone.core.services import Actor, audit_record
 from billtone.invoicing.errors import SubscriptionExists
 from billtone.invoicing.models import Invoice, Subscription
+from billtone.invoicing.services.unused_days import unused_days_credit
 
 
 def subscription_start(
@@ -65,7 +66,7 @@ def subscription_start(
 
 
 class PolicyNotSupported(ApplicationError):
-    """The operator's policy needs credit notes, which are not built yet."""
+    """The operator's policy is not supported by this action (yet)."""
 
     def __init__(self, detail: str):
         super().__init__(
@@ -86,22 +87,27 @@ def _last_day(subscription: Subscription) -> date:
 
 
 @transaction.atomic
-def subscription_end(*, subscription_id: int, actor: Actor) -> Subscription:
+def subscription_end(
+    *, subscription_id: int, actor: Actor, today: date | None = None
+) -> Subscription:
     """End a subscription under the operator's cancel policy: `end_of_period` ends it at the
     end of the billed period (ends_on = paid_through; no further bills). `immediate_credit`
-    needs credit notes and is refused for now (PolicyNotSupported). An ended one is returned
-    as it is."""
+    ends it on `today` (the account's date; needed then) and credits the unused days
+    billed after it to business funds (off what is still owed, for an open invoice), by one
+    credit note per invoice that billed them. An ended one is returned as it is."""
     subscription = _locked(subscription_id)
     if subscription.status == Subscription.Status.ENDED:
         return subscription
     policy = operator_profile_get().cancel_policy
-    if policy != OperatorProfile.CancelPolicy.END_OF_PERIOD:
-        raise PolicyNotSupported(
-            "Ending at once with a credit for the unused days needs credit notes, which are "
-            "not available yet: set the cancel policy to the end of the period."
-        )
+    ends_on = _last_day(subscription)
+    if policy == OperatorProfile.CancelPolicy.IMMEDIATE_CREDIT:
+        if today is None:
+            raise ValueError("Ending a subscription at once needs the account's today.")
+        ends_on = max(min(today, ends_on), subscription.started_on)
+    elif policy != OperatorProfile.CancelPolicy.END_OF_PERIOD:
+        raise PolicyNotSupported(f"The cancel policy {policy!r} is not supported.")
     subscription.status = Subscription.Status.ENDED
-    subscription.ends_on = _last_day(subscription)
+    subscription.ends_on = ends_on
     subscription.ended_at = clock.now()
     subscription.save(update_fields=["status", "ends_on", "ended_at"])
     audit_record(
@@ -111,6 +117,8 @@ def subscription_end(*, subscription_id: int, actor: Actor) -> Subscription:
         account_id=subscription.account_id,
         changes={"ends_on": [None, subscription.ends_on.isoformat()]},
     )
+    if subscription.paid_through and ends_on < subscription.paid_through:
+        unused_days_credit(subscription=subscription, after=ends_on, actor=actor)
     return subscription
 
 
