@@ -15,6 +15,7 @@ from billtone.accounts.auth import CustomerTokenAuth, OperatorTokenAuth
 from billtone.banktransfers.api import router as banktransfers_router
 from billtone.basket.api import router as basket_router
 from billtone.billing.api import router as billing_router
+from billtone.billing.pay_api import router as billing_pay_router
 from billtone.core import idempotency
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
@@ -67,6 +68,7 @@ api.add_router("", telephony_router, auth=customer_auth)
 api.add_router("", invoicing_router, auth=customer_auth)
 api.add_router("", basket_router, auth=customer_auth)
 api.add_router("", billing_router, auth=customer_auth)
+api.add_router("", billing_pay_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 
 

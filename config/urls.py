@@ -22,6 +22,7 @@ urlpatterns = [
     path("billing/", include("billtone.invoicing.urls")),
     path("billing/", include("billtone.basket.urls")),
     path("billing/", include("billtone.billing.urls")),
+    path("billing/", include("billtone.billing.pay_urls")),
     path("", include("billtone.web.urls")),
 ]
 
