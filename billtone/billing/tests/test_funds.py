@@ -44,8 +44,8 @@ def test_a_bank_transfer_pays_open_invoices_oldest_first_and_the_rest_stays(
     customer_in,
     shop,
     tmp_path,
-    operator_banks,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    operator_banks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     account, bills = three_open_bills(customer_in, shop)
     before = _funds(account)
