@@ -25,13 +25,16 @@ def pay_url(invoice_id: int) -> str:
 def dunning_email_render(context: dict[str, object]) -> RenderedEmail:
     invoice_id = context.get("invoice_id")
     invoice = (
-        Invoice.objects.defer("pdf").select_related("account").filter(pk=invoice_id).first()
+        Invoice.objects.defer("pdf")
+        .select_related("account__billing_profile")
+        .filter(pk=invoice_id)
+        .first()
         if isinstance(invoice_id, int)
         else None
     )
     if invoice is None:
         raise EmailGone(f"No invoice {invoice_id!r}.")
-    zone = ZoneInfo(invoice.account.timezone or "UTC")
+    zone = ZoneInfo(invoice.account.billing_profile.timezone or "UTC")
     next_at = context.get("next_try_at")
     next_day = datetime.fromisoformat(next_at).astimezone(zone).date() if next_at else None
     email = email_templates_render(
