@@ -4,11 +4,13 @@ payment's key (the same key again: the first outcome, never a second charge)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import uuid
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 from pydantic import StrictBool, StrictInt
 
@@ -16,6 +18,7 @@ from billtone.basket.schemas import NewCardIn
 from billtone.billing.services.pay import InvoicePaid, invoice_pay, invoice_pay_confirm
 from billtone.core.errors import ValidationFailed
 from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from billtone.core.problems import CONTENT_TYPE, problem_body
 from billtone.core.schemas import Problem
 from billtone.payments.errors import CardDeclined
 
@@ -64,6 +67,28 @@ class InvoicePayOut(Schema):
         )
 
 
+def _with_extensions(view):
+    """A decline's `failure_code` and `payment_id` as RFC 9457 extension members."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except CardDeclined as error:
+            body = problem_body(
+                status=error.status,
+                slug=error.slug,
+                title=error.title,
+                detail=error.detail,
+                instance=request.path,
+                errors=error.errors,
+            )
+            body.update(error.extensions)
+            return HttpResponse(json.dumps(body), status=error.status, content_type=CONTENT_TYPE)
+
+    return wrapper
+
+
 def _key(request: HttpRequest) -> str:
     given = request.headers.get(IDEMPOTENCY_HEADER)
     if not given:
@@ -76,6 +101,7 @@ def _key(request: HttpRequest) -> str:
     "/invoices/{invoice_id}/pay",
     response={200: InvoicePayOut, 402: Problem, 503: Problem, **ERRORS},
 )
+@_with_extensions
 def invoice_pay_api(request, invoice_id: int, payload: InvoicePayIn):
     """Pay an open invoice. 200 with `status` paid, or requires_action (`next_action:
     authenticate`: 3-D Secure, then POST /invoices/{id}/pay/{payment_id}/complete). Refused,
@@ -105,6 +131,7 @@ def invoice_pay_api(request, invoice_id: int, payload: InvoicePayIn):
     "/invoices/{invoice_id}/pay/{payment_id}/complete",
     response={200: InvoicePayOut, 402: Problem, 503: Problem, **ERRORS},
 )
+@_with_extensions
 def invoice_pay_complete_api(request, invoice_id: int, payment_id: int):
     """After the customer authenticated with the bank (3-D Secure): the payment's outcome."""
     result = invoice_pay_confirm(

@@ -6,6 +6,7 @@ from django.utils.dateparse import parse_datetime
 from billtone.billing.models import BillRun
 from billtone.billing.selectors import bill_run_live
 from billtone.billing.services import bill_chunk, bill_run
+from billtone.billing.services.funds_hold import held_filter
 from billtone.billing.services.run import STALE_AFTER, bill_run_execute
 from billtone.core.services import Actor
 from billtone.invoicing.services import invoice_documents_send
@@ -73,6 +74,16 @@ def open_invoices_pay_task(account_id: int) -> None:
     from billtone.billing.services.funds import open_invoices_pay
 
     open_invoices_pay(account_id=account_id)
+
+
+def funds_credited_listener(account_ids: frozenset[int]) -> None:
+    """ledger.hooks listener, after commit: one task per account (an account held by a payer
+    is told when the payer releases it: services/funds_hold.py)."""
+    for account_id in sorted(held_filter(account_ids)):
+        try:
+            open_invoices_pay_task.delay(account_id)
+        except Exception:  # broker down: the bills' next dunning try uses the funds
+            logger.warning("Could not schedule paying account %s's open invoices", account_id)
 
 
 @shared_task(ignore_result=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from billtone.billing.services.funds_hold import funds_held
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core.services import Actor
 from billtone.invoicing.models import Invoice
@@ -52,10 +53,8 @@ def bill_collect(*, invoice_id: int, actor: Actor, attempt: int = 1) -> Collecti
     `bill-collect:<invoice id>:<attempt>`: the same attempt again never charges twice).
     A decline leaves the invoice open and returns the reason. Outside any transaction.
     The card's money pays this invoice, not an older one (funds_held)."""
-    from billtone.billing.services.funds import invoice_funds_held
-
     account_id = Invoice.objects.filter(pk=invoice_id).values_list("account_id", flat=True)
-    with invoice_funds_held(account_id.get()):
+    with funds_held(account_id.get()):
         return _collect(invoice_id=invoice_id, actor=actor, attempt=attempt)
 
 

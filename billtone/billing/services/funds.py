@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from billtone.accounts.models import Account
 from billtone.billing.services.dunning import dunning_settle
-from billtone.billing.services.funds_hold import funds_held, held_filter
 from billtone.core.services import Actor
 from billtone.invoicing.selectors import invoices_open
 from billtone.invoicing.services import InvoiceFundsShort, invoice_pay_from_funds
@@ -52,20 +51,3 @@ def open_invoices_pay(*, account_id: int, actor: Actor = FUNDS_PAYER) -> FundsPa
         logger.info("Account %s: %s open invoices paid from funds", account_id, len(result.paid))
         dunning_settle(account=account, actor=actor)
     return result
-
-
-def funds_credited_listener(account_ids: frozenset[int]) -> None:
-    """ledger.hooks listener, after commit: one task per account (an account held by a payer
-    is told when the payer releases it)."""
-    from billtone.billing.tasks import open_invoices_pay_task
-
-    for account_id in sorted(held_filter(account_ids)):
-        try:
-            open_invoices_pay_task.delay(account_id)
-        except Exception:  # broker down: the bills' next dunning try uses the funds
-            logger.warning("Could not schedule paying account %s's open invoices", account_id)
-
-
-def invoice_funds_held(account_id: int):
-    """While paying one invoice with a card's money: see funds_hold."""
-    return funds_held(account_id, release=funds_credited_listener)

@@ -10,6 +10,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _held: ContextVar[dict[int, bool] | None] = ContextVar("billing_funds_held", default=None)
+_release_to: list[Callable[[frozenset[int]], None]] = []
+
+
+def release_to(listener: Callable[[frozenset[int]], None]) -> None:
+    """Who is told of a held account's funds when it is released (billing's listener, set
+    from AppConfig.ready: this module imports nothing of billing's)."""
+    _release_to[:] = [listener]
 
 
 def held_filter(account_ids: frozenset[int]) -> frozenset[int]:
@@ -23,7 +30,10 @@ def held_filter(account_ids: frozenset[int]) -> frozenset[int]:
 
 
 @contextmanager
-def funds_held(account_id: int, *, release: Callable[[frozenset[int]], None]) -> Iterator[None]:
+def funds_held(
+    account_id: int, *, release: Callable[[frozenset[int]], None] | None = None
+) -> Iterator[None]:
+    """Hold the account's funds-credited notices until the block ends (see above)."""
     outer = _held.get()
     held = dict(outer or {})
     if account_id in held:  # held already by an outer payer: it releases
@@ -37,4 +47,5 @@ def funds_held(account_id: int, *, release: Callable[[frozenset[int]], None]) ->
         noted = held[account_id]
         _held.reset(token)
         if noted:
-            release(frozenset({account_id}))
+            for listener in [release] if release else _release_to:
+                listener(frozenset({account_id}))

@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from billtone.accounts.models import Account
 from billtone.billing.services.dunning import dunning_settle
-from billtone.billing.services.funds import invoice_funds_held
+from billtone.billing.services.funds_hold import funds_held
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.services import Actor
 from billtone.invoicing.models import Invoice
@@ -108,8 +106,6 @@ def invoice_pay(
     (InvoiceFundsShort when they do not cover it), `saved_card` (`card_id`) or `new_card`
     (payments' card_add arguments; kept if `save_card`). A paid invoice is returned paid.
     Outside any transaction (the card payment commits before the gateway is asked)."""
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError("invoice_pay runs outside any transaction.")
     invoice = invoice_get(account=account, invoice_id=invoice_id)
     if method not in METHODS:
         raise ValidationFailed({"method": [f"One of {', '.join(METHODS)}."]})
@@ -117,14 +113,14 @@ def invoice_pay(
     if method != "funds":  # a replay of a card payment is answered with its outcome
         replay = payment_selectors.payment_by_key(account=account, idempotency_key=key)
         if replay is not None:
-            with invoice_funds_held(account.pk):
+            with funds_held(account.pk):
                 return _settle(invoice=invoice, payment=replay, account=account, actor=actor)
     if invoice.status == Invoice.Status.PAID:
         return _paid(invoice, account, actor)
     if method == "funds":
         invoice_pay_from_funds(invoice_id=invoice.pk, actor=actor)
         return _paid(invoice, account, actor)
-    with invoice_funds_held(account.pk):
+    with funds_held(account.pk):
         return _card_pay(
             account=account,
             invoice=invoice,
@@ -178,7 +174,7 @@ def invoice_pay_confirm(
     then pay the invoice with it. Safe to run twice."""
     invoice = invoice_get(account=account, invoice_id=invoice_id)
     payment = invoice_payment_get(account=account, invoice_id=invoice_id, payment_id=payment_id)
-    with invoice_funds_held(account.pk):
+    with funds_held(account.pk):
         if payment.status == PaymentStatus.REQUIRES_ACTION:
             payment = payment_services.charge_confirm(account=account, payment=payment, actor=actor)
         elif payment.status in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
