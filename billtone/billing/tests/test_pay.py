@@ -12,6 +12,7 @@ from billtone.billing.tests.conftest import ACTOR, DECLINES, buy, card_on, fund
 from billtone.billing.tests.test_services import APRIL, BOUGHT
 from billtone.core.errors import ValidationFailed
 from billtone.invoicing.models import Invoice
+from billtone.invoicing.services import FULL, card_refundable, credit_note_issue
 from billtone.ledger.models import Transaction
 from billtone.payments.models import Payment, SavedCard
 from conftest import api_client_for, owner_of
@@ -154,3 +155,31 @@ def test_the_service_refuses_a_bad_method_and_changes_nothing(open_bill):
             actor=ACTOR,
         )
     assert Invoice.objects.get(pk=open_bill.pk).status == "open"
+
+
+def test_a_bill_collected_by_card_is_credited_back_to_that_card(
+    customer_in, shop, django_capture_on_commit_callbacks
+):
+    account = customer_in("Europe/Berlin")
+    fund(account, "15.00")
+    buy(account, shop, at=BOUGHT)
+    card_on(account)
+    with time_machine.travel(APRIL, tick=False):
+        bill_run(actor=ACTOR)
+    bill = Invoice.objects.get(account=account, source_key__startswith="bill:")
+    collection = Payment.objects.get(idempotency_key=f"bill-collect:{bill.pk}:1")
+    assert bill.status == "paid" and collection.status == "succeeded"
+    assert card_refundable(invoice=bill) == collection.money
+    with django_capture_on_commit_callbacks(execute=True):
+        note = credit_note_issue(
+            invoice_id=bill.pk,
+            lines=FULL,
+            reason="Billed by mistake",
+            refund_to="card",
+            actor=ACTOR,
+            idempotency_key="credit-bill-1",
+        )
+    note.refresh_from_db()
+    assert note.refund_status == "succeeded"
+    refund = Payment.objects.get(kind="refund", account=account)
+    assert refund.money == collection.money

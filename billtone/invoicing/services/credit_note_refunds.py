@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Q
+
 from billtone.core import clock
 from billtone.core.errors import ApplicationError
 from billtone.core.money import Money
@@ -32,12 +34,24 @@ _OUTCOME = {
 }
 
 
+# A bill's card payments: the bill run's collection and its dunning tries
+# (`bill-collect:<invoice id>:<try>`), and the customer's own on the Pay page
+# (`invoice-pay:<invoice id>:<key>`); their money went through business funds to the invoice.
+BILL_CARD_KEYS = ("bill-collect:{pk}:", "invoice-pay:{pk}:")
+
+
 def _card_payment(invoice: Invoice):
     """The card payment that paid the invoice: checkout's card charge carries the invoice's
-    own key (basket's checkout_key), or None."""
+    own key (basket's checkout_key); a bill's, one of BILL_CARD_KEYS. None without one."""
     payment = payment_selectors.payment_by_key(
         account=invoice.account, idempotency_key=invoice.source_key
     )
+    if payment is None and invoice.status == Invoice.Status.PAID:
+        keys = Q()
+        for prefix in BILL_CARD_KEYS:
+            keys |= Q(idempotency_key__startswith=prefix.format(pk=invoice.pk))
+        found = payment_selectors.payment_list(account=invoice.account, kind=PaymentKind.CHARGE)
+        payment = found.filter(keys, status=PaymentStatus.SUCCEEDED).order_by("-pk").first()
     if payment is None or payment.kind != PaymentKind.CHARGE:
         return None
     if payment.status != PaymentStatus.SUCCEEDED or payment.currency != invoice.currency:
