@@ -77,19 +77,20 @@ def open_invoices_pay_task(account_id: int) -> None:
 
 
 def funds_credited_listener(account_ids: frozenset[int]) -> None:
-    """ledger.hooks listener, after commit: one task per account (an account held by a payer
-    is told when the payer releases it: services/funds_hold.py)."""
-    for account_id in sorted(held_filter(account_ids)):
+    """ledger.hooks listener, after commit: one task per account that has an open invoice
+    (a statement import crediting 90,000 accounts queues only those; an account held by a
+    payer is told when the payer releases it: services/funds_hold.py)."""
+    from billtone.invoicing.models import Invoice
+
+    ids = sorted(held_filter(account_ids))
+    owing: set[int] = set()
+    for start in range(0, len(ids), 5_000):  # SQLite's cap on query parameters
+        found = Invoice.objects.filter(
+            account_id__in=ids[start : start + 5_000], status=Invoice.Status.OPEN
+        )
+        owing.update(found.values_list("account_id", flat=True).distinct())
+    for account_id in sorted(owing):
         try:
             open_invoices_pay_task.delay(account_id)
         except Exception:  # broker down: the bills' next dunning try uses the funds
             logger.warning("Could not schedule paying account %s's open invoices", account_id)
-
-
-@shared_task(ignore_result=True)
-def dunning_run_task() -> None:
-    """Periodic: the dunning tries that are due, then reactivations of accounts that paid.
-    Two at once are safe: a try charges once (its payment key) and is recorded once."""
-    from billtone.billing.services.dunning import dunning_run
-
-    dunning_run()
