@@ -128,6 +128,10 @@ def _failure_record(*, dunning: Dunning, invoice: Invoice, reason: str, actor: A
     number = dunning.tries + 1
     next_at = try_due_at(issued_at=invoice.issued_at, schedule=schedule, tries=number)
     last = next_at is None
+    invoice.refresh_from_db(fields=["status", "paid_at"])
+    if _settled(dunning, invoice):  # paid meanwhile (the Pay page, funds arriving)
+        dunning_settle(account=dunning.account, actor=actor)
+        return Dunning.objects.get(pk=dunning.pk)
     with transaction.atomic():
         moved = Dunning.objects.filter(pk=dunning.pk, tries=dunning.tries).update(
             tries=number,
