@@ -94,3 +94,12 @@ def funds_credited_listener(account_ids: frozenset[int]) -> None:
             open_invoices_pay_task.delay(account_id)
         except Exception:  # broker down: the bills' next dunning try uses the funds
             logger.warning("Could not schedule paying account %s's open invoices", account_id)
+
+
+@shared_task(ignore_result=True)
+def dunning_run_task() -> None:
+    """Periodic: the dunning tries that are due, then reactivations of accounts that paid.
+    Two at once are safe: a try charges once (its payment key) and is recorded once."""
+    from billtone.billing.services.dunning import dunning_run
+
+    dunning_run()

@@ -143,6 +143,15 @@ def test_an_operator_suspension_is_not_lifted_by_a_payment(customer_in, shop):
     assert account_is_suspended(account)
 
 
-def test_the_dunning_task_is_scheduled(settings):
-    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "billtone.billing.tasks.dunning_run_task" in tasks
+def test_the_dunning_task_is_scheduled_and_runs(settings, customer_in, shop):
+    from billtone.billing import tasks
+    from config.celery import app
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "billtone.billing.tasks.dunning_run_task" in scheduled
+    app.loader.import_default_modules()
+    assert "billtone.billing.tasks.dunning_run_task" in app.tasks
+    account, invoice = _declining(customer_in, shop)
+    with time_machine.travel(invoice.issued_at + timedelta(days=1, minutes=1), tick=False):
+        tasks.dunning_run_task.delay()
+    assert Dunning.objects.get(invoice=invoice).tries == 1
