@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('billing', '0001_initial'),
+        ('billing', '0002_bill_run_chunks'),
         ('invoicing', '0003_credit_notes'),
     ]
 
