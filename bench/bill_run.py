@@ -1,0 +1,541 @@
+"""One monthly bill run on PostgreSQL: 100,000 accounts with 3 subscriptions each (issue 18).
+
+Each account is a Dutch customer billed in EUR (Europe/Amsterdam, 21 % VAT) with a billing
+profile, its business funds and call credit (empty), and three active subscriptions: a phone
+user on the National plan (12.00 a month), one on the International plan (20.00) and a
+Netherlands geographic number (2.50), each started on the 1st of last month and paid through
+its last day, as a checkout last month before the cut-off day would have left them (same
+products, prices, descriptions, users active, number assigned; the checkout's first-charge
+invoice is not made: `Subscription.invoice` stays empty, which billing never reads). The
+setup writes these rows with bulk_create, untimed.
+
+Timed: one bill run for this month, `bill_run(at=now)` in this process, then (a fresh
+database) the same through two Celery worker processes (`--pool solo`, one process each) on
+the local Redis: the bench creates the BillRun, lists the accounts due with `accounts_due` and
+sends one task per chunk of 500 that calls `bill_chunk`, as a broker fan-out does; the clock
+stops when the last chunk's counts are in the run. What a run does per account: the bill
+planned by the engine, the open invoice with its lines and taxes, its ledger transaction
+(receivable, revenue, tax payable), the numbers as one block, paid_through moved, then
+collection: with no funds and no card (`--funds 0`, the default) each bill is "left unpaid"
+after its funds and card are looked up; with `--funds 100` every account has 100.00 of
+business funds (posted in the setup) and each bill is paid from them (one transaction
+each). PDFs and emails are NOT rendered: each chunk queues one documents task (the in-process
+run on the filesystem transport, in a scratch folder; the Celery run on Redis, on the default
+queue, which the two workers do not consume) and the emails are stored unsent.
+
+After each run the books are checked: one invoice per account (source key bill:<id>:<month>),
+invoice numbers 1..N without a gap, every ledger transaction balanced and every balance equal
+to its postings, every subscription paid through the end of this month, the run finished
+with no failures. Peak memory: the runner's and each worker's peak RSS (VmHWM, the runner's
+reset before the timed run). Results: docs/benchmarks.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/bill_run.py [--accounts 100000] [--celery] [--in-process] \\
+        [--funds 0] [--prefix bt_billbench] [--profile] [--skip-pgbench]
+
+Without --celery or --in-process both runs are made, each on its own fresh database
+(<prefix>_run). The reference, measured in the same run after each bill run: pgbench's
+tpcb-like script, 2 clients for 20 s on <prefix>_pgbench (scale 10). --profile profiles the
+in-process run with pyinstrument (test-artifacts/bill_run.profile.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from celery import shared_task
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pg_server import (  # noqa: E402
+    database_recreate,
+    database_url,
+    pgbench_init,
+    pgbench_tps,
+    server_from_url,
+)
+
+CHUNK_QUEUE = "billbench"
+REDIS_DB = 13  # the bench's own Redis database: its queues are emptied before a run
+NUMBER_BASE = 31_201_000_000  # +31201000000 + n: Amsterdam geographic numbers
+
+
+@shared_task(name="billbench.bill_chunk", ignore_result=True, acks_late=True)
+def bench_bill_chunk(account_ids: list[int], at: str, run_id: int) -> None:
+    """The Celery run's unit: one chunk billed and collected by billing's `bill_chunk`."""
+    from datetime import datetime
+
+    from billtone.billing.services.run import bill_chunk
+    from billtone.core.services import Actor
+
+    bill_chunk(
+        account_ids=account_ids,
+        at=datetime.fromisoformat(at),
+        run_id=run_id,
+        actor=Actor.system("bill run (bench)"),
+    )
+
+
+def _setup_django(url: str, broker: str | None) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["BILLTONE_QUEUE_DIR"] = tempfile.mkdtemp(prefix="bt-billbench-queue-")
+    if broker:
+        os.environ["BILLTONE_BROKER_URL"] = broker
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    import logging
+
+    logging.disable(logging.INFO)
+
+
+def _month_bounds():
+    from datetime import timedelta
+
+    from billtone.core import clock
+
+    today = clock.now().date()
+    first = today.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    return last_month_end.replace(day=1), last_month_end
+
+
+def _prepare(count: int, funds: int) -> None:
+    """The demo catalog and `count` accounts with their three subscriptions, in bulk."""
+    from decimal import Decimal
+
+    from django.core.management import call_command
+
+    from billtone.accounts.models import Account, BillingProfile
+    from billtone.catalog.models import Product
+    from billtone.core import clock
+    from billtone.core.services import Actor
+    from billtone.demo.catalog import demo_catalog
+    from billtone.invoicing.models import Subscription
+    from billtone.ledger.bulk import business_funds_accounts
+    from billtone.telephony.models import PhoneNumber, PhoneUser
+
+    call_command("migrate", verbosity=0)
+    actor = Actor.system("bench")
+    demo_catalog(actor)
+    products = {p.code: p for p in Product.objects.filter(code__in=["national", "international"])}
+    number_product = Product.objects.get(code="nl-geographic")
+    prices = {"national": Decimal("12.00"), "international": Decimal("20.00")}
+    number_price = Decimal("2.50")
+    started_on, paid_through = _month_bounds()
+    now = clock.now()
+    step = 5_000
+    for start in range(0, count, step):
+        size = min(step, count - start)
+        accounts = Account.objects.bulk_create(
+            [Account(name=f"Bench customer {start + n}", created_at=now) for n in range(size)]
+        )
+        BillingProfile.objects.bulk_create(
+            [
+                BillingProfile(
+                    account=account,
+                    company_name=account.name,
+                    address_line1="Damrak 1",
+                    city="Amsterdam",
+                    postal_code="1012 LG",
+                    country="NL",
+                    currency="EUR",
+                    timezone="Europe/Amsterdam",
+                    billing_email=f"billing{account.pk}@bench.example",
+                    updated_at=now,
+                )
+                for account in accounts
+            ]
+        )
+        business_funds_accounts(currencies={a.pk: "EUR" for a in accounts})
+        users = PhoneUser.objects.bulk_create(
+            [
+                PhoneUser(
+                    account=account,
+                    name=f"User {code}",
+                    email=f"{code}@bench.example",
+                    extension=extension,
+                    plan=products[code],
+                    status="active",
+                    created_at=now,
+                    activated_at=now,
+                )
+                for account in accounts
+                for code, extension in (("national", "201"), ("international", "202"))
+            ]
+        )
+        numbers = PhoneNumber.objects.bulk_create(
+            [
+                PhoneNumber(
+                    e164=f"+{NUMBER_BASE + start + n}",
+                    country="NL",
+                    number_type="geographic",
+                    product=number_product,
+                    status="assigned",
+                    account=account,
+                    assigned_at=now,
+                    created_at=now,
+                )
+                for n, account in enumerate(accounts)
+            ]
+        )
+        subscription = {
+            "currency": "EUR",
+            "started_on": started_on,
+            "paid_through": paid_through,
+            "created_at": now,
+        }
+        rows = []
+        for account, pair, number in zip(
+            accounts, zip(users[::2], users[1::2], strict=True), numbers, strict=True
+        ):
+            for user in pair:  # basket.selectors.line_description's words
+                plan = user.plan
+                rows.append(
+                    Subscription(
+                        account=account,
+                        product=plan,
+                        item_kind="phone_user",
+                        item_id=user.pk,
+                        description=f"{plan.name} plan: {user.name} (extension {user.extension})",
+                        unit_price=prices[plan.code],
+                        **subscription,
+                    )
+                )
+            rows.append(
+                Subscription(
+                    account=account,
+                    product=number_product,
+                    item_kind="phone_number",
+                    item_id=number.pk,
+                    description=f"{number_product.name}: {number.e164}",
+                    unit_price=number_price,
+                    **subscription,
+                )
+            )
+        Subscription.objects.bulk_create(rows)
+        if funds:
+            _fund([a.pk for a in accounts], funds, actor)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def _fund(account_ids: list[int], amount: int, actor) -> None:
+    """`amount` EUR of business funds for each account, as bank transfers, in bulk."""
+    from billtone.core.money import Money
+    from billtone.ledger.bulk import (
+        BulkTransaction,
+        business_funds_accounts,
+        transactions_post_bulk,
+    )
+    from billtone.ledger.models import LedgerKind
+    from billtone.ledger.services import Leg, operator_ledger_account
+
+    clearing = operator_ledger_account(kind=LedgerKind.BANK_CLEARING, currency="EUR")
+    funds = business_funds_accounts(currencies=dict.fromkeys(account_ids, "EUR"))
+    money = Money(amount, "EUR")
+    transactions_post_bulk(
+        transactions=[
+            BulkTransaction(
+                kind="bank_transfer",
+                memo="Bank transfer",
+                postings=[Leg(clearing, -money), Leg(funds[pk], money)],
+                idempotency_key=f"bench-fund:{pk}",
+            )
+            for pk in account_ids
+        ],
+        actor=actor,
+    )
+
+
+def _peak_reset() -> None:
+    """Reset this process's peak RSS (VmHWM) so the run's own peak is read."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _run_in_process(profile: bool) -> tuple[float, int]:
+    from billtone.billing.services.run import bill_run
+    from billtone.core import clock
+    from billtone.core.services import Actor
+
+    _peak_reset()
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        profiler.start()
+    started = time.perf_counter()
+    run = bill_run(actor=Actor.system("bill run (bench)"), at=clock.now())
+    took = time.perf_counter() - started
+    if profiler is not None:
+        profiler.stop()
+        path = ROOT / "test-artifacts" / "bill_run.profile.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(profiler.output_text(unicode=True, color=False, show_all=True))
+        print(f"profile: {path}")
+    if run.status != "finished":
+        raise SystemExit(f"RUN FAILED: {run.error}")
+    return took, run.pk
+
+
+def _workers_start(url: str, broker: str, count: int) -> list[subprocess.Popen]:
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "BILLTONE_BROKER_URL": broker,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
+    }
+    log_dir = Path(tempfile.mkdtemp(prefix="bt-billbench-workers-"))
+    workers = []
+    for n in range(1, count + 1):
+        log = (log_dir / f"worker{n}.log").open("w")
+        workers.append(
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable)),
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--include",
+                    "bill_run",
+                    "-Q",
+                    CHUNK_QUEUE,
+                    "-n",
+                    f"billbench{n}@%h",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    print(f"  worker logs: {log_dir}")
+    return workers
+
+
+def _workers_ready(broker: str, count: int, timeout: float = 120) -> None:
+    from config.celery import app
+
+    until = time.time() + timeout
+    while time.time() < until:
+        replies = app.control.ping(timeout=1.0) or []
+        if len([r for r in replies if any("billbench" in name for name in r)]) >= count:
+            return
+        time.sleep(1)
+    raise SystemExit("The Celery workers did not start.")
+
+
+def _run_celery(url: str, broker: str, workers_count: int) -> tuple[float, int, list[float]]:
+    """The bench's fan-out: the run row, the accounts due, a task per chunk; done when the
+    run's counts cover every account due."""
+    import redis
+    from django.db.models import F
+
+    from billtone.billing.models import BillRun
+    from billtone.billing.selectors import accounts_due
+    from billtone.billing.services.run import CHUNK_SIZE
+    from billtone.core import clock
+
+    redis.Redis.from_url(broker).delete(CHUNK_QUEUE, "celery")
+    workers = _workers_start(url, broker, workers_count)
+    try:
+        _workers_ready(broker, workers_count)
+        _peak_reset()
+        started = time.perf_counter()
+        at = clock.now()
+        run = BillRun.objects.create(at=at, started_at=clock.now(), started_by="bench (celery)")
+        due = accounts_due(at=at)
+        BillRun.objects.filter(pk=run.pk).update(due=len(due))
+        for start in range(0, len(due), CHUNK_SIZE):
+            bench_bill_chunk.apply_async(
+                args=[due[start : start + CHUNK_SIZE], at.isoformat(), run.pk], queue=CHUNK_QUEUE
+            )
+        while True:
+            done = BillRun.objects.filter(pk=run.pk).values_list(
+                F("invoiced") + F("skipped") + F("failed"), flat=True
+            )[0]
+            if done >= len(due):
+                break
+            if any(w.poll() is not None for w in workers):
+                raise SystemExit("A Celery worker died.")
+            time.sleep(0.2)
+        took = time.perf_counter() - started
+        BillRun.objects.filter(pk=run.pk).update(status="finished", finished_at=clock.now())
+        peaks = [_peak_mb(w.pid) for w in workers]
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=60)
+    return took, run.pk, peaks
+
+
+def _check_books(count: int, run_id: int) -> str:
+    """One invoice per account, numbers 1..N, transactions balanced, balances = postings,
+    every subscription paid through this month's end, the run finished without failures."""
+    import calendar
+
+    from django.db import connection
+
+    from billtone.billing.models import BillRun
+    from billtone.core import clock
+    from billtone.invoicing.models import Invoice, Subscription
+
+    today = clock.now().date()
+    month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    key_month = f"{today.year:04d}-{today.month:02d}"
+    bills = Invoice.objects.filter(source_key__startswith="bill:", source_key__endswith=key_month)
+    invoices = bills.count()
+    accounts = bills.values("account_id").distinct().count()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), min(sequence_number), max(sequence_number) FROM invoicing_invoice"
+        )
+        all_invoices, low, high = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_posting "
+            "GROUP BY transaction_id HAVING sum(amount) <> 0) t"
+        )
+        unbalanced = cursor.fetchone()[0]
+        cursor.execute(
+            """
+            SELECT count(*) FROM ledger_ledgeraccount a
+            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
+                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
+            WHERE a.balance <> coalesce(p.s, 0)
+            """
+        )
+        mismatched = cursor.fetchone()[0]
+    behind = Subscription.objects.exclude(paid_through=month_end).count()
+    run = BillRun.objects.get(pk=run_id)
+    gap_free = all_invoices == high == count and low == 1
+    problems = []
+    if invoices != count or accounts != count:
+        problems.append(f"{invoices} bills for {accounts} of {count} accounts")
+    if not gap_free:
+        problems.append(f"numbers {low}..{high} for {all_invoices} invoices")
+    if unbalanced or mismatched:
+        problems.append(f"{unbalanced} unbalanced transactions, {mismatched} balances off")
+    if behind:
+        problems.append(f"{behind} subscriptions not paid through {month_end}")
+    if run.status != "finished" or run.failed or run.invoiced != count:
+        problems.append(f"run {run.status}: {run.invoiced} invoiced, {run.failed} failed")
+    if problems:
+        raise SystemExit("BOOKS WRONG: " + "; ".join(problems))
+    return (
+        f"books checked: {invoices} bills, one per account, INV 1..{high} without a gap, "
+        f"every transaction balanced, balances = postings, {count * 3} subscriptions paid "
+        f"through {month_end}; collection: {run.paid_from_funds} paid from funds, "
+        f"{run.paid_by_card} by card, {run.left_unpaid} left unpaid"
+    )
+
+
+def _pending_documents(broker: str | None) -> str:
+    if broker:
+        import redis
+
+        queued = redis.Redis.from_url(broker).llen("celery")
+        return f"{queued} documents tasks queued on Redis, not consumed (PDFs not rendered)"
+    folder = Path(os.environ["BILLTONE_QUEUE_DIR"])
+    queued = sum(1 for p in folder.iterdir() if p.is_file())
+    return f"{queued} documents tasks queued as files in {folder}, not consumed"
+
+
+def _one(options, server, celery: bool) -> float:
+    database = f"{options.prefix}_run"
+    database_recreate(server, database)
+    url = database_url(server, database)
+    broker = f"redis://127.0.0.1:6379/{REDIS_DB}" if celery else None
+    _setup_django(url, broker)
+    from django.db import connections
+
+    started = time.time()
+    _prepare(options.accounts, options.funds)
+    print(
+        f"prepared {options.accounts} accounts x 3 subscriptions"
+        f"{f', {options.funds} EUR of funds each' if options.funds else ''} "
+        f"in {time.time() - started:.0f} s"
+    )
+    load = os.getloadavg()
+    if celery:
+        took, run_id, peaks = _run_celery(url, broker, options.workers)
+        memory = f"runner {_peak_mb():.0f} MB, workers " + ", ".join(f"{p:.0f} MB" for p in peaks)
+        label = f"Celery, {options.workers} worker processes"
+    else:
+        took, run_id = _run_in_process(options.profile)
+        memory = f"{_peak_mb():.0f} MB"
+        label = "in-process"
+    print(
+        f"bill run ({label}): {options.accounts} accounts in {took:.1f} s = "
+        f"{options.accounts / took:.0f} accounts/s; peak RSS {memory}; "
+        f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}"
+    )
+    print("  " + _check_books(options.accounts, run_id))
+    print("  " + _pending_documents(broker))
+    connections.close_all()
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--funds", type=int, default=0, help="EUR of business funds each")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--celery", action="store_true", help="only the Celery run")
+    parser.add_argument("--in-process", action="store_true", help="only the in-process run")
+    parser.add_argument("--prefix", default="bt_billbench")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument, in-process run")
+    parser.add_argument("--skip-pgbench", action="store_true", help="no reference run")
+    parser.add_argument("--seconds", type=int, default=20, help="pgbench's duration")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    server = server_from_url(url)
+    if not (options.celery or options.in_process or options.profile):
+        # Each run in its own process: Django reads the database and broker once.
+        for flag in ("--in-process", "--celery"):
+            subprocess.run([sys.executable, __file__, *sys.argv[1:], flag], check=True)
+        return
+    pgbench_db = f"{options.prefix}_pgbench"
+    if not options.skip_pgbench:
+        pgbench_init(server, pgbench_db, 10)
+    _one(options, server, celery=options.celery and not options.profile)
+    if not options.skip_pgbench:
+        tps = pgbench_tps(server, pgbench_db, clients=2, seconds=options.seconds)
+        print(
+            f"  reference: pgbench tpcb-like, scale 10, 2 clients, {options.seconds} s: "
+            f"{tps:.0f} tps"
+        )
+
+
+if __name__ == "__main__":
+    main()
