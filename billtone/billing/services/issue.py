@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Case, When
 
 from billtone.accounts.models import BillingProfile
 from billtone.billing.engine import (
@@ -143,11 +142,13 @@ def _write(
 
 
 def _paid_through_move(bills: list[_Bill]) -> None:
-    moves = {pk: day for b in bills for pk, day in b.plan.paid_through.items()}
-    if moves:
-        Subscription.objects.filter(pk__in=moves).update(
-            paid_through=Case(*(When(pk=pk, then=day) for pk, day in moves.items()))
-        )
+    """One UPDATE per new paid_through day (a chunk's bills mostly end on the same day)."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for b in bills:
+        for pk, day in b.plan.paid_through.items():
+            by_day[day].append(pk)
+    for day, ids in by_day.items():
+        Subscription.objects.filter(pk__in=ids).update(paid_through=day)
 
 
 def _failures_record(run_id: int | None, failures: list[tuple[int, date | None, str]]) -> None:
