@@ -273,6 +273,12 @@ def _peak_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process on this machine (fields 14 and 15 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _run_in_process(profile: bool) -> tuple[float, int]:
     from billtone.billing.services.run import bill_run
     from billtone.core import clock
@@ -285,9 +291,21 @@ def _run_in_process(profile: bool) -> tuple[float, int]:
 
         profiler = Profiler(interval=0.002)
         profiler.start()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu = time.process_time(), _cpu_seconds(backend)
     started = time.perf_counter()
     run = bill_run(actor=Actor.system("bill run (bench)"), at=clock.now())
     took = time.perf_counter() - started
+    python, server = time.process_time() - cpu[0], _cpu_seconds(backend) - cpu[1]
+    per = 1000 / max(run.due, 1)
+    print(
+        f"CPU: {python:.1f} s of Python ({python * per:.2f} ms per account), {server:.1f} s "
+        f"of its PostgreSQL backend ({server * per:.2f} ms per account)"
+    )
     if profiler is not None:
         profiler.stop()
         path = ROOT / "test-artifacts" / "bill_run.profile.txt"
@@ -370,6 +388,7 @@ def _run_celery(url: str, broker: str, workers_count: int) -> tuple[float, int, 
     try:
         _workers_ready(broker, workers_count)
         _peak_reset()
+        cpu_before = [_cpu_seconds(w.pid) for w in workers]
         started = time.perf_counter()
         at = clock.now()
         run = BillRun.objects.create(at=at, started_at=clock.now(), started_by="bench (celery)")
@@ -391,6 +410,10 @@ def _run_celery(url: str, broker: str, workers_count: int) -> tuple[float, int, 
         took = time.perf_counter() - started
         BillRun.objects.filter(pk=run.pk).update(status="finished", finished_at=clock.now())
         peaks = [_peak_mb(w.pid) for w in workers]
+        cpu = sum(
+            _cpu_seconds(w.pid) - before for w, before in zip(workers, cpu_before, strict=True)
+        )
+        print(f"CPU: {cpu:.1f} s of Python in the workers ({1000 * cpu / len(due):.2f} ms/account)")
     finally:
         for w in workers:
             w.terminate()
