@@ -9,19 +9,19 @@ products, prices, descriptions, users active, number assigned; the checkout's fi
 invoice is not made: `Subscription.invoice` stays empty, which billing never reads). The
 setup writes these rows with bulk_create, untimed.
 
-Timed: one bill run for this month, `bill_run(at=now)` in this process, then (a fresh
-database) the same through two Celery worker processes (`--pool solo`, one process each) on
-the local Redis: the bench creates the BillRun, lists the accounts due with `accounts_due` and
-sends one task per chunk of 500 that calls `bill_chunk`, as a broker fan-out does; the clock
-stops when the last chunk's counts are in the run. What a run does per account: the bill
+Timed: one bill run for this month, `bill_run(at=now, fan_out=False)` in this process, then
+(a fresh database) the same through two Celery worker processes (`--pool solo`, one process
+each) on the local Redis: billing's own fan-out, `bill_run(at=now, fan_out=True)`, one
+`bill_chunk_task` per chunk of 500 on the queue `billbench` (BILLTONE_CELERY_QUEUE); the clock
+stops when the last chunk has finished the run. What a run does per account: the bill
 planned by the engine, the open invoice with its lines and taxes, its ledger transaction
 (receivable, revenue, tax payable), the numbers as one block, paid_through moved, then
 collection: with no funds and no card (`--funds 0`, the default) each bill is "left unpaid"
 after its funds and card are looked up; with `--funds 100` every account has 100.00 of
 business funds (posted in the setup) and each bill is paid from them (one transaction
 each). PDFs and emails are NOT rendered: each chunk queues one documents task (the in-process
-run on the filesystem transport, in a scratch folder; the Celery run on Redis, on the default
-queue, which the two workers do not consume) and the emails are stored unsent.
+run on the filesystem transport, in a scratch folder; the Celery run on Redis, on the queue
+`billbench-documents`, which the two workers do not consume) and the emails are stored unsent.
 
 After each run the books are checked: one invoice per account (source key bill:<id>:<month>),
 invoice numbers 1..N without a gap, every ledger transaction balanced and every balance equal
@@ -50,8 +50,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from celery import shared_task
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -64,25 +62,24 @@ from pg_server import (  # noqa: E402
     server_from_url,
 )
 
-CHUNK_QUEUE = "billbench"
-REDIS_DB = 13  # the bench's own Redis database: its queues are emptied before a run
+CHUNK_QUEUE = "billbench"  # BILLTONE_CELERY_QUEUE of the runner and the workers
+DOCUMENTS_QUEUE = "billbench-documents"
+REDIS_DB = 13  # the bench's own Redis database (--redis-db): its queues are emptied first
 NUMBER_BASE = 31_201_000_000  # +31201000000 + n: Amsterdam geographic numbers
 
 
-@shared_task(name="billbench.bill_chunk", ignore_result=True, acks_late=True)
-def bench_bill_chunk(account_ids: list[int], at: str, run_id: int) -> None:
-    """The Celery run's unit: one chunk billed and collected by billing's `bill_chunk`."""
-    from datetime import datetime
+def _documents_aside() -> None:
+    """The chunks' documents tasks go to a queue no worker of the bench consumes: the PDFs
+    are left unrendered, as the run's figure leaves them out."""
+    from config.celery import app
 
-    from billtone.billing.services.run import bill_chunk
-    from billtone.core.services import Actor
+    app.conf.task_routes = {
+        "billtone.billing.tasks.bill_documents_send_task": {"queue": DOCUMENTS_QUEUE}
+    }
 
-    bill_chunk(
-        account_ids=account_ids,
-        at=datetime.fromisoformat(at),
-        run_id=run_id,
-        actor=Actor.system("bill run (bench)"),
-    )
+
+if os.environ.get("BILLBENCH_WORKER"):  # imported by a bench worker (celery --include)
+    _documents_aside()
 
 
 def _setup_django(url: str, broker: str | None) -> None:
@@ -90,6 +87,7 @@ def _setup_django(url: str, broker: str | None) -> None:
     os.environ["BILLTONE_QUEUE_DIR"] = tempfile.mkdtemp(prefix="bt-billbench-queue-")
     if broker:
         os.environ["BILLTONE_BROKER_URL"] = broker
+        os.environ["BILLTONE_CELERY_QUEUE"] = CHUNK_QUEUE
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -298,7 +296,7 @@ def _run_in_process(profile: bool) -> tuple[float, int]:
         backend = cursor.fetchone()[0]
     cpu = time.process_time(), _cpu_seconds(backend)
     started = time.perf_counter()
-    run = bill_run(actor=Actor.system("bill run (bench)"), at=clock.now())
+    run = bill_run(actor=Actor.system("bill run (bench)"), at=clock.now(), fan_out=False)
     took = time.perf_counter() - started
     python, server = time.process_time() - cpu[0], _cpu_seconds(backend) - cpu[1]
     per = 1000 / max(run.due, 1)
@@ -321,6 +319,8 @@ def _workers_start(url: str, broker: str, count: int) -> list[subprocess.Popen]:
     env = os.environ | {
         "DATABASE_URL": url,
         "BILLTONE_BROKER_URL": broker,
+        "BILLTONE_CELERY_QUEUE": CHUNK_QUEUE,
+        "BILLBENCH_WORKER": "1",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
     }
     log_dir = Path(tempfile.mkdtemp(prefix="bt-billbench-workers-"))
@@ -373,47 +373,37 @@ def _workers_ready(broker: str, count: int, timeout: float = 120) -> None:
 
 
 def _run_celery(url: str, broker: str, workers_count: int) -> tuple[float, int, list[float]]:
-    """The bench's fan-out: the run row, the accounts due, a task per chunk; done when the
-    run's counts cover every account due."""
+    """billing's own fan-out (`bill_run(fan_out=True)`: a task per chunk on the broker);
+    done when the last chunk has finished the run."""
     import redis
-    from django.db.models import F
 
     from billtone.billing.models import BillRun
-    from billtone.billing.selectors import accounts_due
-    from billtone.billing.services.run import CHUNK_SIZE
+    from billtone.billing.services.run import bill_run
     from billtone.core import clock
+    from billtone.core.services import Actor
 
-    redis.Redis.from_url(broker).delete(CHUNK_QUEUE, "celery")
+    _documents_aside()
+    redis.Redis.from_url(broker).delete(CHUNK_QUEUE, DOCUMENTS_QUEUE)
     workers = _workers_start(url, broker, workers_count)
     try:
         _workers_ready(broker, workers_count)
         _peak_reset()
         cpu_before = [_cpu_seconds(w.pid) for w in workers]
         started = time.perf_counter()
-        at = clock.now()
-        run = BillRun.objects.create(at=at, started_at=clock.now(), started_by="bench (celery)")
-        due = accounts_due(at=at)
-        BillRun.objects.filter(pk=run.pk).update(due=len(due))
-        for start in range(0, len(due), CHUNK_SIZE):
-            bench_bill_chunk.apply_async(
-                args=[due[start : start + CHUNK_SIZE], at.isoformat(), run.pk], queue=CHUNK_QUEUE
-            )
-        while True:
-            done = BillRun.objects.filter(pk=run.pk).values_list(
-                F("invoiced") + F("skipped") + F("failed"), flat=True
-            )[0]
-            if done >= len(due):
-                break
+        run = bill_run(actor=Actor.system("bill run (bench)"), at=clock.now(), fan_out=True)
+        while BillRun.objects.filter(pk=run.pk, status=BillRun.Status.RUNNING).exists():
             if any(w.poll() is not None for w in workers):
                 raise SystemExit("A Celery worker died.")
             time.sleep(0.2)
         took = time.perf_counter() - started
-        BillRun.objects.filter(pk=run.pk).update(status="finished", finished_at=clock.now())
         peaks = [_peak_mb(w.pid) for w in workers]
         cpu = sum(
             _cpu_seconds(w.pid) - before for w, before in zip(workers, cpu_before, strict=True)
         )
-        print(f"CPU: {cpu:.1f} s of Python in the workers ({1000 * cpu / len(due):.2f} ms/account)")
+        print(
+            f"CPU: {cpu:.1f} s of Python in the workers "
+            f"({1000 * cpu / max(run.due, 1):.2f} ms per account)"
+        )
     finally:
         for w in workers:
             w.terminate()
@@ -486,7 +476,7 @@ def _pending_documents(broker: str | None) -> str:
     if broker:
         import redis
 
-        queued = redis.Redis.from_url(broker).llen("celery")
+        queued = redis.Redis.from_url(broker).llen(DOCUMENTS_QUEUE)
         return f"{queued} documents tasks queued on Redis, not consumed (PDFs not rendered)"
     folder = Path(os.environ["BILLTONE_QUEUE_DIR"])
     queued = sum(1 for p in folder.iterdir() if p.is_file())
@@ -497,7 +487,7 @@ def _one(options, server, celery: bool) -> float:
     database = f"{options.prefix}_run"
     database_recreate(server, database)
     url = database_url(server, database)
-    broker = f"redis://127.0.0.1:6379/{REDIS_DB}" if celery else None
+    broker = f"redis://127.0.0.1:6379/{options.redis_db}" if celery else None
     _setup_django(url, broker)
     from django.db import connections
 
@@ -536,6 +526,7 @@ def main() -> None:
     parser.add_argument("--celery", action="store_true", help="only the Celery run")
     parser.add_argument("--in-process", action="store_true", help="only the in-process run")
     parser.add_argument("--prefix", default="bt_billbench")
+    parser.add_argument("--redis-db", type=int, default=REDIS_DB, help="for the Celery run")
     parser.add_argument("--profile", action="store_true", help="pyinstrument, in-process run")
     parser.add_argument("--skip-pgbench", action="store_true", help="no reference run")
     parser.add_argument("--seconds", type=int, default=20, help="pgbench's duration")
