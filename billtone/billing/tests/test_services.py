@@ -2,6 +2,7 @@
 left open, paying from funds, Next Bill's payment forecast, subscriptions ended or changed."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,11 +13,10 @@ from billtone.billing.services import bill_chunk, bill_run
 from billtone.billing.tests.conftest import ACTOR, DECLINES, buy, card_on, fund
 from billtone.catalog.models import OperatorProfile
 from billtone.core.money import Money
-from billtone.invoicing.models import Invoice, Subscription
+from billtone.invoicing.models import CreditNote, Invoice, Subscription
 from billtone.invoicing.selectors import invoices_open
 from billtone.invoicing.services import (
     InvoiceFundsShort,
-    PolicyNotSupported,
     invoice_pay_from_funds,
     subscription_end,
     subscription_plan_change,
@@ -203,7 +203,7 @@ def test_subscription_end_and_plan_change_under_the_policies(berlin, shop):
     OperatorProfile.objects.update(cancel_policy="immediate_credit", plan_change_policy="immediate")
     with pytest.raises(ValueError, match="today"):  # at once needs the account's date
         subscription_end(subscription_id=new.pk, actor=ACTOR)
-    with pytest.raises(PolicyNotSupported):
+    with pytest.raises(ValueError, match="today"):
         subscription_plan_change(
             subscription_id=new.pk,
             product=shop.national,
@@ -211,6 +211,39 @@ def test_subscription_end_and_plan_change_under_the_policies(berlin, shop):
             unit_price=Money("1.00", "EUR"),
             actor=ACTOR,
         )
+
+
+def test_an_immediate_plan_change_credits_the_unused_days_and_bills_the_new_plan(berlin, shop):
+    OperatorProfile.objects.update(plan_change_policy="immediate")
+    old = Subscription.objects.get(account=berlin, item_kind="phone_user")
+    funds = LedgerAccount.objects.get(kind=LedgerKind.BUSINESS_FUNDS, account=berlin)
+    before = funds.balance
+    with time_machine.travel(datetime(2026, 3, 20, 9, tzinfo=UTC), tick=False):
+        new = subscription_plan_change(
+            subscription_id=old.pk,
+            product=shop.national,
+            description="National plus",
+            unit_price=Money("31.00", "EUR"),
+            actor=ACTOR,
+            today=date(2026, 3, 20),
+        )
+    old.refresh_from_db()
+    assert (old.status, old.ends_on) == ("ended", date(2026, 3, 19))
+    assert (new.started_on, new.paid_through, new.status) == (date(2026, 3, 20), None, "active")
+    [note] = CreditNote.objects.filter(invoice__account=berlin)
+    assert note.net == Decimal("4.65")  # 12.00 a month, 12 of March's 31 days unused
+    assert note.refund_to == "business_funds"  # checkout's invoice was paid
+    funds.refresh_from_db()
+    assert funds.balance - before == note.gross
+    with time_machine.travel(APRIL, tick=False):
+        predicted = next_bills(account=berlin)[0]
+        bill_run(actor=ACTOR)
+    lines = _bills(berlin).get().lines.filter(description="National plus")
+    assert [(line.period_start, line.period_end, line.net) for line in lines] == [
+        (date(2026, 3, 20), date(2026, 3, 31), Decimal("12.00")),
+        (date(2026, 4, 1), date(2026, 4, 30), Decimal("31.00")),
+    ]
+    assert Money(_bills(berlin).get().gross, "EUR") == predicted.gross
 
 
 def test_bill_run_command_prints_a_summary(berlin, capsys):

@@ -130,27 +130,42 @@ def subscription_plan_change(
     description: str,
     unit_price: Money,
     actor: Actor,
+    today: date | None = None,
 ) -> Subscription:
     """Move an item to another plan under the operator's plan-change policy: `next_period`
     ends the old subscription at its paid_through and starts the new one the day after,
-    nothing billed (the next bill charges it). `immediate` needs credit notes and is
-    refused for now (PolicyNotSupported). Returns the new subscription."""
+    nothing billed (the next bill charges it). `immediate` (needs `today`, the account's
+    date) starts the new one today, nothing billed (the next bill catches up the part
+    month), and ends the old one the day before (its start, if that is today) with the days
+    from today on that were billed credited by unused_days_credit: to business funds for a
+    paid invoice, off what an open one owes. The day of the change is charged once, at the
+    new plan. Returns the new subscription."""
     old = _locked(subscription_id)
     if old.status != Subscription.Status.ACTIVE:
         raise ValidationFailed({"subscription": ["The subscription has ended."]})
     if unit_price.currency != old.currency or unit_price.amount < 0:
         raise ValidationFailed({"unit_price": [f"A price of zero or more in {old.currency}."]})
     policy = operator_profile_get().plan_change_policy
-    if policy != OperatorProfile.PlanChangePolicy.NEXT_PERIOD:
-        raise PolicyNotSupported(
-            "Changing a plan at once needs credit notes, which are not available yet: set "
-            "the plan-change policy to the next period."
-        )
-    last = _last_day(old)
+    if policy == OperatorProfile.PlanChangePolicy.NEXT_PERIOD:
+        last = _last_day(old)
+        starts_on = last + timedelta(days=1)
+    elif policy == OperatorProfile.PlanChangePolicy.IMMEDIATE:
+        if today is None:
+            raise ValueError("Changing a plan at once needs the account's today.")
+        starts_on = max(today, old.started_on)
+        # The constraint wants ends_on >= started_on: one changed on its first day "ends"
+        # that day, and all of it is credited.
+        last = max(starts_on - timedelta(days=1), old.started_on)
+    else:
+        raise PolicyNotSupported(f"The plan-change policy {policy!r} is not supported.")
     old.status = Subscription.Status.ENDED
     old.ends_on = last
     old.ended_at = clock.now()
     old.save(update_fields=["status", "ends_on", "ended_at"])
+    if policy == OperatorProfile.PlanChangePolicy.IMMEDIATE and old.paid_through:
+        credited_after = starts_on - timedelta(days=1)
+        if credited_after < old.paid_through:
+            unused_days_credit(subscription=old, after=credited_after, actor=actor)
     new = Subscription.objects.create(
         account_id=old.account_id,
         product=product,
@@ -159,7 +174,7 @@ def subscription_plan_change(
         description=description[:300],
         unit_price=unit_price.rounded().amount,
         currency=old.currency,
-        started_on=last + timedelta(days=1),
+        started_on=starts_on,
         paid_through=None,
         created_at=clock.now(),
     )
