@@ -77,6 +77,7 @@ WEBHOOK_EVENT_TYPES = {
     "items.cancelled": "Phone users and numbers were cancelled",
     "account.suspended": "An account's service was suspended (an invoice unpaid)",
     "account.reactivated": "A suspended account's service was given back",
+    "users.plan_changed": "A phone user moved to another plan (the day it takes effect)",
 }
 
 

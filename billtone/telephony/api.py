@@ -4,7 +4,13 @@ from ninja.pagination import paginate
 from billtone.core.pagination import PagePagination
 from billtone.core.schemas import Problem
 from billtone.telephony import hooks, selectors, services
-from billtone.telephony.schemas import CancellationOut, PhoneNumberOut, PhoneUserOut
+from billtone.telephony.schemas import (
+    CancellationOut,
+    PhoneNumberOut,
+    PhoneUserOut,
+    PlanChangeIn,
+    PlanChangeOut,
+)
 
 router = Router(tags=["users and numbers"])
 
@@ -43,6 +49,23 @@ def phone_user_cancel(request, user_id: int):
     cancelled already."""
     item = hooks.CancelledItem(kind=hooks.PHONE_USER, id=user_id)
     return services.item_cancel(account=request.auth.account, item=item, actor=request.auth.actor)
+
+
+@router.post(
+    "/phone-users/{user_id}/plan", response={200: PlanChangeOut, 422: Problem, **CANCEL_ERRORS}
+)
+def phone_user_plan_change(request, user_id: int, data: PlanChangeIn):
+    """Move an active user to another paid plan offered in your currency, from when the
+    operator's plan-change policy says (`starts_on`: the next period by default, or today
+    with the unused days credited). 422 for a plan not offered (or free) or the user's own;
+    409 `plan-not-changeable`: not active, cancelled, a change already scheduled, or on Pay
+    As You Go (add a new user on a paid plan instead)."""
+    return services.phone_user_plan_change(
+        account=request.auth.account,
+        user_id=user_id,
+        plan_id=data.product_id,
+        actor=request.auth.actor,
+    )
 
 
 @router.get("/phone-numbers", response={200: list[PhoneNumberOut], **ERRORS})

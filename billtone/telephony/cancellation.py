@@ -33,6 +33,12 @@ def cancellable_check(item: PhoneUser | PhoneNumber) -> None:
         raise NotCancellable(
             f"{name} is cancelled already: its service ends on {item.cancels_on:%-d %b %Y}."
         )
+    if getattr(item, "plan_changes_on", None) is not None:
+        # Its subscription was moved to the new plan from that day: cancel once it starts.
+        raise NotCancellable(
+            f"{name} moves to {item.next_plan.name} on {item.plan_changes_on:%-d %b %Y}: "
+            "cancel it from that day."
+        )
     if item.status in (PhoneUserStatus.PENDING_PAYMENT, PhoneNumberStatus.HELD):
         raise NotCancellable(
             f"{name} is waiting for payment in your basket: take it out with the basket's bin "

@@ -54,3 +54,14 @@ class NotCancellable(ApplicationError):
 
     def __init__(self, detail: str):
         super().__init__(detail=detail, slug="not-cancellable", title="Not cancellable", status=409)
+
+
+class PlanNotChangeable(ApplicationError):
+    """The user's plan cannot be changed now: not active, cancelled, a change already
+    scheduled, or on Pay As You Go (a free plan: add a new user on a paid plan). The message
+    says which."""
+
+    def __init__(self, detail: str):
+        super().__init__(
+            detail=detail, slug="plan-not-changeable", title="Plan not changeable", status=409
+        )

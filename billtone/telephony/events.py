@@ -1,6 +1,7 @@
 """What the PBX is told when users and numbers start and stop (`items.allocated`,
 `items.cancelled`) and when an account's service is suspended and reactivated
-(`account.suspended`, `account.reactivated`): the payload and its key, built here, and
+(`account.suspended`, `account.reactivated`) and when a user's plan changes
+(`users.plan_changed`, the day it takes effect): the payload and its key, built here, and
 queued as webhook deliveries (notifications) in the transaction that made the change, so
 that they are sent after it commits and never for a change that rolled back."""
 
@@ -15,6 +16,7 @@ ITEMS_ALLOCATED = "items.allocated"
 ITEMS_CANCELLED = "items.cancelled"
 ACCOUNT_SUSPENDED = "account.suspended"
 ACCOUNT_REACTIVATED = "account.reactivated"
+USERS_PLAN_CHANGED = "users.plan_changed"
 KEY_MAX = 200
 
 
@@ -85,3 +87,15 @@ def account_event(
     payload["numbers"] = [number_item(number) for number in numbers]
     key = f"{event_type}:{account_id}:{at.isoformat()}"
     return ItemsEvent(event_type=event_type, key=key, payload=payload)
+
+
+def plan_changed_event(*, user: PhoneUser, previous_plan: str, at: datetime) -> ItemsEvent:
+    """The user (with its new plan) moved from the plan coded `previous_plan` at `at`. One
+    key per user, plan and moment: a retry queues nothing twice."""
+    key = f"{USERS_PLAN_CHANGED}:{user.account_id}:u{user.pk}:{user.plan.code}:{at.isoformat()}"
+    payload = {
+        "account_id": user.account_id,
+        "users": [user_item(user)],
+        "previous_plan": previous_plan,
+    }
+    return ItemsEvent(event_type=USERS_PLAN_CHANGED, key=key[:KEY_MAX], payload=payload)

@@ -76,3 +76,73 @@ def cancelled_tell(*, account: Account, item: CancelledItem, ends_on: date, at: 
     """Tell every listener, inside the caller's transaction, that the item was cancelled."""
     for listener in registered():
         listener.cancelled(account=account, item=item, ends_on=ends_on, at=at)
+
+
+# Plan changes: the same pattern. Billing answers "from when?" under the operator's
+# plan-change policy and moves the user's subscription to the new plan:
+#
+#     plan_change_register(PlanChangeListener(
+#         name="billing",
+#         takes_effect=plan_takes_effect,  # (*, account, user_id, plan, today) -> PlanEffect
+#         changed=subscription_plan_move,  # (*, account, user_id, plan, starts_on, at) -> None
+#     ))
+#
+# `takes_effect` is asked before (the confirm page, and the change itself): the first day on
+# the new plan, with a line the customer is shown ("the unused days of National are
+# credited"), or None. The answer is the latest listener's date, never before today.
+# `changed` is told inside the change's transaction; an ApplicationError refuses it.
+
+
+@dataclass(frozen=True)
+class PlanEffect:
+    """When a plan change takes effect (the first day on the new plan, in the account's
+    time zone) and what else the customer should know about it ("" when nothing)."""
+
+    starts_on: date
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PlanChangeListener:
+    name: str
+    takes_effect: Callable[..., PlanEffect | None]
+    changed: Callable[..., None]
+
+
+_plan_listeners: dict[str, PlanChangeListener] = {}
+
+
+def plan_change_register(listener: PlanChangeListener) -> PlanChangeListener:
+    """Ask and tell `listener` about every plan change; a name registered again replaces it."""
+    _plan_listeners[listener.name] = listener
+    return listener
+
+
+def plan_change_unregister(name: str) -> None:
+    _plan_listeners.pop(name, None)
+
+
+def plan_change_registered() -> tuple[PlanChangeListener, ...]:
+    return tuple(_plan_listeners.values())
+
+
+def plan_takes_effect(*, account: Account, user_id: int, plan, today: date) -> PlanEffect:
+    """When the user would move to `plan` if asked today: the latest date the listeners give
+    (with their notes), never before today."""
+    answers = [
+        listener.takes_effect(account=account, user_id=user_id, plan=plan, today=today)
+        for listener in plan_change_registered()
+    ]
+    answers = [answer for answer in answers if answer is not None]
+    starts_on = max([today, *(answer.starts_on for answer in answers)])
+    note = " ".join(answer.note for answer in answers if answer.note)
+    return PlanEffect(starts_on=starts_on, note=note)
+
+
+def plan_changed_tell(
+    *, account: Account, user_id: int, plan, starts_on: date, at: datetime
+) -> None:
+    """Tell every listener, inside the caller's transaction, that the user's plan changes
+    to `plan` from `starts_on`."""
+    for listener in plan_change_registered():
+        listener.changed(account=account, user_id=user_id, plan=plan, starts_on=starts_on, at=at)

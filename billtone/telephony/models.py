@@ -8,7 +8,9 @@ where it may go next (TRANSITIONS); the services write only those moves.
 An account whose invoice went unpaid is suspended (`AccountSuspension`): its active users and
 assigned numbers become `suspended` and return to active / assigned when it is reactivated.
 A customer's cancellation may end the service later (`cancels_on`: the last day of service,
-in the account's time zone); a periodic task finishes it the day after.
+in the account's time zone); a periodic task finishes it the day after. A plan change the
+operator's policy puts off to the next period waits in `next_plan` / `plan_changes_on`; the
+same periodic task applies it on that day.
 """
 
 from django.db import models
@@ -86,6 +88,18 @@ class PhoneUser(models.Model):
     cancels_on = models.DateField(
         null=True, blank=True, help_text="cancelled by the customer: the last day of service"
     )
+    next_plan = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="phone_users_moving_in",
+        limit_choices_to={"kind": Product.Kind.PLAN},
+        help_text="a plan change scheduled by the customer: the plan from plan_changes_on",
+    )
+    plan_changes_on = models.DateField(
+        null=True, blank=True, help_text="the first day on next_plan (account's time zone)"
+    )
 
     class Meta:
         ordering = ["extension", "id"]
@@ -94,7 +108,12 @@ class PhoneUser(models.Model):
                 fields=["cancels_on"],
                 condition=Q(cancels_on__isnull=False),
                 name="telephony_user_cancels_on",
-            )
+            ),
+            models.Index(
+                fields=["plan_changes_on"],
+                condition=Q(plan_changes_on__isnull=False),
+                name="telephony_user_plan_changes_on",
+            ),
         ]
         constraints = [
             # A cancelled user's extension may be given to a new user.
@@ -117,6 +136,11 @@ class PhoneUser(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=PhoneUserStatus.CANCELLED) | Q(cancelled_at__isnull=False),
                 name="telephony_user_cancelled_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_plan__isnull=True, plan_changes_on__isnull=True)
+                | Q(next_plan__isnull=False, plan_changes_on__isnull=False),
+                name="telephony_user_plan_change_both",
             ),
         ]
 

@@ -23,10 +23,18 @@ class PhoneUserOut(Schema):
     cancels_on: date | None = Field(
         description="cancelled by you, still in service: the last day of service"
     )
+    next_plan: str | None = Field(
+        None, description="a plan change scheduled: the new plan's code, from plan_changes_on"
+    )
+    plan_changes_on: date | None = Field(description="the first day on next_plan")
 
     @staticmethod
     def resolve_plan(obj: PhoneUser) -> str:
         return obj.plan.code
+
+    @staticmethod
+    def resolve_next_plan(obj: PhoneUser) -> str | None:
+        return obj.next_plan.code if obj.next_plan_id else None
 
     @staticmethod
     def resolve_plan_name(obj: PhoneUser) -> str:
@@ -77,3 +85,46 @@ class CancellationOut(Schema):
     @staticmethod
     def resolve_id(obj) -> int:
         return obj.item.id
+
+
+class PlanChangeIn(Schema):
+    product_id: int = Field(description="the new plan: a paid plan offered in your currency")
+
+
+class PlanChangeOut(Schema):
+    """What moving the user to another plan does, or did."""
+
+    user_id: int
+    name: str = Field(description="the user with its extension")
+    previous_plan: str = Field(description="the plan's code before the change")
+    plan: str = Field(description="the new plan's code")
+    plan_name: str
+    starts_on: date = Field(
+        description="the first day on the new plan, in the account's time zone: the next "
+        "period, or today (the operator's plan-change policy)"
+    )
+    at_once: bool = Field(
+        description="true: the user is on the new plan now; false: from starts_on (the "
+        "user shows next_plan and plan_changes_on until then)"
+    )
+    note: str = Field(description="what else happens, e.g. the unused days credited")
+
+    @staticmethod
+    def resolve_user_id(obj) -> int:
+        return obj.user.pk
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return str(obj.user)
+
+    @staticmethod
+    def resolve_previous_plan(obj) -> str:
+        return obj.old_plan.code
+
+    @staticmethod
+    def resolve_plan(obj) -> str:
+        return obj.plan.code
+
+    @staticmethod
+    def resolve_plan_name(obj) -> str:
+        return obj.plan.name

@@ -11,5 +11,7 @@ def holds_lapse() -> None:
 
 @shared_task(ignore_result=True)
 def cancellations_finish() -> None:
-    """Periodic (every 15 minutes): users and numbers whose last day of service is over."""
+    """Periodic (every 15 minutes): users and numbers whose last day of service is over;
+    users whose scheduled plan change has come (the same clock, the same cadence)."""
     services.cancellations_finish()
+    services.plan_changes_finish()

@@ -10,6 +10,7 @@ from billtone.telephony.services.numbers import (
     number_release,
     numbers_import,
 )
+from billtone.telephony.services.plan_change import phone_user_plan_change, plan_changes_finish
 from billtone.telephony.services.suspension import account_reactivate, account_suspend
 from billtone.telephony.services.users import (
     phone_user_cancel,
@@ -32,4 +33,6 @@ __all__ = [
     "phone_user_cancel",
     "phone_user_create",
     "phone_user_discard",
+    "phone_user_plan_change",
+    "plan_changes_finish",
 ]

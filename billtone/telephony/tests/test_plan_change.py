@@ -1,0 +1,226 @@
+"""A customer moves an active user to another paid plan: asked of, and told to, a registered
+listener (a fake here: billing registers the real one, tested in billing), at once or from
+the next period, applied on its day with a frozen clock; refused for a plan not offered, the
+same plan, Pay As You Go, a user not active, another account's user. Through the service,
+the task, the page and the API."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from billtone.core import clock
+from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
+from billtone.notifications.models import WebhookDelivery
+from billtone.notifications.services import WebhookEndpointInput, webhook_endpoint_save
+from billtone.telephony import hooks
+from billtone.telephony.errors import NotCancellable, PlanNotChangeable
+from billtone.telephony.models import PhoneUser
+from billtone.telephony.plan_change import paid_plans, plan_change_preview
+from billtone.telephony.selectors import cancellation_preview
+from billtone.telephony.services import phone_user_create, phone_user_plan_change
+from billtone.telephony.tasks import cancellations_finish as finish_task
+
+from .conftest import ACTOR, product_with_prices
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN)
+NEXT_PERIOD = date(2027, 2, 1)
+
+
+class FakeBilling:
+    """What billing will register: from the next period (or `starts_on`); records what it
+    was told."""
+
+    def __init__(self):
+        self.starts_on: date | None = NEXT_PERIOD
+        self.told: list[tuple] = []
+        self.refuse = False
+
+    def takes_effect(self, *, account, user_id, plan, today):
+        if self.starts_on is None:
+            return None
+        return hooks.PlanEffect(starts_on=self.starts_on, note="Billed from then.")
+
+    def changed(self, *, account, user_id, plan, starts_on, at):
+        if self.refuse:
+            raise ApplicationError(detail="The subscription cannot move now.", status=409)
+        self.told.append((account.pk, user_id, plan.code, starts_on))
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def billing():
+    fake = FakeBilling()
+    hooks.plan_change_register(
+        hooks.PlanChangeListener(
+            name="test-billing", takes_effect=fake.takes_effect, changed=fake.changed
+        )
+    )
+    yield fake
+    hooks.plan_change_unregister("test-billing")
+
+
+@pytest.fixture(autouse=True)
+def pbx(db):
+    webhook_endpoint_save(
+        data=WebhookEndpointInput(url="https://pbx.example/hooks", event_types=[]), actor=ACTOR
+    )
+
+
+@pytest.fixture
+def international(db):
+    return product_with_prices(
+        code="international", kind="plan", prices={"EUR": "25.00"}, included_minutes=500
+    )
+
+
+def _user(account, plan, extension="201", name="Ada"):
+    user = phone_user_create(
+        account=account,
+        name=name,
+        email="ada@acme.example",
+        extension=extension,
+        plan=plan,
+        actor=ACTOR,
+    )
+    if user.status != "active":
+        PhoneUser.objects.filter(pk=user.pk).update(status="active", activated_at=clock.now())
+        user.refresh_from_db()
+    return user
+
+
+@pytest.fixture
+def user(account, national_plan):
+    return _user(account, national_plan)
+
+
+def plan_events():
+    return list(
+        WebhookDelivery.objects.filter(event_type="users.plan_changed")
+        .order_by("pk")
+        .values_list("payload", flat=True)
+    )
+
+
+def test_only_paid_plans_in_the_accounts_currency_are_offered(
+    account, other_account, payg_plan, national_plan, international
+):
+    assert [o.product.code for o in paid_plans(account=account)] == ["national", "international"]
+    assert [o.product.code for o in paid_plans(account=other_account)] == ["national"]
+
+
+def test_without_a_listener_it_changes_today(account, user, international):
+    change = phone_user_plan_change(
+        account=account, user_id=user.pk, plan_id=international.pk, actor=ACTOR
+    )
+    assert (change.starts_on, change.at_once) == (date(2027, 1, 12), True)
+    user.refresh_from_db()
+    assert (user.plan, user.next_plan, user.plan_changes_on) == (international, None, None)
+    [event] = plan_events()
+    assert event["previous_plan"] == "national"
+    assert event["users"][0]["plan"] == "international"
+
+
+def test_from_the_next_period_it_is_scheduled_and_applied_on_that_day(
+    account, user, international, billing, frozen
+):
+    preview = plan_change_preview(account=account, user=user, plan_id=international.pk)
+    assert (preview.starts_on, preview.at_once, preview.note) == (
+        NEXT_PERIOD,
+        False,
+        "Billed from then.",
+    )
+    phone_user_plan_change(account=account, user_id=user.pk, plan_id=international.pk, actor=ACTOR)
+    assert billing.told == [(account.pk, user.pk, "international", NEXT_PERIOD)]
+    user.refresh_from_db()
+    assert (user.plan.code, user.next_plan, user.plan_changes_on) == (
+        "national",
+        international,
+        NEXT_PERIOD,
+    )
+    assert plan_events() == []
+    with pytest.raises(PlanNotChangeable, match="moves to International on 1 Feb 2027"):
+        phone_user_plan_change(
+            account=account, user_id=user.pk, plan_id=international.pk, actor=ACTOR
+        )
+    with pytest.raises(NotCancellable, match="cancel it from that day"):
+        cancellation_preview(account=account, item=user)
+    # 31 Jan, 23:59 in Berlin: still National
+    frozen.move_to(datetime(2027, 1, 31, 23, 59, tzinfo=BERLIN))
+    finish_task.delay()
+    assert PhoneUser.objects.get(pk=user.pk).plan.code == "national"
+    # 1 Feb, 00:00 in Berlin: International
+    frozen.move_to(datetime(2027, 2, 1, 0, 0, tzinfo=BERLIN))
+    finish_task.delay()
+    finish_task.delay()  # a second run changes nothing
+    user.refresh_from_db()
+    assert (user.plan, user.next_plan, user.plan_changes_on) == (international, None, None)
+    assert [e["previous_plan"] for e in plan_events()] == ["national"]
+    assert len(billing.told) == 1  # told when asked, not again
+
+
+def test_refusals_change_nothing(
+    account, other_account, user, payg_plan, national_plan, international, billing
+):
+    def change(plan, whose=account, user_id=user.pk):
+        return phone_user_plan_change(account=whose, user_id=user_id, plan_id=plan.pk, actor=ACTOR)
+
+    with pytest.raises(NotFound):
+        change(international, whose=other_account)
+    with pytest.raises(ValidationFailed, match="not offered"):
+        change(payg_plan)
+    with pytest.raises(ValidationFailed, match="plan already"):
+        change(national_plan)
+    gbp_only = product_with_prices(code="gbp-only", kind="plan", prices={"GBP": "9.00"})
+    with pytest.raises(ValidationFailed, match="not offered"):
+        change(gbp_only)
+    payg_user = _user(account, payg_plan, extension="202", name="Bo")
+    with pytest.raises(PlanNotChangeable, match="add a new user on a paid plan"):
+        change(international, user_id=payg_user.pk)
+    PhoneUser.objects.filter(pk=user.pk).update(status="suspended")
+    with pytest.raises(PlanNotChangeable, match="only an active user"):
+        change(international)
+    PhoneUser.objects.filter(pk=user.pk).update(status="active", cancels_on=date(2027, 1, 31))
+    with pytest.raises(PlanNotChangeable, match="is cancelled"):
+        change(international)
+    PhoneUser.objects.filter(pk=user.pk).update(cancels_on=None)
+    billing.refuse = True
+    with pytest.raises(ApplicationError, match="cannot move now"):
+        change(international)
+    user.refresh_from_db()
+    assert (user.plan.code, user.plan_changes_on) == ("national", None)
+    assert billing.told == [] and plan_events() == []
+
+
+def test_the_api_changes_a_plan(api, other_api, account, user, international, billing):
+    url = f"/api/v1/phone-users/{user.pk}/plan"
+    assert other_api.post(url, {"product_id": international.pk}).status_code == 404
+    same = api.post(url, {"product_id": user.plan_id})
+    assert same.status_code == 422 and same.json()["errors"]["plan"]
+    done = api.post(url, {"product_id": international.pk})
+    assert done.status_code == 200
+    assert done.json() == {
+        "user_id": user.pk,
+        "name": "Ada (extension 201)",
+        "previous_plan": "national",
+        "plan": "international",
+        "plan_name": "International",
+        "starts_on": "2027-02-01",
+        "at_once": False,
+        "note": "Billed from then.",
+    }
+    shown = api.get(f"/api/v1/phone-users/{user.pk}").json()
+    assert (shown["plan"], shown["next_plan"], shown["plan_changes_on"]) == (
+        "national",
+        "international",
+        "2027-02-01",
+    )
+    again = api.post(url, {"product_id": international.pk})
+    assert again.status_code == 409 and again.json()["type"].endswith("/plan-not-changeable")
