@@ -7,6 +7,11 @@ urlpatterns = [
     path("users-numbers/", views.users_numbers, name="users-numbers"),
     path("users-numbers/users/<int:user_id>/cancel/", views.user_cancel, name="user-cancel"),
     path(
+        "users-numbers/users/<int:user_id>/plan/",
+        views.user_plan_change,
+        name="user-plan-change",
+    ),
+    path(
         "users-numbers/numbers/<int:number_id>/cancel/", views.number_cancel, name="number-cancel"
     ),
 ]

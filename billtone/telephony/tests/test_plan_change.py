@@ -224,3 +224,39 @@ def test_the_api_changes_a_plan(api, other_api, account, user, international, bi
     )
     again = api.post(url, {"product_id": international.pk})
     assert again.status_code == 409 and again.json()["type"].endswith("/plan-not-changeable")
+
+
+def test_the_pages_list_the_plans_confirm_the_date_then_change(
+    web, account, user, payg_plan, international, billing
+):
+    page = web.get("/billing/users-numbers/").content.decode()
+    url = f"/billing/users-numbers/users/{user.pk}/plan/"
+    assert f'href="{url}"' in page
+    choose = web.get(url).content.decode()
+    assert "International" in choose and "25.00" in choose and "a month" in choose
+    assert "Pay As You Go users: add a new user on a paid plan." in choose
+    assert f'value="{payg_plan.pk}"' not in choose and f'value="{user.plan_id}"' not in choose
+    confirm = web.get(url, {"plan": international.pk}).content.decode()
+    assert "from <time" in confirm and "1 Feb 2027</time>" in confirm
+    done = web.post(url, {"plan": international.pk}, follow=True).content.decode()
+    assert "Ada (extension 201) moves to the International plan on 1 Feb 2027." in done
+    assert "Moves to International on 1 Feb 2027" in done
+    assert f'href="{url}"' not in done  # no second change while one is scheduled
+    again = web.post(url, {"plan": international.pk}, follow=True).content.decode()
+    assert "moves to International on 1 Feb 2027 already" in again
+
+
+def test_the_page_says_today_and_refuses_bad_input(
+    web, other_account, account, user, national_plan, international, billing
+):
+    billing.starts_on = None
+    url = f"/billing/users-numbers/users/{user.pk}/plan/"
+    confirm = web.get(url, {"plan": international.pk}).content.decode()
+    assert "It takes effect <strong>today</strong>" in confirm
+    bad = web.get(url, {"plan": "x"}, follow=True).content.decode()
+    assert "Choose one of the plans offered." in bad
+    assert web.post(url, {"plan": national_plan.pk}).status_code == 302
+    assert PhoneUser.objects.get(pk=user.pk).plan == national_plan
+    theirs = _user(other_account, national_plan, extension="300", name="Not Mine")
+    assert web.get(f"/billing/users-numbers/users/{theirs.pk}/plan/").status_code == 404
+    assert web.post(f"/billing/users-numbers/users/{theirs.pk}/plan/").status_code == 404
