@@ -2,11 +2,14 @@
 scheduled, the subscription moved to the new plan from the day after the billed period), or
 today with the unused days credited (`immediate`); the next bill charges the new plan."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 
 from billtone.basket.tests.conftest import product
 from billtone.billing.selectors import next_bills
@@ -84,3 +87,56 @@ def test_immediate_starts_today_and_credits_the_unused_days(berlin, internationa
         (date(2026, 3, 20), date(2026, 3, 31), Money("12.00", "EUR"))  # 12/31 of 31.00
     ]
     assert [line.amount for line in april.lines] == [Money("31.00", "EUR")]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="parallel connections are PostgreSQL's"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_at_once_move_the_user_once(berlin, international, shop):
+    OperatorProfile.objects.update(plan_change_policy="immediate")
+    user = PhoneUser.objects.get(account=berlin)
+    other = product("premium", "plan", {"EUR": "40.00"})
+    barrier = threading.Barrier(2)
+
+    def change(plan):
+        try:
+            barrier.wait(timeout=30)
+            with time_machine.travel(CHANGED, tick=False):
+                return phone_user_plan_change(
+                    account=berlin, user_id=user.pk, plan_id=plan.pk, actor=ACTOR
+                )
+        except Exception as error:  # collected and asserted on below
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(change, [international, other]))
+    # one after the other (each waits for the user's lock): the second moves the unbilled
+    # subscription the first made, in place, so no day is billed at the plan in between
+    assert not [r for r in results if isinstance(r, Exception)], results
+    user.refresh_from_db()
+    [active] = Subscription.objects.filter(account=berlin, status="active")
+    assert active.product == user.plan and active.started_on == date(2026, 3, 20)
+    ended = Subscription.objects.filter(account=berlin, status="ended")
+    assert [(s.product, s.ends_on) for s in ended] == [(shop.national, date(2026, 3, 19))]
+    assert CreditNote.objects.count() == 1  # National's unused days, once
+
+
+def test_a_second_immediate_change_the_same_day_moves_the_unbilled_subscription(
+    berlin, international, shop
+):
+    OperatorProfile.objects.update(plan_change_policy="immediate")
+    _change(berlin, international)
+    user, change = _change(berlin, product("premium", "plan", {"EUR": "40.00"}))
+    assert change.note == ""  # nothing billed on International yet: nothing to credit
+    [active] = Subscription.objects.filter(account=berlin, status="active")
+    assert (active.product.code, active.unit_price, active.started_on) == (
+        "premium",
+        40,
+        date(2026, 3, 20),
+    )
+    assert Subscription.objects.filter(account=berlin).count() == 2
+    assert CreditNote.objects.count() == 1

@@ -158,6 +158,10 @@ def subscription_plan_change(
         last = max(starts_on - timedelta(days=1), old.started_on)
     else:
         raise PolicyNotSupported(f"The plan-change policy {policy!r} is not supported.")
+    if old.paid_through is None and old.started_on >= starts_on:
+        return _unbilled_replace(
+            old, product=product, description=description, unit_price=unit_price, actor=actor
+        )
     old.status = Subscription.Status.ENDED
     old.ends_on = last
     old.ended_at = clock.now()
@@ -186,3 +190,29 @@ def subscription_plan_change(
         changes={"product": [old.product_id, product.pk], "from_subscription": [old.pk, None]},
     )
     return new
+
+
+def _unbilled_replace(
+    subscription: Subscription,
+    *,
+    product: Product,
+    description: str,
+    unit_price: Money,
+    actor: Actor,
+) -> Subscription:
+    """A subscription not billed yet that would start on the change's day or later (a
+    second change the same day): ending it would leave a day billed at the old plan, so it
+    is moved to the new plan in place."""
+    before = subscription.product_id
+    subscription.product = product
+    subscription.description = description[:300]
+    subscription.unit_price = unit_price.rounded().amount
+    subscription.save(update_fields=["product", "description", "unit_price"])
+    audit_record(
+        actor=actor,
+        action="invoicing.subscription_plan_change",
+        obj=subscription,
+        account_id=subscription.account_id,
+        changes={"product": [before, product.pk]},
+    )
+    return subscription

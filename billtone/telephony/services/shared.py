@@ -17,7 +17,10 @@ SYSTEM = Actor.system("telephony")
 
 def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
     """The account's users among `ids`, locked in id order (another account's are left out)."""
-    locked = PhoneUser.objects.select_for_update().select_related("plan")
+    # The plans are read by a second query, not joined: PostgreSQL re-checks a locked row
+    # that changed meanwhile against the joined rows it read before, and would drop a user
+    # whose plan a concurrent change just moved.
+    locked = PhoneUser.objects.select_for_update().prefetch_related("plan")
     locked = locked.filter(account=account, pk__in=sorted(set(ids))).order_by("pk")
     return {user.pk: user for user in locked}
 
