@@ -1,13 +1,14 @@
 """Reads of the ledger: balances, statements, and what the customer's panel shows."""
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 
 from billtone.accounts.models import Account
 from billtone.core import clock, dates
@@ -15,7 +16,13 @@ from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money, locale_for
 from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE, page_check
 from billtone.core.rows import ModelColumns
-from billtone.ledger.models import AMOUNT_PLACES, CUSTOMER_KINDS, LedgerAccount, Posting
+from billtone.ledger.models import (
+    AMOUNT_PLACES,
+    CUSTOMER_KINDS,
+    LedgerAccount,
+    LedgerKind,
+    Posting,
+)
 
 MAX_STATEMENT_DAYS = 366
 QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
@@ -106,6 +113,17 @@ def customer_ledger_account_get(*, account: Account, kind: str) -> LedgerAccount
     return LedgerAccount.objects.filter(
         account=account, kind=kind, currency=account.billing_profile.currency
     ).first()
+
+
+def business_funds_free(*, account_ids: Collection[int]) -> dict[int, Decimal]:
+    """What each account's business funds, in its billing currency, can pay (balance less
+    floor), in one query; an account with no such ledger account yet is missing."""
+    rows = LedgerAccount.objects.filter(
+        account_id__in=account_ids,
+        kind=LedgerKind.BUSINESS_FUNDS,
+        currency=F("account__billing_profile__currency"),
+    ).values_list("account_id", "balance", "floor")
+    return {account_id: balance - (floor or 0) for account_id, balance, floor in rows}
 
 
 def account_locale(*, account: Account) -> str:

@@ -1,6 +1,7 @@
 """Reads of saved cards and card payments, always scoped to one account."""
 
 import calendar
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -103,6 +104,24 @@ def card_default_get(*, account: Account) -> SavedCard | None:
 
 def auto_payments_enabled(*, account: Account) -> bool:
     return AutoPaymentSetting.objects.filter(account=account, uses_default_card=True).exists()
+
+
+def accounts_auto_paying(*, account_ids: Collection[int]) -> set[int]:
+    """Of these accounts, those whose automatic payments may charge the default card."""
+    return set(
+        AutoPaymentSetting.objects.filter(
+            account_id__in=account_ids, uses_default_card=True
+        ).values_list("account_id", flat=True)
+    )
+
+
+def accounts_with_default_card(*, account_ids: Collection[int]) -> set[int]:
+    """Of these accounts, those with a default card (not removed)."""
+    return set(
+        SavedCard.objects.filter(
+            account_id__in=account_ids, is_default=True, removed_at__isnull=True
+        ).values_list("account_id", flat=True)
+    )
 
 
 def card_rows(*, account: Account) -> list[CardRow]:

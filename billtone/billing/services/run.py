@@ -21,7 +21,7 @@ from django.db.models import F
 
 from billtone.billing.models import BillChunk, BillCollection, BillRun
 from billtone.billing.selectors import accounts_due, bill_run_live, bills_uncollected
-from billtone.billing.services.collect import bill_collect
+from billtone.billing.services.collect import bill_collect, collections_foreseen
 from billtone.billing.services.issue import bills_issue
 from billtone.core import clock
 from billtone.core.errors import ApplicationError
@@ -84,9 +84,14 @@ def bill_chunk(
     # Also the bills an earlier run issued and died before collecting.
     left = bills_uncollected(account_ids=account_ids).values_list("pk", flat=True)
     to_collect = list(dict.fromkeys([*issued.issued, *issued.open_before, *left]))
+    # One read for the whole chunk; only the invoices that can be paid go one by one.
+    foreseen = collections_foreseen(to_collect)
     for invoice_id in to_collect:
         try:
-            outcome = bill_collect(invoice_id=invoice_id, actor=actor).outcome
+            collection = foreseen.get(invoice_id) or bill_collect(
+                invoice_id=invoice_id, actor=actor
+            )
+            outcome = collection.outcome
         except Exception:  # a gateway or a bug: the invoice stays open for dunning
             logger.exception("Collecting invoice %s failed", invoice_id)
             outcome = "unpaid"
