@@ -71,8 +71,9 @@ def collection_way(
 def collections_foreseen(invoice_ids: Sequence[int]) -> dict[int, Collection]:
     """The collections of these invoices that need no payment, in five queries for them all:
     those paid before and those left unpaid for want of a way to pay. The others (missing
-    here) must go through bill_collect, which reads again under funds_held and pays; money
-    landing between this read and that is dunning's to collect, as after any run."""
+    here) must go through bill_collect, which reads again under funds_held and pays. Funds
+    credited after this read still pay a bill left open (funds.open_invoices_pay, from the
+    funds-credited listener); a card set up later is dunning's, as after any run."""
     rows = Invoice.objects.filter(pk__in=invoice_ids).values_list(
         "pk", "account_id", "status", "gross", "credited"
     )
