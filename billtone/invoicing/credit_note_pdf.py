@@ -16,7 +16,13 @@ from django.template.loader import render_to_string
 from billtone.core.money import Money
 from billtone.invoicing import cii
 from billtone.invoicing.models import CreditNote
-from billtone.invoicing.pdf import InvoiceXmlInvalid, ShownLine, ShownTax, _party, _rate
+from billtone.invoicing.pdf import (
+    InvoiceXmlInvalid,
+    ShownLine,
+    ShownTax,
+    _rate,
+    invoice_document,
+)
 from billtone.invoicing.pdf import invoice_locale as _locale
 
 SETTLED = {
@@ -27,38 +33,9 @@ SETTLED = {
 
 
 def credit_note_document(note: CreditNote) -> cii.Document:
-    operator = dict(note.operator)
-    operator.setdefault("address_line1", operator.get("street", ""))
     invoice = note.invoice
-    return cii.Document(
-        number=note.number,
-        issue_date=note.issue_date,
-        currency=note.currency,
-        seller=_party(operator, name_key="legal_name", vat_key="vat_id", email_key="email"),
-        buyer=_party(
-            note.customer, name_key="company_name", vat_key="tax_id", email_key="billing_email"
-        ),
-        lines=[
-            cii.Line(
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                net=line.net,
-                rate=line.tax_rate,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in note.lines.all()
-        ],
-        taxes=[
-            cii.TaxGroup(rate=tax.rate, taxable=tax.taxable, tax=tax.tax)
-            for tax in note.taxes.all()
-        ],
-        net=note.net,
-        tax=note.tax,
-        gross=note.gross,
-        reverse_charge=note.reverse_charge,
-        tax_mention=note.tax_mention,
+    return invoice_document(
+        note,
         type_code=cii.CREDIT_NOTE,
         terms=SETTLED[note.refund_to],
         preceding_number=invoice.number,

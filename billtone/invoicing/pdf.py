@@ -44,8 +44,9 @@ def _party(snapshot: dict, *, name_key: str, vat_key: str, email_key: str) -> ci
     )
 
 
-def invoice_document(invoice: Invoice) -> cii.Document:
-    """What the invoice says, as the XML builder takes it."""
+def invoice_document(invoice: Invoice, **more) -> cii.Document:
+    """What the invoice says, as the XML builder takes it. A credit note has the same fields
+    and passes what only it has (`type_code`, the invoice it corrects) in `more`."""
     operator = dict(invoice.operator)
     operator.setdefault("address_line1", operator.get("street", ""))
     return cii.Document(
@@ -77,6 +78,7 @@ def invoice_document(invoice: Invoice) -> cii.Document:
         gross=invoice.gross,
         reverse_charge=invoice.reverse_charge,
         tax_mention=invoice.tax_mention,
+        **more,
     )
 
 
