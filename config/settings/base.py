@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "billtone.notifications",
     "billtone.invoicing",
     "billtone.billing",
+    "billtone.rating",
     "billtone.web",
     "billtone.demo",
 ]
