@@ -71,6 +71,14 @@ def round_amount(amount: Decimal, currency: str, *, rating: bool = False) -> Dec
     return _as_decimal(amount).quantize(_exponent(places), rounding=ROUNDING)
 
 
+_RATING_EXPONENT = _exponent(RATING_PLACES)
+
+
+def round_rated(amount: Decimal) -> Decimal:
+    """Round a rated call's cost (any currency) to RATING_PLACES: the rating core's one rounding."""
+    return amount.quantize(_RATING_EXPONENT, rounding=ROUNDING)
+
+
 def _as_decimal(value: object) -> Decimal:
     if type(value) is Decimal and value.is_finite():  # the common case, first
         return value
