@@ -68,28 +68,40 @@ def collection_way(
     return "card" if card_on else "unpaid"
 
 
-def collections_foreseen(invoice_ids: Sequence[int]) -> dict[int, Collection]:
-    """The collections of these invoices that need no payment, in five queries for them all:
-    those paid before and those left unpaid for want of a way to pay. The others (missing
-    here) must go through bill_collect, which reads again under funds_held and pays. Funds
-    credited after this read still pay a bill left open (funds.open_invoices_pay, from the
-    funds-credited listener); a card set up later is dunning's, as after any run."""
+@dataclass(frozen=True)
+class Foreseen:
+    """What one read of a chunk's bills told (`collections_foreseen`): `settled`, the
+    collections that need no payment (paid before; no way to pay); `from_funds`, the bills
+    business funds cover, each account's oldest first and never more than its funds; the
+    others (in neither) can only be paid by card."""
+
+    settled: dict[int, Collection]
+    from_funds: list[int]
+
+
+def collections_foreseen(invoice_ids: Sequence[int]) -> Foreseen:
+    """How these invoices will be collected, in five queries for them all. Those paid before
+    and those left unpaid for want of a way to pay are settled here; those the funds cover
+    are for `invoicing.invoices_pay_from_funds` (all in one transaction); the rest go through
+    bill_collect, which reads again under funds_held and pays. Funds credited after this read
+    still pay a bill left open (funds.open_invoices_pay, from the funds-credited listener); a
+    card set up later is dunning's, as after any run."""
     rows = Invoice.objects.filter(pk__in=invoice_ids).values_list(
         "pk", "account_id", "status", "gross", "credited"
     )
     invoices = {
         pk: (account_id, status, gross - credited)
-        for pk, account_id, status, gross, credited in rows
+        for pk, account_id, status, gross, credited in sorted(rows)  # oldest first
     }
     account_ids = {account_id for account_id, _status, _due in invoices.values()}
     if not account_ids:
-        return {}
+        return Foreseen(settled={}, from_funds=[])
     bills_from_funds = operator_profile_get().bills_from_funds
     funds = business_funds_free(account_ids=account_ids)
     card_on = accounts_auto_paying(account_ids=account_ids) & accounts_with_default_card(
         account_ids=account_ids
     )
-    foreseen = {}
+    settled, from_funds = {}, []
     for invoice_id, (account_id, status, amount_due) in invoices.items():
         way = collection_way(
             paid=status == Invoice.Status.PAID,
@@ -99,10 +111,13 @@ def collections_foreseen(invoice_ids: Sequence[int]) -> dict[int, Collection]:
             card_on=account_id in card_on,
         )
         if way == "paid_before":
-            foreseen[invoice_id] = Collection(invoice_id, "paid_before")
+            settled[invoice_id] = Collection(invoice_id, "paid_before")
         elif way == "unpaid":
-            foreseen[invoice_id] = Collection(invoice_id, "unpaid", NO_WAY_TO_PAY)
-    return foreseen
+            settled[invoice_id] = Collection(invoice_id, "unpaid", NO_WAY_TO_PAY)
+        elif way == "funds":
+            from_funds.append(invoice_id)
+            funds[account_id] -= amount_due  # what is left for the account's next bill
+    return Foreseen(settled=settled, from_funds=from_funds)
 
 
 def _funds_cover(invoice: Invoice) -> bool:

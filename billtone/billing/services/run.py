@@ -21,11 +21,12 @@ from django.db.models import F
 
 from billtone.billing.models import BillChunk, BillCollection, BillRun
 from billtone.billing.selectors import accounts_due, bill_run_live, bills_uncollected
-from billtone.billing.services.collect import bill_collect, collections_foreseen
+from billtone.billing.services.collect import Foreseen, bill_collect, collections_foreseen
 from billtone.billing.services.issue import bills_issue
 from billtone.core import clock
 from billtone.core.errors import ApplicationError
 from billtone.core.services import Actor
+from billtone.invoicing.services import invoices_pay_from_funds
 
 logger = logging.getLogger(__name__)
 
@@ -84,28 +85,46 @@ def bill_chunk(
     # Also the bills an earlier run issued and died before collecting.
     left = bills_uncollected(account_ids=account_ids).values_list("pk", flat=True)
     to_collect = list(dict.fromkeys([*issued.issued, *issued.open_before, *left]))
-    # One read for the whole chunk; only the invoices that can be paid go one by one.
+    # One read for the whole chunk, the bills funds cover paid in one transaction; only
+    # card payments (and funds spent since the read) go one by one.
     foreseen = collections_foreseen(to_collect)
+    paid = _paid_from_funds(foreseen.from_funds, actor)
+    collected = []
     for invoice_id in to_collect:
-        try:
-            collection = foreseen.get(invoice_id) or bill_collect(
-                invoice_id=invoice_id, actor=actor
-            )
-            outcome = collection.outcome
-        except Exception:  # a gateway or a bug: the invoice stays open for dunning
-            logger.exception("Collecting invoice %s failed", invoice_id)
-            outcome = "unpaid"
+        outcome = _outcome(invoice_id, foreseen, paid, actor)
         counter = _OUTCOME_COUNTER.get(outcome)
         if counter:
             setattr(counts, counter, getattr(counts, counter) + 1)
-        BillCollection.objects.get_or_create(
-            invoice_id=invoice_id, defaults={"outcome": outcome, "collected_at": clock.now()}
+        collected.append(
+            BillCollection(invoice_id=invoice_id, outcome=outcome, collected_at=clock.now())
         )
+    # Recorded before (a chunk run again): the first record stays, as get_or_create kept it.
+    BillCollection.objects.bulk_create(collected, ignore_conflicts=True)
     if issued.issued:
         _documents_schedule(issued.issued)
     if run is not None:
         _chunk_report(run.pk, number, counts)
     return counts
+
+
+def _paid_from_funds(invoice_ids: list[int], actor: Actor) -> set[int]:
+    try:
+        return set(invoices_pay_from_funds(invoice_ids=invoice_ids, actor=actor))
+    except Exception:  # the database, or a bug: each bill is tried again one by one
+        logger.exception("Paying %s bills from funds at once failed", len(invoice_ids))
+        return set()
+
+
+def _outcome(invoice_id: int, foreseen: Foreseen, paid: set[int], actor: Actor) -> str:
+    if invoice_id in foreseen.settled:
+        return foreseen.settled[invoice_id].outcome
+    if invoice_id in paid:
+        return "paid_from_funds"
+    try:
+        return bill_collect(invoice_id=invoice_id, actor=actor).outcome
+    except Exception:  # a gateway or a bug: the invoice stays open for dunning
+        logger.exception("Collecting invoice %s failed", invoice_id)
+        return "unpaid"
 
 
 def _chunk_report(run_id: int, number: int | None, counts: ChunkCounts) -> None:

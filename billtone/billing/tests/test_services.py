@@ -272,6 +272,7 @@ def test_a_chunk_run_again_collects_what_an_interrupted_one_left_open(berlin, mo
         raise ConnectionError("the process died here")
 
     monkeypatch.setattr("billtone.billing.services.run.bill_collect", gateway_down)
+    monkeypatch.setattr("billtone.billing.services.run.invoices_pay_from_funds", gateway_down)
     with time_machine.travel(APRIL, tick=False):
         first = bill_chunk(account_ids=[berlin.pk], at=APRIL, run_id=None, actor=ACTOR)
     assert (first.invoiced, first.left_unpaid) == (1, 1)

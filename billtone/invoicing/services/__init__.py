@@ -16,6 +16,7 @@ from billtone.invoicing.services.payment import (
     invoice_amount_due,
     invoice_documents_send,
     invoice_pay_from_funds,
+    invoices_pay_from_funds,
 )
 from billtone.invoicing.services.pdfs import invoice_pdf_render, invoice_pdfs_due
 from billtone.invoicing.services.subscriptions import (
@@ -41,6 +42,7 @@ __all__ = [
     "invoice_issue",
     "invoice_number",
     "invoice_pay_from_funds",
+    "invoices_pay_from_funds",
     "invoice_pdf_render",
     "invoice_pdfs_due",
     "invoices_issue_open",

@@ -15,9 +15,11 @@ from billtone.core.services import Actor
 from billtone.invoicing.models import Invoice
 from billtone.invoicing.services.bills import EMAIL_KEY_PREFIX
 from billtone.invoicing.services.pdfs import invoice_pdf_render
+from billtone.ledger.bulk import BulkTransaction, business_funds_accounts, transactions_post_bulk
 from billtone.ledger.errors import InsufficientFunds
 from billtone.ledger.models import LedgerKind
 from billtone.ledger.services import (
+    Leg,
     customer_ledger_accounts,
     funds_transfer,
     operator_ledger_account,
@@ -87,6 +89,58 @@ def _pay_as_read(*, invoice: Invoice, actor: Actor) -> bool:
     except InsufficientFunds as short:
         raise InvoiceFundsShort(invoice=invoice, detail=short.detail) from None
     return bool(moved)
+
+
+def invoices_pay_from_funds(*, invoice_ids: Sequence[int], actor: Actor) -> list[int]:
+    """Pay many open invoices in full from business funds in ONE database transaction, as
+    `invoice_pay_from_funds` pays one (a bill run's chunk: docs/benchmarks.md, "Bill run"):
+    the open ones locked in id order and moved open → paid by one UPDATE, and for each a
+    business funds → receivable transaction with the same key (`invoice-pay:<id>`) through
+    the ledger's bulk poster, which checks every floor in the batch's order. All or nothing:
+    when some account's funds no longer cover its invoices (spent since the caller looked),
+    nothing is written and [] is returned, for the caller to pay them one by one. Invoices
+    paid meanwhile are left out. Returns the ids paid here."""
+    if not invoice_ids:
+        return []
+    try:
+        with transaction.atomic():
+            invoices = list(
+                Invoice.objects.select_for_update()
+                .filter(pk__in=invoice_ids, status=Invoice.Status.OPEN)
+                .order_by("pk")
+                .only("pk", "account_id", "currency", "gross", "credited", "number")
+            )
+            currencies = {invoice.account_id: invoice.currency for invoice in invoices}
+            if not invoices or any(currencies[i.account_id] != i.currency for i in invoices):
+                return []  # an account with open invoices in two currencies: one by one
+            funds = business_funds_accounts(currencies=currencies)
+            receivable = {
+                currency: operator_ledger_account(kind=LedgerKind.RECEIVABLE, currency=currency)
+                for currency in set(currencies.values())
+            }
+            Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(
+                status=Invoice.Status.PAID, paid_at=clock.now()
+            )
+            payments = []
+            for invoice in invoices:
+                due = invoice_amount_due(invoice)
+                if due.is_zero():
+                    continue
+                payments.append(
+                    BulkTransaction(
+                        kind="invoice_payment",
+                        memo=f"Invoice {invoice.number}",
+                        postings=[
+                            Leg(funds[invoice.account_id], -due),
+                            Leg(receivable[invoice.currency], due),
+                        ],
+                        idempotency_key=f"invoice-pay:{invoice.pk}",
+                    )
+                )
+            transactions_post_bulk(transactions=payments, actor=actor)
+    except InsufficientFunds:
+        return []
+    return [invoice.pk for invoice in invoices]
 
 
 def invoice_documents_send(*, invoice_ids: Sequence[int]) -> None:
