@@ -255,8 +255,8 @@ def deck_read(
             result.errors.append(
                 LineError(
                     line,
-                    f"prefix {tariff.prefix} is also on line {before[1]} at another price "
-                    f"(lines {before[1]} and {line}): keep one.",
+                    f"prefix {tariff.prefix} is on lines {before[1]} and {line} at different "
+                    "prices: keep one.",
                 )
             )
     if not result.rows_read and not result.errors:
