@@ -116,18 +116,18 @@ def price_parse(text: str, what: str, *, sub_units: int | None, comma: bool) -> 
     price = Decimal(value)
     if sub_units:
         price /= sub_units
+    if price > MAX_PRICE:  # before quantize, which a number past 28 digits would break
+        return None, f"{what} '{text.strip()}' is too large"
     if price != price.quantize(_PLACES):
         unit = f" (1/{sub_units} of the currency)" if sub_units else ""
         return None, f"{what} '{text.strip()}'{unit} has more than {PRICE_PLACES} decimals"
-    if price > MAX_PRICE:
-        return None, f"{what} '{text.strip()}' is too large"
     return price.quantize(_PLACES), ""
 
 
 def _seconds(text: str, what: str) -> tuple[int | None, str]:
     value = text.strip()
-    if not value.isascii() or not value.isdigit():
-        return None, f"{what} '{value}' is not a whole number of seconds"
+    if not value.isascii() or not value.isdigit() or len(value) > 5:
+        return None, f"{what} '{value[:20]}' is not a whole number of seconds up to {MAX_INCREMENT}"
     seconds = int(value)
     if not 1 <= seconds <= MAX_INCREMENT:
         return None, f"{what} {seconds} is not between 1 and {MAX_INCREMENT} seconds"
@@ -235,7 +235,14 @@ def deck_read(
     rows = _RowReader(layout, sub_units=sub_units, comma=result.delimiter != ",")
     seen: dict[str, tuple[Tariff, int]] = {}
     end = reader.line_num
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a field over csv's size limit, an unclosed quote
+            result.errors.append(LineError(skipped + end + 1, f"not readable as CSV ({error})."))
+            break
         line, end = skipped + end + 1, reader.line_num
         if not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue

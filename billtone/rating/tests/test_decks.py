@@ -108,3 +108,13 @@ def test_a_multi_line_quoted_destination_keeps_the_line_numbers_of_the_file():
     result = deck_read(b'prefix,destination,rate\n44,"United\nKingdom",0.02\n45,Denmark,x\n')
 
     assert [e.line for e in result.errors] == [4]
+
+
+def test_cells_too_large_to_be_prices_or_increments_are_line_errors():
+    result = deck_read(
+        b"prefix,rate,increment\n44," + b"9" * 40 + b",60\n45,0.01," + b"6" * 5000 + b"\n"
+    )
+
+    assert [e.line for e in result.errors] == [2, 3]
+    assert "too large" in result.errors[0].message
+    assert "not a whole number of seconds" in result.errors[1].message
