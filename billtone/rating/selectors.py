@@ -1,0 +1,64 @@
+"""Reads of rating: the deck in force, and a deck's prefixes as the rating core wants them."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from billtone.rating.core import PrefixTable, Tariff
+from billtone.rating.models import Rate, RateDeck
+
+_TABLES: dict[int, PrefixTable] = {}
+_TABLES_KEPT = 8  # decks are write-once; a process rates against one or two at a time
+_TABLES_LOCK = threading.Lock()
+
+
+def rate_deck_in_force(*, currency: str, at: datetime) -> RateDeck | None:
+    """The deck of `currency` with the latest `effective_from` at or before `at`."""
+    return (
+        RateDeck.objects.filter(currency=currency, effective_from__lte=at)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def prefix_table(*, deck: RateDeck) -> PrefixTable:
+    """The deck's rates for `core.PrefixTable.lookup`, read once per process: a deck's rates
+    never change after its import (decision 0024)."""
+    table = _TABLES.get(deck.pk)
+    if table is not None:
+        return table
+    rows = Rate.objects.filter(deck_id=deck.pk).values_list(
+        "prefix",
+        "destination",
+        "per_minute",
+        "connection_fee",
+        "initial_increment",
+        "subsequent_increment",
+    )
+    table = PrefixTable(Tariff(*row) for row in rows.iterator(chunk_size=10_000))
+    with _TABLES_LOCK:
+        while len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[deck.pk] = table
+    return table
+
+
+def rate_decks_with_state(*, now: datetime) -> QuerySet[RateDeck]:
+    """Every deck, annotated `superseded` (a later deck of its currency is in force by `now`):
+    a deck is future when `effective_from > now`, in force when neither, else past."""
+    later_in_force = RateDeck.objects.filter(
+        currency=OuterRef("currency"),
+        effective_from__gt=OuterRef("effective_from"),
+        effective_from__lte=now,
+    )
+    return RateDeck.objects.annotate(superseded=Exists(later_in_force))
+
+
+def rate_deck_state(deck: RateDeck, *, now: datetime) -> str:
+    """'future', 'in force' or 'past', for a deck from `rate_decks_with_state`."""
+    if deck.effective_from > now:
+        return "future"
+    return "past" if deck.superseded else "in force"
