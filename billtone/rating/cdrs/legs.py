@@ -197,7 +197,9 @@ def _record(billed: Leg, root: Leg, call: list[Leg]) -> CallRecord:
         account_code=next((code for code in account_codes if code), ""),
         source=billed.source or root.source,
         destination=billed.destination or root.destination,
-        started_at=min((leg.started_at for leg in call), key=lambda moment: moment.timestamp()),
+        started_at=root.started_at
+        if len(call) == 1
+        else min((leg.started_at for leg in call), key=lambda moment: moment.timestamp()),
         answered_at=billed.answered_at,
         billsec=billed.billsec,
         disposition=billed.disposition,

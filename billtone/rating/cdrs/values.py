@@ -63,8 +63,13 @@ def time_read(text: str, *, zone: tzinfo, role: str, after: datetime | None = No
     if parsed.tzinfo is not None:
         return parsed.astimezone(zone)
     moment = parsed.replace(tzinfo=zone, fold=0)
-    # Aware datetimes of one zone compare by wall clock, ignoring fold: compare instants.
-    if after is not None and moment.timestamp() < after.timestamp():
+    # Aware datetimes of one zone compare by wall clock, ignoring fold: when the wall clock
+    # is earlier, or `after` is a second occurrence, compare the instants.
+    if (
+        after is not None
+        and (moment < after or after.fold)
+        and moment.timestamp() < after.timestamp()
+    ):
         later = parsed.replace(tzinfo=zone, fold=1)
         if later.timestamp() >= after.timestamp():
             return later
