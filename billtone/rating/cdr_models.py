@@ -8,7 +8,9 @@ switch's call id is unique: a re-sent record is a duplicate, never a second char
 from django.db import models
 from django.db.models import Q
 
-from billtone.rating.models import RATE_DIGITS, RATE_PLACES
+from billtone.core.money import RATING_PLACES as RATE_PLACES
+
+RATE_DIGITS = 14  # as rating.models' rates (which imports this module: no import back)
 
 
 class CdrStatus(models.TextChoices):

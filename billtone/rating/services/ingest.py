@@ -20,7 +20,7 @@ from django.db import transaction
 
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
-from billtone.core.services import Actor
+from billtone.core.services import Actor, audit_record
 from billtone.rating import hooks
 from billtone.rating.cdr_models import Cdr, CdrBatch, CdrReason, CdrStatus
 from billtone.rating.cdrs.records import CallRecord, Disposition
@@ -185,3 +185,31 @@ _RERATED_FIELDS = [
     for f in Cdr._meta.concrete_fields
     if f.name not in {"id", "call_id", "batch", "line", "started_at", "answered_at", "billsec"}
 ]
+
+
+def cdr_correct(*, cdr: Cdr, account_code: str, source: str, destination: str, actor: Actor) -> Cdr:
+    """Correct what the switch sent for a rejected CDR (an account code, the caller, the
+    number), before re-rating it. A rated or not-rated CDR is never changed."""
+    changes = {
+        name: [getattr(cdr, name), value]
+        for name, value in (
+            ("account_code", account_code.strip()),
+            ("source", source.strip()),
+            ("destination", destination.strip()),
+        )
+        if getattr(cdr, name) != value
+    }
+    for name, (_, value) in changes.items():
+        limit = Cdr._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise ValidationFailed({name: [f"At most {limit} characters."]})
+    if not changes:
+        return cdr
+    updated = Cdr.objects.filter(pk=cdr.pk, status=CdrStatus.REJECTED).update(
+        **{name: value for name, (_, value) in changes.items()}
+    )
+    if not updated:
+        raise ValidationFailed({"status": ["Only a rejected CDR can be corrected."]})
+    audit_record(actor=actor, action="rating.cdr_corrected", obj=cdr, changes=changes)
+    cdr.refresh_from_db()
+    return cdr
