@@ -23,6 +23,7 @@ urlpatterns = [
     path("billing/", include("billtone.basket.urls")),
     path("billing/", include("billtone.billing.urls")),
     path("billing/", include("billtone.billing.pay_urls")),
+    path("billing/", include("billtone.rating.call_urls")),
     path("", include("billtone.web.urls")),
 ]
 

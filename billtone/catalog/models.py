@@ -142,6 +142,17 @@ class Product(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     billing = models.CharField(max_length=10, choices=Billing.choices)
     included_minutes = models.PositiveIntegerField(default=0, help_text="Plans only.")
+    included_scope = models.CharField(
+        max_length=10,
+        choices=[("national", "National destinations"), ("countries", "The countries listed")],
+        default="national",
+        help_text="Plans only: which calls the included minutes cover.",
+    )
+    included_countries = models.CharField(
+        max_length=400,
+        blank=True,
+        help_text="Plans covering 'the countries listed': ISO codes separated by commas (DE,FR).",
+    )
     number_country = models.CharField(max_length=2, blank=True, help_text="Numbers only.")
     number_type = models.CharField(
         max_length=20, choices=NumberType.choices, blank=True, help_text="Numbers only."
@@ -190,6 +201,12 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def included_country_set(self) -> frozenset[str]:
+        return frozenset(
+            code.strip().upper() for code in self.included_countries.split(",") if code.strip()
+        )
 
 
 class Price(models.Model):

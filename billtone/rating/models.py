@@ -72,3 +72,7 @@ class Rate(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.prefix} {self.destination}"
+
+
+# The CDR tables live beside (issue 19, CDR ingestion); imported here so Django sees them.
+from billtone.rating.cdr_models import Cdr, CdrBatch, EmergencyNumber  # noqa: E402, F401

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from billtone.rating.core import PrefixTable, Tariff
 from billtone.rating.models import Rate, RateDeck
 
-_TABLES: dict[int, PrefixTable] = {}
+_TABLES: dict[tuple, PrefixTable] = {}
 _TABLES_KEPT = 8  # decks are write-once; a process rates against one or two at a time
 _TABLES_LOCK = threading.Lock()
 
@@ -27,7 +27,10 @@ def rate_deck_in_force(*, currency: str, at: datetime) -> RateDeck | None:
 def prefix_table(*, deck: RateDeck) -> PrefixTable:
     """The deck's rates for `core.PrefixTable.lookup`, read once per process: a deck's rates
     never change after its import (decision 0024)."""
-    table = _TABLES.get(deck.pk)
+    # Keyed by the deck's id and moment of import: a test database gives an id again after
+    # a rollback.
+    key = (deck.pk, deck.created_at)
+    table = _TABLES.get(key)
     if table is not None:
         return table
     rows = Rate.objects.filter(deck_id=deck.pk).values_list(
@@ -42,7 +45,7 @@ def prefix_table(*, deck: RateDeck) -> PrefixTable:
     with _TABLES_LOCK:
         while len(_TABLES) >= _TABLES_KEPT:
             _TABLES.pop(next(iter(_TABLES)))
-        _TABLES[deck.pk] = table
+        _TABLES[key] = table
     return table
 
 

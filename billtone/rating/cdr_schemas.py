@@ -1,0 +1,84 @@
+from datetime import datetime
+from typing import Annotated
+
+from ninja import Field, Schema
+from pydantic import AwareDatetime
+
+from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
+from billtone.core.schemas import IsoDate
+from billtone.rating.cdrs.records import Disposition
+
+MAX_BATCH = 1000
+MAX_BILLSEC = 7 * 24 * 3600
+
+
+class CdrIn(Schema):
+    call_id: str = Field(min_length=1, max_length=255, description="the switch's unique id")
+    account_code: str = Field(max_length=80, description="the account's id")
+    source: str = Field("", max_length=80, description="the caller's extension or number")
+    destination: str = Field(max_length=255, description="the number as dialled")
+    started_at: AwareDatetime
+    answered_at: AwareDatetime | None = None
+    billsec: int = Field(ge=0, le=MAX_BILLSEC, description="seconds billed by the switch")
+    disposition: Disposition
+
+
+CdrBatchIn = Annotated[list[CdrIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class IngestOut(Schema):
+    batch_id: int
+    records_read: int
+    answered: int
+    rated: int
+    not_rated: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    duplicates: int
+
+
+class CallChargesQuery(Schema):
+    date_from: IsoDate | None = Field(
+        None, alias="from", description="first day; default: the 1st of the month of `to`"
+    )
+    date_to: IsoDate | None = Field(None, alias="to", description="last day; default: today")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+class MoneyOut(Schema):
+    amount: str
+    currency: str
+
+
+class CallChargeOut(Schema):
+    id: int
+    started_at: datetime
+    source: str
+    destination: str = Field(description="E.164")
+    destination_name: str
+    billsec: int
+    included_seconds: int
+    per_minute: str
+    connection_fee: str
+    increments: str = Field(description="initial/subsequent seconds, e.g. 60/60")
+    cost: str
+    charged: str = Field(description="what the call credit paid; less when it ran out")
+    credit_short: bool
+
+
+class CallChargesOut(Schema):
+    date_from: str = Field(alias="from")
+    date_to: str = Field(alias="to")
+    timezone: str
+    currency: str
+    calls: int
+    seconds: int
+    included_seconds: int
+    cost: MoneyOut
+    charged: MoneyOut
+    items: list[CallChargeOut]
+    page: int
+    page_size: int
+    count: int
+    has_next: bool
