@@ -18,10 +18,11 @@ planned by the engine, the open invoice with its lines and taxes, its ledger tra
 (receivable, revenue, tax payable), the numbers as one block, paid_through moved, then
 collection: with no funds and no card (`--funds 0`, the default) each bill is "left unpaid"
 after its funds and card are looked up; with `--funds 100` every account has 100.00 of
-business funds (posted in the setup) and each bill is paid from them (one transaction
-each). PDFs and emails are NOT rendered: each chunk queues one documents task (the in-process
-run on the filesystem transport, in a scratch folder; the Celery run on Redis, on the queue
-`billbench-documents`, which the two workers do not consume) and the emails are stored unsent.
+business funds (posted in the setup) and each chunk's bills are paid from them in one
+transaction (`invoicing.invoices_pay_from_funds`). PDFs and emails are NOT rendered: each
+chunk queues one documents task (the in-process run on the filesystem transport, in a
+scratch folder; the Celery run on Redis, on the queue `billbench-documents`, which the two
+workers do not consume) and the emails are stored unsent.
 
 After each run the books are checked: one invoice per account (source key bill:<id>:<month>),
 invoice numbers 1..N without a gap, every ledger transaction balanced and every balance equal
