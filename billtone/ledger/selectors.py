@@ -3,7 +3,7 @@
 import functools
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -185,25 +185,19 @@ def customer_statement_get(
         raise ValidationFailed({"kind": ["Choose business_funds or call_credit."]})
     profile = account.billing_profile
     tz = ZoneInfo(profile.timezone)
-    today = clock.now().astimezone(tz).date()
-    date_to = date_to or today
-    date_from = date_from or date_to.replace(day=1)
-    errors = {
-        name: [dates.OUT_OF_RANGE]
-        for name, value in (("from", date_from), ("to", date_to))
-        if not dates.date_in_range(value)
-    }
-    if not errors and date_from > date_to:
-        errors["from"] = ["The start date is after the end date."]
-    elif not errors and (date_to - date_from).days >= MAX_STATEMENT_DAYS:
-        errors["to"] = [f"A statement covers at most {MAX_STATEMENT_DAYS} days."]
+    page_errors = {}
     if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
-        errors["page"] = [f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} lines."]
-    if errors:
-        raise ValidationFailed(errors)
-
-    start = datetime.combine(date_from, time.min, tzinfo=tz)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
+        page_errors["page"] = [f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} lines."]
+    days = dates.days_clean(
+        first=date_from,
+        last=date_to,
+        today=clock.now().astimezone(tz).date(),
+        tz=tz,
+        max_days=MAX_STATEMENT_DAYS,
+        too_long=f"A statement covers at most {MAX_STATEMENT_DAYS} days.",
+        other_errors=page_errors,
+    )
+    date_from, date_to, start, end = days.first, days.last, days.start, days.end
     currency = profile.currency
     ledger_account = customer_ledger_account_get(account=account, kind=kind)
     if ledger_account is None:

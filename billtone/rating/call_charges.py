@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,21 +50,15 @@ class CallCharges:
 def _window(*, account: Account, date_from: date | None, date_to: date | None):
     profile = account.billing_profile
     tz = ZoneInfo(profile.timezone)
-    date_to = date_to or clock.now().astimezone(tz).date()
-    date_from = date_from or date_to.replace(day=1)
-    errors = {
-        name: [dates.OUT_OF_RANGE]
-        for name, value in (("from", date_from), ("to", date_to))
-        if not dates.date_in_range(value)
-    }
-    if not errors and date_from > date_to:
-        errors["from"] = ["The start date is after the end date."]
-    elif not errors and (date_to - date_from).days >= MAX_DAYS:
-        errors["to"] = [f"Ask for at most {MAX_DAYS} days at once."]
-    if errors:
-        raise ValidationFailed(errors)
-    start = datetime.combine(date_from, time.min, tzinfo=tz)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz)
+    days = dates.days_clean(
+        first=date_from,
+        last=date_to,
+        today=clock.now().astimezone(tz).date(),
+        tz=tz,
+        max_days=MAX_DAYS,
+        too_long=f"Ask for at most {MAX_DAYS} days at once.",
+    )
+    date_from, date_to, start, end = days.first, days.last, days.start, days.end
     rows = Cdr.objects.filter(
         account=account, status=CdrStatus.RATED, started_at__gte=start, started_at__lt=end
     )
