@@ -18,18 +18,16 @@ from billtone.rating.services import (
     auto_top_up_settings_save,
 )
 from billtone.rating.services.topup import RETRY_AFTER
-from billtone.rating.tests.topup_fixtures import (  # noqa: F401
+from billtone.rating.tests.topup_fixtures import (
     ACTOR,
     DECLINES,
     call_credit_of,
     card_on,
     credit,
-    customer,
     debited,
     eur,
     fund,
     funds_of,
-    operator,
     spend,
     turn_on,
 )
