@@ -3,7 +3,7 @@ write numbers in the account's locale) send them: every field's problem at once.
 
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import AmountError, Money, amount_parse, amount_parse_typed
-from billtone.rating.services.topup import AutoTopUpInput
+from billtone.rating.services.topup import AutoTopUpInput, auto_top_up_settings_clean
 
 
 def auto_top_up_input_parse(
@@ -36,6 +36,11 @@ def auto_top_up_input_parse(
         threshold=parse("threshold", threshold),
         low_credit_level=parse("low_credit_level", low_credit_level),
     )
-    if errors:
+    if errors:  # with what the service says of the fields that could be read
+        try:
+            auto_top_up_settings_clean(data=parsed, currency=currency)
+        except ValidationFailed as more:
+            for name, messages in more.errors.items():
+                errors.setdefault(name, messages)
         raise ValidationFailed(errors, detail="The auto top-up settings were not saved.")
     return parsed

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -60,6 +61,7 @@ RETRY_AFTER = timedelta(hours=1)  # after a failed top-up, the next try waits th
 SETTLE_AFTER = timedelta(minutes=5)  # a pending card top-up older than this is settled
 THRESHOLD_MAX = Decimal(10_000)  # in the currency's major unit
 DESCRIPTION = "Call credit (auto top-up)"
+CHECK_TASK = "billtone.rating.topup_tasks.auto_top_up_check_task"
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ class AutoTopUpInput:
 # Settings ------------------------------------------------------------------------------------
 
 
-def _settings_clean(*, data: AutoTopUpInput, currency: str) -> None:
+def auto_top_up_settings_clean(*, data: AutoTopUpInput, currency: str) -> None:
+    """Every field's problem at once (ValidationFailed), before anything is written."""
     errors: dict[str, list[str]] = {}
     offered = credit_quick_add(currency=currency)
     if not isinstance(data.enabled, bool):
@@ -121,7 +124,7 @@ def auto_top_up_settings_save(*, account: Account, data: AutoTopUpInput, actor: 
     Turning auto top-up on clears a "turned off after failures" notice and checks the
     credit at once, after commit."""
     currency = account.billing_profile.currency
-    _settings_clean(data=data, currency=currency)
+    auto_top_up_settings_clean(data=data, currency=currency)
     auto_top_up_get_or_create(account=account)
     with transaction.atomic():
         setting = AutoTopUp.objects.select_for_update().get(account=account)
@@ -182,10 +185,8 @@ def _broker_configured() -> bool:
 
 def _check_schedule(account_id: int) -> None:
     if _broker_configured():
-        from billtone.rating.topup_tasks import auto_top_up_check_task
-
-        try:
-            auto_top_up_check_task.delay(account_id)
+        try:  # by name: topup_tasks imports this module (RatingConfig.ready loads it)
+            current_app.send_task(CHECK_TASK, args=[account_id])
             return
         except Exception:  # broker down: check here rather than not at all
             logger.warning("Could not schedule the auto top-up check of account %s", account_id)

@@ -199,3 +199,16 @@ def test_operator_caps_are_validated(operator):
     assert refused.value.errors == {
         "auto_top_ups_per_month": ["At least as many per month as per day."]
     }
+
+
+def test_with_a_broker_the_hook_sends_the_check_to_the_workers(customer, settings, monkeypatch):
+    from billtone.rating import topup_tasks
+    from billtone.rating.services import topup
+
+    sent = []
+    settings.CELERY_BROKER_URL = "amqp://127.0.0.1:5672//"
+    monkeypatch.setattr(
+        topup.current_app, "send_task", lambda name, args: sent.append((name, args))
+    )
+    debited(customer)
+    assert sent == [(topup_tasks.auto_top_up_check_task.name, [customer.pk])]
