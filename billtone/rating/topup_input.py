@@ -15,13 +15,13 @@ def auto_top_up_input_parse(
     currency: str,
     locale: str | None = None,
 ) -> AutoTopUpInput:
-    """`locale` None: the API's plain notation; else typed by a person in that locale. An
-    empty or missing amount is None."""
+    """`locale` None: the API's plain notation (null: no amount); else typed by a person in
+    that locale (an empty field: no amount)."""
     errors: dict[str, list[str]] = {}
 
     def parse(name: str, raw: object) -> Money | None:
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None
+        if raw is None or (locale is not None and isinstance(raw, str) and not raw.strip()):
+            return None  # the API says "none" with null; the page with an empty field
         try:
             if locale is None:
                 return amount_parse(raw, currency)

@@ -4,7 +4,7 @@ from ninja import Field, Schema
 from pydantic import StrictBool
 
 from billtone.core.money import Money
-from billtone.core.schemas import AmountIn
+from billtone.core.schemas import AMOUNT_NOTATION, AmountIn
 from billtone.rating.models import TopUp
 from billtone.rating.topup_selectors import AutoTopUpView
 
@@ -25,13 +25,18 @@ class AutoTopUpIn(Schema):
 
     enabled: StrictBool = Field(description="top call credit up automatically")
     value: AmountIn | None = Field(
-        None, description="the credit one top-up adds: one of `values_offered`"
+        None,
+        description=f"the credit one top-up adds, one of `values_offered`: a {AMOUNT_NOTATION}",
     )
     threshold: AmountIn | None = Field(
-        None, description="a top-up is made when call credit falls below this"
+        None,
+        description=f"a top-up is made when call credit falls below this: a {AMOUNT_NOTATION}",
     )
     low_credit_level: AmountIn | None = Field(
-        None, description="email once when call credit falls below this; null: never"
+        None,
+        description=(
+            f"email once when call credit falls below this (null: never): a {AMOUNT_NOTATION}"
+        ),
     )
 
 
