@@ -212,3 +212,41 @@ def test_with_a_broker_the_hook_sends_the_check_to_the_workers(customer, setting
     )
     debited(customer)
     assert sent == [(topup_tasks.auto_top_up_check_task.name, [customer.pk])]
+
+
+def test_the_cdr_ingestion_tops_up_through_its_hook(gb, uk_deck, operator):
+    from billtone.core.money import Money
+    from billtone.ledger.models import LedgerKind
+    from billtone.ledger.services import (
+        customer_ledger_accounts,
+        funds_transfer,
+        operator_ledger_account,
+    )
+    from billtone.rating.services import cdrs_ingest
+    from billtone.rating.tests.conftest import call, call_credit, credit_add
+    from billtone.rating.tests.topup_fixtures import committed
+
+    funds_transfer(
+        source=operator_ledger_account(kind=LedgerKind.BANK_CLEARING, currency="GBP"),
+        destination=customer_ledger_accounts(account=gb).business_funds,
+        amount=Money("50", "GBP"),
+        kind="bank_transfer",
+        memo="Bank transfer",
+        idempotency_key="gb-funds",
+        actor=ACTOR,
+    )
+    credit_add(gb, "10.00")
+    auto_top_up_settings_save(
+        account=gb,
+        data=AutoTopUpInput(enabled=True, value=Money("10", "GBP"), threshold=Money("9.95", "GBP")),
+        actor=ACTOR,
+    )
+    with committed():  # the ingestion's after-debit hooks run after its commit
+        cdrs_ingest(
+            records=[call("a", account=gb, destination="020 7946 0958", billsec=61)],
+            source="test",
+            actor=ACTOR,
+        )
+    top_up = TopUp.objects.get(account=gb)  # 10.00 − 0.07 fell below 9.95
+    assert top_up.status == "succeeded" and top_up.amount == 10
+    assert call_credit(gb) == Decimal("19.93")
