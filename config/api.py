@@ -30,6 +30,7 @@ from billtone.ledger.api import router as ledger_router
 from billtone.payments.api import router as payments_router
 from billtone.rating.cdr_api import operator as rating_cdrs_router
 from billtone.rating.cdr_api import router as rating_charges_router
+from billtone.rating.topup_api import router as rating_topup_router
 from billtone.telephony.api import router as telephony_router
 
 logger = logging.getLogger("billtone.api")
@@ -71,6 +72,7 @@ api.add_router("", invoicing_router, auth=customer_auth)
 api.add_router("", basket_router, auth=customer_auth)
 api.add_router("", billing_router, auth=customer_auth)
 api.add_router("", billing_pay_router, auth=customer_auth)
+api.add_router("", rating_topup_router, auth=customer_auth)
 api.add_router("", accounts_operator_router, auth=operator_auth)
 api.add_router("", rating_charges_router, auth=customer_auth)
 api.add_router("", rating_cdrs_router, auth=operator_auth)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("billing/", include("billtone.billing.urls")),
     path("billing/", include("billtone.billing.pay_urls")),
     path("billing/", include("billtone.rating.call_urls")),
+    path("billing/", include("billtone.rating.topup_urls")),
     path("", include("billtone.web.urls")),
 ]
 

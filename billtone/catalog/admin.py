@@ -76,6 +76,9 @@ class OperatorProfileForm(ServiceForm):
             "dunning_days": "Retry an unpaid bill after (days)",
             "cancel_policy": "A cancelled user or number ends",
             "plan_change_policy": "A plan change takes effect",
+            "auto_top_ups_per_day": "Auto top-ups per day, at most",
+            "auto_top_ups_per_month": "Auto top-ups per month, at most",
+            "auto_top_up_failures": "Turn auto top-up off after failures in a row",
         }
 
     def clean(self):
@@ -112,6 +115,16 @@ class OperatorProfileAdmin(admin.ModelAdmin):
                     "dunning_days",
                     "cancel_policy",
                     "plan_change_policy",
+                ]
+            },
+        ),
+        (
+            "Auto top-up",
+            {
+                "fields": [
+                    "auto_top_ups_per_day",
+                    "auto_top_ups_per_month",
+                    "auto_top_up_failures",
                 ]
             },
         ),

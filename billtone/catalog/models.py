@@ -9,6 +9,8 @@ BILLING_DAY_MAX = 28
 NUMBER_HOLD_MINUTES_MAX = 1440
 DUNNING_ATTEMPTS_MAX = 10
 DUNNING_DAYS_MAX = 60
+AUTO_TOP_UPS_MAX = 1000  # the highest cap the operator may set, per day or per month
+AUTO_TOP_UP_FAILURES_MAX = 10
 
 
 def _operator_name() -> str:
@@ -77,6 +79,16 @@ class OperatorProfile(models.Model):
     plan_change_policy = models.CharField(
         max_length=20, choices=PlanChangePolicy.choices, default=PlanChangePolicy.NEXT_PERIOD
     )
+    auto_top_ups_per_day = models.PositiveSmallIntegerField(
+        default=5, help_text="At most this many auto top-ups per account per day (1–1000)."
+    )
+    auto_top_ups_per_month = models.PositiveSmallIntegerField(
+        default=50, help_text="At most this many auto top-ups per account per month (1–1000)."
+    )
+    auto_top_up_failures = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="After this many failed auto top-ups in a row, auto top-up turns off (1–10).",
+    )
 
     class Meta:
         verbose_name = "Operator profile & billing policy"
@@ -108,6 +120,17 @@ class OperatorProfile(models.Model):
             models.CheckConstraint(
                 condition=models.Q(plan_change_policy__in=["next_period", "immediate"]),
                 name="operator_profile_plan_change_policy_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    auto_top_ups_per_day__gte=1,
+                    auto_top_ups_per_day__lte=AUTO_TOP_UPS_MAX,
+                    auto_top_ups_per_month__gte=1,
+                    auto_top_ups_per_month__lte=AUTO_TOP_UPS_MAX,
+                    auto_top_up_failures__gte=1,
+                    auto_top_up_failures__lte=AUTO_TOP_UP_FAILURES_MAX,
+                ),
+                name="operator_profile_auto_top_up_caps_range",
             ),
         ]
 

@@ -8,4 +8,17 @@ class RatingConfig(AppConfig):
 
     def ready(self) -> None:
         # The CDR pages of the back office (the admin module is the rate decks').
-        from billtone.rating import cdr_admin  # noqa: F401
+        from billtone.notifications.renderers import email_template_register
+        from billtone.rating import (  # noqa: F401  (tasks registered)
+            cdr_admin,  # noqa: F401
+            topup_emails,
+            topup_tasks,
+        )
+
+        email_template_register(topup_emails.TEMPLATE, topup_emails.auto_top_up_email_render)
+        # After the ingestion's debit of call credit commits: low-credit email, auto top-up.
+        from billtone.rating import hooks
+        from billtone.rating.services.topup import call_credit_debited
+
+        if call_credit_debited not in hooks.after_debit:
+            hooks.after_debit.append(call_credit_debited)

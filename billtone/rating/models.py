@@ -8,7 +8,7 @@ price is a new deck).
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 RATE_DIGITS = 14
 RATE_PLACES = 4  # money.RATING_PLACES: decks price calls in sub-cents
@@ -72,6 +72,149 @@ class Rate(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.prefix} {self.destination}"
+
+
+# Auto top-up (issue 19 item 4) --------------------------------------------------------------
+
+MONEY_DIGITS = 18
+MONEY_PLACES = 4
+
+
+class AutoTopUp(models.Model):
+    """One account's auto top-up settings and state (the Billing panel's Auto top-up page).
+
+    `value` is the net call credit one top-up step adds, chosen from the operator's Manual
+    Topup amounts; when the call credit (balance above its floor) falls below `threshold`, one
+    top-up of the fewest whole steps that bring it back above the threshold is made. The
+    low-credit email is sent once when the credit falls below `low_credit_level` and re-armed
+    when it is above it again. Written by rating.services.topup only.
+    """
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, related_name="auto_top_up"
+    )
+    enabled = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3)
+    value = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0)
+    threshold = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=0)
+    low_credit_level = models.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        null=True,
+        blank=True,
+        help_text="Email the customer once when call credit falls below this; empty: never.",
+    )
+    low_credit_notified = models.BooleanField(default=False)
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    turned_off_reason = models.CharField(max_length=300, blank=True)
+    turned_off_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the last check made no top-up (a cap)."
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__gte=0) & Q(threshold__gte=0), name="auto_top_up_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(enabled=False) | (Q(value__gt=0) & Q(threshold__gt=0)),
+                name="auto_top_up_enabled_has_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(low_credit_level__isnull=True) | Q(low_credit_level__gte=0),
+                name="auto_top_up_low_credit_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto top-up of account {self.account_id} ({'on' if self.enabled else 'off'})"
+
+
+class TopUpStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class TopUpPaidBy(models.TextChoices):
+    FUNDS = "business_funds", "Business funds"
+    CARD = "card", "Card"
+    NONE = "none", "Not paid"
+
+
+# pending → succeeded | failed; settled rows never change again.
+TOP_UP_TRANSITIONS = {
+    TopUpStatus.PENDING: {TopUpStatus.SUCCEEDED, TopUpStatus.FAILED},
+    TopUpStatus.SUCCEEDED: set(),
+    TopUpStatus.FAILED: set(),
+}
+
+
+class TopUp(models.Model):
+    """One automatic top-up: `amount` of call credit (net: `quantity` × `unit_value`), paid
+    with `gross` (net plus tax) from business funds or the default card, invoiced.
+
+    At most one is pending per account (a partial unique index): two checks at once cannot
+    both charge. `idempotency_key` keys its card payment, ledger transaction and invoice.
+    """
+
+    Status = TopUpStatus
+    PaidBy = TopUpPaidBy
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="top_ups"
+    )
+    currency = models.CharField(max_length=3)
+    unit_value = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    gross = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    credit_before = models.DecimalField(
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        help_text="Call credit above its floor when the top-up was decided.",
+    )
+    paid_by = models.CharField(max_length=20, choices=TopUpPaidBy.choices)
+    status = models.CharField(max_length=20, choices=TopUpStatus.choices)
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment = models.ForeignKey(
+        "payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    failure_message = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="top_up_account_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="pending"),
+                name="top_up_one_pending_per_account",
+            ),
+            models.UniqueConstraint(fields=["idempotency_key"], name="top_up_key_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "succeeded", "failed"]),
+                name="top_up_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(gross__gte=F("amount")) & Q(quantity__gte=1),
+                name="top_up_amounts_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(invoice__isnull=False),
+                name="top_up_succeeded_is_invoiced",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up #{self.pk} of {self.amount} {self.currency} ({self.status})"
 
 
 # The CDR tables live beside (issue 19, CDR ingestion); imported here so Django sees them.

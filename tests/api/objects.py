@@ -212,6 +212,47 @@ def _credit_note(owner: Membership) -> int:
     return credit_note_pdf_render(credit_note_id=note.pk).pk
 
 
+def _top_up(owner: Membership) -> int:
+    """An auto top-up, made by the service after calls spent the call credit (as the CDR
+    ingestion debits it)."""
+    from billtone.core.money import Money
+    from billtone.ledger.models import LedgerKind
+    from billtone.ledger.services import (
+        customer_ledger_accounts,
+        funds_transfer,
+        operator_ledger_account,
+    )
+    from billtone.rating.models import TopUp
+    from billtone.rating.services import (
+        AutoTopUpInput,
+        auto_top_up_check,
+        auto_top_up_settings_save,
+    )
+
+    account = owner.account
+    currency = account.billing_profile.currency
+    call_credit = customer_ledger_accounts(account=account).call_credit
+    if call_credit.balance > 0:
+        funds_transfer(
+            source=call_credit,
+            destination=operator_ledger_account(kind=LedgerKind.REVENUE_CALLS, currency=currency),
+            amount=Money(call_credit.balance, currency),
+            kind="calls",
+            memo="Calls",
+            idempotency_key=f"walker-calls:{account.pk}",
+            actor=ACTOR,
+        )
+    auto_top_up_settings_save(
+        account=account,
+        data=AutoTopUpInput(
+            enabled=True, value=Money("10", currency), threshold=Money("5", currency)
+        ),
+        actor=ACTOR,
+    )
+    auto_top_up_check(account_id=account.pk)  # if turning it on did not check already
+    return TopUp.objects.filter(account=account).latest("created_at").pk
+
+
 OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "token_id": _api_token,
     "account_id": _account,
@@ -225,6 +266,7 @@ OBJECTS: dict[str, Callable[[Membership], int | str]] = {
     "user_id": _phone_user,
     "number_id": _phone_number,
     "credit_note_id": _credit_note,
+    "top_up_id": _top_up,
 }
 
 BODIES: dict[tuple[str, str], dict] = {

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_billing_policy'),
+        ('catalog', '0003_auto_top_up_caps'),
     ]
 
     operations = [

@@ -9,6 +9,8 @@ from django.db import transaction
 
 from billtone.accounts import validation
 from billtone.catalog.models import (
+    AUTO_TOP_UP_FAILURES_MAX,
+    AUTO_TOP_UPS_MAX,
     BILLING_DAY_MAX,
     CUT_OFF_DAY_MAX,
     DUNNING_ATTEMPTS_MAX,
@@ -40,6 +42,9 @@ class OperatorProfileInput:
     dunning_days: str = "1,3,7"
     cancel_policy: str = OperatorProfile.CancelPolicy.END_OF_PERIOD
     plan_change_policy: str = OperatorProfile.PlanChangePolicy.NEXT_PERIOD
+    auto_top_ups_per_day: int = 5
+    auto_top_ups_per_month: int = 50
+    auto_top_up_failures: int = 3
 
 
 TEXT_FIELDS = [
@@ -151,6 +156,17 @@ def operator_profile_clean(data: OperatorProfileInput) -> dict[str, object]:
     check("dunning_days", _dunning_days_clean)
     check("cancel_policy", _choice(OperatorProfile.CancelPolicy))
     check("plan_change_policy", _choice(OperatorProfile.PlanChangePolicy))
+    for name in ("auto_top_ups_per_day", "auto_top_ups_per_month"):
+        check(name, lambda v: _whole_number(v, 1, AUTO_TOP_UPS_MAX, "a number of top-ups"))
+    check(
+        "auto_top_up_failures",
+        lambda v: _whole_number(v, 1, AUTO_TOP_UP_FAILURES_MAX, "a number of failures"),
+    )
+    if (
+        not errors.keys() & {"auto_top_ups_per_day", "auto_top_ups_per_month"}
+        and values["auto_top_ups_per_day"] > values["auto_top_ups_per_month"]
+    ):
+        errors["auto_top_ups_per_month"] = ["At least as many per month as per day."]
     if errors:
         raise ValidationFailed(errors)
     return values

@@ -36,6 +36,9 @@ PROFILE_FORM = {
     "dunning_days": "1,3,7",
     "cancel_policy": "end_of_period",
     "plan_change_policy": "next_period",
+    "auto_top_ups_per_day": "5",
+    "auto_top_ups_per_month": "50",
+    "auto_top_up_failures": "3",
 }
 
 

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('ledger', '0009_monthly_billing'),
-        ('rating', '0001_rate_decks'),
+        ('rating', '0002_auto_top_up'),
         ('telephony', '0003_plan_change'),
     ]
 

@@ -156,3 +156,7 @@ def uk_deck(db):
             ("1", "United States", "0.0150", "0", 1, 1),
         ]
     )
+
+
+# Auto top-up's fixtures (topup_fixtures.py): an operator in NL, a customer in DE.
+from billtone.rating.tests.topup_fixtures import customer, operator  # noqa: E402, F401

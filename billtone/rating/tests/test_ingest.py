@@ -244,7 +244,11 @@ def test_after_debit_hooks_run_after_commit_once_per_account(
 ):
     credit_add(gb, "5.00")
     told = []
-    hooks.after_debit.append(lambda *, account_id: told.append(account_id))
+
+    def tell(*, account_id):
+        told.append(account_id)
+
+    hooks.after_debit.append(tell)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             ingest(call("1", account=gb), call("2", account=gb))
@@ -253,7 +257,7 @@ def test_after_debit_hooks_run_after_commit_once_per_account(
             ingest(call("1", account=gb))  # a duplicate debits nothing
         assert told == [gb.pk]
     finally:
-        hooks.after_debit.clear()
+        hooks.after_debit.remove(tell)  # auto top-up's hook stays registered
 
 
 def test_an_account_without_a_country_reads_international_forms_only(make_account, uk_deck, plans):
