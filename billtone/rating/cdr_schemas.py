@@ -2,13 +2,23 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator, StrictInt
 
 from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from billtone.core.schemas import IsoDate
 from billtone.rating.cdrs.records import Disposition
 
 MAX_BATCH = 1000
+
+
+def _written(value: object) -> object:
+    """A moment comes as RFC 3339 text, never as a number read as seconds since 1970."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("Write the moment as RFC 3339 text, e.g. 2026-12-05T10:15:00+01:00.")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_written)]
 MAX_BILLSEC = 7 * 24 * 3600
 
 
@@ -17,9 +27,9 @@ class CdrIn(Schema):
     account_code: str = Field(max_length=80, description="the account's id")
     source: str = Field("", max_length=80, description="the caller's extension or number")
     destination: str = Field(max_length=255, description="the number as dialled")
-    started_at: AwareDatetime
-    answered_at: AwareDatetime | None = None
-    billsec: int = Field(ge=0, le=MAX_BILLSEC, description="seconds billed by the switch")
+    started_at: Moment
+    answered_at: Moment | None = None
+    billsec: StrictInt = Field(ge=0, le=MAX_BILLSEC, description="seconds billed by the switch")
     disposition: Disposition
 
 

@@ -76,6 +76,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.billing.tasks.dunning_run_task",
         "schedule": 3600.0,
     },
+    # Card top-ups whose outcome the gateway did not tell are asked again and settled.
+    "rating-top-ups-settle": {
+        "task": "billtone.rating.topup_tasks.top_ups_settle_due_task",
+        "schedule": 300.0,
+    },
     "cards-expiry-notify": {
         "task": "billtone.payments.tasks.card_expiry_notify",
         "schedule": 86400.0,

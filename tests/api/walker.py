@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.test import Client
 
 from billtone.accounts.models import Membership
@@ -190,13 +191,21 @@ def _query_value(value: Any) -> str:
 
 
 def send(client: Client, request: Request, authorization: str | None):
+    """The response, its body read whole even when streamed (a CSV export), as `content`."""
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     if request.body is None:
-        return client.generic(request.method, request.url, **headers)
-    return client.generic(
-        request.method,
-        request.url,
-        json.dumps(request.body),
-        content_type="application/json",
-        **headers,
-    )
+        response = client.generic(request.method, request.url, **headers)
+    else:
+        response = client.generic(
+            request.method,
+            request.url,
+            json.dumps(request.body),
+            content_type="application/json",
+            **headers,
+        )
+    if not response.streaming:
+        return response
+    whole = HttpResponse(b"".join(response.streaming_content), status=response.status_code)
+    for name, value in response.items():
+        whole[name] = value
+    return whole
