@@ -13,8 +13,9 @@ batch), every CDR stored. Two modes, each timed `--runs` times (median reported)
 The setup (untimed) makes the database <prefix>_run afresh: the demo catalog, `--accounts`
 Dutch EUR accounts with `--users` phone users each (extensions 201..; Pay As You Go,
 National and International plans in turn) and 10,000.00 of call credit each, and one EUR
-deck of `--prefixes` prefixes (bench/rating_core.py's deck). The CDRs: valid E.164 numbers
-of ~200 countries dialled as 00…, most calls to a few countries; 85 % answered, 10 % no
+deck of `--prefixes` prefixes (bench/rating_core.py's deck). The CDRs: `--numbers` valid
+E.164 numbers of ~200 countries dialled as 00… (the cache of numbers read, rating.calls,
+emptied before each run), most calls to a few countries; 85 % answered, 10 % no
 answer, 3 % busy, 2 % failed; billsec exponential around 2 minutes; each run's call ids its
 own (every run stores new CDRs into the same, growing tables). After the runs the books are
 checked: every ledger transaction balanced, every balance equal to its postings, the call
@@ -282,10 +283,12 @@ def run_once(mode: str, rows, batch: int) -> tuple[float, float, float, dict]:
     from zoneinfo import ZoneInfo
 
     from billtone.core.services import Actor
+    from billtone.rating import calls
     from billtone.rating.cdrs import cdr_file_read
     from billtone.rating.services import cdrs_ingest
 
     actor = Actor.system("bench")
+    calls._pstn.cache_clear()  # each run reads its numbers afresh
     data = master_csv(rows) if mode == "file" else None
     records = records_of(rows) if mode == "calls" else None
     backend = _backend()
@@ -351,6 +354,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5)
     parser.add_argument("--prefixes", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--numbers", type=int, default=50_000, help="distinct numbers called")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mode", choices=["calls", "file", "both"], default="both")
     parser.add_argument("--prefix", default="bt_cdrbench")
@@ -367,7 +371,7 @@ def main() -> None:
     rng = random.Random(options.seed)
     started = time.perf_counter()
     accounts = _prepare(options.accounts, options.users, options.prefixes, rng)
-    numbers = numbers_make(20_000, rng)
+    numbers = numbers_make(options.numbers, rng)
     print(
         f"setup: {len(accounts):,} accounts, {len(accounts) * options.users:,} users, "
         f"{options.prefixes:,} prefixes, {len(numbers):,} numbers "
