@@ -11,6 +11,7 @@ charged.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -77,6 +78,14 @@ def destination_classify(
         if not digits.startswith("00"):
             return NOT_A_NUMBER  # no country to read a national number in
         text, plus = "+" + digits[2:], True
+    return _pstn(text, region)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _pstn(text: str, region: str | None) -> Destination:
+    """The number as phonenumbers reads it, or NOT_A_NUMBER. Remembered: phonenumbers'
+    validation is most of a CDR's CPU (bench/cdr_ingest.py's profile), and customers call
+    the same numbers again and again."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

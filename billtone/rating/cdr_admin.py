@@ -1,11 +1,18 @@
 """The back office's CDRs: filters by status and reason, corrections of a rejected CDR's
-account code, caller or number, and "Re-rate selected"; the imports; emergency numbers."""
+account code, caller or number, and "Re-rate selected"; the imports; the lines of CDR files
+that could not be read (read only, by file and reason); emergency numbers."""
 
 from django.contrib import admin, messages
 
 from billtone.core.admin import ReadOnlyAdmin
 from billtone.core.services import Actor
-from billtone.rating.cdr_models import Cdr, CdrBatch, CdrStatus, EmergencyNumber
+from billtone.rating.cdr_models import (
+    Cdr,
+    CdrBatch,
+    CdrLineRejected,
+    CdrStatus,
+    EmergencyNumber,
+)
 from billtone.rating.services.ingest import cdr_correct, cdr_rerate
 
 CORRECTABLE = ["account_code", "source", "destination"]
@@ -89,6 +96,17 @@ class CdrBatchAdmin(ReadOnlyAdmin):
         "created_by",
     ]
     readonly_fields = [f.name for f in CdrBatch._meta.fields]
+
+
+@admin.register(CdrLineRejected)
+class CdrLineRejectedAdmin(ReadOnlyAdmin):
+    """What the operator fixes in the file before importing it again."""
+
+    list_display = ["file_name", "line", "reason", "message", "batch"]
+    list_filter = ["reason", "file_name"]
+    search_fields = ["file_name", "text", "message"]
+    list_select_related = ["batch"]
+    readonly_fields = [f.name for f in CdrLineRejected._meta.fields]
 
 
 @admin.register(EmergencyNumber)

@@ -163,6 +163,32 @@ class Cdr(models.Model):
         return f"CDR {self.call_id}"
 
 
+class CdrLineRejected(models.Model):
+    """A line of a CDR file its reader could not read (wrong columns, a bad date or number):
+    kept, with its text, for the operator to fix the file and import it again (call ids make
+    that safe). Reasons are the reader's codes (rating.cdrs): columns, csv, date, number,
+    missing, header."""
+
+    batch = models.ForeignKey(CdrBatch, on_delete=models.PROTECT, related_name="lines_rejected")
+    file_name = models.CharField(max_length=255)
+    line = models.PositiveIntegerField()
+    reason = models.CharField(max_length=20)
+    message = models.CharField(max_length=500)
+    text = models.TextField(help_text="The line as the file held it.")
+
+    class Meta:
+        ordering = ["batch_id", "line"]
+        verbose_name = "CDR line rejected"
+        verbose_name_plural = "CDR lines rejected"
+        indexes = [
+            models.Index(fields=["file_name", "line"], name="rating_cdrline_file_line"),
+            models.Index(fields=["reason"], name="rating_cdrline_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} line {self.line}"
+
+
 class EmergencyNumber(models.Model):
     """A number always allowed and never charged; `country` empty: in every country."""
 

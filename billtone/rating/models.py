@@ -218,4 +218,9 @@ class TopUp(models.Model):
 
 
 # The CDR tables live beside (issue 19, CDR ingestion); imported here so Django sees them.
-from billtone.rating.cdr_models import Cdr, CdrBatch, EmergencyNumber  # noqa: E402, F401
+from billtone.rating.cdr_models import (  # noqa: E402, F401
+    Cdr,
+    CdrBatch,
+    CdrLineRejected,
+    EmergencyNumber,
+)

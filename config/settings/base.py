@@ -125,6 +125,15 @@ except (ValueError, ZoneInfoNotFoundError):
         f"BILLTONE_OPERATOR_TIME_ZONE={BILLTONE_OPERATOR_TIME_ZONE!r} is not an IANA time zone "
         "(e.g. Europe/Berlin)."
     ) from None
+# CDR files do not state a time zone: their times are read in the switch's (issue 19).
+BILLTONE_SWITCH_TIME_ZONE = env_str("BILLTONE_SWITCH_TIME_ZONE", BILLTONE_OPERATOR_TIME_ZONE)
+try:
+    ZoneInfo(BILLTONE_SWITCH_TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"BILLTONE_SWITCH_TIME_ZONE={BILLTONE_SWITCH_TIME_ZONE!r} is not an IANA time zone "
+        "(e.g. Europe/Berlin)."
+    ) from None
 FORMAT_MODULE_PATH = ["billtone.core.formats"]  # a time shown names its zone
 USE_I18N = True
 USE_TZ = True

@@ -2,9 +2,11 @@
 
 decks.py: rate decks (rate_deck_import, rate_deck_save); ingest.py: CDR ingestion, re-rating
 and corrections (cdrs_ingest, cdr_rerate, cdr_correct), with cdr_decide.py (who, what rate)
-and cdr_charge.py (the ledger); topup.py: auto top-up (settings, the check after a debit of
-call credit, settling card top-ups) and the ingestion's hook call_credit_debited."""
+and cdr_charge.py (the ledger); cdr_lines.py: the lines a CDR file's reader rejected
+(cdr_lines_reject); topup.py: auto top-up (settings, the check after a debit of call credit,
+settling card top-ups) and the ingestion's hook call_credit_debited."""
 
+from billtone.rating.services.cdr_lines import cdr_lines_reject
 from billtone.rating.services.decks import rate_deck_import, rate_deck_save
 from billtone.rating.services.ingest import IngestSummary, cdr_correct, cdr_rerate, cdrs_ingest
 from billtone.rating.services.topup import (
@@ -23,6 +25,7 @@ __all__ = [
     "auto_top_up_settings_save",
     "call_credit_debited",
     "cdr_correct",
+    "cdr_lines_reject",
     "cdr_rerate",
     "cdrs_ingest",
     "rate_deck_import",

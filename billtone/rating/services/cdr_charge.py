@@ -17,14 +17,14 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from billtone.accounts.models import Account
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
-from billtone.ledger.bulk import BulkSession, BulkTransaction
-from billtone.ledger.models import LedgerKind
+from billtone.ledger.bulk import BulkSession, BulkTransaction, business_funds_accounts
+from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.ledger.services import (
     Leg,
-    customer_ledger_accounts,
     ledger_accounts_lock,
     operator_ledger_account,
 )
@@ -49,14 +49,13 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
     for item in pending:
         by_account[item.cdr.account.pk].append(item)
     accounts = {item.cdr.account.pk: item.cdr.account for item in pending}
-    ledgers = {pk: customer_ledger_accounts(account=a) for pk, a in accounts.items()}
+    credits = _call_credits(accounts)
     revenue = {
         currency: operator_ledger_account(kind=LedgerKind.REVENUE_CALLS, currency=currency)
-        for currency in {ledger.call_credit.currency for ledger in ledgers.values()}
+        for currency in {row.currency for row in credits.values()}
     }
     locked = ledger_accounts_lock(
-        ids=[ledger.call_credit.pk for ledger in ledgers.values()]
-        + [row.pk for row in revenue.values()]
+        ids=[row.pk for row in credits.values()] + [row.pk for row in revenue.values()]
     )
     _price(pending, billing_day=context.billing_day)
     _rates_link(pending)
@@ -64,7 +63,7 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
     postings: list[BulkTransaction] = []
     debited: list[tuple[int, list[Pending]]] = []
     for account_id, items in by_account.items():
-        credit = locked[ledgers[account_id].call_credit.pk]
+        credit = locked[credits[account_id].pk]
         paid = calls.charges_capped(
             [item.cdr.cost for item in items], available=credit.balance - credit.floor
         )
@@ -94,6 +93,17 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
                 if item.cdr.charged > 0:
                     item.cdr.transaction_id = result.transaction_id
     return {account_id for account_id, _ in debited}
+
+
+def _call_credits(accounts: dict[int, Account]) -> dict[int, LedgerAccount]:
+    """Each account's call credit in its billing currency, in a few queries for any number of
+    accounts (made where missing, as `customer_ledger_accounts` makes them)."""
+    currencies = {pk: account.billing_profile.currency for pk, account in accounts.items()}
+    business_funds_accounts(currencies=currencies)  # makes both of a customer's accounts
+    rows = LedgerAccount.objects.filter(
+        account_id__in=list(currencies), kind=LedgerKind.CALL_CREDIT
+    )
+    return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
 
 
 def _price(pending: Sequence[Pending], *, billing_day: int) -> None:
