@@ -219,3 +219,4 @@ class TopUp(models.Model):
 
 # The CDR tables live beside (issue 19, CDR ingestion); imported here so Django sees them.
 from billtone.rating.cdr_models import Cdr, CdrBatch, EmergencyNumber  # noqa: E402, F401
+from billtone.rating.hold_models import CallHold  # noqa: E402, F401
