@@ -40,9 +40,12 @@ def test_ten_concurrent_authorizations_never_promise_more_than_the_credit(gb, uk
         finally:
             connection.close()
 
-    with time_machine.travel(datetime(2027, 1, 10, 12, tzinfo=UTC), tick=False):
-        with ThreadPoolExecutor(max_workers=CALLERS) as pool:
-            answers = list(pool.map(ask, range(CALLERS)))
+    moment = datetime(2027, 1, 10, 12, tzinfo=UTC)
+    with (
+        time_machine.travel(moment, tick=False),
+        ThreadPoolExecutor(max_workers=CALLERS) as pool,
+    ):
+        answers = list(pool.map(ask, range(CALLERS)))
 
     assert not [a for a in answers if isinstance(a, Exception)], answers
     promised = sum((a.held for a in answers), Decimal(0))
