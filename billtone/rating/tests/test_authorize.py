@@ -154,3 +154,18 @@ def test_the_api_answers_the_operator_and_404s_an_unknown_account(gb, uk_deck, a
         401,
         403,
     )
+
+
+def test_an_authorization_takes_few_queries(gb, uk_deck, django_assert_max_num_queries):
+    credit_add(gb, "1.00")
+    authorize(gb, LEEDS, user="22")  # the deck's prefixes read once per process
+    CallHold.objects.all().delete()
+    # The fullest path (a caller with included minutes, a call id): account, emergency
+    # numbers, suspension, deck, caller, operator profile, included use, call credit; then
+    # the lock, the call's previous hold, open holds, the insert (+ the savepoint pair).
+    with django_assert_max_num_queries(14):
+        found = authorize(gb, LONDON, user="22", call_id="q1")
+    assert found.allowed and found.included_seconds == 600
+    CallHold.objects.all().delete()
+    with django_assert_max_num_queries(9):  # no caller, no call id
+        assert authorize(gb, LEEDS).allowed
