@@ -177,6 +177,7 @@ def main() -> None:
             query["user"] = "100"
         return f"/api/v1/authorize?{urlencode(query)}", headers
 
+    api_reads.START_TIMEOUT_S = 600.0  # collectstatic is slow on a busy shared machine
     server = api_reads.Server("authorize", command, env, port)
     results = []
     try:
