@@ -7,12 +7,15 @@ from billtone.core.money import Money
 from billtone.core.schemas import Problem
 from billtone.rating import call_charges
 from billtone.rating.cdr_schemas import (
+    AuthorizeOut,
+    AuthorizeQuery,
     CallChargesOut,
     CallChargesQuery,
     CdrBatchIn,
     IngestOut,
 )
 from billtone.rating.cdrs.records import CallRecord
+from billtone.rating.services.authorize import call_authorize
 from billtone.rating.services.ingest import cdrs_ingest
 
 operator = Router(tags=["CDRs"])
@@ -41,6 +44,36 @@ def cdrs_post(request, payload: Body[CdrBatchIn]):
         for item in payload
     ]
     return cdrs_ingest(records=records, source="api", actor=request.auth.actor)
+
+
+@operator.get("/authorize", response={200: AuthorizeOut, 404: Problem, 422: Problem, **ERRORS})
+def authorize_get(request, query: Query[AuthorizeQuery]):
+    """May the account call this number now, and for at most how many seconds? An allowed
+    call holds its price until its CDR arrives (matched by `call_id` when given) or the
+    call's longest duration plus a grace passes. Emergency numbers are always allowed."""
+    found = call_authorize(
+        account_code=query.account,
+        destination=query.destination,
+        user=query.user,
+        call_id=query.call_id,
+    )
+    tariff = found.tariff
+    return {
+        "allowed": found.allowed,
+        "max_seconds": found.max_seconds,
+        "reason": found.reason,
+        "destination": found.destination,
+        "destination_name": found.destination_name,
+        "prefix": found.prefix,
+        "per_minute": format(tariff.per_minute, "f") if tariff else None,
+        "connection_fee": format(tariff.connection_fee, "f") if tariff else None,
+        "increments": (
+            f"{tariff.initial_increment}/{tariff.subsequent_increment}" if tariff else None
+        ),
+        "currency": found.currency,
+        "held": format(found.held, "f"),
+        "included_seconds": found.included_seconds,
+    }
 
 
 def _money(money: Money) -> dict:

@@ -92,3 +92,28 @@ class CallChargesOut(Schema):
     page_size: int
     count: int
     has_next: bool
+
+
+class AuthorizeQuery(Schema):
+    account: str = Field(max_length=80, description="the account's id (the switch's accountcode)")
+    destination: str = Field(max_length=255, description="the number as dialled")
+    user: str = Field("", max_length=80, description="the caller's extension")
+    call_id: str = Field("", max_length=255, description="the switch's id for the call")
+
+
+class AuthorizeOut(Schema):
+    allowed: bool
+    max_seconds: int
+    reason: str = Field(
+        description="why not allowed (suspended, not_a_number, no_rate, no_credit), "
+        "or emergency; empty otherwise"
+    )
+    destination: str
+    destination_name: str
+    prefix: str
+    per_minute: str | None
+    connection_fee: str | None
+    increments: str | None
+    currency: str
+    held: str
+    included_seconds: int

@@ -24,6 +24,7 @@ from billtone.core.services import Actor, audit_record
 from billtone.rating import hooks
 from billtone.rating.cdr_models import Cdr, CdrBatch, CdrReason, CdrStatus
 from billtone.rating.cdrs.records import CallRecord, Disposition
+from billtone.rating.services.authorize import holds_release
 from billtone.rating.services.cdr_charge import calls_charge
 from billtone.rating.services.cdr_decide import Context, malformed
 
@@ -106,6 +107,7 @@ def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSumma
         Cdr.objects.bulk_create(cdrs, batch_size=1000, ignore_conflicts=True)
         if Cdr.objects.filter(batch=batch).count() != len(cdrs):
             raise _Raced
+        holds_release(cdrs=cdrs)
         summary = _summary(batch, cdrs, read=read, duplicates=duplicates + len(stored))
         hooks.after_debit_schedule(account_ids=debited)
     return summary

@@ -1,0 +1,206 @@
+"""Call authorization through the production server at fixed rates (issue 19 item 5).
+
+GET /api/v1/authorize (operator token) for --accounts seeded GBP accounts in turn, to a
+London, a national or a mobile number (half with the caller's extension, whose plan has
+included minutes), is sent open-loop at each --rates rate for --seconds: request i is due at
+start + i/rate whether or not earlier ones have answered, and its latency counts from then
+(api_reads.py's generator; wrk from Debian is closed-loop and was not installed). Each
+authorization holds credit (a CallHold row), as in production; the accounts' credit is
+large enough that none runs out. Reports p50/p99/max per rate and the highest rate whose p99
+stays under 10 ms with no errors.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/authorize.py [--rates 250,500,750,1000] [--seconds 20] \\
+        [--workers 2] [--threads 4] [--accounts 100]
+
+The database bt_bench_authorize is dropped and made again on that server. Traffic goes to
+127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlencode, urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import api_reads  # noqa: E402
+
+DB_NAME = "bt_bench_authorize"
+TARGET_P99_MS = 10.0
+DESTINATIONS = ["020 7946 0958", "0113 496 0000", "07911 123456"]
+
+
+def _prepare(admin_url: str, bench_url: str, *, accounts: int) -> tuple[str, list[int]]:
+    """A migrated, seeded database: the operator token's secret and the accounts' ids."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connections
+
+    from billtone.accounts.models import BillingProfile
+    from billtone.accounts.services import account_create, operator_token_create
+    from billtone.catalog.models import Product
+    from billtone.core import clock
+    from billtone.core.money import Money
+    from billtone.core.services import Actor
+    from billtone.ledger.models import LedgerKind
+    from billtone.ledger.services import (
+        customer_ledger_accounts,
+        funds_transfer,
+        operator_ledger_account,
+    )
+    from billtone.rating.models import Rate, RateDeck
+    from billtone.telephony.models import PhoneUser
+
+    call_command("migrate", verbosity=0)
+    now = clock.now()
+    deck = RateDeck.objects.create(
+        name="GBP bench", currency="GBP", effective_from=now, created_at=now, rate_count=0
+    )
+    rates = [
+        Rate(deck=deck, prefix=f"9{n:05d}", destination=f"Bench {n}", per_minute=Decimal("0.1"))
+        for n in range(20_000)
+    ]
+    for prefix, name, price, fee, initial, subsequent in [
+        ("44", "United Kingdom", "0.0200", "0", 60, 60),
+        ("447", "United Kingdom mobile", "0.0900", "0.0100", 30, 6),
+        ("4420", "London", "0.0100", "0.0500", 60, 60),
+    ]:
+        rates.append(
+            Rate(
+                deck=deck,
+                prefix=prefix,
+                destination=name,
+                per_minute=Decimal(price),
+                connection_fee=Decimal(fee),
+                initial_increment=initial,
+                subsequent_increment=subsequent,
+            )
+        )
+    Rate.objects.bulk_create(rates, batch_size=5000)
+    plan = Product.objects.create(
+        code="national", name="National", kind="plan", billing="monthly", included_minutes=100
+    )
+    actor = Actor.system("bench")
+    ids = []
+    for n in range(accounts):
+        account = account_create(
+            name=f"Bench caller {n}",
+            owner_email=f"owner{n}@caller{n}.example",
+            owner_password=None,
+            currency="GBP",
+            timezone="Europe/London",
+        )
+        BillingProfile.objects.filter(account=account).update(country="GB")
+        account.refresh_from_db()
+        PhoneUser.objects.create(
+            account=account,
+            name="Bench user",
+            email=f"u{n}@caller{n}.example",
+            extension="100",
+            plan=plan,
+            status=PhoneUser.Status.ACTIVE,
+            created_at=now,
+            activated_at=now,
+        )
+        funds_transfer(
+            source=operator_ledger_account(kind=LedgerKind.ADJUSTMENTS, currency="GBP"),
+            destination=customer_ledger_accounts(account=account).call_credit,
+            amount=Money(Decimal("100000"), "GBP"),
+            kind="bench_credit",
+            memo="Bench credit",
+            idempotency_key=f"bench-credit:{account.pk}",
+            actor=actor,
+        )
+        ids.append(account.pk)
+    staff = get_user_model().objects.create_user("bench-ops", password=None, is_staff=True)
+    secret = operator_token_create(user=staff, name="bench").secret
+    connections.close_all()
+    return secret, ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="250,500,750,1000")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--accounts", type=int, default=100)
+    args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+    if not (all(0 < r <= 3000 for r in rates) and 0 < args.seconds <= 120):
+        sys.exit("--rates each up to 3000, --seconds up to 120.")
+    admin_url = os.environ.get("DATABASE_URL", "")
+    parts = urlparse(admin_url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("This benchmark only talks to a PostgreSQL server on this machine.")
+    bench_url = urlunparse(parts._replace(path=f"/{DB_NAME}"))
+    print(f"Seeding {args.accounts} accounts in {DB_NAME} ...", flush=True)
+    secret, ids = _prepare(admin_url, bench_url, accounts=args.accounts)
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=bench_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        BILLTONE_DEBUG="0",
+        BILLTONE_SECRET_KEY=secrets.token_urlsafe(50),
+        BILLTONE_HTTPS="0",
+        BILLTONE_STATIC_MANIFEST="1",
+        BILLTONE_DB_POOL_SIZE=str(args.threads),
+    )
+    port = api_reads._free_port()
+    command = api_reads.server_command(
+        bind=f"127.0.0.1:{port}", workers=args.workers, threads=args.threads
+    )
+    print("app: " + " ".join(command[1:]), flush=True)
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def request(i: int) -> tuple[str, dict]:
+        query = {"account": ids[i % len(ids)], "destination": DESTINATIONS[i % 3]}
+        if i % 2:
+            query["user"] = "100"
+        return f"/api/v1/authorize?{urlencode(query)}", headers
+
+    api_reads.START_TIMEOUT_S = 600.0  # collectstatic is slow on a busy shared machine
+    server = api_reads.Server("authorize", command, env, port)
+    results = []
+    try:
+        server.wait_ready(request(0)[0], headers)
+        api_reads.run_load(server, [request(i) for i in range(1000)], rates[0])  # warm
+        for rate in rates:
+            count = int(rate * args.seconds)
+            result = api_reads.run_load(server, [request(i) for i in range(count)], rate)
+            print(f"{rate:.0f}/s:", api_reads._line("app", result), flush=True)
+            results.append((rate, result))
+    finally:
+        server.stop()
+    print(f"\n{args.workers} workers x {args.threads} threads, {args.seconds:.0f} s per rate:")
+    print("| rate /s | p50 ms | p99 ms | max ms | errors | server CPU ms/req |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for rate, r in results:
+        print(
+            f"| {rate:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
+            f"{r['errors']}/{r['requests']} | {r['server_cpu_ms']:.2f} |"
+        )
+    held = [rate for rate, r in results if r["p99"] < TARGET_P99_MS and not r["errors"]]
+    print(f"highest rate with p99 < {TARGET_P99_MS:.0f} ms: {max(held) if held else 'none'}/s")
+
+
+if __name__ == "__main__":
+    main()

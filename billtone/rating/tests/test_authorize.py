@@ -1,0 +1,171 @@
+"""Call authorization: the longest call the credit (and included minutes) allows at the
+destination's rate, holds that count as spent until the CDR arrives or they expire."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+
+from billtone.accounts.services import operator_token_create
+from billtone.rating.allowance import MAX_CALL_SECONDS
+from billtone.rating.hold_models import CallHold
+from billtone.rating.services.authorize import HOLD_GRACE, call_authorize
+from billtone.rating.services.ingest import cdrs_ingest
+from billtone.rating.tests.conftest import ACTOR, call, call_credit, credit_add
+from billtone.telephony.models import AccountSuspension
+from conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
+LONDON = "020 7946 0958"  # 4420: 0.01 a minute, 0.05 connection fee, 60/60
+LEEDS = "0113 496 0000"  # 44: 0.02 a minute, 60/60
+MOBILE = "07911 123456"  # 447: 0.09 a minute, 0.01 fee, 30/6
+
+
+@pytest.fixture(autouse=True)
+def _now():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def authorize(account, destination, **kw):
+    return call_authorize(account_code=str(account.pk), destination=destination, **kw)
+
+
+def test_the_credit_buys_whole_increments_after_the_connection_fee(gb, uk_deck):
+    credit_add(gb, "1.00")
+    london = authorize(gb, LONDON)
+    # 0.95 after the fee buys 95 minutes at 0.01.
+    assert (london.allowed, london.max_seconds, london.held) == (True, 5700, Decimal("1.0000"))
+    assert (london.destination, london.destination_name) == ("+442079460958", "London")
+    CallHold.objects.all().delete()
+    mobile = authorize(gb, MOBILE)
+    # 0.99 after the fee buys 660 s at 0.09 (30 s, then whole 6 s steps).
+    assert (mobile.max_seconds, mobile.held) == (660, Decimal("1.0000"))
+
+
+def test_holds_count_as_spent_until_the_credit_is_gone(gb, uk_deck):
+    credit_add(gb, "5.00")
+    first = authorize(gb, LEEDS)
+    assert (first.max_seconds, first.held) == (MAX_CALL_SECONDS, Decimal("3.6000"))  # capped
+    second = authorize(gb, LEEDS)
+    assert (second.max_seconds, second.held) == (4200, Decimal("1.4000"))  # 70 min of 1.40
+    third = authorize(gb, LEEDS)
+    assert (third.allowed, third.reason, third.max_seconds) == (False, "no_credit", 0)
+    assert CallHold.objects.filter(account=gb).count() == 2
+
+
+def test_included_minutes_are_added_and_held_too(gb, uk_deck):
+    credit_add(gb, "0.10")
+    # User 22's National plan: 10 included minutes, then 0.10 buys 10 more (no fee).
+    first = authorize(gb, LONDON, user="22")
+    assert (first.max_seconds, first.included_seconds, first.held) == (
+        1200,
+        600,
+        Decimal("0.1000"),
+    )
+    second = authorize(gb, LONDON, user="22")
+    assert (second.allowed, second.reason) == (False, "no_credit")
+    # Pay As You Go user 21 has none: the fee applies.
+    CallHold.objects.all().delete()
+    assert authorize(gb, LONDON, user="21").max_seconds == 300
+
+
+def test_a_cdr_releases_its_hold_by_call_id_or_else_the_oldest_for_the_destination(gb, uk_deck):
+    credit_add(gb, "1.00")
+    authorize(gb, LONDON, call_id="sw-1")
+    assert not authorize(gb, LONDON).allowed
+    cdrs_ingest(
+        records=[call("sw-1", account=gb, destination=LONDON, at=NOW)], source="t", actor=ACTOR
+    )
+    assert not CallHold.objects.filter(call_id="sw-1").exists()
+    # The first call cost 0.06: 0.94 left, 89 minutes.
+    untagged = authorize(gb, LEEDS)
+    assert untagged.max_seconds == 2820
+    cdrs_ingest(
+        records=[call("sw-2", account=gb, destination=LEEDS, at=NOW)], source="t", actor=ACTOR
+    )
+    assert not CallHold.objects.exists()
+    assert call_credit(gb) == Decimal("0.9200")
+
+
+def test_a_repeated_authorization_of_a_call_replaces_its_hold(gb, uk_deck):
+    credit_add(gb, "1.00")
+    authorize(gb, LONDON, call_id="sw-9")
+    again = authorize(gb, LONDON, call_id="sw-9")
+    assert again.max_seconds == 5700
+    assert CallHold.objects.count() == 1
+
+
+def test_an_expired_hold_no_longer_counts(gb, uk_deck, _now):
+    credit_add(gb, "1.00")
+    held = authorize(gb, LONDON)
+    assert not authorize(gb, LONDON).allowed
+    _now.move_to(NOW + timedelta(seconds=held.max_seconds) + HOLD_GRACE + timedelta(seconds=1))
+    assert authorize(gb, LONDON).max_seconds == 5700
+
+
+def test_emergency_numbers_are_always_allowed_and_never_held(gb, uk_deck):
+    AccountSuspension.objects.create(account=gb, suspended_at=NOW, reason="unpaid")
+    found = authorize(gb, "999")
+    assert (found.allowed, found.reason, found.max_seconds) == (True, "emergency", MAX_CALL_SECONDS)
+    assert not CallHold.objects.exists()
+    suspended = authorize(gb, LONDON)
+    assert (suspended.allowed, suspended.reason) == (False, "suspended")
+
+
+def test_what_cannot_be_called_says_why(gb, uk_deck):
+    credit_add(gb, "1.00")
+    assert authorize(gb, "*97").reason == "not_a_number"
+    no_rate = authorize(gb, "+81 3 1234 5678")
+    assert (no_rate.allowed, no_rate.reason) == (False, "no_rate")
+    assert not CallHold.objects.exists()
+
+
+def test_the_api_answers_the_operator_and_404s_an_unknown_account(gb, uk_deck, api):
+    credit_add(gb, "1.00")
+    staff = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    operator = ApiClient(operator_token_create(user=staff, name="ops").secret)
+    response = operator.get(
+        "/api/v1/authorize", {"account": gb.pk, "destination": LONDON, "call_id": "x1"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "allowed": True,
+        "max_seconds": 5700,
+        "reason": "",
+        "destination": "+442079460958",
+        "destination_name": "London",
+        "prefix": "4420",
+        "per_minute": "0.0100",
+        "connection_fee": "0.0500",
+        "increments": "60/60",
+        "currency": "GBP",
+        "held": "1.0000",
+        "included_seconds": 0,
+    }
+    missing = operator.get("/api/v1/authorize", {"account": "999999", "destination": LONDON})
+    assert missing.status_code == 404
+    assert missing["Content-Type"].startswith("application/problem+json")
+    assert operator.get("/api/v1/authorize", {"account": gb.pk}).status_code == 422
+    assert api.get("/api/v1/authorize", {"account": gb.pk, "destination": LONDON}).status_code in (
+        401,
+        403,
+    )
+
+
+def test_an_authorization_takes_few_queries(gb, uk_deck, django_assert_max_num_queries):
+    credit_add(gb, "1.00")
+    authorize(gb, LEEDS, user="22")  # the deck's prefixes read once per process
+    CallHold.objects.all().delete()
+    # The fullest path (a caller with included minutes, a call id): account, emergency
+    # numbers, suspension, deck, caller, operator profile, included use, call credit; then
+    # the lock, the call's previous hold, open holds, the insert (+ the savepoint pair).
+    with django_assert_max_num_queries(14):
+        found = authorize(gb, LONDON, user="22", call_id="q1")
+    assert found.allowed and found.included_seconds == 600
+    CallHold.objects.all().delete()
+    with django_assert_max_num_queries(10):  # no caller, no call id
+        assert authorize(gb, LEEDS).allowed
