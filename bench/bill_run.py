@@ -34,6 +34,10 @@ reset before the timed run). Results: docs/benchmarks.md.
         .venv/bin/python bench/bill_run.py [--accounts 100000] [--celery] [--in-process] \\
         [--funds 0] [--prefix bt_billbench] [--profile] [--skip-pgbench]
 
+--runs N prepares the accounts once, into a template database <prefix>_template_<accounts>_<funds>,
+then makes N runs of each mode (or of the one named), alternately, each on a fresh copy of the
+template, and prints each mode's median wall time.
+
 Without --celery or --in-process both runs are made, each on its own fresh database
 (<prefix>_run). The reference, measured in the same run after each bill run: pgbench's
 tpcb-like script, 2 clients for 20 s on <prefix>_pgbench (scale 10). --profile profiles the
@@ -45,6 +49,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from pg_server import (  # noqa: E402
+    database_clone,
     database_recreate,
     database_url,
     pgbench_init,
@@ -484,21 +490,35 @@ def _pending_documents(broker: str | None) -> str:
     return f"{queued} documents tasks queued as files in {folder}, not consumed"
 
 
+def _template_name(options) -> str:
+    return f"{options.prefix}_template_{options.accounts}_{options.funds}"
+
+
 def _one(options, server, celery: bool) -> float:
     database = f"{options.prefix}_run"
-    database_recreate(server, database)
+    template = _template_name(options)
+    if options.prepare_template:
+        database = template
+    if options.from_template:
+        database_clone(server, database, template)
+    else:
+        database_recreate(server, database)
     url = database_url(server, database)
     broker = f"redis://127.0.0.1:6379/{options.redis_db}" if celery else None
     _setup_django(url, broker)
     from django.db import connections
 
     started = time.time()
-    _prepare(options.accounts, options.funds)
-    print(
-        f"prepared {options.accounts} accounts x 3 subscriptions"
-        f"{f', {options.funds} EUR of funds each' if options.funds else ''} "
-        f"in {time.time() - started:.0f} s"
-    )
+    if not options.from_template:
+        _prepare(options.accounts, options.funds)
+        print(
+            f"prepared {options.accounts} accounts x 3 subscriptions"
+            f"{f', {options.funds} EUR of funds each' if options.funds else ''} "
+            f"in {time.time() - started:.0f} s"
+        )
+    if options.prepare_template:
+        connections.close_all()
+        return 0.0
     load = os.getloadavg()
     if celery:
         took, run_id, peaks = _run_celery(url, broker, options.workers)
@@ -516,7 +536,50 @@ def _one(options, server, celery: bool) -> float:
     print("  " + _check_books(options.accounts, run_id))
     print("  " + _pending_documents(broker))
     connections.close_all()
+    if options.result_file:
+        with open(options.result_file, "a") as results:
+            results.write(f"{'celery' if celery else 'in-process'} {took:.3f}\n")
     return took
+
+
+def _runs(options) -> None:
+    """--runs N: the accounts prepared once into a template database, then N runs of each
+    mode alternately, each on a fresh copy of it; the median wall time of each mode last."""
+    own, args = [], iter(sys.argv[1:])
+    for arg in args:
+        if arg == "--runs":
+            next(args)  # its value
+        elif not arg.startswith("--runs="):
+            own.append(arg)
+    subprocess.run([sys.executable, __file__, *own, "--prepare-template"], check=True)
+    modes = [m for m in ("--in-process", "--celery") if m in own] or ["--in-process", "--celery"]
+    own = [a for a in own if a not in modes]
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as results:
+        for n in range(options.runs):
+            for mode in modes:
+                print(f"== run {n + 1} of {options.runs}, {mode[2:]}", flush=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        *own,
+                        mode,
+                        "--from-template",
+                        "--result-file",
+                        results.name,
+                    ],
+                    check=True,
+                )
+        times: dict[str, list[float]] = {}
+        for line in results.read().splitlines():
+            mode, took = line.split()
+            times.setdefault(mode, []).append(float(took))
+    for mode, took in times.items():
+        shown = ", ".join(f"{t:.1f}" for t in took)
+        print(
+            f"median of {len(took)} {mode} runs: {statistics.median(took):.1f} s "
+            f"({options.accounts / statistics.median(took):.0f} accounts/s; runs: {shown} s)"
+        )
 
 
 def main() -> None:
@@ -531,10 +594,20 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="pyinstrument, in-process run")
     parser.add_argument("--skip-pgbench", action="store_true", help="no reference run")
     parser.add_argument("--seconds", type=int, default=20, help="pgbench's duration")
+    parser.add_argument("--runs", type=int, default=0, help="N runs of each mode, median")
+    parser.add_argument("--prepare-template", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--from-template", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     server = server_from_url(url)
+    if options.runs:
+        _runs(options)
+        return
+    if options.prepare_template:
+        _one(options, server, celery=False)
+        return
     if not (options.celery or options.in_process or options.profile):
         # Each run in its own process: Django reads the database and broker once.
         for flag in ("--in-process", "--celery"):

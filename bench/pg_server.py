@@ -38,6 +38,21 @@ def database_recreate(server: dict[str, str], database: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
+def database_clone(server: dict[str, str], database: str, template: str) -> None:
+    """`database` made anew as a copy of `template` (PostgreSQL copies the files: seconds for
+    a prepared 100,000-account database that takes minutes to build)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(database_url(server, server["admin_db"]), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(database), sql.Identifier(template)
+            )
+        )
+
+
 def _pgbench_env(server: dict[str, str]) -> dict[str, str]:
     if shutil.which("pgbench") is None:
         raise SystemExit("pgbench is not installed (Debian: postgresql-client).")
