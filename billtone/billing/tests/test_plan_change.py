@@ -79,6 +79,7 @@ def test_immediate_starts_today_and_credits_the_unused_days(berlin, internationa
     )
     [note] = CreditNote.objects.all()
     assert (note.net, note.refund_to) == (Decimal("4.65"), "business_funds")
+    assert note.reason.endswith(": plan changed, unused days after 2026-03-19"), note.reason
     with time_machine.travel(CHANGED, tick=False):
         march, april = next_bills(account=berlin, count=2)
     # the part month is caught up by the next bill run (due now), then April as usual

@@ -169,7 +169,9 @@ def subscription_plan_change(
     if policy == OperatorProfile.PlanChangePolicy.IMMEDIATE and old.paid_through:
         credited_after = starts_on - timedelta(days=1)
         if credited_after < old.paid_through:
-            unused_days_credit(subscription=old, after=credited_after, actor=actor)
+            unused_days_credit(
+                subscription=old, after=credited_after, actor=actor, why="plan changed"
+            )
     new = Subscription.objects.create(
         account_id=old.account_id,
         product=product,

@@ -44,8 +44,12 @@ def _left(line: InvoiceLine) -> Decimal:
     return line.net - (credited["total"] or Decimal(0))
 
 
-def unused_days_credit(*, subscription: Subscription, after: date, actor: Actor) -> list:
-    """Credit the days after `after` up to `paid_through`; returns the credit notes."""
+def unused_days_credit(
+    *, subscription: Subscription, after: date, actor: Actor, why: str = "cancelled"
+) -> list:
+    """Credit the days after `after` up to `paid_through`; returns the credit notes. `why`
+    says in the credit note's reason what ended the subscription ("cancelled", "plan
+    changed")."""
     monthly = Money(subscription.unit_price, subscription.currency)
     by_invoice: dict[int, list[CreditLine]] = defaultdict(list)
     invoices: dict[int, Invoice] = {}
@@ -70,7 +74,7 @@ def unused_days_credit(*, subscription: Subscription, after: date, actor: Actor)
             credit_note_issue(
                 invoice_id=invoice_id,
                 lines=lines,
-                reason=f"{subscription.description}: cancelled, unused days after {after}",
+                reason=f"{subscription.description}: {why}, unused days after {after}",
                 refund_to=CreditNote.RefundTo.BUSINESS_FUNDS
                 if paid
                 else CreditNote.RefundTo.INVOICE_DUE,
