@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from billtone.billing.models import BillRun
+from billtone.billing.models import BillRun, Dunning
 from billtone.billing.selectors import accounts_due, bill_run_live
 from billtone.billing.services import BillRunRunning, bill_run_start
 from billtone.billing.services.run import STALE_AFTER
@@ -103,3 +103,24 @@ class BillRunAdmin(ReadOnlyAdmin):
             ),
             *super().get_urls(),
         ]
+
+
+@admin.register(Dunning)
+class DunningAdmin(ReadOnlyAdmin):
+    """Bills a collection try failed for: tries made, the next one, why the last failed, and
+    whether the account was suspended for it. Changed by dunning's tries and by payments."""
+
+    list_display = [
+        "invoice",
+        "account",
+        "tries",
+        "last_try_at",
+        "next_try_at",
+        "suspended",
+        "settled_at",
+        "last_failure",
+    ]
+    list_filter = ["suspended", ("settled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["invoice__number", "account__name"]
+    list_select_related = ["invoice", "account"]
+    readonly_fields = [f.name for f in Dunning._meta.fields]

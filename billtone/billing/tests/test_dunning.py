@@ -155,3 +155,17 @@ def test_the_dunning_task_is_scheduled_and_runs(settings, customer_in, shop):
     with time_machine.travel(invoice.issued_at + timedelta(days=1, minutes=1), tick=False):
         tasks.dunning_run_task.delay()
     assert Dunning.objects.get(invoice=invoice).tries == 1
+
+
+def test_the_back_office_lists_the_dunning_and_changes_none_of_it(customer_in, shop, admin_client):
+    account, invoice = _declining(customer_in, shop)
+    with time_machine.travel(invoice.issued_at + timedelta(days=1, minutes=1), tick=False):
+        [dunning_id] = dunning_due()
+        dunning_try(dunning_id=dunning_id)
+    page = admin_client.get("/admin/billing/dunning/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert invoice.number in text and account.name in text and "declined" in text.lower()
+    detail = admin_client.get(f"/admin/billing/dunning/{dunning_id}/change/")
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
+    assert admin_client.post(f"/admin/billing/dunning/{dunning_id}/delete/").status_code == 403
