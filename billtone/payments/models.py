@@ -185,6 +185,11 @@ class Payment(models.Model):
         max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
     )
     on_session = models.BooleanField(help_text="the customer was there (not automatic)")
+    decline_email = models.BooleanField(
+        default=True,
+        help_text="a decline off session is emailed; off when the caller emails its own "
+        "(dunning's tries, auto top-up)",
+    )
     failure_code = models.CharField(max_length=100, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     purpose = models.CharField(max_length=40, choices=PaymentPurpose.choices)

@@ -157,6 +157,7 @@ def _collect(*, invoice_id: int, actor: Actor, attempt: int) -> Collection:
         idempotency_key=f"bill-collect:{invoice_id}:{attempt}",
         actor=actor,
         description=f"Invoice {invoice.number}",
+        decline_email=attempt == 1,  # a dunning try's decline is in dunning's own email
     )
     if payment.status != PaymentStatus.SUCCEEDED:
         reason = payment.failure_message or f"The card payment is {payment.status}."

@@ -70,6 +70,12 @@ def test_three_declines_suspend_and_a_payment_reactivates(
         assert _emails(invoice).count() == number
     dunning = Dunning.objects.get(invoice=invoice)
     assert (dunning.tries, dunning.next_try_at, dunning.suspended) == (3, None, True)
+    # One email per decline: the bill run's own try told by payments, each dunning try by
+    # dunning's email alone.
+    declined = EmailDelivery.objects.filter(key__startswith="payment-failed:")
+    assert [d.key for d in declined] == [
+        f"payment-failed:{Payment.objects.get(idempotency_key=f'bill-collect:{invoice.pk}:1').pk}"
+    ]
 
     sent = list(_emails(invoice))
     assert [e.status for e in sent] == ["sent"] * 3

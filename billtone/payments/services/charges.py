@@ -123,6 +123,7 @@ def card_charge(
     idempotency_key: str,
     actor: Actor,
     description: str = "",
+    decline_email: bool = True,
 ) -> Payment:
     """Charge a saved card; returns the payment in whatever state the gateway left it:
     succeeded, failed (a decline: failure_code and failure_message say why),
@@ -162,6 +163,7 @@ def card_charge(
                 currency=amount.currency,
                 status=PaymentStatus.PENDING,
                 on_session=on_session,
+                decline_email=decline_email,
                 purpose=purpose,
                 description=description or _DESCRIPTIONS.get(purpose, purpose),
                 idempotency_key=idempotency_key,
@@ -261,7 +263,7 @@ def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Acto
             )[:500]
         locked.updated_at = clock.now()
         locked.save()
-        if status == PaymentStatus.FAILED and not locked.on_session:
+        if status == PaymentStatus.FAILED and not locked.on_session and locked.decline_email:
             _automatic_payment_failed_notify(payment=locked)
     logger.info("Payment %s: %s %s %s", locked.pk, locked.status, locked.failure_code, locked.money)
     return locked
@@ -376,9 +378,11 @@ def automatic_payment_charge(
     idempotency_key: str,
     actor: Actor = SYSTEM,
     description: str = "",
+    decline_email: bool = True,
 ) -> Payment:
     """Charge the default card off session, as automatic payments do (auto top-up, monthly
-    bills). A decline is recorded and the billing email is told."""
+    bills). A decline is recorded and the billing email is told, unless the caller says it
+    tells of it itself (`decline_email=False`)."""
     setting = AutoPaymentSetting.objects.filter(account=account).first()
     card = selectors.card_default_get(account=account)
     if setting is None or not setting.uses_default_card or card is None:
@@ -392,4 +396,5 @@ def automatic_payment_charge(
         idempotency_key=idempotency_key,
         actor=actor,
         description=description,
+        decline_email=decline_email,
     )

@@ -285,6 +285,7 @@ def auto_top_up_check(*, account_id: int, actor: Actor = SYSTEM) -> TopUp | None
             idempotency_key=top_up.idempotency_key,
             actor=actor,
             description=DESCRIPTION,
+            decline_email=False,  # the top-up's failure email tells of it
         )
     except ApplicationError as error:  # card gone or automatic payments off since
         return top_up_settle(top_up_id=top_up.pk, refusal=error.detail, actor=actor)

@@ -147,6 +147,8 @@ def test_failures_are_emailed_and_turn_auto_top_up_off_after_three(customer):
         assert auto_top_up_check(account_id=customer.pk) is None  # off: nothing charged
     assert Payment.objects.filter(account=customer).count() == 3
     assert call_credit_of(customer) == eur("1")
+    # Each decline told once, by the top-up's own email: none from payments.
+    assert not EmailDelivery.objects.filter(key__startswith="payment-failed:").exists()
 
 
 def test_no_funds_and_no_card_is_a_failure_said_plainly(customer):
