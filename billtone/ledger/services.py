@@ -158,6 +158,7 @@ def transaction_post(
     external_reference: str = "",
     statement_reference: str = "",
     reverses: Transaction | None = None,
+    spent_at_once: bool = False,
 ) -> Transaction:
     """Post a balanced transaction, or refuse it and write nothing.
 
@@ -168,6 +169,10 @@ def transaction_post(
 
     A replay with the same idempotency key and content returns the first transaction, even
     when its debit would no longer be affordable; the same key with other content raises.
+
+    Business funds credited are told to the funds-credited listeners after commit (hooks.py:
+    billing pays open invoices with them), unless `spent_at_once`: the caller spends them in
+    its next step (a card checkout), and a listener must not take them first.
     """
     legs = list(postings)
     transaction_clean(
@@ -206,7 +211,8 @@ def transaction_post(
         if existing is None:
             raise
         return existing
-    hooks.funds_credited_note(legs)
+    if not spent_at_once:
+        hooks.funds_credited_note(legs)
     return stored
 
 
@@ -244,8 +250,10 @@ def funds_transfer(
     actor: Actor,
     external_reference: str = "",
     statement_reference: str = "",
+    spent_at_once: bool = False,
 ) -> Transaction:
-    """Move a positive `amount` from `source` (debited) to `destination` (credited)."""
+    """Move a positive `amount` from `source` (debited) to `destination` (credited);
+    `spent_at_once` as in transaction_post."""
     if not isinstance(amount, Money) or amount.amount <= 0:
         raise ValidationFailed({"amount": ["Transfer a positive amount."]})
     if source.pk is not None and source.pk == destination.pk:
@@ -258,6 +266,7 @@ def funds_transfer(
         actor=actor,
         external_reference=external_reference,
         statement_reference=statement_reference,
+        spent_at_once=spent_at_once,
     )
 
 
