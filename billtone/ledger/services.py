@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from billtone.accounts.models import Account
 from billtone.core import clock
@@ -321,24 +322,7 @@ def _get_or_create(**lookup) -> LedgerAccount:
 
 def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
     """The customer's business funds and call credit in its billing currency, made on first use."""
-    currency = account.billing_profile.currency
-    found = {
-        row.kind: row
-        for row in LedgerAccount.objects.filter(
-            account=account, currency=currency, kind__in=CUSTOMER_KINDS
-        )
-    }
-    for kind in CUSTOMER_KINDS:
-        if kind not in found:
-            found[kind] = _get_or_create(
-                account=account,
-                kind=kind,
-                currency=currency,
-                defaults={"floor": DEFAULT_FLOORS[kind]},
-            )
-    return CustomerLedger(
-        business_funds=found[LedgerKind.BUSINESS_FUNDS], call_credit=found[LedgerKind.CALL_CREDIT]
-    )
+    return posting_ledger_accounts(account=account, operator_kinds=())[0]
 
 
 def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
@@ -346,23 +330,61 @@ def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
     return operator_ledger_accounts(kinds=[kind], currency=currency)[kind]
 
 
-def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str, LedgerAccount]:
-    """Several of the operator's own ledger accounts by kind, read in one query, each made on
-    first use."""
+def _operator_kinds_clean(kinds: Sequence[str], currency: str) -> None:
     for kind in kinds:
         if kind in CUSTOMER_KINDS or kind not in LedgerKind.values:
             raise ValidationFailed({"kind": [f"Not an operator ledger account kind: {kind!r}."]})
     Money.zero(currency)  # refuses an unknown currency
-    found = {
-        row.kind: row
-        for row in LedgerAccount.objects.filter(account=None, currency=currency, kind__in=kinds)
-    }
+
+
+def _operator_made(found: dict[str, LedgerAccount], kinds: Sequence[str], currency: str):
     for kind in kinds:
         if kind not in found:
             found[kind] = _get_or_create(
                 account=None, kind=kind, currency=currency, defaults={"floor": None}
             )
     return found
+
+
+def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str, LedgerAccount]:
+    """Several of the operator's own ledger accounts by kind, read in one query, each made on
+    first use."""
+    _operator_kinds_clean(kinds, currency)
+    found = {
+        row.kind: row
+        for row in LedgerAccount.objects.filter(account=None, currency=currency, kind__in=kinds)
+    }
+    return _operator_made(found, kinds, currency)
+
+
+def posting_ledger_accounts(
+    *, account: Account, operator_kinds: Sequence[str]
+) -> tuple[CustomerLedger, dict[str, LedgerAccount]]:
+    """customer_ledger_accounts and operator_ledger_accounts(kinds=operator_kinds) in the
+    customer's billing currency, read in one query: what a posting between the customer and
+    the operator needs (a card payment, a checkout). Each made on first use."""
+    currency = account.billing_profile.currency
+    _operator_kinds_clean(operator_kinds, currency)
+    customer: dict[str, LedgerAccount] = {}
+    operator: dict[str, LedgerAccount] = {}
+    for row in LedgerAccount.objects.filter(
+        Q(account=account, kind__in=CUSTOMER_KINDS) | Q(account=None, kind__in=operator_kinds),
+        currency=currency,
+    ):
+        (operator if row.account_id is None else customer)[row.kind] = row
+    for kind in CUSTOMER_KINDS:
+        if kind not in customer:
+            customer[kind] = _get_or_create(
+                account=account,
+                kind=kind,
+                currency=currency,
+                defaults={"floor": DEFAULT_FLOORS[kind]},
+            )
+    ledger = CustomerLedger(
+        business_funds=customer[LedgerKind.BUSINESS_FUNDS],
+        call_credit=customer[LedgerKind.CALL_CREDIT],
+    )
+    return ledger, _operator_made(operator, operator_kinds, currency)
 
 
 @transaction.atomic

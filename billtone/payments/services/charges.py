@@ -23,7 +23,7 @@ from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money, minor_units
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerKind
-from billtone.ledger.services import funds_transfer, operator_ledger_account
+from billtone.ledger.services import funds_transfer, posting_ledger_accounts
 from billtone.notifications.services import billing_email_queue
 from billtone.payments import selectors
 from billtone.payments.errors import PaymentKeyReused, PaymentStateConflict
@@ -281,9 +281,14 @@ def _charge_post(*, payment: Payment, actor: Actor, spent_at_once: bool):
     # The memo is the customer's statement line; the gateway's id stays in the back office.
     card = payment.card
     memo = f"Card payment, {card.brand_display} •••• {card.last4}"
+    ledger, operator = posting_ledger_accounts(
+        account=payment.account, operator_kinds=[LedgerKind.CARD_CLEARING]
+    )
     return funds_transfer(
-        source=operator_ledger_account(kind=LedgerKind.CARD_CLEARING, currency=payment.currency),
-        destination=purpose_ledger_account(account=payment.account, purpose=payment.purpose),
+        source=operator[LedgerKind.CARD_CLEARING],
+        destination=purpose_ledger_account(
+            account=payment.account, purpose=payment.purpose, ledger=ledger
+        ),
         amount=payment.money,
         kind="card_payment",
         memo=memo,
