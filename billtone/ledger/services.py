@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 
 from billtone.accounts.models import Account
 from billtone.core import clock
@@ -158,6 +159,7 @@ def transaction_post(
     external_reference: str = "",
     statement_reference: str = "",
     reverses: Transaction | None = None,
+    spent_at_once: bool = False,
 ) -> Transaction:
     """Post a balanced transaction, or refuse it and write nothing.
 
@@ -168,6 +170,10 @@ def transaction_post(
 
     A replay with the same idempotency key and content returns the first transaction, even
     when its debit would no longer be affordable; the same key with other content raises.
+
+    Business funds credited are told to the funds-credited listeners after commit (hooks.py:
+    billing pays open invoices with them), unless `spent_at_once`: the caller spends them in
+    its next step (a card checkout), and a listener must not take them first.
     """
     legs = list(postings)
     transaction_clean(
@@ -206,7 +212,8 @@ def transaction_post(
         if existing is None:
             raise
         return existing
-    hooks.funds_credited_note(legs)
+    if not spent_at_once:
+        hooks.funds_credited_note(legs)
     return stored
 
 
@@ -244,8 +251,10 @@ def funds_transfer(
     actor: Actor,
     external_reference: str = "",
     statement_reference: str = "",
+    spent_at_once: bool = False,
 ) -> Transaction:
-    """Move a positive `amount` from `source` (debited) to `destination` (credited)."""
+    """Move a positive `amount` from `source` (debited) to `destination` (credited);
+    `spent_at_once` as in transaction_post."""
     if not isinstance(amount, Money) or amount.amount <= 0:
         raise ValidationFailed({"amount": ["Transfer a positive amount."]})
     if source.pk is not None and source.pk == destination.pk:
@@ -258,6 +267,7 @@ def funds_transfer(
         actor=actor,
         external_reference=external_reference,
         statement_reference=statement_reference,
+        spent_at_once=spent_at_once,
     )
 
 
@@ -312,24 +322,7 @@ def _get_or_create(**lookup) -> LedgerAccount:
 
 def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
     """The customer's business funds and call credit in its billing currency, made on first use."""
-    currency = account.billing_profile.currency
-    found = {
-        row.kind: row
-        for row in LedgerAccount.objects.filter(
-            account=account, currency=currency, kind__in=CUSTOMER_KINDS
-        )
-    }
-    for kind in CUSTOMER_KINDS:
-        if kind not in found:
-            found[kind] = _get_or_create(
-                account=account,
-                kind=kind,
-                currency=currency,
-                defaults={"floor": DEFAULT_FLOORS[kind]},
-            )
-    return CustomerLedger(
-        business_funds=found[LedgerKind.BUSINESS_FUNDS], call_credit=found[LedgerKind.CALL_CREDIT]
-    )
+    return posting_ledger_accounts(account=account, operator_kinds=())[0]
 
 
 def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
@@ -337,23 +330,61 @@ def operator_ledger_account(*, kind: str, currency: str) -> LedgerAccount:
     return operator_ledger_accounts(kinds=[kind], currency=currency)[kind]
 
 
-def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str, LedgerAccount]:
-    """Several of the operator's own ledger accounts by kind, read in one query, each made on
-    first use."""
+def _operator_kinds_clean(kinds: Sequence[str], currency: str) -> None:
     for kind in kinds:
         if kind in CUSTOMER_KINDS or kind not in LedgerKind.values:
             raise ValidationFailed({"kind": [f"Not an operator ledger account kind: {kind!r}."]})
     Money.zero(currency)  # refuses an unknown currency
-    found = {
-        row.kind: row
-        for row in LedgerAccount.objects.filter(account=None, currency=currency, kind__in=kinds)
-    }
+
+
+def _operator_made(found: dict[str, LedgerAccount], kinds: Sequence[str], currency: str):
     for kind in kinds:
         if kind not in found:
             found[kind] = _get_or_create(
                 account=None, kind=kind, currency=currency, defaults={"floor": None}
             )
     return found
+
+
+def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str, LedgerAccount]:
+    """Several of the operator's own ledger accounts by kind, read in one query, each made on
+    first use."""
+    _operator_kinds_clean(kinds, currency)
+    found = {
+        row.kind: row
+        for row in LedgerAccount.objects.filter(account=None, currency=currency, kind__in=kinds)
+    }
+    return _operator_made(found, kinds, currency)
+
+
+def posting_ledger_accounts(
+    *, account: Account, operator_kinds: Sequence[str]
+) -> tuple[CustomerLedger, dict[str, LedgerAccount]]:
+    """customer_ledger_accounts and operator_ledger_accounts(kinds=operator_kinds) in the
+    customer's billing currency, read in one query: what a posting between the customer and
+    the operator needs (a card payment, a checkout). Each made on first use."""
+    currency = account.billing_profile.currency
+    _operator_kinds_clean(operator_kinds, currency)
+    customer: dict[str, LedgerAccount] = {}
+    operator: dict[str, LedgerAccount] = {}
+    for row in LedgerAccount.objects.filter(
+        Q(account=account, kind__in=CUSTOMER_KINDS) | Q(account=None, kind__in=operator_kinds),
+        currency=currency,
+    ):
+        (operator if row.account_id is None else customer)[row.kind] = row
+    for kind in CUSTOMER_KINDS:
+        if kind not in customer:
+            customer[kind] = _get_or_create(
+                account=account,
+                kind=kind,
+                currency=currency,
+                defaults={"floor": DEFAULT_FLOORS[kind]},
+            )
+    ledger = CustomerLedger(
+        business_funds=customer[LedgerKind.BUSINESS_FUNDS],
+        call_credit=customer[LedgerKind.CALL_CREDIT],
+    )
+    return ledger, _operator_made(operator, operator_kinds, currency)
 
 
 @transaction.atomic

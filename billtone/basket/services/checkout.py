@@ -201,6 +201,7 @@ def checkout_with_card(
             idempotency_key=checkout_key(checkout),
             actor=actor,
             description=f"Basket checkout #{checkout.pk}",
+            spent_at_once=True,  # _settle spends it: billing must not pay open invoices first
         )
     except ApplicationError as error:  # refused before the gateway: nothing was charged
         _fail(checkout_id=checkout.pk, message=error.detail)
@@ -237,7 +238,9 @@ def checkout_complete(*, account: Account, checkout_id: int, actor: Actor) -> Ch
     if payment is None:
         return checkout
     if payment.status == PaymentStatus.REQUIRES_ACTION:
-        payment = payment_services.charge_confirm(account=account, payment=payment, actor=actor)
+        payment = payment_services.charge_confirm(
+            account=account, payment=payment, actor=actor, spent_at_once=True
+        )
     elif payment.status in (PaymentStatus.PENDING, PaymentStatus.ERRORED):
         payment = payment_services.payment_recover(payment=payment, actor=actor)
     return _settle(account=account, checkout_id=checkout.pk, payment=payment, actor=actor)

@@ -24,7 +24,7 @@ from billtone.ledger.errors import InsufficientFunds
 from billtone.ledger.services import (
     Leg,
     customer_ledger_accounts,
-    operator_ledger_accounts,
+    posting_ledger_accounts,
     transaction_post,
 )
 from billtone.telephony import services as telephony
@@ -46,12 +46,12 @@ def _shortfall(*, account: Account, gross: Money, locale: str) -> Shortfall:
 
 
 def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: str, actor: Actor):
-    ledger = customer_ledger_accounts(account=account)
+    customer_kinds = {BUSINESS_FUNDS, "call_credit"}
+    operator_kinds = sorted({leg.ledger_kind for leg in quote.legs} - customer_kinds)
+    ledger, accounts = posting_ledger_accounts(account=account, operator_kinds=operator_kinds)
     if Money(ledger.business_funds.balance, quote.currency) < quote.gross:
         raise _shortfall(account=account, gross=quote.gross, locale=locale)
-    accounts = {BUSINESS_FUNDS: ledger.business_funds, "call_credit": ledger.call_credit}
-    operator_kinds = {leg.ledger_kind for leg in quote.legs} - accounts.keys()
-    accounts |= operator_ledger_accounts(kinds=sorted(operator_kinds), currency=quote.currency)
+    accounts |= {BUSINESS_FUNDS: ledger.business_funds, "call_credit": ledger.call_credit}
     legs = [Leg(accounts[leg.ledger_kind], leg.amount) for leg in quote.legs]
     try:
         return transaction_post(

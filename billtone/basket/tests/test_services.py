@@ -16,6 +16,7 @@ from billtone.core import clock
 from billtone.core.errors import NotFound, ValidationFailed
 from billtone.core.money import Money
 from billtone.invoicing.models import Invoice, InvoiceSequence, Subscription
+from billtone.ledger import hooks
 from billtone.ledger.models import LedgerAccount, Transaction
 from billtone.ledger.services import customer_ledger_accounts
 from billtone.payments import services as payment_services
@@ -266,6 +267,45 @@ def test_a_saved_card_pays_through_business_funds(customer, shop):
     assert checkout.status == "completed"
     assert checkout.payment.money == Money(checkout.invoice.gross, "EUR")
     assert balances(customer) == (Decimal("0"), Decimal("20"))
+
+
+def test_a_card_checkout_does_not_tell_the_funds_listeners(
+    customer, shop, django_capture_on_commit_callbacks
+):
+    """The card's money lands on business funds and the checkout spends it next: billing's
+    listener (paying open invoices) must not be told, or it could take the money first."""
+    heard: list[frozenset[int]] = []
+    hooks.funds_credited_register(heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            fill(customer, shop)
+            card = add_card(customer, SUCCEEDS)
+            paid = services.checkout_with_card(
+                account=customer, idempotency_key="k-told", actor=ACTOR, card_id=card.pk
+            )
+            services.basket_item_add(
+                account=customer, product_id=shop.pack10.pk, quantity=1, actor=ACTOR
+            )
+            waiting = services.checkout_with_card(
+                account=customer,
+                idempotency_key="k-told-3ds",
+                actor=ACTOR,
+                card_id=add_card(customer, THREE_D_SECURE).pk,
+            )
+            done = services.checkout_complete(account=customer, checkout_id=waiting.pk, actor=ACTOR)
+            assert (paid.status, done.status) == ("completed", "completed")
+            payment_services.card_charge(  # a top-up is still told
+                account=customer,
+                card=card,
+                amount=Money("5.00", "EUR"),
+                purpose="business_funds",
+                on_session=True,
+                idempotency_key="k-top-up",
+                actor=ACTOR,
+            )
+    finally:
+        hooks.funds_credited_unregister(heard.append)
+    assert heard == [frozenset({customer.pk})]
 
 
 def test_three_d_secure_waits_then_completes(customer, shop):

@@ -32,11 +32,13 @@ class InvoicePdfNotReady(RuntimeError):
 
 
 def invoice_email_queue(*, invoice: Invoice) -> EmailDelivery:
+    """The invoice's email, queued in the transaction that issued the invoice."""
     return billing_email_queue_unrendered(
         account=invoice.account,
         key=f"{KEY_PREFIX}{invoice.pk}",
         template=TEMPLATE,
         context={"invoice_id": invoice.pk},
+        key_is_new=True,
     )
 
 

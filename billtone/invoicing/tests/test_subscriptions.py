@@ -50,7 +50,7 @@ def test_a_subscription_records_what_was_paid_through_when(customer, plan):
 def test_one_active_subscription_per_item(customer, plan):
     invoice = issue(customer)
     start(customer, plan, invoice)
-    with pytest.raises(SubscriptionExists):
+    with pytest.raises(SubscriptionExists), transaction.atomic():  # the caller rolls back
         start(customer, plan, invoice)
     start(customer, plan, invoice, item_kind="phone_number")  # another kind of item: its own
     assert Subscription.objects.count() == 2

@@ -23,7 +23,7 @@ from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money, minor_units
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerKind
-from billtone.ledger.services import funds_transfer, operator_ledger_account
+from billtone.ledger.services import funds_transfer, posting_ledger_accounts
 from billtone.notifications.services import billing_email_queue
 from billtone.payments import selectors
 from billtone.payments.errors import PaymentKeyReused, PaymentStateConflict
@@ -124,10 +124,13 @@ def card_charge(
     actor: Actor,
     description: str = "",
     decline_email: bool = True,
+    spent_at_once: bool = False,
 ) -> Payment:
     """Charge a saved card; returns the payment in whatever state the gateway left it:
     succeeded, failed (a decline: failure_code and failure_message say why),
     requires_action (3-D Secure: then charge_confirm) or errored (settled later).
+    `spent_at_once`: the caller spends what the card credits in its next step (basket's
+    checkout), so the funds-credited listeners are not told (ledger.transaction_post).
 
     Call it outside any database transaction (the insert is durable: inside another one it
     raises): the pending row must be committed before the gateway is asked."""
@@ -178,7 +181,9 @@ def card_charge(
         return _replayed(existing, **expected)
 
     result = _gateway_charge(payment=payment, card=card)
-    return charge_outcome_record(payment=payment, result=result, actor=actor)
+    return charge_outcome_record(
+        payment=payment, result=result, actor=actor, spent_at_once=spent_at_once
+    )
 
 
 def _gateway_charge(*, payment: Payment, card: SavedCard) -> ChargeResult:
@@ -212,9 +217,12 @@ def _errored(payment: Payment) -> ChargeResult:
     )
 
 
-def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Actor) -> Payment:
+def charge_outcome_record(
+    *, payment: Payment, result: ChargeResult, actor: Actor, spent_at_once: bool = False
+) -> Payment:
     """Record what the gateway answered for a charge. A success is posted to the ledger in
-    this same database transaction. Settled payments stay as they are."""
+    this same database transaction (`spent_at_once` as in card_charge). Settled payments stay
+    as they are."""
     status = _STATUS[result.status]
     with transaction.atomic():
         locked = (
@@ -255,7 +263,9 @@ def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Acto
             locked.gateway_reference = result.gateway_reference
         if status == PaymentStatus.SUCCEEDED:
             locked.failure_code = locked.failure_message = ""
-            locked.ledger_transaction = _charge_post(payment=locked, actor=actor)
+            locked.ledger_transaction = _charge_post(
+                payment=locked, actor=actor, spent_at_once=spent_at_once
+            )
         else:
             locked.failure_code = result.failure_code[:100]
             locked.failure_message = (
@@ -269,19 +279,25 @@ def charge_outcome_record(*, payment: Payment, result: ChargeResult, actor: Acto
     return locked
 
 
-def _charge_post(*, payment: Payment, actor: Actor):
+def _charge_post(*, payment: Payment, actor: Actor, spent_at_once: bool):
     # The memo is the customer's statement line; the gateway's id stays in the back office.
     card = payment.card
     memo = f"Card payment, {card.brand_display} •••• {card.last4}"
+    ledger, operator = posting_ledger_accounts(
+        account=payment.account, operator_kinds=[LedgerKind.CARD_CLEARING]
+    )
     return funds_transfer(
-        source=operator_ledger_account(kind=LedgerKind.CARD_CLEARING, currency=payment.currency),
-        destination=purpose_ledger_account(account=payment.account, purpose=payment.purpose),
+        source=operator[LedgerKind.CARD_CLEARING],
+        destination=purpose_ledger_account(
+            account=payment.account, purpose=payment.purpose, ledger=ledger
+        ),
         amount=payment.money,
         kind="card_payment",
         memo=memo,
         idempotency_key=f"payment:{payment.pk}",
         actor=actor,
         external_reference=payment.gateway_reference[:255],
+        spent_at_once=spent_at_once,
     )
 
 
@@ -299,9 +315,12 @@ def _automatic_payment_failed_notify(*, payment: Payment) -> None:
     )
 
 
-def charge_confirm(*, account: Account, payment: Payment, actor: Actor) -> Payment:
+def charge_confirm(
+    *, account: Account, payment: Payment, actor: Actor, spent_at_once: bool = False
+) -> Payment:
     """After the customer authenticated a requires_action charge (3-D Secure): ask the
-    gateway for its outcome and record it. A settled charge is returned as it is."""
+    gateway for its outcome and record it (`spent_at_once` as in card_charge). A settled
+    charge is returned as it is."""
     if payment.account_id != account.pk:
         raise NotFound("No such payment in this account.")
     payment.refresh_from_db()
@@ -328,7 +347,9 @@ def charge_confirm(*, account: Account, payment: Payment, actor: Actor) -> Payme
     except Exception as error:
         logger.warning("Payment %s: confirmation failed: %s", payment.pk, type(error).__name__)
         raise gateway_base.GatewayUnavailable() from None
-    return charge_outcome_record(payment=payment, result=result, actor=actor)
+    return charge_outcome_record(
+        payment=payment, result=result, actor=actor, spent_at_once=spent_at_once
+    )
 
 
 def charge_recover(*, charge: Payment, actor: Actor = SYSTEM) -> Payment:

@@ -7,7 +7,7 @@ from billtone.accounts.models import Account
 from billtone.core.errors import ValidationFailed
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerAccount
-from billtone.ledger.services import customer_ledger_accounts
+from billtone.ledger.services import CustomerLedger, customer_ledger_accounts
 from billtone.payments.models import PaymentPurpose
 
 SYSTEM = Actor.system("payments")
@@ -15,9 +15,12 @@ SYSTEM = Actor.system("payments")
 RECOVER_AFTER = timedelta(minutes=5)
 
 
-def purpose_ledger_account(*, account: Account, purpose: str) -> LedgerAccount:
-    """The customer's ledger account that a payment for `purpose` credits."""
-    ledger = customer_ledger_accounts(account=account)
+def purpose_ledger_account(
+    *, account: Account, purpose: str, ledger: CustomerLedger | None = None
+) -> LedgerAccount:
+    """The customer's ledger account that a payment for `purpose` credits (of `ledger` when
+    the caller has read it already)."""
+    ledger = ledger or customer_ledger_accounts(account=account)
     if purpose == PaymentPurpose.BUSINESS_FUNDS:
         return ledger.business_funds
     if purpose == PaymentPurpose.CALL_CREDIT:
