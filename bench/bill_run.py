@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from customers import dutch_customers_create  # noqa: E402
 from pg_server import (  # noqa: E402
     database_clone,
     database_recreate,
@@ -121,7 +122,6 @@ def _prepare(count: int, funds: int) -> None:
 
     from django.core.management import call_command
 
-    from billtone.accounts.models import Account, BillingProfile
     from billtone.catalog.models import Product
     from billtone.core import clock
     from billtone.core.services import Actor
@@ -142,26 +142,7 @@ def _prepare(count: int, funds: int) -> None:
     step = 5_000
     for start in range(0, count, step):
         size = min(step, count - start)
-        accounts = Account.objects.bulk_create(
-            [Account(name=f"Bench customer {start + n}", created_at=now) for n in range(size)]
-        )
-        BillingProfile.objects.bulk_create(
-            [
-                BillingProfile(
-                    account=account,
-                    company_name=account.name,
-                    address_line1="Damrak 1",
-                    city="Amsterdam",
-                    postal_code="1012 LG",
-                    country="NL",
-                    currency="EUR",
-                    timezone="Europe/Amsterdam",
-                    billing_email=f"billing{account.pk}@bench.example",
-                    updated_at=now,
-                )
-                for account in accounts
-            ]
-        )
+        accounts = dutch_customers_create(count=size, start=start)
         business_funds_accounts(currencies={a.pk: "EUR" for a in accounts})
         users = PhoneUser.objects.bulk_create(
             [

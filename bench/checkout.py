@@ -54,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from customers import dutch_customers_create  # noqa: E402
 from pg_server import (  # noqa: E402
     database_recreate,
     database_url,
@@ -84,7 +85,7 @@ def _prepare(customers: int) -> None:
     Dutch customers billed in EUR, each with a saved sandbox Visa."""
     from django.core.management import call_command
 
-    from billtone.accounts.models import Account, BillingProfile
+    from billtone.accounts.models import Account
     from billtone.catalog.models import Product
     from billtone.core import clock
     from billtone.core.services import Actor
@@ -95,26 +96,7 @@ def _prepare(customers: int) -> None:
     actor = Actor.system("bench")
     demo_catalog(actor)
     now = clock.now()
-    accounts = Account.objects.bulk_create(
-        [Account(name=f"Bench customer {n}", created_at=now) for n in range(customers)]
-    )
-    BillingProfile.objects.bulk_create(
-        [
-            BillingProfile(
-                account=account,
-                company_name=account.name,
-                address_line1="Damrak 1",
-                city="Amsterdam",
-                postal_code="1012 LG",
-                country="NL",
-                currency="EUR",
-                timezone="Europe/Amsterdam",
-                billing_email=f"billing{account.pk}@bench.example",
-                updated_at=now,
-            )
-            for account in accounts
-        ]
-    )
+    accounts = dutch_customers_create(count=customers)
     year = now.year + 3
     for account in Account.objects.filter(pk__in=[a.pk for a in accounts]):
         card = card_add(
