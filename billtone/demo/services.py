@@ -29,6 +29,7 @@ from billtone.core.services import Actor
 from billtone.demo.basket import demo_basket_waiting, demo_checkout
 from billtone.demo.billing import demo_open_bill
 from billtone.demo.catalog import demo_catalog
+from billtone.demo.rating import demo_calls, demo_rate_decks
 from billtone.demo.telephony import demo_numbers, demo_phone_user
 from billtone.payments.selectors import card_list
 from billtone.payments.services import card_add
@@ -188,6 +189,8 @@ def demo_create() -> list[DemoLogin]:
     demo_phone_user(acme, actor)
     demo_checkout(acme, actor)
     demo_basket_waiting(acme, actor)
+    demo_rate_decks(actor)
+    demo_calls(acme, actor)
     if not Account.objects.filter(name="Globex Ltd").exists():
         globex = account_create(
             name="Globex Ltd",

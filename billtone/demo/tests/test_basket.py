@@ -8,6 +8,7 @@ from billtone.basket.models import Checkout
 from billtone.basket.selectors import basket_badge, basket_quote_get
 from billtone.demo.services import demo_create
 from billtone.invoicing.models import Invoice, Subscription
+from billtone.ledger.models import Transaction
 from billtone.ledger.services import customer_ledger_accounts
 from billtone.telephony.models import PhoneNumber, PhoneUser
 
@@ -29,7 +30,8 @@ def test_the_demo_customer_has_paid_a_checkout_and_has_a_basket_in_progress(db):
     assert (number.status, number.country) == ("assigned", "DE")
     assert Subscription.objects.filter(account=acme, invoice=invoice).count() == 3
     ledger = customer_ledger_accounts(account=acme)
-    assert ledger.call_credit.balance == Decimal("20")
+    pack = Transaction.objects.get(postings__ledger_account=ledger.call_credit, kind="checkout")
+    assert pack.postings.get(ledger_account=ledger.call_credit).amount == Decimal("20")
 
     badge = basket_badge(account=acme)
     assert badge.count == 1 and badge.gross.amount > 0

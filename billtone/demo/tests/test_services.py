@@ -12,6 +12,7 @@ from billtone.invoicing.models import Invoice, Subscription
 from billtone.ledger.models import LedgerAccount, Transaction
 from billtone.notifications.models import EmailDelivery
 from billtone.payments.models import Payment, SavedCard
+from billtone.rating.models import Cdr, RateDeck, TopUp
 from billtone.reconciliation.models import SavedCsvMap
 from billtone.telephony.models import PhoneNumber, PhoneUser
 
@@ -21,6 +22,7 @@ def demo_state() -> dict[str, object]:
     models = (
         Account, AuditEntry, BankTransfer, BasketLine, Checkout, EmailDelivery, Invoice,
         LedgerAccount, Payment, PhoneNumber, PhoneUser, SavedCard, Subscription, Transaction,
+        Cdr, RateDeck, TopUp,
     )  # fmt: skip
     state: dict[str, object] = {m.__name__: m.objects.count() for m in models}
     state["balances"] = sorted(LedgerAccount.objects.values_list("pk", "balance"))
@@ -53,7 +55,9 @@ def test_demo_creates_the_operator_and_two_accounts_once(db, capsys):
     acme = Account.objects.get(name="Acme Telecom GmbH")
     funds = LedgerAccount.objects.get(account=acme, kind="business_funds")
     paid = Checkout.objects.get(account=acme).gross  # the demo checkout (demo/basket.py)
-    assert funds.balance == Decimal("500.00") - paid  # the demo statement, imported and matched
+    topped_up = TopUp.objects.get(account=acme).gross  # auto top-up from funds (demo/rating.py)
+    # the demo statement, imported and matched, less the checkout and the top-up
+    assert funds.balance == Decimal("500.00") - paid - topped_up
     assert sorted(BankTransfer.objects.filter(account=acme).values_list("status", flat=True)) == [
         "awaiting_funds",
         "received",
