@@ -1,9 +1,9 @@
 """The statements of one call authorization, each written once (services/authorize.py).
 
 An authorization is on the switch's path before every call, at hundreds a second. Through
-the ORM its ten statements cost ~6 ms of CPU each, nearly all query building (bench/
-authorize_cpu.py; docs/decisions/0028): here they are five hand-written ones, as the API
-token's lookup (core/rows.py, decision 0014). What they read and lock is unchanged:
+the ORM its ten statements cost ~6 ms of CPU in all, nearly all query building (bench/
+authorize_cpu.py; docs/decisions/0028): here they are four to six, each written once, as
+the API token's lookup (core/rows.py, decision 0014). What they read and lock is unchanged:
 
 - `authorize_context`: the account, its billing profile, whether it is suspended, whether
   the dialled text is one of its country's emergency numbers, the deck in force in its
