@@ -62,7 +62,7 @@ def destination_classify(
 
     `emergency`: the emergency numbers of that country (and of every country).
     """
-    text = _SEPARATORS.sub("", dialled or "")
+    text = dialled_text(dialled)
     if not text or len(text) > LONGEST_DIALLED:
         return NOT_A_NUMBER
     if text in emergency:
@@ -79,6 +79,11 @@ def destination_classify(
             return NOT_A_NUMBER  # no country to read a national number in
         text, plus = "+" + digits[2:], True
     return _pstn(text, region)
+
+
+def dialled_text(dialled: str) -> str:
+    """The dialled string without separators: what an emergency number is compared with."""
+    return _SEPARATORS.sub("", dialled or "")
 
 
 @functools.lru_cache(maxsize=100_000)

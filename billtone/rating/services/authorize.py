@@ -14,24 +14,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
 
-from billtone.accounts.models import Account
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core import clock
 from billtone.core.errors import NotFound
-from billtone.ledger.models import LedgerAccount, LedgerKind
-from billtone.ledger.services import customer_ledger_accounts, ledger_accounts_lock
+from billtone.ledger.services import customer_ledger_accounts
 from billtone.rating import calls
 from billtone.rating.allowance import MAX_CALL_SECONDS, call_allowance
-from billtone.rating.cdr_models import Cdr, EmergencyNumber
 from billtone.rating.core import Tariff
 from billtone.rating.hold_models import CallHold
-from billtone.rating.selectors import prefix_table, rate_deck_in_force
+from billtone.rating.selectors import prefix_table
+from billtone.rating.services import authorize_sql as sql
 from billtone.rating.services.cdr_decide import account_id_of
 from billtone.telephony.models import PhoneUser
-from billtone.telephony.selectors import account_is_suspended
 
 # A hold outlives the longest call it allows by this much: the CDR is written after the
 # call ends and may reach us a little later.
@@ -64,43 +59,45 @@ def call_authorize(
     same call replaces the hold. Raises NotFound for an unknown account.
     """
     pk = account_id_of(account_code)
-    account = (
-        Account.objects.filter(pk=pk).select_related("billing_profile").first()
+    now = clock.now()
+    dialled = calls.dialled_text(destination)
+    context = (
+        sql.authorize_context(account_id=pk, dialled=dialled, extension=user.strip(), now=now)
         if pk is not None
         else None
     )
-    if account is None:
+    if context is None:
         raise NotFound(f"No account {account_code.strip()[:40]!r}.")
-    profile = account.billing_profile
-    emergency = frozenset(
-        EmergencyNumber.objects.filter(country__in=[profile.country, ""]).values_list(
-            "number", flat=True
-        )
+    account = context.account
+    emergency = frozenset([dialled]) if context.emergency else frozenset()
+    to = calls.destination_classify(
+        destination, country=account.billing_profile.country, emergency=emergency
     )
-    to = calls.destination_classify(destination, country=profile.country, emergency=emergency)
     if to.kind is calls.DestinationKind.EMERGENCY:
         return Authorization(True, MAX_CALL_SECONDS, reason="emergency")
-    if account_is_suspended(account):
+    if context.suspended:
         return Authorization(False, 0, reason="suspended")
     if to.kind is calls.DestinationKind.NOT_A_NUMBER:
         return Authorization(False, 0, reason="not_a_number")
-    now = clock.now()
-    deck = rate_deck_in_force(currency=profile.currency, at=now)
+    deck = context.deck
     tariff = prefix_table(deck=deck).lookup(to.digits) if deck is not None else None
     if tariff is None:
         return Authorization(False, 0, reason="no_rate", destination=to.e164)
-    phone_user, included = _included(account, user=user, to=to.country, now=now)
-    ledger = _call_credit(account)
+    phone_user, included = _included(context, to=to.country, now=now)
     with transaction.atomic():
-        credit = ledger_accounts_lock(ids=[ledger.pk])[ledger.pk]
+        credit = sql.call_credit_lock(account=account)
+        if credit is None:  # made on first use, then locked
+            customer_ledger_accounts(account=account)
+            credit = sql.call_credit_lock(account=account)
         if call_id:
-            CallHold.objects.filter(account=account, call_id=call_id).delete()
-        held = CallHold.objects.filter(account=account, expires_at__gt=now).aggregate(
-            amount=Coalesce(Sum("amount"), _ZERO),
-            seconds=Coalesce(Sum("included_seconds", filter=Q(phone_user=phone_user)), 0),
+            sql.hold_delete(account_id=account.pk, call_id=call_id)
+        held, held_seconds = sql.holds_open(
+            account_id=account.pk,
+            phone_user_id=phone_user.pk if phone_user is not None else None,
+            now=now,
         )
-        available = credit.balance - credit.floor - held["amount"]
-        left = included - held["seconds"] if phone_user is not None else 0
+        available = credit.balance - credit.floor - held
+        left = included - held_seconds if phone_user is not None else 0
         allowance = call_allowance(tariff, available=available, included_left=left)
         answer = Authorization(
             allowance.seconds > 0,
@@ -114,9 +111,9 @@ def call_authorize(
         )
         if not allowance.seconds:
             return answer
-        hold = CallHold.objects.create(
-            account=account,
-            phone_user=phone_user if allowance.included_seconds else None,
+        hold_id = sql.hold_insert(
+            account_id=account.pk,
+            phone_user_id=phone_user.pk if allowance.included_seconds else None,
             destination=to.e164,
             call_id=call_id,
             amount=allowance.cost,
@@ -131,32 +128,17 @@ def call_authorize(
             **answer.__dict__,
             "held": allowance.cost,
             "included_seconds": allowance.included_seconds,
-            "hold_id": hold.pk,
+            "hold_id": hold_id,
         }
     )
 
 
-def _call_credit(account: Account) -> LedgerAccount:
-    currency = account.billing_profile.currency
-    found = LedgerAccount.objects.filter(
-        account=account, kind=LedgerKind.CALL_CREDIT, currency=currency
-    ).first()
-    return found if found is not None else customer_ledger_accounts(account=account).call_credit
-
-
-def _included(account: Account, *, user: str, to: str, now) -> tuple[PhoneUser | None, int]:
+def _included(context: sql.AuthorizeContext, *, to: str, now) -> tuple[PhoneUser | None, int]:
     """The caller whose plan's included minutes cover a call to country `to`, and the
     seconds of them its rated calls of this billing period left (before holds)."""
-    if not user:
-        return None, 0
-    phone_user = (
-        PhoneUser.objects.filter(account=account, extension=user.strip())
-        .exclude(status=PhoneUser.Status.CANCELLED)
-        .select_related("plan")
-        .first()
-    )
+    phone_user = context.phone_user
     plan = phone_user.plan if phone_user is not None else None
-    profile = account.billing_profile
+    profile = context.account.billing_profile
     if (
         plan is None
         or not plan.included_minutes
@@ -168,12 +150,11 @@ def _included(account: Account, *, user: str, to: str, now) -> tuple[PhoneUser |
         )
     ):
         return None, 0
-    period = calls.period_start(
-        now, timezone=profile.timezone, billing_day=operator_profile_get().billing_day
-    )
-    used = Cdr.objects.filter(
-        phone_user=phone_user, period_start=period, included_seconds__gt=0
-    ).aggregate(seconds=Coalesce(Sum("included_seconds"), 0))["seconds"]
+    billing_day = context.billing_day
+    if billing_day is None:
+        billing_day = operator_profile_get().billing_day
+    period = calls.period_start(now, timezone=profile.timezone, billing_day=billing_day)
+    used = sql.included_used(phone_user_id=phone_user.pk, period=period)
     return phone_user, max(plan.included_minutes * 60 - used, 0)
 
 

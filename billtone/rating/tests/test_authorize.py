@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from billtone.accounts.services import operator_token_create
 from billtone.rating.allowance import MAX_CALL_SECONDS
+from billtone.rating.cdr_models import EmergencyNumber
 from billtone.rating.hold_models import CallHold
 from billtone.rating.services.authorize import HOLD_GRACE, call_authorize
 from billtone.rating.services.ingest import cdrs_ingest
@@ -108,6 +109,11 @@ def test_an_expired_hold_no_longer_counts(gb, uk_deck, _now):
 
 
 def test_emergency_numbers_are_always_allowed_and_never_held(gb, uk_deck):
+    assert authorize(gb, "12 3").reason == "not_a_number"
+    EmergencyNumber.objects.create(country="GB", number="123")  # counts at once: no cache
+    assert authorize(gb, "12 3").reason == "emergency"
+    EmergencyNumber.objects.create(country="FR", number="456")  # another country's: no
+    assert authorize(gb, "456").reason == "not_a_number"
     AccountSuspension.objects.create(account=gb, suspended_at=NOW, reason="unpaid")
     found = authorize(gb, "999")
     assert (found.allowed, found.reason, found.max_seconds) == (True, "emergency", MAX_CALL_SECONDS)
@@ -160,12 +166,13 @@ def test_an_authorization_takes_few_queries(gb, uk_deck, django_assert_max_num_q
     credit_add(gb, "1.00")
     authorize(gb, LEEDS, user="22")  # the deck's prefixes read once per process
     CallHold.objects.all().delete()
-    # The fullest path (a caller with included minutes, a call id): account, emergency
-    # numbers, suspension, deck, caller, operator profile, included use, call credit; then
-    # the lock, the call's previous hold, open holds, the insert (+ the savepoint pair).
-    with django_assert_max_num_queries(14):
+    # The fullest path (a caller with included minutes, a call id): one read of account,
+    # profile, suspension, emergency match, deck, caller and plan, billing day; the
+    # included use; then the lock, the call's previous hold, open holds, the insert (+ the
+    # savepoint pair of the test's transaction).
+    with django_assert_max_num_queries(8):
         found = authorize(gb, LONDON, user="22", call_id="q1")
     assert found.allowed and found.included_seconds == 600
     CallHold.objects.all().delete()
-    with django_assert_max_num_queries(10):  # no caller, no call id
+    with django_assert_max_num_queries(6):  # no caller, no call id
         assert authorize(gb, LEEDS).allowed

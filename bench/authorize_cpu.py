@@ -1,0 +1,125 @@
+"""CPU and SQL statements per call authorization, in one process (no server, no load).
+
+Seeds the database of bench/authorize.py (its `_prepare`, under --database), then times
+--calls authorizations, each as `call_authorize` alone and as the whole request through
+Django's test client (middleware, Ninja, the operator token): process CPU per call (median
+of --rounds rounds) and SQL statements per call. --profile prints a pyinstrument profile of
+the request path. A number to compare before/after on a shared machine, where wall time
+says little. Not part of the test suite.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/authorize_cpu.py [--database bt_bench_authorize_cpu] \\
+        [--calls 500] [--rounds 5] [--accounts 50] [--reuse-db] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import authorize  # noqa: E402
+
+
+def _queries(run) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return len(captured.captured_queries)
+
+
+def _cpu_ms(run, calls: int) -> float:
+    start = time.process_time()
+    for i in range(calls):
+        run(i)
+    return (time.process_time() - start) / calls * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="bt_bench_authorize_cpu")
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--reuse-db", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    admin_url = os.environ.get("DATABASE_URL", "")
+    parts = urlparse(admin_url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("This benchmark only talks to a PostgreSQL server on this machine.")
+    if not args.database.startswith("bt_bench_"):
+        sys.exit("--database must start with bt_bench_ (it is dropped and made again).")
+    authorize.DB_NAME = args.database
+    bench_url = urlunparse(parts._replace(path=f"/{args.database}"))
+    if args.reuse_db:
+        os.environ["DATABASE_URL"] = bench_url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from billtone.accounts.models import Account, ApiToken
+        from billtone.accounts.services import operator_token_create
+
+        ApiToken.objects.filter(name="bench-cpu").delete()
+        staff = ApiToken.objects.filter(name="bench").first().user
+        secret = operator_token_create(user=staff, name="bench-cpu").secret
+        ids = list(
+            Account.objects.filter(name__startswith="Bench caller").values_list("pk", flat=True)
+        )
+    else:
+        secret, ids = authorize._prepare(admin_url, bench_url, accounts=args.accounts)
+    from django.test import Client
+
+    from billtone.rating.services.authorize import call_authorize
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    dests = authorize.DESTINATIONS
+
+    def direct(i: int) -> None:
+        call_authorize(
+            account_code=str(ids[i % len(ids)]),
+            destination=dests[i % 3],
+            user="100" if i % 2 else "",
+        )
+
+    def request(i: int) -> None:
+        query = {"account": ids[i % len(ids)], "destination": dests[i % 3]}
+        if i % 2:
+            query["user"] = "100"
+        response = client.get(f"/api/v1/authorize?{urlencode(query)}")
+        assert response.status_code == 200, response.content
+
+    for i in range(50):  # warm: the deck's table, compiled queries
+        direct(i)
+        request(i)
+    for name, run in [("call_authorize", direct), ("request", request)]:
+        cpu = [_cpu_ms(run, args.calls) for _ in range(args.rounds)]
+        queries = [_queries(lambda i=i, run=run: run(i)) for i in range(6)]
+        rounds = ", ".join(f"{c:.2f}" for c in cpu)
+        print(
+            f"{name}: CPU {statistics.median(cpu):.2f} ms/call (rounds {rounds}); "
+            f"SQL statements per call {min(queries)}–{max(queries)} ({queries})",
+            flush=True,
+        )
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        with profiler:
+            for i in range(args.calls):
+                request(i)
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+if __name__ == "__main__":
+    main()
