@@ -1,9 +1,14 @@
 """The call-credit forecast: the pure part (no database), then its selector."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
+import time_machine
+
+from billtone.rating.cdr_models import Cdr, CdrBatch
 from billtone.rating.forecast import TopUpSettings, call_credit_forecast_make, daily_spend
+from billtone.rating.forecast_selectors import call_credit_forecast
+from billtone.rating.tests.topup_fixtures import card_on, credit, fund, spend, turn_on
 
 TODAY = date(2027, 3, 10)
 
@@ -98,3 +103,64 @@ def test_auto_top_up_off_or_unpayable_is_not_counted_on():
     unpaid = make(spend="2", credit="20", funds="0", card=False)
     assert [(t.on, t.paid_by) for t in unpaid.top_ups] == [(date(2027, 3, 17), "none")]
     assert unpaid.runs_out_on == date(2027, 3, 20)
+
+
+# The selector ---------------------------------------------------------------------------------
+
+NOW = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
+
+
+def rated(account, charged: str, *, at: datetime, call_id: str, status="rated") -> None:
+    batch = CdrBatch.objects.create(source="test", created_at=at)
+    Cdr.objects.create(
+        call_id=call_id,
+        batch=batch,
+        account=account,
+        destination="+4930123456",
+        started_at=at,
+        billsec=60,
+        disposition="ANSWERED",
+        status=status,
+        reason="" if status == "rated" else "unanswered",
+        currency="EUR",
+        cost=D(charged),
+        charged=D(charged),
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_selector_reads_thirty_days_of_calls_the_credit_and_the_settings(
+    customer, make_account, django_assert_max_num_queries
+):
+    credit(customer, "50")
+    spend(customer, "30")  # 20 € left
+    fund(customer, "15")
+    card_on(customer)
+    turn_on(customer, value="10", threshold="5")
+    rated(customer, "40", at=datetime(2027, 3, 9, 9, tzinfo=UTC), call_id="a")
+    rated(customer, "20", at=datetime(2027, 2, 10, 9, tzinfo=UTC), call_id="b")  # in: day 1
+    rated(customer, "99", at=datetime(2027, 2, 8, 9, tzinfo=UTC), call_id="c")  # too old
+    other = make_account(currency="EUR")
+    rated(other, "500", at=datetime(2027, 3, 9, 9, tzinfo=UTC), call_id="d")
+    with django_assert_max_num_queries(12):
+        forecast = call_credit_forecast(account=customer)
+    assert forecast.daily_spend.amount == D("2")  # 60 € over 30 days
+    assert forecast.credit.amount == D("20")
+    assert (forecast.status, forecast.runs_out_on, forecast.auto_top_up) == ("lasts", None, True)
+    first, second = forecast.top_ups[:2]
+    assert (first.on, first.amount.amount, first.gross.amount) == (
+        date(2027, 3, 17),
+        D("10.00"),
+        D("11.90"),  # 19 % German VAT
+    )
+    assert (first.paid_by, first.label) == ("business_funds", "Business funds")
+    assert second.paid_by == "card" and second.label.endswith("•••• 4242")
+    assert forecast.until == date(2027, 4, 8)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_selector_without_calls_or_settings(customer):
+    credit(customer, "5")
+    rated(customer, "3", at=datetime(2027, 3, 9, tzinfo=UTC), call_id="x", status="not_rated")
+    forecast = call_credit_forecast(account=customer)
+    assert (forecast.status, forecast.auto_top_up, forecast.top_ups) == ("no_calls", False, [])
