@@ -5,10 +5,9 @@ from decimal import Decimal as D
 
 import time_machine
 
-from billtone.rating.cdr_models import Cdr, CdrBatch
 from billtone.rating.forecast import TopUpSettings, call_credit_forecast_make, daily_spend
 from billtone.rating.forecast_selectors import call_credit_forecast
-from billtone.rating.tests.topup_fixtures import card_on, credit, fund, spend, turn_on
+from billtone.rating.tests.topup_fixtures import card_on, credit, fund, rated, spend, turn_on
 
 TODAY = date(2027, 3, 10)
 
@@ -108,24 +107,6 @@ def test_auto_top_up_off_or_unpayable_is_not_counted_on():
 # The selector ---------------------------------------------------------------------------------
 
 NOW = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
-
-
-def rated(account, charged: str, *, at: datetime, call_id: str, status="rated") -> None:
-    batch = CdrBatch.objects.create(source="test", created_at=at)
-    Cdr.objects.create(
-        call_id=call_id,
-        batch=batch,
-        account=account,
-        destination="+4930123456",
-        started_at=at,
-        billsec=60,
-        disposition="ANSWERED",
-        status=status,
-        reason="" if status == "rated" else "unanswered",
-        currency="EUR",
-        cost=D(charged),
-        charged=D(charged),
-    )
 
 
 @time_machine.travel(NOW, tick=False)
