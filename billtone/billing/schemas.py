@@ -1,5 +1,6 @@
 """Next Bill in the API: amounts as decimal strings in the bill's currency, like invoices."""
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Literal
 
@@ -37,6 +38,17 @@ class NextBillPaymentOut(Schema):
     warning: str = Field(description="why nothing will cover the bill; empty otherwise")
 
 
+class ExpectedTopUpOut(Schema):
+    date: dt.date = Field(description="approximately when, in the account's time zone")
+    amount: str = Field(description="call credit added (net), decimal string")
+    gross: str = Field(description="what will be paid, tax included")
+    method: Literal["business_funds", "card", "none"] = Field(
+        description="business_funds when they cover it, else card (the default card, "
+        "automatic payments on), else none: the top-up will fail"
+    )
+    label: str = Field(description='e.g. "Business funds", "Visa •••• 4242"; "" for none')
+
+
 class NextBillOut(Schema):
     period: date = Field(description="the first day of the month billed")
     issue_date: date = Field(description="the bill's date in the account's time zone")
@@ -51,14 +63,21 @@ class NextBillOut(Schema):
     reverse_charge: bool
     tax_mention: str = Field(description="printed on the invoice, e.g. reverse charge; or empty")
     payment: NextBillPaymentOut
+    expected_auto_top_ups: list[ExpectedTopUpOut] = Field(
+        default_factory=list,
+        description="the auto top-ups the call-credit forecast (last 30 days' calls, 30 days "
+        "ahead) expects after the previous bill's date (today for the first) and before this "
+        "one's: with the bills, the whole cost until then",
+    )
 
 
 def _plain(money) -> str:
     return money.rounded().plain()
 
 
-def next_bill_out(bill) -> dict:
-    """A billing.selectors.NextBill as NextBillOut's fields."""
+def next_bill_out(bill, top_ups=()) -> dict:
+    """A billing.selectors.NextBill as NextBillOut's fields; `top_ups` the forecast's
+    (rating.forecast_selectors.ExpectedTopUpView) due before it."""
     return {
         "period": bill.period,
         "issue_date": bill.issue_date,
@@ -92,4 +111,14 @@ def next_bill_out(bill) -> dict:
             "label": bill.payment.label,
             "warning": bill.payment.warning,
         },
+        "expected_auto_top_ups": [
+            {
+                "date": t.on,
+                "amount": _plain(t.amount),
+                "gross": _plain(t.gross),
+                "method": t.paid_by,
+                "label": t.label,
+            }
+            for t in top_ups
+        ],
     }

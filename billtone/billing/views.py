@@ -6,6 +6,7 @@ from billtone.catalog.tax import TaxRateMissing
 from billtone.core.money import Money
 from billtone.invoicing.selectors import invoices_open
 from billtone.ledger.selectors import account_locale
+from billtone.rating.forecast_selectors import call_credit_forecast
 
 SHOWN = 3  # bills on the page at first; "Show more" adds as many, up to MOST
 MOST = 12
@@ -27,6 +28,7 @@ def next_bill(request):
         context["bills"] = selectors.next_bills(account=request.account, count=count)
     except TaxRateMissing as missing:
         context["problem"] = missing.detail
+    context["forecast"] = call_credit_forecast(account=request.account)
     context["more"] = len(context["bills"]) == count < MOST and min(count + SHOWN, MOST)
     context["unpaid"] = [  # bills issued and still owed: not in Next Bill, but worth a word
         (invoice, Money(invoice.gross - invoice.credited, invoice.currency))

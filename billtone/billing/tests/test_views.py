@@ -156,3 +156,29 @@ def test_vat_not_set_up_is_said_on_the_page_and_a_409_in_the_api(berlin):
     assert page.status_code == 200 and "VAT for Germany is not set up yet" in page.content.decode()
     assert overview.status_code == 200 and "VAT for Germany" in overview.content.decode()
     assert api.status_code == 409 and api.json()["type"].endswith("tax-rate-missing")
+
+
+def test_expected_auto_top_ups_on_the_page_and_before_each_bill_in_the_api(berlin):
+    """Calls of 2 € a day, 20 € of call credit, auto top-up of 10 € below 5 €: 27 March, then
+    every 5 days; the API gives each bill the top-ups due before it."""
+    from billtone.rating.tests.topup_fixtures import credit, rated, turn_on
+
+    with time_machine.travel(LOOKED, tick=False):
+        credit(berlin, "20")
+        card_on(berlin)
+        turn_on(berlin, value="10", threshold="5")
+        rated(berlin, "60", at=datetime(2026, 3, 19, 9, tzinfo=UTC), call_id="forecast-1")
+        page = _web(berlin).get("/billing/next-bill/").content.decode()
+        bills = api_client_for(owner_of(berlin)).get("/api/v1/next-bill?count=2").json()
+    assert "Expected auto top-ups this month" in page
+    assert page.count('class="top-up-expected"') == 5
+    assert 'datetime="2026-03-27"' in page and "11,90\xa0€" in page  # 10 € and 19 % VAT
+    first, second = (bill["expected_auto_top_ups"] for bill in bills)
+    assert [(t["date"], t["amount"], t["gross"]) for t in first] == [
+        ("2026-03-27", "10.00", "11.90")
+    ]
+    assert [t["date"] for t in second] == ["2026-04-01", "2026-04-06", "2026-04-11", "2026-04-16"]
+    # business funds while they cover a top-up (the bills' share not counted), then the card
+    assert first[0]["method"] == "business_funds" and second[-1]["method"] == "card"
+    assert second[-1]["label"].endswith("•••• 4242")
+    assert set(bills[0]) >= {"net", "gross", "payment", "lines"}  # the fields before stay

@@ -1,6 +1,7 @@
 """Fixtures of the auto top-up tests: an operator in the Netherlands, a customer in Germany
 (19 % VAT) billed in EUR, its money moved through the ledger's own services."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from billtone.ledger.services import (
     operator_ledger_account,
 )
 from billtone.payments.services import auto_payments_set, card_add
+from billtone.rating.cdr_models import Cdr, CdrBatch
 from billtone.rating.services import (
     AutoTopUpInput,
     auto_top_up_settings_save,
@@ -134,3 +136,22 @@ def turn_on(account: Account, value="10", threshold="5", level=None):
             ),
             actor=ACTOR,
         )
+
+
+def rated(account: Account, charged: str, *, at: datetime, call_id: str, status="rated") -> None:
+    """A call as the ingestion stores it once rated (its debit is the test's own business)."""
+    batch = CdrBatch.objects.create(source="test", created_at=at)
+    Cdr.objects.create(
+        call_id=call_id,
+        batch=batch,
+        account=account,
+        destination="+4930123456",
+        started_at=at,
+        billsec=60,
+        disposition="ANSWERED",
+        status=status,
+        reason="" if status == "rated" else "unanswered",
+        currency="EUR",
+        cost=Decimal(charged),
+        charged=Decimal(charged),
+    )
