@@ -6,6 +6,7 @@ from django.shortcuts import render
 from billtone.accounts.decorators import billing_required
 from billtone.core.errors import ValidationFailed
 from billtone.ledger.forms import StatementFilterForm
+from billtone.ledger.selectors import account_locale
 from billtone.rating import call_charges
 
 PAGE_SIZE = 50
@@ -36,7 +37,8 @@ def charges(request):
                 for message in messages:
                     form.add_error(field if field in form.fields else None, message)
     template = "rating/_call_charges.html" if request.htmx else "rating/call_charges.html"
-    return render(request, template, {"form": form, "charges": found})
+    locale = account_locale(account=request.account)
+    return render(request, template, {"form": form, "charges": found, "locale": locale})
 
 
 @billing_required

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from billtone.core.money import RATING_PLACES as RATE_PLACES
+from billtone.core.money import Money
 
 RATE_DIGITS = 14  # as rating.models' rates (which imports this module: no import back)
 
@@ -161,6 +162,15 @@ class Cdr(models.Model):
 
     def __str__(self) -> str:
         return f"CDR {self.call_id}"
+
+    @property
+    def charged_money(self) -> Money:
+        """What the call credit paid, as Money (for display)."""
+        return Money(self.charged or 0, self.currency)
+
+    @property
+    def cost_money(self) -> Money:
+        return Money(self.cost or 0, self.currency)
 
 
 class CdrLineRejected(models.Model):

@@ -10,6 +10,8 @@ price is a new deck).
 from django.db import models
 from django.db.models import F, Q
 
+from billtone.core.money import Money
+
 RATE_DIGITS = 14
 RATE_PLACES = 4  # money.RATING_PLACES: decks price calls in sub-cents
 
@@ -215,6 +217,15 @@ class TopUp(models.Model):
 
     def __str__(self) -> str:
         return f"Top-up #{self.pk} of {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def amount_money(self) -> Money:
+        """The credit added, as Money (for display)."""
+        return Money(self.amount, self.currency)
+
+    @property
+    def gross_money(self) -> Money:
+        return Money(self.gross, self.currency)
 
 
 # The CDR tables live beside (issue 19, CDR ingestion); imported here so Django sees them.

@@ -113,7 +113,7 @@ def test_call_charges_page_filters_totals_and_exports(gb, uk_deck, other_account
     page = web.get("/billing/call-charges/", {"date_from": "2027-01-01", "date_to": "2027-01-31"})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "+442079460958" in html and "GBP 0.0700" in html and "Export CSV" in html
+    assert "+442079460958" in html and "£0.07" in html and "Export CSV" in html
     assert "London" in html
     bad = web.get("/billing/call-charges/", {"date_from": "2027-02-01", "date_to": "2027-01-01"})
     assert (
