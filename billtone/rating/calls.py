@@ -20,7 +20,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from phonenumbers import PhoneMetadata
 
 from billtone.core.money import round_rated
 from billtone.rating.core import Tariff, billable_seconds, call_cost
@@ -35,7 +34,6 @@ _SIXTY = Decimal(60)
 # phonenumbers' metadata patterns compiled once: ~200 countries' patterns overflow the re
 # module's cache of 512, recompiled over and over otherwise (a third of a number's time).
 phonenumbers.enable_pattern_cache()
-_REGIONS_OF_CODE = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
 
 
 class DestinationKind(StrEnum):
@@ -93,62 +91,20 @@ def dialled_text(dialled: str) -> str:
 
 @functools.lru_cache(maxsize=100_000)
 def _pstn(text: str, region: str | None) -> Destination:
-    """The number as phonenumbers reads it, or NOT_A_NUMBER. Remembered: reading a number
-    costs more than the rest of its CDR's decision (bench/cdr_ingest.py's profile), and
-    customers call the same numbers again and again."""
-    number = _international(text, region)
-    if number is None:
-        try:
-            number = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException:
-            return NOT_A_NUMBER
-    found = phonenumbers.region_code_for_number(number)  # as is_valid_number does
-    if not phonenumbers.is_valid_number_for_region(number, found):
+    """The number as phonenumbers reads it, or NOT_A_NUMBER. Remembered: phonenumbers'
+    validation is most of a CDR's CPU (bench/cdr_ingest.py's profile), and customers call
+    the same numbers again and again."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return NOT_A_NUMBER
+    if not phonenumbers.is_valid_number(number):
         return NOT_A_NUMBER
     return Destination(
         DestinationKind.PSTN,
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        country=found or "",
+        country=phonenumbers.region_code_for_number(number) or "",
     )
-
-
-def _international(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    """The number `phonenumbers.parse` reads from a number in international form ("+" or
-    the region's international prefix, country code, national number), made without its
-    parser (two thirds of a new number's time); None when the parser's rules for national
-    prefixes could change the digits (it then decides), or for any other form."""
-    if text.startswith("+"):
-        rest = text[1:]
-    else:
-        idd = PhoneMetadata.metadata_for_region(region).international_prefix if region else None
-        prefix = re.match(idd, text) if idd else None
-        if prefix is None:
-            return None
-        rest = text[prefix.end() :]
-    if not (rest.isascii() and rest.isdigit()) or rest.startswith("0"):
-        return None
-    code = next((int(rest[:n]) for n in (1, 2, 3) if int(rest[:n]) in _REGIONS_OF_CODE), None)
-    if code is None:
-        return None
-    national = rest[len(str(code)) :]
-    main = _REGIONS_OF_CODE[code][0]
-    if main == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
-        metadata = PhoneMetadata.metadata_for_nongeo_region(code)
-    else:
-        metadata = PhoneMetadata.metadata_for_region(main)
-    if metadata is None or not 2 <= len(national) <= 17:
-        return None
-    strip = metadata.national_prefix_for_parsing
-    found = re.match(strip, national) if strip else None
-    if found and (found.end() or any(group is not None for group in found.groups())):
-        return None
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    if len(national) > 1 and national[0] == "0":  # as parse keeps an Italian leading zero
-        number.italian_leading_zero = True
-        zeros = min(len(national) - len(national.lstrip("0")), len(national) - 1)
-        if zeros != 1:
-            number.number_of_leading_zeros = zeros
-    return number
 
 
 def number_e164(text: str, *, country: str) -> str:

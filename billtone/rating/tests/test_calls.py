@@ -1,11 +1,8 @@
-import random
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import phonenumbers
 import pytest
 
-from billtone.rating import calls
 from billtone.rating.calls import (
     DestinationKind,
     call_price,
@@ -78,33 +75,3 @@ def test_charges_are_capped_at_what_the_credit_has_left():
         Decimal("0"),
     ]
     assert charges_capped(costs, available=Decimal("-1")) == [Decimal("0")] * 3
-
-
-def _forms(rng: random.Random):
-    """Numbers in international form as switches send them: each region's example numbers,
-    with other last digits, one digit more or less, a national prefix kept, dialled with "+"
-    or with the account's international prefix (00 in NL, 011 in US, 810 in RU)."""
-    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
-            example = phonenumbers.example_number_for_type(region, kind)
-            if example is None:
-                continue
-            national = phonenumbers.national_significant_number(example)
-            tail = "".join(rng.choices("0123456789", k=2))
-            for digits in (national, national[:-2] + tail, national + tail[0], national[:-1]):
-                for prefix in ("", "0", "8"):
-                    code = f"{example.country_code}{prefix}{digits}"
-                    yield from ((f"+{code}", "NL"), (f"00{code}", "NL"), (f"011{code}", "US"))
-                    yield f"810{code}", "RU"
-
-
-def test_the_international_form_is_read_as_phonenumbers_parses_it():
-    """The shortcut past phonenumbers' parser (calls._international) gives the number its
-    parser gives, or leaves the number to it."""
-    taken = 0
-    for text, region in _forms(random.Random(19)):
-        number = calls._international(text, region)
-        if number is not None:
-            taken += 1
-            assert number == phonenumbers.parse(text, region), text
-    assert taken > 5000
