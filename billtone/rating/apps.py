@@ -18,7 +18,7 @@ class RatingConfig(AppConfig):
         email_template_register(topup_emails.TEMPLATE, topup_emails.auto_top_up_email_render)
         # After the ingestion's debit of call credit commits: low-credit email, auto top-up.
         from billtone.rating import hooks
-        from billtone.rating.services.topup import call_credit_debited
+        from billtone.rating.services.topup import calls_debited
 
-        if call_credit_debited not in hooks.after_debit:
-            hooks.after_debit.append(call_credit_debited)
+        if calls_debited not in hooks.after_debit:
+            hooks.after_debit.append(calls_debited)

@@ -4,7 +4,7 @@ decks.py: rate decks (rate_deck_import, rate_deck_save); ingest.py: CDR ingestio
 and corrections (cdrs_ingest, cdr_rerate, cdr_correct), with cdr_decide.py (who, what rate)
 and cdr_charge.py (the ledger); cdr_lines.py: the lines a CDR file's reader rejected
 (cdr_lines_reject); topup.py: auto top-up (settings, the check after a debit of call credit,
-settling card top-ups) and the ingestion's hook call_credit_debited."""
+settling card top-ups) and the ingestion's hook calls_debited."""
 
 from billtone.rating.services.cdr_lines import cdr_lines_reject
 from billtone.rating.services.decks import rate_deck_import, rate_deck_save
@@ -14,6 +14,7 @@ from billtone.rating.services.topup import (
     auto_top_up_check,
     auto_top_up_settings_save,
     call_credit_debited,
+    calls_debited,
     top_up_settle,
     top_ups_settle_due,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "auto_top_up_check",
     "auto_top_up_settings_save",
     "call_credit_debited",
+    "calls_debited",
     "cdr_correct",
     "cdr_lines_reject",
     "cdr_rerate",

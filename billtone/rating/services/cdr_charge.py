@@ -118,7 +118,7 @@ def _price(pending: Sequence[Pending], *, billing_day: int) -> None:
     if with_plan:
         rows = (
             Cdr.objects.filter(
-                phone_user_id__in={item.cdr.phone_user.pk for item in with_plan},
+                phone_user_id__in={item.cdr.phone_user_id for item in with_plan},
                 period_start__in={item.cdr.period_start for item in with_plan},
                 included_seconds__gt=0,
             )
@@ -131,12 +131,12 @@ def _price(pending: Sequence[Pending], *, billing_day: int) -> None:
         cdr = item.cdr
         left = 0
         if item.plan is not None:
-            slot = (cdr.phone_user.pk, cdr.period_start)
+            slot = (cdr.phone_user_id, cdr.period_start)
             left = item.plan.included_minutes * 60 - used[slot]
         priced = calls.call_price(item.tariff, cdr.billsec, included_left=left)
         cdr.cost, cdr.included_seconds = priced.cost, priced.included_seconds
         if priced.included_seconds:
-            used[(cdr.phone_user.pk, cdr.period_start)] += priced.included_seconds
+            used[(cdr.phone_user_id, cdr.period_start)] += priced.included_seconds
 
 
 def _rates_link(pending: Sequence[Pending]) -> None:

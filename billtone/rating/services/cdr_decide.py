@@ -45,7 +45,8 @@ class Pending:
 @dataclass
 class Context:
     accounts: dict[str, Account]
-    extensions: dict[int, dict[str, PhoneUser]]
+    extensions: dict[int, dict[str, tuple[int, int]]]  # account: extension: (user, plan)
+    plans: dict[int, Product]
     numbers: dict[int, set[str]]
     emergency: dict[str, frozenset[str]]
     decks: dict[str, list[RateDeck]]  # per currency, oldest first
@@ -59,14 +60,16 @@ class Context:
             str(a.pk): a
             for a in Account.objects.filter(pk__in=ids).select_related("billing_profile")
         }
-        extensions: dict[int, dict[str, PhoneUser]] = {a.pk: {} for a in accounts.values()}
+        extensions: dict[int, dict[str, tuple[int, int]]] = {a.pk: {} for a in accounts.values()}
         users = (
             PhoneUser.objects.filter(account_id__in=[a.pk for a in accounts.values()])
             .exclude(status=PhoneUser.Status.CANCELLED)
-            .select_related("plan")
+            .values_list("account_id", "extension", "pk", "plan_id")
         )
-        for user in users:
-            extensions[user.account_id][user.extension] = user
+        for account_id, extension, pk, plan_id in users:  # tuples: a batch reads thousands
+            extensions[account_id][extension] = (pk, plan_id)
+        plan_ids = {plan for users in extensions.values() for _, plan in users.values()}
+        plans = Product.objects.in_bulk(plan_ids)
         numbers: dict[int, set[str]] = {a.pk: set() for a in accounts.values()}
         for account_id, e164 in PhoneNumber.objects.filter(
             account_id__in=list(numbers),
@@ -86,6 +89,7 @@ class Context:
         return cls(
             accounts=accounts,
             extensions=extensions,
+            plans=plans,
             numbers=numbers,
             emergency=emergency,
             decks=decks,
@@ -126,7 +130,7 @@ class Context:
         cdr.destination_e164, cdr.destination_country = to.e164, to.country
         caller = (record.source or "").strip()
         user = self.extensions[account.pk].get(caller)
-        cdr.phone_user = user
+        cdr.phone_user_id = user[0] if user else None
         if user is None and (
             calls.number_e164(caller, country=profile.country) not in self.numbers[account.pk]
         ):
@@ -144,7 +148,8 @@ class Context:
         cdr.per_minute, cdr.connection_fee = tariff.per_minute, tariff.connection_fee
         cdr.initial_increment = tariff.initial_increment
         cdr.subsequent_increment = tariff.subsequent_increment
-        plan = user.plan if user is not None and user.plan.included_minutes else None
+        plan = self.plans[user[1]] if user is not None else None
+        plan = plan if plan is not None and plan.included_minutes else None
         if plan is not None and not calls.included_applies(
             scope=plan.included_scope,
             countries=plan.included_country_set,

@@ -1,12 +1,12 @@
 """CDR ingestion and re-rating (issue 19): every record kept, each call charged once.
 
 Idempotency is the unique `Cdr.call_id`. Records whose id is stored already are duplicates.
-The rest are decided, priced and debited, and inserted with ON CONFLICT DO NOTHING in one
-database transaction (cdr_charge.py locks the accounts' ledger rows first). On PostgreSQL an
-insert that meets another transaction's uncommitted row with the same id waits for it; when
-that one commits, our row is skipped: then fewer rows are ours than we priced, so the whole
-transaction (its debits too) is rolled back and the batch taken again, finding those ids
-stored. Hence the same batch sent twice at once charges once.
+The rest are decided, priced and debited, and inserted with ON CONFLICT DO NOTHING
+(cdr_store.py) in one database transaction (cdr_charge.py locks the accounts' ledger rows
+first). On PostgreSQL an insert that meets another transaction's uncommitted row with the
+same id waits for it; when that one commits, our row is skipped: then fewer rows are ours
+than we priced, so the whole transaction (its debits too) is rolled back and the batch taken
+again, finding those ids stored. Hence the same batch sent twice at once charges once.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from billtone.rating.cdrs.records import CallRecord, Disposition
 from billtone.rating.services.authorize import holds_release
 from billtone.rating.services.cdr_charge import calls_charge
 from billtone.rating.services.cdr_decide import Context, malformed
+from billtone.rating.services.cdr_store import cdrs_insert
 
 ATTEMPTS = 3
 _CHUNK = 2000
@@ -103,9 +104,7 @@ def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSumma
         debited = calls_charge(context=context, key=f"cdr-batch:{batch.pk}", actor=actor)
         for cdr in cdrs:
             cdr.batch = batch
-        cdrs.sort(key=lambda c: c.call_id)  # one insert order: no deadlock between batches
-        Cdr.objects.bulk_create(cdrs, batch_size=1000, ignore_conflicts=True)
-        if Cdr.objects.filter(batch=batch).count() != len(cdrs):
+        if cdrs_insert(cdrs) != len(cdrs):
             raise _Raced
         holds_release(cdrs=cdrs)
         summary = _summary(batch, cdrs, read=read, duplicates=duplicates + len(stored))

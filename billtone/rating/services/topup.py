@@ -1,6 +1,6 @@
 """Auto top-up of call credit (issue 19 item 4, decision 0026).
 
-`auto_top_up_check` runs after every committed debit of call credit (`call_credit_debited`,
+`auto_top_up_check` runs after every committed debit of call credit (`calls_debited`,
 the CDR ingestion's hook). Under the account's AutoTopUp row lock (the one lock of this
 module, always taken first) it reads the credit again, and when it is below the threshold
 makes ONE top-up of the fewest whole steps of the chosen value that bring it back above:
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from decimal import Decimal
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from billtone.accounts.models import Account
 from billtone.catalog.models import OperatorProfile
@@ -168,15 +170,29 @@ def _settings_snapshot(setting: AutoTopUp) -> dict[str, str]:
 
 
 def call_credit_debited(*, account_id: int) -> None:
-    """THE hook of the CDR ingestion: call it after a debit of the account's call credit
+    """`calls_debited` for one account."""
+    calls_debited(account_ids=[account_id])
+
+
+def calls_debited(*, account_ids: Sequence[int]) -> None:
+    """THE hook of the CDR ingestion: call it after a debit of these accounts' call credit
     committed (inside a transaction it waits for that commit). Sends the low-credit email
     once when the credit crosses the customer's level, and schedules auto_top_up_check: a
-    Celery task when a broker is set, in this process otherwise. Never raises."""
-    try:
-        _low_credit_note(account_id=account_id)
-    except Exception:  # the ingestion's debit stands whatever an email does
-        logger.exception("Account %s: the low-credit check failed", account_id)
-    transaction.on_commit(lambda: _check_schedule(account_id), robust=True)
+    Celery task when a broker is set, in this process otherwise. The settings of all the
+    accounts are read in one query: most have none (nothing to do). Never raises."""
+    ids = list(account_ids)
+    for n in range(0, len(ids), 2000):
+        wanted = AutoTopUp.objects.filter(account_id__in=ids[n : n + 2000]).filter(
+            Q(enabled=True) | Q(low_credit_level__isnull=False)
+        )
+        for setting in wanted.order_by("account_id"):
+            try:
+                _low_credit_note(setting)
+            except Exception:  # the ingestion's debit stands whatever an email does
+                logger.exception("Account %s: the low-credit check failed", setting.account_id)
+            if setting.enabled:
+                account_id = setting.account_id
+                transaction.on_commit(lambda a=account_id: _check_schedule(a), robust=True)
 
 
 def _broker_configured() -> bool:
@@ -208,9 +224,8 @@ def _credit(setting: AutoTopUp) -> Decimal | None:
     return None if row is None else row[0] - (row[1] or 0)
 
 
-def _low_credit_note(*, account_id: int) -> None:
-    setting = AutoTopUp.objects.filter(account_id=account_id).first()
-    if setting is None or setting.low_credit_level is None:
+def _low_credit_note(setting: AutoTopUp) -> None:
+    if setting.low_credit_level is None:
         return
     credit = _credit(setting)
     if credit is None:

@@ -239,14 +239,14 @@ def test_a_call_the_credit_cannot_cover_is_debited_down_to_the_limit_and_flagged
     assert four.transaction is None and call_credit(gb) == Decimal("-0.05")
 
 
-def test_after_debit_hooks_run_after_commit_once_per_account(
+def test_after_debit_hooks_run_after_commit_once_per_batch(
     gb, uk_deck, django_capture_on_commit_callbacks
 ):
     credit_add(gb, "5.00")
     told = []
 
-    def tell(*, account_id):
-        told.append(account_id)
+    def tell(*, account_ids):
+        told.extend(account_ids)
 
     hooks.after_debit.append(tell)
     try:

@@ -16,6 +16,7 @@ from billtone.rating.services import (
     AutoTopUpInput,
     auto_top_up_check,
     auto_top_up_settings_save,
+    calls_debited,
 )
 from billtone.rating.services.topup import RETRY_AFTER
 from billtone.rating.tests.topup_fixtures import (
@@ -23,6 +24,7 @@ from billtone.rating.tests.topup_fixtures import (
     DECLINES,
     call_credit_of,
     card_on,
+    committed,
     credit,
     debited,
     eur,
@@ -203,16 +205,21 @@ def test_operator_caps_are_validated(operator):
     }
 
 
-def test_with_a_broker_the_hook_sends_the_check_to_the_workers(customer, settings, monkeypatch):
+def test_with_a_broker_the_hook_sends_the_check_to_the_workers(
+    customer, make_account, settings, monkeypatch
+):
     from billtone.rating import topup_tasks
     from billtone.rating.services import topup
 
+    without = make_account(currency="EUR")  # no auto top-up: no check to send
+    turn_on(customer)
     sent = []
     settings.CELERY_BROKER_URL = "amqp://127.0.0.1:5672//"
     monkeypatch.setattr(
         topup.current_app, "send_task", lambda name, args: sent.append((name, args))
     )
     debited(customer)
+    debited(without)
     assert sent == [(topup_tasks.auto_top_up_check_task.name, [customer.pk])]
 
 
@@ -252,3 +259,26 @@ def test_the_cdr_ingestion_tops_up_through_its_hook(gb, uk_deck, operator):
     top_up = TopUp.objects.get(account=gb)  # 10.00 − 0.07 fell below 9.95
     assert top_up.status == "succeeded" and top_up.amount == 10
     assert call_credit(gb) == Decimal("19.93")
+
+
+def test_the_hook_reads_a_batch_of_accounts_at_once(customer, make_account, operator):
+    """One call for all the accounts a batch debited: each with settings is handled, the
+    others (no settings: most accounts) cost nothing."""
+    quiet = make_account(currency="EUR", timezone="Europe/Berlin")
+    low = make_account(currency="EUR", timezone="Europe/Berlin")
+    fund(customer, "50")
+    credit(customer, "6")
+    turn_on(customer)
+    spend(customer, "2")
+    credit(low, "20")
+    auto_top_up_settings_save(
+        account=low,
+        data=AutoTopUpInput(enabled=False, value=None, threshold=None, low_credit_level=eur("10")),
+        actor=ACTOR,
+    )
+    spend(low, "15")
+    with committed():
+        calls_debited(account_ids=[quiet.pk, customer.pk, low.pk])
+    assert TopUp.objects.get().account == customer
+    assert call_credit_of(customer) == eur("14")
+    assert _events(low) == ["low_credit"] and _events(quiet) == []
