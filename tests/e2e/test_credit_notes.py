@@ -9,6 +9,7 @@ import pypdfium2
 import pytest
 from playwright.sync_api import expect
 
+from billtone.basket.models import Checkout
 from billtone.demo.services import DEMO_PASSWORD, demo_create
 from billtone.invoicing.models import CreditNote, Invoice
 from tests.e2e.test_layout_widths import WIDER_THAN_VIEWPORT, WIDTHS
@@ -20,7 +21,10 @@ def test_staff_credit_part_of_the_demo_invoice_and_the_customer_downloads_it(
     page, login, shot, artifacts
 ):
     demo_create()
-    invoice = Invoice.objects.get(account__name="Acme Telecom GmbH")
+    # the demo checkout's invoice (the demo's auto top-up has one of its own)
+    invoice = Invoice.objects.get(
+        pk=Checkout.objects.get(account__name="Acme Telecom GmbH").invoice_id
+    )
     first = invoice.lines.order_by("position").first()
 
     page.goto("/admin/")
