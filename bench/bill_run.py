@@ -36,7 +36,8 @@ reset before the timed run). Results: docs/benchmarks.md.
 
 --runs N prepares the accounts once, into a template database <prefix>_template_<accounts>_<funds>,
 then makes N runs of each mode (or of the one named), alternately, each on a fresh copy of the
-template, and prints each mode's median wall time.
+template, and prints each mode's median wall time (--reuse-template: the template made by an
+earlier --runs with the same --accounts, --funds and --prefix).
 
 Without --celery or --in-process both runs are made, each on its own fresh database
 (<prefix>_run). The reference, measured in the same run after each bill run: pgbench's
@@ -532,7 +533,9 @@ def _runs(options) -> None:
             next(args)  # its value
         elif not arg.startswith("--runs="):
             own.append(arg)
-    subprocess.run([sys.executable, __file__, *own, "--prepare-template"], check=True)
+    own = [a for a in own if a != "--reuse-template"]
+    if not options.reuse_template:
+        subprocess.run([sys.executable, __file__, *own, "--prepare-template"], check=True)
     modes = [m for m in ("--in-process", "--celery") if m in own] or ["--in-process", "--celery"]
     own = [a for a in own if a not in modes]
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as results:
@@ -576,6 +579,9 @@ def main() -> None:
     parser.add_argument("--skip-pgbench", action="store_true", help="no reference run")
     parser.add_argument("--seconds", type=int, default=20, help="pgbench's duration")
     parser.add_argument("--runs", type=int, default=0, help="N runs of each mode, median")
+    parser.add_argument(
+        "--reuse-template", action="store_true", help="with --runs: the template made before"
+    )
     parser.add_argument("--prepare-template", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--from-template", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
