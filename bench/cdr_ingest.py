@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import phonenumbers  # noqa: E402
+from customers import dutch_customers_create  # noqa: E402
 from pg_server import (  # noqa: E402
     database_recreate,
     database_url,
@@ -81,7 +82,6 @@ def _prepare(accounts_count: int, users: int, prefixes: int, rng: random.Random)
     """The catalog, the accounts with their users and call credit, the deck; account ids."""
     from django.core.management import call_command
 
-    from billtone.accounts.models import Account, BillingProfile
     from billtone.catalog.models import Product
     from billtone.core import clock
     from billtone.core.money import Money
@@ -106,26 +106,7 @@ def _prepare(accounts_count: int, users: int, prefixes: int, rng: random.Random)
     source = operator_ledger_account(kind=LedgerKind.ADJUSTMENTS, currency="EUR")
     for start in range(0, accounts_count, 2000):
         size = min(2000, accounts_count - start)
-        accounts = Account.objects.bulk_create(
-            [Account(name=f"Bench caller {start + n}", created_at=now) for n in range(size)]
-        )
-        BillingProfile.objects.bulk_create(
-            [
-                BillingProfile(
-                    account=a,
-                    company_name=a.name,
-                    address_line1="Damrak 1",
-                    city="Amsterdam",
-                    postal_code="1012 LG",
-                    country="NL",
-                    currency="EUR",
-                    timezone="Europe/Amsterdam",
-                    billing_email=f"billing{a.pk}@bench.example",
-                    updated_at=now,
-                )
-                for a in accounts
-            ]
-        )
+        accounts = dutch_customers_create(count=size, label="Bench caller", start=start)
         business_funds_accounts(currencies={a.pk: "EUR" for a in accounts})
         PhoneUser.objects.bulk_create(
             [
