@@ -30,3 +30,10 @@ class StatementFilterForm(forms.Form):
     page = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput
     )
+
+    def add_period_errors(self, errors: dict[str, list[str]]) -> None:
+        """A selector's refusal of the period (keyed `from` / `to`) shown on the fields."""
+        for name, messages in errors.items():
+            field = {"from": "date_from", "to": "date_to"}.get(name)
+            for message in messages:
+                self.add_error(field, message)

@@ -29,10 +29,7 @@ def balances(request, kind: str = "business_funds"):
                 page_size=PAGE_SIZE,
             )
         except ValidationFailed as error:
-            for name, messages in error.errors.items():
-                field = {"from": "date_from", "to": "date_to"}.get(name)
-                for message in messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form.add_period_errors(error.errors)
     context = {
         "balances": selectors.customer_balances(account=request.account),
         "kind": kind,

@@ -32,10 +32,7 @@ def charges(request):
                 page_size=PAGE_SIZE,
             )
         except ValidationFailed as error:
-            for name, messages in error.errors.items():
-                field = {"from": "date_from", "to": "date_to"}.get(name)
-                for message in messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form.add_period_errors(error.errors)
     template = "rating/_call_charges.html" if request.htmx else "rating/call_charges.html"
     locale = account_locale(account=request.account)
     return render(request, template, {"form": form, "charges": found, "locale": locale})
