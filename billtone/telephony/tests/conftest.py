@@ -1,17 +1,38 @@
-"""Catalog products and inventory numbers for the telephony tests."""
+"""Catalog products and inventory numbers for the telephony tests; a frozen clock and the PBX's
+webhook endpoint for the cancellation and plan-change tests."""
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from billtone.catalog.models import Price, Product
 from billtone.core.services import Actor
+from billtone.notifications.services import WebhookEndpointInput, webhook_endpoint_save
 from billtone.telephony.models import PhoneNumber
 from billtone.telephony.services import numbers_import
 
 ACTOR = Actor.system("test")
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def frozen():
+    """The clock stopped at NOW; a test moves it with `frozen.move_to(...)`."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def pbx_endpoint(db):
+    return webhook_endpoint_save(
+        data=WebhookEndpointInput(url="https://pbx.example/hooks", event_types=[]), actor=ACTOR
+    )
 
 
 def product_with_prices(

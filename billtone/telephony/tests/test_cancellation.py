@@ -4,16 +4,13 @@ finished on its date with a frozen clock; refused for another account's item, on
 for payment, one cancelled already. Through the service, the page and the API."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.conf import settings
 
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound
 from billtone.notifications.models import WebhookDelivery
-from billtone.notifications.services import WebhookEndpointInput, webhook_endpoint_save
 from billtone.telephony import hooks
 from billtone.telephony.errors import NotCancellable
 from billtone.telephony.models import PhoneNumber, PhoneUser
@@ -28,10 +25,9 @@ from billtone.telephony.services import (
 )
 from billtone.telephony.tasks import cancellations_finish as finish_task
 
-from .conftest import ACTOR
+from .conftest import ACTOR, BERLIN, NOW
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN)
+pytestmark = pytest.mark.usefixtures("frozen", "pbx_endpoint")
 PAID_THROUGH = date(2027, 1, 31)
 
 
@@ -53,12 +49,6 @@ class FakeBilling:
         self.told.append((account.pk, item.kind, item.id, ends_on))
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
 def billing():
     fake = FakeBilling()
@@ -69,13 +59,6 @@ def billing():
     )
     yield fake
     hooks.cancellation_unregister("test-billing")
-
-
-@pytest.fixture(autouse=True)
-def pbx(db):
-    webhook_endpoint_save(
-        data=WebhookEndpointInput(url="https://pbx.example/hooks", event_types=[]), actor=ACTOR
-    )
 
 
 @pytest.fixture

@@ -5,15 +5,12 @@ same plan, Pay As You Go, a user not active, another account's user. Through the
 the task, the page and the API."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.notifications.models import WebhookDelivery
-from billtone.notifications.services import WebhookEndpointInput, webhook_endpoint_save
 from billtone.telephony import hooks
 from billtone.telephony.errors import NotCancellable, PlanNotChangeable
 from billtone.telephony.models import PhoneUser
@@ -22,10 +19,9 @@ from billtone.telephony.selectors import cancellation_preview
 from billtone.telephony.services import phone_user_create, phone_user_plan_change
 from billtone.telephony.tasks import cancellations_finish as finish_task
 
-from .conftest import ACTOR, product_with_prices
+from .conftest import ACTOR, BERLIN, product_with_prices
 
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN)
+pytestmark = pytest.mark.usefixtures("frozen", "pbx_endpoint")
 NEXT_PERIOD = date(2027, 2, 1)
 
 
@@ -49,12 +45,6 @@ class FakeBilling:
         self.told.append((account.pk, user_id, plan.code, starts_on))
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 @pytest.fixture
 def billing():
     fake = FakeBilling()
@@ -65,13 +55,6 @@ def billing():
     )
     yield fake
     hooks.plan_change_unregister("test-billing")
-
-
-@pytest.fixture(autouse=True)
-def pbx(db):
-    webhook_endpoint_save(
-        data=WebhookEndpointInput(url="https://pbx.example/hooks", event_types=[]), actor=ACTOR
-    )
 
 
 @pytest.fixture
