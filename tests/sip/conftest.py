@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +62,10 @@ def _bound(port: int) -> bool:
     return False
 
 
-@pytest.fixture
-def billtone_url(transactional_db):
-    """Billtone on a free loopback port, on the test database."""
+@contextmanager
+def billtone_serving(port: int = 0):
+    """Billtone on a loopback port (a free one by default), on the test database; yields its
+    base URL."""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.servers.basehttp import WSGIServer
     from django.db import connections
@@ -80,7 +82,7 @@ def billtone_url(transactional_db):
                 return super()._create_server(connections_override)
             return WSGIServer((self.host, self.port), QuietWSGIRequestHandler)
 
-    thread = Thread("127.0.0.1", StaticFilesHandler, connections_override=shared, port=0)
+    thread = Thread("127.0.0.1", StaticFilesHandler, connections_override=shared, port=port)
     thread.daemon = True
     for connection in shared.values():
         connection.inc_thread_sharing()
@@ -88,10 +90,18 @@ def billtone_url(transactional_db):
     thread.is_ready.wait()
     if thread.error:
         raise thread.error
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
-    for connection in shared.values():
-        connection.dec_thread_sharing()
+    try:
+        yield f"http://127.0.0.1:{thread.port}"
+    finally:
+        thread.terminate()
+        for connection in shared.values():
+            connection.dec_thread_sharing()
+
+
+@pytest.fixture
+def billtone_url(transactional_db):
+    with billtone_serving() as url:
+        yield url
 
 
 @pytest.fixture
@@ -210,6 +220,8 @@ def kamailio_start(
         f'BILLTONE_URL="{billtone_url}"',
         "-A",
         f"WORKERS={workers}",
+        "-A",
+        'CDR_RETRY_TIMER="name=cdr_retry;interval=1;mode=1;"',
     ]
     env = {**os.environ, "BILLTONE_TOKEN": token}
     with log.open("w") as out:
@@ -262,22 +274,31 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture
-def switch(billtone_url, operator_token, tmp_path):
-    """Kamailio in front of a sipp UAS, asking the live Billtone."""
+@contextmanager
+def switch_running(folder: Path, *, billtone_url: str, token: str):
+    """Kamailio in front of a sipp UAS, asking Billtone at `billtone_url`."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    uas, uas_port = uas_start(tmp_path)
+    uas, uas_port = uas_start(folder)
     try:
         kamailio, port, log = kamailio_start(
-            tmp_path, billtone_url=billtone_url, token=operator_token, upstream_port=uas_port
+            folder, billtone_url=billtone_url, token=token, upstream_port=uas_port
         )
     except Exception:
         stop(uas)
         raise
-    yield Switch(port=port, folder=tmp_path, log=log)
-    stop(kamailio)
-    stop(uas)
-    if os.environ.get("BILLTONE_SIP_KEEP_LOGS"):
-        shutil.copytree(tmp_path, ROOT / "test-artifacts" / tmp_path.name, dirs_exist_ok=True)
+    try:
+        yield Switch(port=port, folder=folder, log=log)
+    finally:
+        stop(kamailio)
+        stop(uas)
+        if os.environ.get("BILLTONE_SIP_KEEP_LOGS"):
+            shutil.copytree(folder, ROOT / "test-artifacts" / folder.name, dirs_exist_ok=True)
+
+
+@pytest.fixture
+def switch(billtone_url, operator_token, tmp_path):
+    """Kamailio in front of a sipp UAS, asking the live Billtone."""
+    with switch_running(tmp_path, billtone_url=billtone_url, token=operator_token) as running:
+        yield running

@@ -5,6 +5,7 @@ pound are a few seconds of call: every call here lasts seconds.
 """
 
 import json
+import socket
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from billtone.ledger.models import LedgerAccount, Posting
 from billtone.rating.cdr_models import Cdr, EmergencyNumber
 from billtone.rating.models import Rate, RateDeck
 from billtone.telephony.models import PhoneUser
-from tests.sip.conftest import _missing
+from tests.sip.conftest import _missing, billtone_serving, free_port, switch_running
 
 pytestmark = [pytest.mark.sip, pytest.mark.skipif(bool(_missing()), reason=_missing() or "-")]
 
@@ -177,3 +178,24 @@ def test_concurrent_calls_together_never_spend_more_than_the_credit(switch, cust
     assert balance == Decimal("0.30") - PER_SECOND * sum(cdr.billsec for cdr in answered) >= 0
     assert len(call_charges(billtone_url, account)["items"]) == len(answered)
     assert_ledger_balances()
+
+
+def test_while_billtone_is_down_calls_are_refused_and_emergency_calls_pass_and_are_recorded(
+    customer, operator_token, tmp_path
+):
+    """Fail-closed, but never for an emergency call, whose CDR Kamailio keeps and sends again
+    (every 10 s; every second here) until Billtone takes it."""
+    account = customer("Careful Ltd", "5.00")
+    port = free_port(socket.SOCK_STREAM)
+    url = f"http://127.0.0.1:{port}"
+    with switch_running(tmp_path, billtone_url=url, token=operator_token) as switch:
+        refused = switch.call("call_unavailable.xml", caller=caller(account), destination=LEEDS)
+        assert refused.returncode == 0, refused.output  # 503 Service Unavailable
+        emergency = switch.call("call.xml", caller=caller(account), destination="112", hold_ms=200)
+        assert emergency.returncode == 0, emergency.output
+        assert "billtone cdr not taken" in switch.log.read_text()
+        assert not Cdr.objects.exists()
+        with billtone_serving(port):
+            [cdr] = cdrs_of(account, 1)
+        assert (cdr.destination, cdr.status, cdr.reason) == ("112", "not_rated", "emergency")
+    assert call_credit(account).balance == Decimal("5.00")
