@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,6 @@ class Switch:
     port: int
     folder: Path
     log: Path
-    processes: list = field(default_factory=list)
 
     def call(
         self,

@@ -124,22 +124,25 @@ def test_calls_connect_and_are_rated_until_the_credit_cuts_one(switch, customer,
     short = switch.call("call.xml", caller=caller(account), destination=LEEDS, hold_ms=1000)
     assert short.returncode == 0, short.output
     [first] = cdrs_of(account, 1)
-    assert (first.status, first.disposition, first.billsec) == ("rated", "answered", 1)
-    assert first.charged == PER_SECOND
+    assert (first.status, first.disposition) == ("rated", "answered")
+    assert first.billsec in (1, 2)  # held 1 s, rounded to the second (2 on a busy machine)
+    assert first.charged == first.billsec * PER_SECOND
 
-    # 0.40 left: 4 seconds allowed; the caller would stay, Kamailio hangs up at the 4th second.
+    # What is left buys 5 - billsec seconds; the caller would stay, Kamailio hangs up then.
+    allowed = 5 - first.billsec
     cut = switch.call("call_cut.xml", caller=caller(account), destination=LEEDS)
     assert cut.returncode == 0, cut.output  # the caller got Kamailio's BYE
-    assert switch.logged("authorize")[-1]["max_seconds"] == "4"
-    assert 3 <= cut.seconds < 7
+    assert switch.logged("authorize")[-1]["max_seconds"] == str(allowed)
+    assert allowed - 1 <= cut.seconds < allowed + 6  # sipp's own start included
     _, second = cdrs_of(account, 2)
-    assert second.status == "rated" and second.billsec in (3, 4)
+    assert second.status == "rated" and second.billsec in (allowed - 1, allowed)
     assert second.charged == second.billsec * PER_SECOND and not second.credit_short
-    assert call_credit(account).balance == Decimal("0.50") - PER_SECOND * (1 + second.billsec)
+    spent = PER_SECOND * (first.billsec + second.billsec)
+    assert call_credit(account).balance == Decimal("0.50") - spent
 
     listed = call_charges(billtone_url, account)
     assert {item["id"] for item in listed["items"]} == {first.pk, second.pk}
-    assert listed["seconds"] == 1 + second.billsec
+    assert listed["seconds"] == first.billsec + second.billsec
     assert_ledger_balances()
 
 
@@ -150,10 +153,10 @@ def test_without_credit_a_call_gets_402_and_an_emergency_call_connects_free(swit
     assert refused.returncode == 0, refused.output  # the caller got 402 Payment Required
     assert switch.logged("authorize")[-1]["reason"] == "no_credit"
 
-    emergency = switch.call("call.xml", caller=caller(account), destination="112", hold_ms=500)
+    emergency = switch.call("call.xml", caller=caller(account), destination="112", hold_ms=2000)
     assert emergency.returncode == 0, emergency.output
     [cdr] = cdrs_of(account, 1)
-    assert (cdr.destination, cdr.disposition, cdr.billsec) == ("112", "answered", 1)
+    assert (cdr.destination, cdr.disposition) == ("112", "answered") and cdr.billsec >= 2
     assert (cdr.status, cdr.reason, cdr.charged) == ("not_rated", "emergency", 0)
     assert call_credit(account).balance == 0
     assert_ledger_balances()
