@@ -6,7 +6,7 @@ behind Kamailio) from --accounts seeded GBP accounts in turn, to a London, a nat
 mobile number. Kamailio runs integrations/kamailio/kamailio.cfg, asks `billtone serve` (on
 PostgreSQL) GET /api/v1/authorize for every INVITE and POSTs each call's CDR when it ends.
 Reports the calls placed, answered, authorized (Kamailio's log), rated (the CDR table), the
-authorization's and the CDR post's round trip as Kamailio timed them (p50/p99/max), and
+authorization's and the CDR batches' round trip as Kamailio timed them (p50/p99/max), and
 whether the ledger balances afterwards (every currency's postings sum to zero, every cached
 balance is the sum of its postings, the call credits lost exactly what their CDRs charged).
 
@@ -204,7 +204,8 @@ def main() -> None:  # noqa: PLR0915
 
     text = log.read_text(errors="replace")
     asked = re.findall(r"billtone authorize .*? rc=(\d+) allowed=(\w+) .*? us=(-?\d+)", text)
-    posted = re.findall(r"billtone cdr rc=(\d+) us=(-?\d+)", text)
+    posted = re.findall(r"billtone cdrs rc=(\d+) us=(-?\d+)", text)
+    queued = text.count("billtone cdr queued ")
     rated = Cdr.objects.filter(status="rated").count()
     balanced, ledger = _ledger_report(ids, "100000")
     print(f"\nKamailio log and sipp output: {folder}")
@@ -222,7 +223,8 @@ def main() -> None:  # noqa: PLR0915
         f"{_percentiles([int(a[2]) for a in asked])}"
     )
     print(
-        f"CDRs posted {len(posted)} (HTTP 200: {sum(p[0] == '200' for p in posted)}); "
+        f"CDRs queued {queued}, posted in {len(posted)} requests "
+        f"(HTTP 200: {sum(p[0] == '200' for p in posted)}); "
         f"{_percentiles([int(p[1]) for p in posted])}"
     )
     print(

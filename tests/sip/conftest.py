@@ -178,6 +178,15 @@ class Switch:
         )
         return Placed(done.returncode, time.monotonic() - started, done.stdout + done.stderr)
 
+    def wait_logged(self, text: str, timeout_s: float = 10) -> bool:
+        """Whether Kamailio logs `text` within `timeout_s` seconds."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def logged(self, word: str) -> list[dict[str, str]]:
         """Kamailio's `billtone <word> key=value ...` log lines, as dicts."""
         found = []
@@ -219,8 +228,6 @@ def kamailio_start(
         f'BILLTONE_URL="{billtone_url}"',
         "-A",
         f"WORKERS={workers}",
-        "-A",
-        'CDR_RETRY_TIMER="name=cdr_retry;interval=1;mode=1;"',
     ]
     env = {**os.environ, "BILLTONE_TOKEN": token}
     with log.open("w") as out:

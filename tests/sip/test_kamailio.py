@@ -187,7 +187,7 @@ def test_while_billtone_is_down_calls_are_refused_and_emergency_calls_pass_and_a
     customer, operator_token, tmp_path
 ):
     """Fail-closed, but never for an emergency call, whose CDR Kamailio keeps and sends again
-    (every 10 s; every second here) until Billtone takes it."""
+    (every second) until Billtone takes it."""
     account = customer("Careful Ltd", "5.00")
     port = free_port(socket.SOCK_STREAM)
     url = f"http://127.0.0.1:{port}"
@@ -196,7 +196,7 @@ def test_while_billtone_is_down_calls_are_refused_and_emergency_calls_pass_and_a
         assert refused.returncode == 0, refused.output  # 503 Service Unavailable
         emergency = switch.call("call.xml", caller=caller(account), destination="112", hold_ms=200)
         assert emergency.returncode == 0, emergency.output
-        assert "billtone cdr not taken" in switch.log.read_text()
+        assert switch.wait_logged("billtone cdrs not taken")  # the CDR tried, and kept
         assert not Cdr.objects.exists()
         with billtone_serving(port):
             [cdr] = cdrs_of(account, 1)
