@@ -243,15 +243,15 @@ def kamailio_start(
     return process, port, log
 
 
-def uas_start(folder: Path) -> tuple[subprocess.Popen, int]:
-    """The upstream switch: sipp with sipp/uas.xml on a free loopback port."""
+def uas_start(folder: Path, scenario: str = "uas.xml") -> tuple[subprocess.Popen, int]:
+    """The upstream switch: sipp with a scenario of sipp/ on a free loopback port."""
     port = free_port()
     with (folder / "uas.log").open("w") as out:
         process = subprocess.Popen(
             [
                 str(SIPP),
                 "-sf",
-                str(INTEGRATION / "sipp" / "uas.xml"),
+                str(INTEGRATION / "sipp" / scenario),
                 "-i",
                 "127.0.0.1",
                 "-p",
@@ -281,12 +281,13 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def switch_running(folder: Path, *, billtone_url: str, token: str):
-    """Kamailio in front of a sipp UAS, asking Billtone at `billtone_url`."""
+def switch_running(folder: Path, *, billtone_url: str, token: str, uas: str = "uas.xml"):
+    """Kamailio in front of a sipp UAS (`uas`: its scenario), asking Billtone at
+    `billtone_url`."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    uas, uas_port = uas_start(folder)
+    uas, uas_port = uas_start(folder, uas)
     try:
         kamailio, port, log = kamailio_start(
             folder, billtone_url=billtone_url, token=token, upstream_port=uas_port

@@ -18,6 +18,7 @@ from billtone.core import clock
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerAccount, Posting
 from billtone.rating.cdr_models import Cdr, EmergencyNumber
+from billtone.rating.hold_models import CallHold
 from billtone.rating.models import Rate, RateDeck
 from billtone.telephony.models import PhoneUser
 from tests.sip.conftest import _missing, billtone_serving, free_port, switch_running
@@ -202,3 +203,18 @@ def test_while_billtone_is_down_calls_are_refused_and_emergency_calls_pass_and_a
             [cdr] = cdrs_of(account, 1)
         assert (cdr.destination, cdr.status, cdr.reason) == ("112", "not_rated", "emergency")
     assert call_credit(account).balance == Decimal("5.00")
+
+
+def test_a_call_the_pbx_refuses_releases_the_credit_it_held(
+    billtone_url, operator_token, customer, tmp_path
+):
+    account = customer("Engaged Ltd", "0.50")
+    token = operator_token
+    with switch_running(tmp_path, billtone_url=billtone_url, token=token, uas="uas_busy.xml") as sw:
+        busy = sw.call("call_busy.xml", caller=caller(account), destination=LEEDS)
+        assert busy.returncode == 0, busy.output  # 486 Busy Here, relayed
+        assert sw.logged("authorize")[-1]["max_seconds"] == "5"  # the whole credit, held
+        [cdr] = cdrs_of(account, 1)
+    assert (cdr.disposition, cdr.billsec, cdr.status) == ("busy", 0, "not_rated")
+    assert not CallHold.objects.filter(account=account).exists()  # released by its call id
+    assert call_credit(account).balance == Decimal("0.50")
