@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Billtone needs into .venv; with --dev also the test tools and Debian's chromium.
+# Installs what Billtone needs into .venv; with --dev also the test tools, Debian's chromium,
+# kamailio, kamailio-utils-modules and sip-tester.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -22,6 +23,13 @@ fi
 if [ "${1:-}" = "--dev" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   command -v chromium >/dev/null || apt_install chromium fonts-dejavu-core
+  # tests/sip: Kamailio (http_client is in kamailio-utils-modules) and sipp; skipped without.
+  if [ ! -x /usr/sbin/kamailio ] || ! command -v sipp >/dev/null \
+    || ! dpkg -s kamailio-utils-modules >/dev/null 2>&1; then
+    apt_install kamailio kamailio-utils-modules sip-tester || echo "tests/sip will be skipped" >&2
+    # The tests start their own Kamailio on loopback; the package's service is not wanted.
+    if [ -d /run/systemd/system ]; then systemctl disable --now kamailio >/dev/null 2>&1 || true; fi
+  fi
 else
   .venv/bin/python -m pip install -q -e .
 fi
