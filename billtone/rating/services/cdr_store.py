@@ -9,6 +9,8 @@ uncommitted row with the same call id and skips it once that commits.
 
 from __future__ import annotations
 
+import operator
+
 from django.db import connection
 
 from billtone.rating.cdr_models import Cdr
@@ -16,6 +18,7 @@ from billtone.rating.cdr_models import Cdr
 _FIELDS = [f for f in Cdr._meta.concrete_fields if not f.primary_key]
 _COLUMNS = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
 _NAMES = [f.attname for f in _FIELDS]
+_VALUES = operator.attrgetter(*_NAMES)  # a row's values as a tuple, in _COLUMNS' order
 _TABLE = Cdr._meta.db_table
 
 
@@ -54,7 +57,7 @@ def cdrs_insert(cdrs: list[CdrRow]) -> int:
         cursor.execute("TRUNCATE rating_cdr_in")
         with cursor.cursor.copy(f"COPY rating_cdr_in ({_COLUMNS}) FROM STDIN") as copy:
             for cdr in cdrs:
-                copy.write_row([getattr(cdr, name) for name in _NAMES])
+                copy.write_row(_VALUES(cdr))
         cursor.execute(
             f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM rating_cdr_in "  # noqa: S608
             "ORDER BY call_id ON CONFLICT (call_id) DO NOTHING"
