@@ -92,11 +92,17 @@ def _call_credits(currencies: dict[int, str]) -> dict[int, LedgerAccount]:
     """Each account's call credit in its billing currency (`currencies`: account id to
     currency), in a few queries for any number of accounts (made where missing, as
     `customer_ledger_accounts` makes them)."""
-    business_funds_accounts(currencies=currencies)  # makes both of a customer's accounts
-    rows = LedgerAccount.objects.filter(
-        account_id__in=list(currencies), kind=LedgerKind.CALL_CREDIT
-    )
-    return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
+
+    def read(ids) -> dict[int, LedgerAccount]:
+        rows = LedgerAccount.objects.filter(account_id__in=ids, kind=LedgerKind.CALL_CREDIT)
+        return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
+
+    found = read(list(currencies))
+    missing = {pk: currency for pk, currency in currencies.items() if pk not in found}
+    if missing:
+        business_funds_accounts(currencies=missing)  # makes both of a customer's accounts
+        found.update(read(list(missing)))
+    return found
 
 
 def _price(pending: Sequence[Pending], *, billing_day: int) -> None:
