@@ -63,3 +63,28 @@ def cdrs_insert(cdrs: list[CdrRow]) -> int:
             "ORDER BY call_id ON CONFLICT (call_id) DO NOTHING"
         )
         return cursor.rowcount
+
+
+_US = chr(31)
+
+
+def rows_by_call_id(model, ids: list[str], *fields: str) -> list[tuple]:
+    """`fields` (names or attnames) of `model`'s rows whose `call_id` is one of `ids`."""
+    if not ids:
+        return []
+    if connection.vendor == "postgresql" and not any(_US in call_id for call_id in ids):
+        # One text parameter split by PostgreSQL (as ledger.bulk's keys): the ORM's IN lists
+        # of a batch's thousands of call ids cost ~10 µs of Python per CDR.
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {columns} FROM {model._meta.db_table} "  # noqa: S608
+                "WHERE call_id = ANY(string_to_array(%s, chr(31)))",
+                [_US.join(ids)],
+            )
+            return cursor.fetchall()
+    rows: list[tuple] = []
+    for n in range(0, len(ids), 2000):
+        rows += model.objects.filter(call_id__in=ids[n : n + 2000]).values_list(*fields)
+    return rows

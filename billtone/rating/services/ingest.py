@@ -27,10 +27,9 @@ from billtone.rating.cdrs.records import CallRecord, Disposition
 from billtone.rating.services.authorize import holds_release
 from billtone.rating.services.cdr_charge import calls_charge
 from billtone.rating.services.cdr_decide import Context, malformed
-from billtone.rating.services.cdr_store import CdrRow, cdrs_insert
+from billtone.rating.services.cdr_store import CdrRow, cdrs_insert, rows_by_call_id
 
 ATTEMPTS = 3
-_CHUNK = 2000
 RERATE_LIMIT = 10_000
 
 
@@ -85,11 +84,7 @@ def cdrs_ingest(*, records: Sequence[CallRecord], source: str, actor: Actor) -> 
 
 
 def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSummary:
-    ids = list(unique)
-    stored: set[str] = set()
-    for n in range(0, len(ids), _CHUNK):
-        chunk = ids[n : n + _CHUNK]
-        stored.update(Cdr.objects.filter(call_id__in=chunk).values_list("call_id", flat=True))
+    stored = {call_id for (call_id,) in rows_by_call_id(Cdr, list(unique), "call_id")}
     fresh = [(call_id, record) for call_id, record in unique.items() if call_id not in stored]
     context = Context.load([record for _, record in fresh] + nameless)
     cdrs = []
