@@ -109,13 +109,18 @@ class Command(BaseCommand):
         )
         with progress:
             task = progress.add_task("Rating calls", total=len(read.records))
-            summaries = cdrs_ingest_parallel(
-                records=read.records,
-                source=file_name,
-                actor=actor,
-                processes=processes,
-                progress=lambda n: progress.update(task, advance=n),
-            )
+            try:
+                summaries = cdrs_ingest_parallel(
+                    records=read.records,
+                    source=file_name,
+                    actor=actor,
+                    processes=processes,
+                    progress=lambda n: progress.update(task, advance=n),
+                )
+            except RuntimeError as error:  # a process failed: its batch rolled back
+                raise CommandError(
+                    f"{error}. Import the file again: the calls stored are not charged twice."
+                ) from None
         for summary in summaries:
             for name in ("answered", "rated", "not_rated", "duplicates"):
                 totals[name] += getattr(summary, name)
