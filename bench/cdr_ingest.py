@@ -24,12 +24,18 @@ credit spent equal to the CDRs' charges and to the calls revenue, the CDR counts
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/cdr_ingest.py [--cdrs 100000] [--accounts 2000] [--users 5] \\
         [--prefixes 50000] [--batch 5000] [--runs 3] [--mode calls|file|both] \\
-        [--prefix bt_cdrbench] [--profile] [--skip-pgbench] [--seconds 20]
+        [--prefix bt_cdrbench] [--profile] [--skip-pgbench] [--seconds 20] [--processes 1]
 
 CPU: this process's (time.process_time) and its PostgreSQL backend's (/proc, the server on
 this machine). The reference, measured in the same run: pgbench's tpcb-like script, 2
 clients for --seconds on <prefix>_pgbench (scale 10). --profile: one `calls` run under
-pyinstrument (test-artifacts/cdr_ingest.profile.txt) and no timed runs.
+pyinstrument (test-artifacts/cdr_ingest.profile.txt) and no timed runs. The deck's prefix
+table is read before the runs (once per process in production).
+
+--processes N: N ingesters at once (forked processes, each with its own connection), each
+sending the CDRs of its own share of the accounts, as N API senders or N import processes
+would; CDRs/s is all the CDRs over the wall time from their common start to the last one
+done, the CPU the sum of the processes' and their backends'.
 Results: docs/benchmarks.md.
 """
 
@@ -259,8 +265,9 @@ def _backend() -> int:
         return cursor.fetchone()[0]
 
 
-def run_once(mode: str, rows, batch: int) -> tuple[float, float, float, dict]:
-    """(wall seconds, Python CPU, backend CPU, totals) for one ingestion of `rows`."""
+def run_once(mode: str, rows, batch: int, ready=None) -> tuple[float, float, float, dict]:
+    """(wall seconds, Python CPU, backend CPU, totals) for one ingestion of `rows`; `ready`,
+    when given, is called just before the clock starts (the parallel mode's barrier)."""
     from zoneinfo import ZoneInfo
 
     from billtone.core.services import Actor
@@ -273,6 +280,8 @@ def run_once(mode: str, rows, batch: int) -> tuple[float, float, float, dict]:
     data = master_csv(rows) if mode == "file" else None
     records = records_of(rows) if mode == "calls" else None
     backend = _backend()
+    if ready is not None:
+        ready()
     cpu = time.process_time(), _cpu_seconds(backend)
     started = time.perf_counter()
     if mode == "file":
@@ -284,6 +293,53 @@ def run_once(mode: str, rows, batch: int) -> tuple[float, float, float, dict]:
             totals[key] += getattr(summary, key)
     took = time.perf_counter() - started
     return took, time.process_time() - cpu[0], _cpu_seconds(backend) - cpu[1], totals
+
+
+def _worker(mode: str, rows, batch: int, barrier, results) -> None:
+    from django.db import connection
+
+    connection.close()  # the parent's socket is not this process's
+    results.put(run_once(mode, rows, batch, ready=barrier.wait))
+    connection.close()
+
+
+def run_parallel(mode: str, parts: list, batch: int) -> tuple[float, float, float, dict]:
+    """`run_once` in one forked process per part of the rows, all started at once: (wall
+    seconds from the start to the last one done, Python CPU and backend CPU summed, totals)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # none shared with the children
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(parts) + 1)
+    results = context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(mode, part, batch, barrier, results))
+        for part in parts
+    ]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    done = [results.get() for _ in workers]
+    took = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
+        if worker.exitcode:
+            raise SystemExit(f"an ingestion process failed (exit code {worker.exitcode})")
+    totals = {key: sum(d[3][key] for d in done) for key in done[0][3]}
+    return took, sum(d[1] for d in done), sum(d[2] for d in done), totals
+
+
+def _tables_warm() -> None:
+    """Each deck's prefix table read before the runs (once per process otherwise: the first
+    run would pay it, and every forked process of the parallel mode)."""
+    from billtone.rating.models import RateDeck
+    from billtone.rating.selectors import prefix_table
+
+    for deck in RateDeck.objects.all():
+        prefix_table(deck=deck)
 
 
 def books_check(sent: int) -> str:
@@ -328,6 +384,25 @@ def books_check(sent: int) -> str:
     )
 
 
+def _rows_split(options, run: str, accounts: list[int], numbers, rng) -> tuple[list, list]:
+    """A run's rows, and the same rows split by account among `--processes` ingesters (as
+    that many API senders or import processes would send them: an account's calls all by
+    one)."""
+    n = options.processes
+    parts = [
+        rows_make(
+            options.cdrs // n + (1 if i < options.cdrs % n else 0),
+            f"{run}p{i}",
+            accounts[i::n],
+            options.users,
+            numbers,
+            rng,
+        )
+        for i in range(n)
+    ]
+    return [row for part in parts for row in part], parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cdrs", type=int, default=100_000)
@@ -343,6 +418,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--seconds", type=int, default=20, help="pgbench's duration")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="concurrent ingesters, each sending its own accounts' CDRs (--cdrs in all)",
+    )
     options = parser.parse_args()
 
     server = server_from_url(os.environ.get("DATABASE_URL", ""))
@@ -359,6 +440,7 @@ def main() -> None:
         f"({time.perf_counter() - started:.0f} s)"
     )
     modes = ["calls", "file"] if options.mode == "both" else [options.mode]
+    _tables_warm()
     if options.profile:
         from pyinstrument import Profiler
 
@@ -375,13 +457,17 @@ def main() -> None:
     for mode in modes:
         speeds = []
         for run in range(1, options.runs + 1):
-            rows = rows_make(options.cdrs, f"{mode}{run}", accounts, options.users, numbers, rng)
-            took, python, backend, totals = run_once(mode, rows, options.batch)
+            rows, parts = _rows_split(options, f"{mode}{run}", accounts, numbers, rng)
+            if options.processes > 1:
+                took, python, backend, totals = run_parallel(mode, parts, options.batch)
+            else:
+                took, python, backend, totals = run_once(mode, rows, options.batch)
             sent += len(rows)
             speeds.append(len(rows) / took)
             per = 1e6 / len(rows)
             print(
-                f"{mode} run {run}: {len(rows) / took:,.0f} CDRs/s ({took:.1f} s wall); CPU "
+                f"{mode} run {run} ({options.processes} process(es)): "
+                f"{len(rows) / took:,.0f} CDRs/s ({took:.1f} s wall); CPU "
                 f"{python:.1f} s Python ({python * per:.0f} µs/CDR), {backend:.1f} s backend "
                 f"({backend * per:.0f} µs/CDR); rated {totals['rated']:,}, not rated "
                 f"{totals['not_rated']:,}, rejected {totals['rejected']:,}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -155,6 +155,25 @@ class BulkSession:
 
         yield post
         self.balances, self.floors, self.start = balances, floors, start
+
+    def lock(self, *, ids: Iterable[int]) -> dict[int, tuple[Decimal, Decimal | None]]:
+        """Lock these ledger accounts now, in id order, inside the caller's transaction, and
+        return each one's (balance, floor) as the session carries it: a caller that must see
+        the balances before it decides what to post (call charges paid down to a floor) locks
+        once, and the batches posted after find them locked."""
+        if not connection.in_atomic_block:
+            raise RuntimeError("Lock a session's accounts inside a database transaction.")
+        wanted = set(ids)
+        missing = wanted - self.balances.keys()
+        if missing:
+            postgres = connection.vendor == "postgresql"
+            locked, locked_floors = (_lock_postgres if postgres else _lock_portable)(ids=missing)
+            if len(locked) != len(missing):
+                raise ValidationFailed({"postings": ["A ledger account of this batch is gone."]})
+            self.balances.update(locked)
+            self.start.update(locked)
+            self.floors.update(locked_floors)
+        return {pk: (self.balances[pk], self.floors[pk]) for pk in wanted}
 
     def close(self) -> None:
         """Write the cached balances of the accounts whose balance moved."""

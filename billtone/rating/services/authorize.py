@@ -26,6 +26,7 @@ from billtone.rating.hold_models import CallHold
 from billtone.rating.selectors import prefix_table
 from billtone.rating.services import authorize_sql as sql
 from billtone.rating.services.cdr_decide import account_id_of
+from billtone.rating.services.cdr_store import rows_by_call_id
 from billtone.telephony.models import PhoneUser
 
 # A hold outlives the longest call it allows by this much: the CDR is written after the
@@ -163,17 +164,12 @@ def holds_release(*, cdrs) -> int:
     a call id by that id; else, per CDR, the oldest open hold without one for its account and
     destination. Returns how many were released."""
     accounts = {cdr.call_id: cdr.account_id for cdr in cdrs if cdr.account_id}
-    ids = list(accounts)
     released = 0
-    matched: set[str] = set()
-    for n in range(0, len(ids), 2000):
-        rows = CallHold.objects.filter(call_id__in=ids[n : n + 2000]).values_list(
-            "call_id", "account_id", "pk"
-        )
-        found = {pk: call_id for call_id, account_id, pk in rows if accounts[call_id] == account_id}
-        matched.update(found.values())
-        if found:
-            released += CallHold.objects.filter(pk__in=found).delete()[0]
+    rows = rows_by_call_id(CallHold, list(accounts), "call_id", "account_id", "id")
+    found = {pk: call_id for call_id, account_id, pk in rows if accounts[call_id] == account_id}
+    matched = set(found.values())
+    if found:
+        released += CallHold.objects.filter(pk__in=found).delete()[0]
     rest = [
         cdr
         for cdr in cdrs
@@ -185,11 +181,10 @@ def holds_release(*, cdrs) -> int:
     for cdr in rest:
         key = (cdr.account_id, cdr.destination_e164)
         wanted[key] = wanted.get(key, 0) + 1
+    # By account only (the destinations matched here): a batch's thousands of numbers as
+    # parameters were most of this function's time; an account's open holds are few.
     open_holds = CallHold.objects.filter(
-        call_id="",
-        account_id__in={a for a, _ in wanted},
-        destination__in={d for _, d in wanted},
-        expires_at__gt=clock.now(),
+        call_id="", account_id__in={a for a, _ in wanted}, expires_at__gt=clock.now()
     ).values_list("pk", "account_id", "destination")
     doomed = []
     for pk, account_id, dest in open_holds.order_by("created_at", "pk"):

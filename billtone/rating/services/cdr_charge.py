@@ -17,17 +17,12 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from billtone.accounts.models import Account
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.core.services import Actor
 from billtone.ledger.bulk import BulkSession, BulkTransaction, business_funds_accounts
 from billtone.ledger.models import LedgerAccount, LedgerKind
-from billtone.ledger.services import (
-    Leg,
-    ledger_accounts_lock,
-    operator_ledger_account,
-)
+from billtone.ledger.services import Leg, operator_ledger_account
 from billtone.rating import calls
 from billtone.rating.cdr_models import Cdr
 from billtone.rating.models import Rate
@@ -47,14 +42,14 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
         return set()
     by_account: dict[int, list[Pending]] = defaultdict(list)
     for item in pending:
-        by_account[item.cdr.account.pk].append(item)
-    accounts = {item.cdr.account.pk: item.cdr.account for item in pending}
-    credits = _call_credits(accounts)
+        by_account[item.payer.pk].append(item)
+    credits = _call_credits({item.payer.pk: item.payer.currency for item in pending})
     revenue = {
         currency: operator_ledger_account(kind=LedgerKind.REVENUE_CALLS, currency=currency)
         for currency in {row.currency for row in credits.values()}
     }
-    locked = ledger_accounts_lock(
+    session = BulkSession(actor=actor, keys_new=True)
+    locked = session.lock(
         ids=[row.pk for row in credits.values()] + [row.pk for row in revenue.values()]
     )
     _price(pending, billing_day=context.billing_day)
@@ -63,10 +58,9 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
     postings: list[BulkTransaction] = []
     debited: list[tuple[int, list[Pending]]] = []
     for account_id, items in by_account.items():
-        credit = locked[credits[account_id].pk]
-        paid = calls.charges_capped(
-            [item.cdr.cost for item in items], available=credit.balance - credit.floor
-        )
+        credit = credits[account_id]
+        balance, floor = locked[credit.pk]
+        paid = calls.charges_capped([item.cdr.cost for item in items], available=balance - floor)
         for item, part in zip(items, paid, strict=True):
             item.cdr.charged = part
             item.cdr.credit_short = part < item.cdr.cost
@@ -84,7 +78,6 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
             )
             debited.append((account_id, items))
     if postings:
-        session = BulkSession(actor=actor, keys_new=True)
         with session.batch() as post:
             results = post(postings)
         session.close()
@@ -95,23 +88,28 @@ def calls_charge(*, context: Context, key: str, actor: Actor) -> set[int]:
     return {account_id for account_id, _ in debited}
 
 
-def _call_credits(accounts: dict[int, Account]) -> dict[int, LedgerAccount]:
-    """Each account's call credit in its billing currency, in a few queries for any number of
-    accounts (made where missing, as `customer_ledger_accounts` makes them)."""
-    currencies = {pk: account.billing_profile.currency for pk, account in accounts.items()}
-    business_funds_accounts(currencies=currencies)  # makes both of a customer's accounts
-    rows = LedgerAccount.objects.filter(
-        account_id__in=list(currencies), kind=LedgerKind.CALL_CREDIT
-    )
-    return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
+def _call_credits(currencies: dict[int, str]) -> dict[int, LedgerAccount]:
+    """Each account's call credit in its billing currency (`currencies`: account id to
+    currency), in a few queries for any number of accounts (made where missing, as
+    `customer_ledger_accounts` makes them)."""
+
+    def read(ids) -> dict[int, LedgerAccount]:
+        rows = LedgerAccount.objects.filter(account_id__in=ids, kind=LedgerKind.CALL_CREDIT)
+        return {row.account_id: row for row in rows if row.currency == currencies[row.account_id]}
+
+    found = read(list(currencies))
+    missing = {pk: currency for pk, currency in currencies.items() if pk not in found}
+    if missing:
+        business_funds_accounts(currencies=missing)  # makes both of a customer's accounts
+        found.update(read(list(missing)))
+    return found
 
 
 def _price(pending: Sequence[Pending], *, billing_day: int) -> None:
     """Each call's cost, the included minutes of its user's plan used first."""
     for item in pending:
-        profile = item.cdr.account.billing_profile
         item.cdr.period_start = calls.period_start(
-            item.cdr.started_at, timezone=profile.timezone, billing_day=billing_day
+            item.cdr.started_at, timezone=item.payer.timezone, billing_day=billing_day
         )
     with_plan = [item for item in pending if item.plan is not None]
     used: dict[tuple[int, object], int] = defaultdict(int)

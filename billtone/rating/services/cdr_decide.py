@@ -14,6 +14,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from billtone.accounts.models import Account
 from billtone.catalog.models import Product
@@ -32,11 +33,23 @@ _LIMITS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """The account that pays a call, as rating needs it (its billing profile's settings)."""
+
+    pk: int
+    currency: str
+    country: str
+    timezone: str
+
+
 @dataclass
 class Pending:
-    """A call to rate: its CDR (unsaved or to update), its tariff and the plan's minutes."""
+    """A call to rate: its CDR (a new row or a stored `Cdr` to update), who pays, its tariff
+    and the plan's minutes."""
 
-    cdr: Cdr
+    cdr: Any  # cdr_store.CdrRow or Cdr: the same attributes
+    payer: Payer
     tariff: Tariff
     deck_id: int
     plan: Product | None
@@ -44,7 +57,7 @@ class Pending:
 
 @dataclass
 class Context:
-    accounts: dict[str, Account]
+    accounts: dict[str, Payer]
     extensions: dict[int, dict[str, tuple[int, int]]]  # account: extension: (user, plan)
     plans: dict[int, Product]
     numbers: dict[int, set[str]]
@@ -56,10 +69,14 @@ class Context:
     @classmethod
     def load(cls, records: Sequence[CallRecord]) -> Context:
         ids = {code for r in records if (code := account_id_of(r.account_code)) is not None}
-        accounts = {
-            str(a.pk): a
-            for a in Account.objects.filter(pk__in=ids).select_related("billing_profile")
-        }
+        rows = Account.objects.filter(pk__in=ids).values_list(
+            "pk",
+            "billing_profile__currency",
+            "billing_profile__country",
+            "billing_profile__timezone",
+        )
+        # Tuples, not Account and BillingProfile instances: a batch reads thousands.
+        accounts = {str(pk): Payer(pk, *profile) for pk, *profile in rows}
         extensions: dict[int, dict[str, tuple[int, int]]] = {a.pk: {} for a in accounts.values()}
         users = (
             PhoneUser.objects.filter(account_id__in=[a.pk for a in accounts.values()])
@@ -76,13 +93,13 @@ class Context:
             status__in=[PhoneNumber.Status.ASSIGNED, PhoneNumber.Status.SUSPENDED],
         ).values_list("account_id", "e164"):
             numbers[account_id].add(e164)
-        countries = {a.billing_profile.country for a in accounts.values()}
+        countries = {a.country for a in accounts.values()}
         rows = EmergencyNumber.objects.filter(country__in=countries | {""})
         everywhere = {n.number for n in rows if not n.country}
         emergency = {
             c: frozenset(everywhere | {n.number for n in rows if n.country == c}) for c in countries
         }
-        currencies = {a.billing_profile.currency for a in accounts.values()}
+        currencies = {a.currency for a in accounts.values()}
         decks: dict[str, list[RateDeck]] = {c: [] for c in currencies}
         for deck in RateDeck.objects.filter(currency__in=currencies).order_by("effective_from"):
             decks[deck.currency].append(deck)
@@ -101,7 +118,7 @@ class Context:
         n = bisect.bisect_right([d.effective_from for d in decks], at)
         return decks[n - 1] if n else None
 
-    def decide(self, record: CallRecord, cdr: Cdr) -> None:
+    def decide(self, record: CallRecord, cdr: Any) -> None:
         """Fill `cdr` from `record`: status and reason, or rated fields but the price."""
         _copy(record, cdr)
         problem = malformed(record)
@@ -109,14 +126,14 @@ class Context:
             sent = record.call_id if isinstance(record.call_id, str) else ""
             return _reject(cdr, CdrReason.MALFORMED, f"{problem} (call id {sent[:80]!r})")
         account = self.accounts.get(str(account_id_of(record.account_code)))
-        cdr.account = account
+        cdr.account_id = account.pk if account is not None else None
         if record.disposition != Disposition.ANSWERED:
             return _not_rated(cdr, CdrReason.UNANSWERED, f"The call ended {record.disposition}.")
         if account is None:
             return _reject(
                 cdr, CdrReason.UNKNOWN_ACCOUNT, f"No account {record.account_code.strip()!r}."
             )
-        profile = account.billing_profile
+        profile = account
         cdr.currency = profile.currency
         to = calls.destination_classify(
             record.destination,
@@ -157,7 +174,7 @@ class Context:
             to=to.country,
         ):
             plan = None
-        self.pending.append(Pending(cdr, tariff, deck.pk, plan))
+        self.pending.append(Pending(cdr, account, tariff, deck.pk, plan))
 
 
 def account_id_of(code: str) -> int | None:
@@ -186,7 +203,7 @@ def malformed(record: CallRecord) -> str:
     return ""
 
 
-def _copy(record: CallRecord, cdr: Cdr) -> None:
+def _copy(record: CallRecord, cdr: Any) -> None:
     cdr.line = max(int(record.line or 0), 0)
     for name, limit in _LIMITS.items():
         setattr(cdr, name, (getattr(record, name) or "")[:limit])
@@ -196,7 +213,7 @@ def _copy(record: CallRecord, cdr: Cdr) -> None:
     cdr.answered_at = _aware(answered)
     cdr.billsec = record.billsec if isinstance(record.billsec, int) and record.billsec > 0 else 0
     cdr.disposition = str(record.disposition)[:20]
-    cdr.account = cdr.phone_user = None
+    cdr.account_id = cdr.phone_user_id = None
     cdr.destination_e164 = cdr.destination_country = cdr.currency = ""
 
 
@@ -206,9 +223,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _reject(cdr: Cdr, reason: str, message: str) -> None:
+def _reject(cdr: Any, reason: str, message: str) -> None:
     cdr.status, cdr.reason, cdr.message = CdrStatus.REJECTED, reason, message[:255]
 
 
-def _not_rated(cdr: Cdr, reason: str, message: str) -> None:
+def _not_rated(cdr: Any, reason: str, message: str) -> None:
     cdr.status, cdr.reason, cdr.message = CdrStatus.NOT_RATED, reason, message[:255]

@@ -27,10 +27,9 @@ from billtone.rating.cdrs.records import CallRecord, Disposition
 from billtone.rating.services.authorize import holds_release
 from billtone.rating.services.cdr_charge import calls_charge
 from billtone.rating.services.cdr_decide import Context, malformed
-from billtone.rating.services.cdr_store import cdrs_insert
+from billtone.rating.services.cdr_store import CdrRow, cdrs_insert, rows_by_call_id
 
 ATTEMPTS = 3
-_CHUNK = 2000
 RERATE_LIMIT = 10_000
 
 
@@ -85,16 +84,12 @@ def cdrs_ingest(*, records: Sequence[CallRecord], source: str, actor: Actor) -> 
 
 
 def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSummary:
-    ids = list(unique)
-    stored: set[str] = set()
-    for n in range(0, len(ids), _CHUNK):
-        chunk = ids[n : n + _CHUNK]
-        stored.update(Cdr.objects.filter(call_id__in=chunk).values_list("call_id", flat=True))
+    stored = {call_id for (call_id,) in rows_by_call_id(Cdr, list(unique), "call_id")}
     fresh = [(call_id, record) for call_id, record in unique.items() if call_id not in stored]
     context = Context.load([record for _, record in fresh] + nameless)
     cdrs = []
     for call_id, record in fresh + [(f"malformed:{uuid.uuid4()}", r) for r in nameless]:
-        cdr = Cdr(call_id=call_id)
+        cdr = CdrRow(call_id)
         context.decide(record, cdr)
         cdrs.append(cdr)
     with transaction.atomic():
@@ -103,7 +98,7 @@ def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSumma
         )
         debited = calls_charge(context=context, key=f"cdr-batch:{batch.pk}", actor=actor)
         for cdr in cdrs:
-            cdr.batch = batch
+            cdr.batch_id = batch.pk
         if cdrs_insert(cdrs) != len(cdrs):
             raise _Raced
         holds_release(cdrs=cdrs)
@@ -112,7 +107,7 @@ def _ingest(*, unique, nameless, read, duplicates, source, actor) -> IngestSumma
     return summary
 
 
-def _summary(batch: CdrBatch, cdrs: list[Cdr], *, read: int, duplicates: int) -> IngestSummary:
+def _summary(batch: CdrBatch, cdrs: list, *, read: int, duplicates: int) -> IngestSummary:
     statuses = Counter(cdr.status for cdr in cdrs)
     reasons = dict(
         sorted(Counter(c.reason for c in cdrs if c.status == CdrStatus.REJECTED).items())

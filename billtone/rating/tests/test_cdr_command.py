@@ -96,6 +96,7 @@ def test_the_switch_time_zone_is_the_setting_unless_given(gb, master_csv, settin
         (["{file}", "--layout=csv", "--map=nonsense"], "is not role=Column"),
         (["{file}", "--layout=csv", "--map=colour=3"], "unknown role"),
         (["{file}", "--layout=asterisk", "--switch-tz=Mars/Base"], "not an IANA time zone"),
+        (["{file}", "--layout=asterisk", "--processes=0"], "--processes: a number"),
     ],
 )
 def test_a_bad_invocation_fails_and_stores_nothing(master_csv, args, message):

@@ -20,9 +20,8 @@ from rich.table import Table
 
 from billtone.core.services import Actor
 from billtone.rating.cdrs import LAYOUTS, CdrFile, cdr_file_read
-from billtone.rating.services import cdr_lines_reject, cdrs_ingest
-
-BATCH = 5_000  # records per cdrs_ingest call: one database transaction each
+from billtone.rating.services import cdr_lines_reject
+from billtone.rating.services.ingest_parallel import cdrs_ingest_parallel
 
 
 def column_map_parse(text: str) -> dict[str, str | int]:
@@ -66,12 +65,21 @@ class Command(BaseCommand):
             "call_id, account_code, source, destination, start, answer, end, billsec, "
             "disposition)",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="ingest in this many processes at once, the calls split by account "
+            "(PostgreSQL; default 1)",
+        )
 
     def handle(self, *args, **options):
         console = Console(file=self.stdout, highlight=False)
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        if not 1 <= options["processes"] <= 64:
+            raise CommandError("--processes: a number from 1 to 64.")
         zone = zone_parse(options["switch_tz"] or settings.BILLTONE_SWITCH_TIME_ZONE)
         column_map = column_map_parse(options["column_map"] or "") or None
         actor = Actor.system(f"{getpass.getuser()} (billtone import-cdrs)")
@@ -81,7 +89,7 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
-        totals = self._ingest(console, read, path.name, actor)
+        totals = self._ingest(console, read, path.name, actor, options["processes"])
         console.print(self._summary(read, totals, path.name))
         if read.rejected:
             console.print(
@@ -89,9 +97,8 @@ class Command(BaseCommand):
                 "(CDR lines rejected); fix the file and import it again."
             )
 
-    def _ingest(self, console, read: CdrFile, file_name: str, actor: Actor) -> Counter:
+    def _ingest(self, console, read: CdrFile, file_name: str, actor: Actor, processes) -> Counter:
         totals: Counter = Counter()
-        first_batch = None
         progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -102,15 +109,24 @@ class Command(BaseCommand):
         )
         with progress:
             task = progress.add_task("Rating calls", total=len(read.records))
-            for start in range(0, len(read.records), BATCH):
-                chunk = read.records[start : start + BATCH]
-                summary = cdrs_ingest(records=chunk, source=file_name, actor=actor)
-                first_batch = first_batch or summary.batch_id
-                for name in ("answered", "rated", "not_rated", "duplicates"):
-                    totals[name] += getattr(summary, name)
-                for reason, count in summary.rejected_by_reason.items():
-                    totals[f"rejected:{reason}"] += count
-                progress.update(task, advance=len(chunk))
+            try:
+                summaries = cdrs_ingest_parallel(
+                    records=read.records,
+                    source=file_name,
+                    actor=actor,
+                    processes=processes,
+                    progress=lambda n: progress.update(task, advance=n),
+                )
+            except RuntimeError as error:  # a process failed: its batch rolled back
+                raise CommandError(
+                    f"{error}. Import the file again: the calls stored are not charged twice."
+                ) from None
+        for summary in summaries:
+            for name in ("answered", "rated", "not_rated", "duplicates"):
+                totals[name] += getattr(summary, name)
+            for reason, count in summary.rejected_by_reason.items():
+                totals[f"rejected:{reason}"] += count
+        first_batch = min((s.batch_id for s in summaries), default=None)
         cdr_lines_reject(
             lines=read.rejected, file_name=file_name, batch_id=first_batch, actor=actor
         )
