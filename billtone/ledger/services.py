@@ -11,7 +11,6 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -224,10 +223,10 @@ def _store(*, txn: Transaction, rows: list[storage.Row]) -> Transaction:
             storage.post_portable(txn=txn, rows=rows)
         return txn
     # In autocommit (no atomic block open), ledger_post() is one statement and atomic on its
-    # own: no BEGIN and COMMIT round trips.
+    # own: no BEGIN and COMMIT round trips. Inside a transaction, ledger_post_caught() rolls
+    # back its own writes on a refusal: no SAVEPOINT and RELEASE round trips.
     try:
-        with nullcontext() if connection.get_autocommit() else transaction.atomic():
-            storage.post_postgres(txn=txn, rows=rows)
+        storage.post_postgres(txn=txn, rows=rows, caught=not connection.get_autocommit())
         return txn
     except IntegrityError as error:
         if not storage.refused_by_floor(error):
