@@ -217,6 +217,17 @@ def _errored(payment: Payment) -> ChargeResult:
     )
 
 
+# What recording an outcome changes: the UPDATE writes these columns only.
+_OUTCOME_FIELDS = [
+    "status",
+    "gateway_reference",
+    "failure_code",
+    "failure_message",
+    "ledger_transaction",
+    "updated_at",
+]
+
+
 def charge_outcome_record(
     *, payment: Payment, result: ChargeResult, actor: Actor, spent_at_once: bool = False
 ) -> Payment:
@@ -272,7 +283,7 @@ def charge_outcome_record(
                 result.message or gateway_base.failure_message(result.failure_code)
             )[:500]
         locked.updated_at = clock.now()
-        locked.save()
+        locked.save(update_fields=_OUTCOME_FIELDS)
         if status == PaymentStatus.FAILED and not locked.on_session and locked.decline_email:
             _automatic_payment_failed_notify(payment=locked)
     logger.info("Payment %s: %s %s %s", locked.pk, locked.status, locked.failure_code, locked.money)
