@@ -23,7 +23,7 @@ from billtone.basket.models import (
 )
 from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
 from billtone.catalog.models import OperatorProfile
-from billtone.catalog.selectors import operator_profile_get, products_offered, tax_rates
+from billtone.catalog.selectors import operator_profile_get, prices_offered, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound
@@ -196,15 +196,14 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
     profile = account.billing_profile
     currency = profile.currency
     lines = list(basket_lines(account=account))
-    offered = products_offered(currency=currency, product_ids={line.product_id for line in lines})
-    offers = {offer.product.pk: offer for offer in offered}
+    offers = prices_offered(currency=currency, product_ids={line.product_id for line in lines})
     views: list[tuple[BasketLine, QuoteItem, str]] = []
     items: list[QuoteItem] = []
     for line in lines:
         offer = offers.get(line.product_id)
         problem = _line_problem(line, offered=offer is not None, currency=currency, now=bought_at)
-        price = offer.price if offer else Money(line.unit_price_seen, line.currency).rounded()
-        setup = offer.setup if offer and line.kind == LineKind.NUMBER else Money.zero(line.currency)
+        price = offer[0] if offer else Money(line.unit_price_seen, line.currency).rounded()
+        setup = offer[1] if offer and line.kind == LineKind.NUMBER else Money.zero(line.currency)
         item = QuoteItem(
             line_id=line.pk,
             kind=line.kind,
