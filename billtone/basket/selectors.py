@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q
 
 from billtone.accounts.models import Account
@@ -106,11 +107,16 @@ LINE_KEY = ("pk", "kind", "product_id", "quantity", "phone_user_id", "phone_numb
 def basket_line_keys(*, account: Account) -> list[tuple]:
     """What the basket's lines are (LINE_KEY each, in the basket's order), without pricing
     them: a card checkout compares them, under the basket's lock, with the lines it quoted."""
-    return list(
-        BasketLine.objects.filter(basket__account=account)
-        .order_by("added_at", "id")
-        .values_list(*LINE_KEY)
-    )
+    # Plain SQL (LINE_KEY's columns): the ORM's query building cost ten times the round trip
+    # (decision 0021).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id, l.kind, l.product_id, l.quantity, l.phone_user_id, l.phone_number_id, "
+            "l.currency FROM basket_basketline l JOIN basket_basket b ON b.id = l.basket_id "
+            "WHERE b.account_id = %s ORDER BY l.added_at, l.id",
+            [account.pk],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def line_keys(view: "BasketView") -> list[tuple]:

@@ -7,7 +7,7 @@ its numbers and discarding its pending users; so does emptying the basket. Cance
 basket page changes nothing.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billtone.accounts.models import Account
 from billtone.basket.models import COUNTED_KINDS, Basket, BasketLine, LineKind
@@ -227,5 +227,10 @@ def basket_empty(*, account: Account, actor: Actor) -> int:
 
 def basket_lines_clear(*, basket: Basket) -> None:
     """After a checkout paid them: the lines go, their items stay (allocated)."""
-    basket.lines.all().delete()
-    Basket.objects.filter(pk=basket.pk).update(updated_at=clock.now())
+    # Plain SQL: the ORM's query building cost ten times the round trips (decision 0021).
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM basket_basketline WHERE basket_id = %s", [basket.pk])
+        cursor.execute(
+            "UPDATE basket_basket SET updated_at = %s WHERE id = %s",
+            [connection.ops.adapt_datetimefield_value(clock.now()), basket.pk],
+        )

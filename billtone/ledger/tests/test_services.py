@@ -460,4 +460,4 @@ def test_posting_rows_plain_sql_reads_every_column_of_a_ledger_account():
     from billtone.ledger import services as ledger_services
 
     columns = [field.attname for field in LedgerAccount._meta.concrete_fields]
-    assert ledger_services._COLUMNS == columns
+    assert columns == ledger_services._COLUMNS

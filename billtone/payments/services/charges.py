@@ -15,7 +15,7 @@ the same key and settles it.
 import logging
 from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billtone.accounts.models import Account
 from billtone.core import clock
@@ -58,6 +58,18 @@ _DESCRIPTIONS = {
 }
 
 
+def _card_is_active(*, account: Account, card: SavedCard) -> bool:
+    # Plain SQL: read by every card payment; the ORM's query building cost ten times the
+    # round trip (decision 0021).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM payments_savedcard "
+            "WHERE id = %s AND account_id = %s AND removed_at IS NULL",
+            [card.pk, account.pk],
+        )
+        return cursor.fetchone() is not None
+
+
 def _charge_clean(
     *,
     account: Account,
@@ -69,10 +81,7 @@ def _charge_clean(
     description: str,
 ) -> None:
     errors: dict[str, list[str]] = {}
-    is_active = (
-        isinstance(card, SavedCard)
-        and SavedCard.objects.filter(pk=card.pk, account=account, removed_at__isnull=True).exists()
-    )
+    is_active = isinstance(card, SavedCard) and _card_is_active(account=account, card=card)
     if not is_active:
         errors["card_id"] = ["Choose one of this account's saved cards."]
     elif selectors.card_expiry(card=card).expired:
