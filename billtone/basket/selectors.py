@@ -6,6 +6,7 @@ basket's lines priced from the catalog now (quote.py), each line's problem if it
 bought as it is (a lapsed hold, a product no longer sold in the account's currency).
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,14 +24,16 @@ from billtone.basket.models import (
     LineKind,
 )
 from billtone.basket.quote import Quote, QuoteItem, item_lines, quote_build
-from billtone.catalog.models import OperatorProfile
+from billtone.catalog.models import OperatorProfile, Product
 from billtone.catalog.selectors import operator_profile_get, prices_offered, tax_rates
 from billtone.catalog.tax import TaxTreatment, tax_treatment
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound
 from billtone.core.money import Money
+from billtone.core.rows import ModelColumns
 from billtone.ledger.selectors import account_locale
 from billtone.payments.models import PaymentStatus
+from billtone.telephony.models import PhoneNumber, PhoneUser
 
 USER_PENDING = "pending_payment"
 NUMBER_HELD = "held"
@@ -132,6 +135,43 @@ def basket_lines(*, account: Account):
     )
 
 
+@functools.cache
+def _lines_to_price_query() -> tuple[str, list[ModelColumns]]:
+    """basket_lines as basket_quote_get reads them for every quote: written once
+    (core/rows.py; decision 0021)."""
+    line, product = ModelColumns(BasketLine, "l"), ModelColumns(Product, "p")
+    user, number = ModelColumns(PhoneUser, "u"), ModelColumns(PhoneNumber, "n")
+    sql = (
+        f"SELECT {line.select}, {product.select}, {user.select}, {number.select} "  # noqa: S608 (names from the models)
+        f"FROM {line.table} JOIN {product.table} ON p.id = l.product_id "
+        f"LEFT JOIN {user.table} ON u.id = l.phone_user_id "
+        f"LEFT JOIN {number.table} ON n.id = l.phone_number_id "
+        "WHERE l.basket_id = (SELECT b.id FROM basket_basket b WHERE b.account_id = %s) "
+        "ORDER BY l.added_at, l.id"
+    )
+    return sql, [line, product, user, number]
+
+
+def _lines_to_price(*, account: Account) -> list[BasketLine]:
+    sql, (line, product, user, number) = _lines_to_price_query()
+    using = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account.pk])
+        rows = cursor.fetchall()
+    result = []
+    for row in rows:
+        start = 0
+        item = line.instance(row, start, using=using)
+        start += len(line)
+        item.product = product.instance(row, start, using=using)
+        start += len(product)
+        item.phone_user = user.instance(row, start, using=using)
+        start += len(user)
+        item.phone_number = number.instance(row, start, using=using)
+        result.append(item)
+    return result
+
+
 ID_MAX = 2**63 - 1
 
 
@@ -201,7 +241,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
     bought_at = at or clock.now()
     profile = account.billing_profile
     currency = profile.currency
-    lines = list(basket_lines(account=account))
+    lines = _lines_to_price(account=account)
     offers = prices_offered(currency=currency, product_ids={line.product_id for line in lines})
     views: list[tuple[BasketLine, QuoteItem, str]] = []
     items: list[QuoteItem] = []
