@@ -12,15 +12,17 @@ recovery.payment_recover, run by a periodic task for stale payments) asks the ga
 the same key and settles it.
 """
 
+import functools
 import logging
 from contextlib import nullcontext
 
 from django.db import IntegrityError, connection, transaction
 
-from billtone.accounts.models import Account
+from billtone.accounts.models import Account, BillingProfile
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money, minor_units
+from billtone.core.rows import ModelColumns
 from billtone.core.services import Actor
 from billtone.ledger.models import LedgerKind
 from billtone.ledger.services import funds_transfer, posting_ledger_accounts
@@ -237,6 +239,42 @@ _OUTCOME_FIELDS = [
 ]
 
 
+@functools.cache
+def _payment_lock_query() -> tuple[str, list[ModelColumns]]:
+    """Every card payment's outcome runs it: written once (core/rows.py; decision 0021). The
+    payment and its card locked; its account and billing profile with it."""
+    payment, card = ModelColumns(Payment, "p"), ModelColumns(SavedCard, "c")
+    account, profile = ModelColumns(Account, "a"), ModelColumns(BillingProfile, "bp")
+    lock = " FOR UPDATE OF p, c" if connection.features.has_select_for_update_of else ""
+    sql = (
+        f"SELECT {payment.select}, {card.select}, {account.select}, {profile.select} "  # noqa: S608 (names from the models)
+        f"FROM {payment.table} JOIN {card.table} ON c.id = p.card_id "
+        f"JOIN {account.table} ON a.id = p.account_id "
+        f"LEFT JOIN {profile.table} ON bp.account_id = a.id WHERE p.id = %s{lock}"
+    )
+    return sql, [payment, card, account, profile]
+
+
+def _payment_lock(*, payment_id: int) -> Payment:
+    sql, (payment, card, account, profile) = _payment_lock_query()
+    using = connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payment_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Payment.DoesNotExist(f"No payment #{payment_id}.")
+    locked = payment.instance(row, 0, using=using)
+    start = len(payment)
+    locked.card = card.instance(row, start, using=using)
+    start += len(card)
+    owner = account.instance(row, start, using=using)
+    billing_profile = profile.instance(row, start + len(account), using=using)
+    if billing_profile is not None:
+        owner.billing_profile = billing_profile
+    locked.account = owner
+    return locked
+
+
 def charge_outcome_record(
     *, payment: Payment, result: ChargeResult, actor: Actor, spent_at_once: bool = False
 ) -> Payment:
@@ -245,11 +283,7 @@ def charge_outcome_record(
     as they are."""
     status = _STATUS[result.status]
     with transaction.atomic():
-        locked = (
-            Payment.objects.select_for_update(of=("self", "card"))
-            .select_related("card", "account__billing_profile")
-            .get(pk=payment.pk)
-        )
+        locked = _payment_lock(payment_id=payment.pk)
         if locked.status == status and status != PaymentStatus.ERRORED:
             return locked
         if status != locked.status and status not in TRANSITIONS[locked.status]:
