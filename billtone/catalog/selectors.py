@@ -2,6 +2,7 @@
 operator's profile and billing policy. The catalog is the operator's, the same for every
 account: an account's currency is what scopes an offer."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from billtone.catalog.models import OperatorProfile, Price, Product, TaxRate
 from billtone.catalog.quick_add import quick_add_parse
 from billtone.core.errors import NotFound
 from billtone.core.money import AmountError, Money
+from billtone.core.rows import ModelColumns
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,18 @@ def products_offered(
     return [_offer(price) for price in prices]
 
 
+def prices_offered(*, currency: str, product_ids: Iterable[int]) -> dict[int, tuple[Money, Money]]:
+    """The net price and setup fee (products_offered's) of each of `product_ids` offered in
+    `currency`, by product id: what a quote needs, no product built (decision 0021)."""
+    rows = (
+        _offers(currency=currency)
+        .filter(product_id__in=product_ids)
+        .order_by()
+        .values_list("product_id", "amount", "setup_amount")
+    )
+    return {pk: (Money(amount, currency), Money(setup, currency)) for pk, amount, setup in rows}
+
+
 def offer_get(*, product_id: int, currency: str) -> Offer:
     price = _offers(currency=currency).filter(product_id=product_id).first()
     if price is None:
@@ -62,14 +76,31 @@ def offer_get(*, product_id: int, currency: str) -> Offer:
 
 def tax_rates() -> dict[str, Decimal]:
     """Country (ISO 3166) → VAT rate in percent."""
-    return dict(TaxRate.objects.values_list("country", "rate"))
+    sql, columns = _tax_rates_query()
+    return {row.country: row.rate for row in columns.fetch(sql, [])}
+
+
+@functools.cache
+def _tax_rates_query() -> tuple[str, ModelColumns]:
+    """Read by every quote: written once (core/rows.py; decision 0021)."""
+    columns = ModelColumns(TaxRate, "t")
+    return f"SELECT {columns.select} FROM {columns.table}", columns  # noqa: S608 (names from the model)
+
+
+@functools.cache
+def _operator_profile_query() -> tuple[str, ModelColumns]:
+    """Read twice by every card checkout: written once (core/rows.py; decision 0021)."""
+    columns = ModelColumns(OperatorProfile, "o")
+    sql = f"SELECT {columns.select} FROM {columns.table} WHERE o.id = %s"  # noqa: S608 (names from the model)
+    return sql, columns
 
 
 def operator_profile_get() -> OperatorProfile:
     """The operator's profile, made from the settings on first use."""
-    profile = OperatorProfile.objects.filter(pk=OperatorProfile.SINGLETON_PK).first()
-    if profile is not None:
-        return profile
+    sql, columns = _operator_profile_query()
+    found = columns.fetch(sql, [OperatorProfile.SINGLETON_PK])
+    if found:
+        return found[0]
     try:
         with transaction.atomic():
             return OperatorProfile.objects.create(

@@ -11,7 +11,6 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -224,10 +223,10 @@ def _store(*, txn: Transaction, rows: list[storage.Row]) -> Transaction:
             storage.post_portable(txn=txn, rows=rows)
         return txn
     # In autocommit (no atomic block open), ledger_post() is one statement and atomic on its
-    # own: no BEGIN and COMMIT round trips.
+    # own: no BEGIN and COMMIT round trips. Inside a transaction, ledger_post_caught() rolls
+    # back its own writes on a refusal: no SAVEPOINT and RELEASE round trips.
     try:
-        with nullcontext() if connection.get_autocommit() else transaction.atomic():
-            storage.post_postgres(txn=txn, rows=rows)
+        storage.post_postgres(txn=txn, rows=rows, caught=not connection.get_autocommit())
         return txn
     except IntegrityError as error:
         if not storage.refused_by_floor(error):
@@ -357,6 +356,32 @@ def operator_ledger_accounts(*, kinds: Sequence[str], currency: str) -> dict[str
     return _operator_made(found, kinds, currency)
 
 
+_COLUMNS = ["id", "account_id", "kind", "currency", "floor", "balance", "created_at"]
+# Plain SQL on PostgreSQL: building this query with the ORM cost ~5 % of a card checkout's
+# CPU, which reads it twice (docs/benchmarks.md, decision 0021).
+_POSTING_ROWS_SQL = """
+SELECT id, account_id, kind, currency, floor, balance, created_at FROM ledger_ledgeraccount
+WHERE currency = %s
+AND ((account_id = %s AND kind = ANY(%s)) OR (account_id IS NULL AND kind = ANY(%s)))
+"""
+
+
+def _posting_rows(*, account: Account, operator_kinds: Sequence[str], currency: str):
+    if connection.vendor != "postgresql":
+        return LedgerAccount.objects.filter(
+            Q(account=account, kind__in=CUSTOMER_KINDS) | Q(account=None, kind__in=operator_kinds),
+            currency=currency,
+        )
+    customer_kinds = [str(kind) for kind in CUSTOMER_KINDS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTING_ROWS_SQL,
+            [currency, account.pk, customer_kinds, [str(kind) for kind in operator_kinds]],
+        )
+        rows = cursor.fetchall()
+    return [LedgerAccount.from_db(connection.alias, _COLUMNS, row) for row in rows]
+
+
 def posting_ledger_accounts(
     *, account: Account, operator_kinds: Sequence[str]
 ) -> tuple[CustomerLedger, dict[str, LedgerAccount]]:
@@ -367,10 +392,7 @@ def posting_ledger_accounts(
     _operator_kinds_clean(operator_kinds, currency)
     customer: dict[str, LedgerAccount] = {}
     operator: dict[str, LedgerAccount] = {}
-    for row in LedgerAccount.objects.filter(
-        Q(account=account, kind__in=CUSTOMER_KINDS) | Q(account=None, kind__in=operator_kinds),
-        currency=currency,
-    ):
+    for row in _posting_rows(account=account, operator_kinds=operator_kinds, currency=currency):
         (operator if row.account_id is None else customer)[row.kind] = row
     for kind in CUSTOMER_KINDS:
         if kind not in customer:

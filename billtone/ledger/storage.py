@@ -86,16 +86,36 @@ SELECT posted_id, already_reversed FROM ledger_post(
 """
 
 
-def post_postgres(*, txn: Transaction, rows: list[Row]) -> None:
+# ledger_post() with its constraint refusals returned, not raised (migration 0010).
+POST_CAUGHT_SQL = POST_SQL.replace(
+    "SELECT posted_id, already_reversed FROM ledger_post(",
+    "SELECT posted_id, already_reversed, refused_state, refused_constraint, refused_message "
+    "FROM ledger_post_caught(",
+)
+
+
+class RefusedByConstraint(IntegrityError):
+    """A refusal ledger_post_caught() returned: the IntegrityError ledger_post() raised, after
+    the function rolled back its own writes (the caller's transaction stays usable)."""
+
+    def __init__(self, state: str, constraint: str | None, message: str):
+        super().__init__(message)
+        self.state, self.constraint_name = state, constraint
+
+
+def post_postgres(*, txn: Transaction, rows: list[Row], caught: bool = False) -> None:
     """Store `txn` and its postings with ledger_post(): one statement, atomic on its own.
 
     A balance below its floor is refused by the table's check constraint: an IntegrityError
     that `refused_by_floor` recognises (the caller takes a second look: services.py).
+    `caught`: inside the caller's transaction, with no savepoint around the call:
+    ledger_post_caught() rolls back its own writes on a refusal by a constraint, which is
+    raised here as RefusedByConstraint.
     """
     net = sorted(floors.net_changes((pk, amount) for pk, amount, _ in rows).items())
     with connection.cursor() as cursor:
         cursor.execute(
-            POST_SQL,
+            POST_CAUGHT_SQL if caught else POST_SQL,
             [
                 txn.kind,
                 txn.memo,
@@ -113,7 +133,9 @@ def post_postgres(*, txn: Transaction, rows: list[Row]) -> None:
                 [change for _, change in net],
             ],
         )
-        posted_id, already_reversed = cursor.fetchone()
+        posted_id, already_reversed, *refused = cursor.fetchone()
+    if refused and refused[0] is not None:
+        raise RefusedByConstraint(*refused)
     if already_reversed:
         raise AlreadyReversed(f"Transaction #{txn.reverses_id} is already reversed.")
     txn.pk = posted_id
@@ -123,5 +145,7 @@ def post_postgres(*, txn: Transaction, rows: list[Row]) -> None:
 
 def refused_by_floor(error: IntegrityError) -> bool:
     """Whether the database refused a write for a balance below its floor."""
+    if isinstance(error, RefusedByConstraint):
+        return error.constraint_name == floors.FLOOR_CONSTRAINT
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) == floors.FLOOR_CONSTRAINT

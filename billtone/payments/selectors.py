@@ -71,9 +71,12 @@ def card_list(*, account: Account) -> QuerySet[SavedCard]:
 
 
 def card_get(*, account: Account, card_id: int) -> SavedCard:
-    card = card_list(account=account).filter(pk=card_id).first()
+    """The account's active card `card_id`, its account the `account` given (not joined
+    again: decision 0021)."""
+    card = SavedCard.objects.filter(account=account, removed_at__isnull=True, pk=card_id).first()
     if card is None:
         raise NotFound("No such card in this account.")
+    card.account = account
     return card
 
 

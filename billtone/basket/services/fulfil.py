@@ -8,6 +8,8 @@ an order for store items (stock taken by catalog's product_stock_take: a conditi
 the basket emptied and the checkout completed. Any error rolls all of it back.
 """
 
+from django.db import connection
+
 from billtone.accounts.models import Account
 from billtone.basket.errors import Shortfall
 from billtone.basket.models import Basket, Checkout, CheckoutStatus, LineKind, Order, OrderLine
@@ -142,5 +144,17 @@ def basket_pay(
     checkout.invoice = invoice
     checkout.completed_at = clock.now()
     checkout.failure_message = ""
-    checkout.save(update_fields=["status", "payment", "invoice", "completed_at", "failure_message"])
+    # Plain SQL: the ORM's query building cost ten times the round trip (decision 0021).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE basket_checkout SET status = %s, payment_id = %s, invoice_id = %s, "
+            "completed_at = %s, failure_message = '' WHERE id = %s",
+            [
+                checkout.status,
+                checkout.payment_id,
+                checkout.invoice_id,
+                connection.ops.adapt_datetimefield_value(checkout.completed_at),
+                checkout.pk,
+            ],
+        )
     return checkout

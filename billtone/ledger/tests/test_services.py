@@ -453,3 +453,11 @@ def test_the_statement_reference_is_kept_apart_from_the_fingerprint_and_reversed
     with pytest.raises(ValidationFailed) as caught:
         funds_transfer(**{**fields, "idempotency_key": "long"}, statement_reference="R" * 36)
     assert caught.value.errors == {"statement_reference": ["At most 35 characters."]}
+
+
+def test_posting_rows_plain_sql_reads_every_column_of_a_ledger_account():
+    """posting_ledger_accounts' plain SQL on PostgreSQL names the model's columns."""
+    from billtone.ledger import services as ledger_services
+
+    columns = [field.attname for field in LedgerAccount._meta.concrete_fields]
+    assert columns == ledger_services._COLUMNS

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from standardwebhooks import Webhook
 
 from billtone.core import clock
@@ -47,15 +47,21 @@ def webhook_event_queue(
 ) -> list[WebhookDelivery]:
     """Store `event_type` with `payload` (JSON) for every active endpoint that takes it; they
     are sent after the surrounding transaction commits, and nothing is sent if it rolls back.
-    `key` names the event: queuing it again returns the deliveries stored the first time."""
+    `key` names the event: queuing it again returns the deliveries stored the first time
+    (none when no endpoint is active any more: nothing is queued then either)."""
     if event_type not in WEBHOOK_EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {event_type!r}")
-    stored = list(WebhookDelivery.objects.filter(key=key).order_by("endpoint_id"))
-    if stored:
-        return stored
+    # One query for the endpoints and whether the key was queued already (decision 0021).
+    endpoints = list(
+        WebhookEndpoint.objects.filter(active=True)
+        .annotate(key_queued=Exists(WebhookDelivery.objects.filter(key=key)))
+        .order_by("pk")
+    )
+    if endpoints and endpoints[0].key_queued:
+        return list(WebhookDelivery.objects.filter(key=key).order_by("endpoint_id"))
     now = clock.now()
     deliveries = []
-    for endpoint in WebhookEndpoint.objects.filter(active=True).order_by("pk"):
+    for endpoint in endpoints:
         if not endpoint.takes(event_type):
             continue
         try:

@@ -72,10 +72,14 @@ def items_activate(
             "Your service is suspended because an invoice is unpaid: pay it on the Invoices "
             "page, then check out your users and numbers."
         )
-    PhoneUser.objects.filter(pk__in=user_ids).update(status=PhoneUserStatus.ACTIVE, activated_at=at)
-    PhoneNumber.objects.filter(pk__in=number_ids).update(
-        status=PhoneNumberStatus.ASSIGNED, held_until=None, assigned_at=at
-    )
+    if user_ids:  # an empty list would still build its query
+        PhoneUser.objects.filter(pk__in=user_ids).update(
+            status=PhoneUserStatus.ACTIVE, activated_at=at
+        )
+    if number_ids:
+        PhoneNumber.objects.filter(pk__in=number_ids).update(
+            status=PhoneNumberStatus.ASSIGNED, held_until=None, assigned_at=at
+        )
     for user in users.values():
         user.status, user.activated_at = PhoneUserStatus.ACTIVE, at
     for number in numbers.values():

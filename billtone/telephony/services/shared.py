@@ -20,14 +20,20 @@ def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
     # The plans are read by a second query, not joined: PostgreSQL re-checks a locked row
     # that changed meanwhile against the joined rows it read before, and would drop a user
     # whose plan a concurrent change just moved.
+    ids = sorted(set(ids))
+    if not ids:  # no query to build (a checkout of numbers only)
+        return {}
     locked = PhoneUser.objects.select_for_update().prefetch_related("plan")
-    locked = locked.filter(account=account, pk__in=sorted(set(ids))).order_by("pk")
+    locked = locked.filter(account=account, pk__in=ids).order_by("pk")
     return {user.pk: user for user in locked}
 
 
 def numbers_lock(*, ids: Iterable[int]) -> dict[int, PhoneNumber]:
     """The numbers `ids`, whoever holds them, locked in id order. Callers lock users first."""
-    locked = PhoneNumber.objects.select_for_update().filter(pk__in=sorted(set(ids)))
+    ids = sorted(set(ids))
+    if not ids:  # no query to build (a checkout of users only: decision 0021)
+        return {}
+    locked = PhoneNumber.objects.select_for_update().filter(pk__in=ids)
     return {number.pk: number for number in locked.order_by("pk")}
 
 
