@@ -2,7 +2,8 @@
 
 Seeds the database of bench/authorize.py (its `_prepare`, under --database), then times
 --calls authorizations, each as `call_authorize` alone and as the whole request through
-Django's test client (middleware, Ninja, the operator token): process CPU per call (median
+Django's test client (middleware, Ninja, the operator token) and as the production WSGI
+callable's lean path (config/wsgi.py; decision 0028): process CPU per call (median
 of --rounds rounds) and SQL statements per call. --profile prints a pyinstrument profile of
 the request path. A number to compare before/after on a shared machine, where wall time
 says little. Not part of the test suite.
@@ -99,10 +100,33 @@ def main() -> None:
         response = client.get(f"/api/v1/authorize?{urlencode(query)}")
         assert response.status_code == 200, response.content
 
+    from django.test import RequestFactory
+
+    from config.wsgi import application
+
+    factory = RequestFactory()
+    environs = []
+    for i in range(len(ids) * 6):
+        query = {"account": ids[i % len(ids)], "destination": dests[i % 3]}
+        if i % 2:
+            query["user"] = "100"
+        environs.append(
+            factory.get("/api/v1/authorize", query, HTTP_AUTHORIZATION=f"Bearer {secret}").environ
+        )
+
+    def lean(i: int) -> None:
+        # The production WSGI callable (config/wsgi.py), which takes this route's lean path.
+        started = []
+        body = b"".join(
+            application(dict(environs[i % len(environs)]), lambda s, h: started.append(s))
+        )
+        assert started == ["200 OK"], body
+
     for i in range(50):  # warm: the deck's table, compiled queries
         direct(i)
         request(i)
-    for name, run in [("call_authorize", direct), ("request", request)]:
+        lean(i)
+    for name, run in [("call_authorize", direct), ("request", request), ("lean", lean)]:
         cpu = [_cpu_ms(run, args.calls) for _ in range(args.rounds)]
         queries = [_queries(lambda i=i, run=run: run(i)) for i in range(6)]
         rounds = ", ".join(f"{c:.2f}" for c in cpu)

@@ -4,6 +4,7 @@ each answer compared with Django's (middleware, Ninja) for the same request."""
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 
+from billtone.accounts.models import ApiToken
 from billtone.accounts.services import api_token_create, operator_token_create
 from billtone.rating import authorize_http
 from billtone.rating.hold_models import CallHold
@@ -41,6 +43,11 @@ def _connection_kept():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _no_trusted_tokens():
+    authorize_http._trusted.clear()
 
 
 @pytest.fixture
@@ -162,3 +169,18 @@ def test_an_unexpected_error_is_a_logged_500_problem(
     assert headers["Content-Type"] == "application/problem+json"
     assert json.loads(body)["type"].endswith("/internal-error")
     assert "the database went away" in caplog.text
+
+
+def test_a_revoked_operator_token_is_refused_within_the_trust_window(
+    gb, uk_deck, operator_secret, monkeypatch
+):
+    credit_add(gb, "1.00")
+    query = {"account": gb.pk, "destination": "*97"}
+    assert call(application, query, f"Bearer {operator_secret}")[0] == "200 OK"
+    ApiToken.objects.update(revoked_at=NOW)
+    # Trusted for TOKEN_TRUST_SECONDS after its last lookup, then looked up and refused.
+    assert call(application, query, f"Bearer {operator_secret}")[0] == "200 OK"
+    later = time.monotonic() + authorize_http.TOKEN_TRUST_SECONDS + 0.1
+    monkeypatch.setattr(authorize_http.time, "monotonic", lambda: later)
+    status, headers, _ = call(application, query, f"Bearer {operator_secret}")
+    assert (status, headers["WWW-Authenticate"]) == ("401 Unauthorized", "Bearer")
