@@ -4,8 +4,8 @@ Seeds the database of bench/authorize.py (its `_prepare`, under --database), the
 --calls authorizations, each as `call_authorize` alone and as the whole request through
 Django's test client (middleware, Ninja, the operator token) and as the production WSGI
 callable's lean path (config/wsgi.py; decision 0028): process CPU per call (median
-of --rounds rounds) and SQL statements per call. --profile prints a pyinstrument profile of
-the request path. A number to compare before/after on a shared machine, where wall time
+of --rounds rounds) and SQL statements per call. --profile request|lean prints a pyinstrument
+profile of that path. A number to compare before/after on a shared machine, where wall time
 says little. Not part of the test suite.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
@@ -51,7 +51,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--reuse-db", action="store_true")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile", choices=["request", "lean"], help="print a profile of this path"
+    )
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", "")
     parts = urlparse(admin_url)
@@ -141,7 +143,7 @@ def main() -> None:
         profiler = Profiler(interval=0.0002)
         with profiler:
             for i in range(args.calls):
-                request(i)
+                (request if args.profile == "request" else lean)(i)
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
