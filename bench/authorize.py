@@ -15,8 +15,8 @@ stays under 10 ms with no errors.
         .venv/bin/python bench/authorize.py [--rates 250,500,750,1000] [--seconds 20] \\
         [--workers 2] [--threads 4] [--accounts 100]
 
-The database bt_bench_authorize (--database) is dropped and made again on that server. Traffic goes to
-127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
+The database bt_bench_authorize (--database) is dropped and made again on that server.
+Traffic goes to 127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -175,13 +175,14 @@ def _line(r: dict) -> str:
 
 
 def main() -> None:
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="250,500,750,1000")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--database", default=DB_NAME, help="dropped and made again")
+    parser.add_argument("--database", default="bt_bench_authorize", help="dropped, made again")
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between rates")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -193,7 +194,6 @@ def main() -> None:
         sys.exit("This benchmark only talks to a PostgreSQL server on this machine.")
     if not args.database.startswith("bt_bench_"):
         sys.exit("--database must start with bt_bench_ (it is dropped and made again).")
-    global DB_NAME
     DB_NAME = args.database
     bench_url = urlunparse(parts._replace(path=f"/{DB_NAME}"))
     print(f"Seeding {args.accounts} accounts in {DB_NAME} ...", flush=True)
