@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(eq=False)
 class _Conn:
     sock: socket.socket
     index: int = -1  # the request in flight, -1: idle
