@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 
@@ -13,8 +14,9 @@ from billtone.accounts.services import operator_token_create
 from billtone.rating.allowance import MAX_CALL_SECONDS
 from billtone.rating.cdr_models import EmergencyNumber
 from billtone.rating.hold_models import CallHold
+from billtone.rating.hold_tasks import call_holds_purge_task
 from billtone.rating.services import authorize_sql
-from billtone.rating.services.authorize import HOLD_GRACE, call_authorize
+from billtone.rating.services.authorize import HOLD_GRACE, call_authorize, call_holds_purge
 from billtone.rating.services.ingest import cdrs_ingest
 from billtone.rating.tests.conftest import ACTOR, call, call_credit, credit_add
 from billtone.telephony.models import AccountSuspension
@@ -209,3 +211,27 @@ def test_credit_taken_after_the_first_read_is_seen_under_the_lock(gb, uk_deck, m
     # 0.30 left: 0.05 fee, then 25 minutes at 0.01.
     assert (found.allowed, found.max_seconds, found.held) == (True, 1500, Decimal("0.3000"))
     assert sum(CallHold.objects.values_list("amount", flat=True)) == Decimal("1.0000")
+
+
+def test_expired_holds_are_purged_by_the_periodic_task_and_open_ones_kept(gb, _now):
+    def hold(expires_at):
+        return CallHold.objects.create(
+            account=gb,
+            destination="+441134960000",
+            amount=Decimal("0.1000"),
+            currency="GBP",
+            seconds=60,
+            created_at=NOW,
+            expires_at=expires_at,
+        )
+
+    expired = [hold(NOW - timedelta(seconds=n)) for n in (0, 1, 2)]
+    kept = hold(NOW + timedelta(seconds=1))
+    assert call_holds_purge(batch=2) == len(expired)  # in batches
+    assert list(CallHold.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert call_holds_purge() == 0  # twice is harmless
+    _now.move_to(NOW + timedelta(seconds=1))
+    call_holds_purge_task.apply()
+    assert not CallHold.objects.exists()
+    task = settings.CELERY_BEAT_SCHEDULE["rating-call-holds-purge"]["task"]
+    assert task == call_holds_purge_task.name
