@@ -49,6 +49,20 @@ class AuthorizeContext:
     latest_used: int  # the included seconds its rated calls took in it
 
 
+def _cursor():
+    """On PostgreSQL a cursor that binds its parameters on the server, so that psycopg
+    prepares a statement from its fifth execution on a connection (a pooled one lives long):
+    the context query, which took PostgreSQL longer to plan than to run, is then planned once
+    per connection. Django's cursors bind on the client (nothing can be prepared). Behind
+    PgBouncer in transaction mode this needs its prepared-statement support (1.21+)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -64,8 +78,14 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         ModelColumns(LedgerAccount, "l"),
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
-    open_holds = (
-        f" FROM {holds} h WHERE h.account_id = a.id AND h.expires_at > %(now)s"
+    # The open holds' sums in one pass (an aggregate without GROUP BY: always one row); the
+    # caller's included seconds by its extension, as `u` is joined.
+    holds_sums = (
+        "SELECT COALESCE(SUM(h.amount), 0) AS amount, COALESCE(SUM(CASE WHEN"  # noqa: S608
+        " hu.extension = %(extension)s THEN h.included_seconds ELSE 0 END), 0) AS seconds"
+        f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
+        "  AND hu.status <> %(cancelled)s"
+        " WHERE h.account_id = %(account)s AND h.expires_at > %(now)s"
         " AND (%(call_id)s = '' OR h.call_id <> %(call_id)s)"
     )
     # The caller's latest period with included use and that use: the current period's
@@ -77,9 +97,7 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         "  WHERE s.account_id = a.id AND s.suspended_at IS NOT NULL),"
         f" EXISTS (SELECT 1 FROM {_table(EmergencyNumber)} e"
         "  WHERE e.number = %(dialled)s AND e.country IN (p.country, '')),"
-        f" (SELECT COALESCE(SUM(h.amount), 0) {open_holds}),"
-        " (SELECT COALESCE(SUM(CASE WHEN h.phone_user_id = u.id THEN h.included_seconds"
-        f"  ELSE 0 END), 0) {open_holds}),"
+        " hs.amount, hs.seconds,"
         f" CASE WHEN pl.included_minutes > 0 THEN {latest} END,"
         " CASE WHEN pl.included_minutes > 0 THEN"
         f"  (SELECT COALESCE(SUM(c.included_seconds), 0) FROM {cdrs} c"
@@ -95,6 +113,7 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         f" LEFT JOIN {_table(OperatorProfile)} o ON o.id = %(operator)s"
         f" LEFT JOIN {credit.table} ON l.account_id = a.id AND l.kind = %(kind)s"
         "  AND l.currency = p.currency"
+        f" LEFT JOIN ({holds_sums}) hs ON 1 = 1"
         " WHERE a.id = %(account)s"
     )
     return sql, parts
@@ -117,7 +136,7 @@ def authorize_context(
         "kind": LedgerKind.CALL_CREDIT,
         "account": account_id,
     }
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -173,7 +192,7 @@ def hold_take(
     values = {**hold, "account_id": account_id, "call_id": call_id, "created_at": now}
     if connection.vendor != "postgresql":
         return _hold_take_portable(credit_id, phone_user_id, included_total, period, values)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             "SELECT hold_id, available, included_left FROM rating_hold_take(%s::bigint,"
             " %s::bigint, %s::varchar, %s::bigint, %s::integer, %s::date, %s::bigint,"
