@@ -49,20 +49,6 @@ class AuthorizeContext:
     latest_used: int  # the included seconds its rated calls took in it
 
 
-def _cursor():
-    """On PostgreSQL a cursor that binds its parameters on the server, so that psycopg
-    prepares a statement from its fifth execution on a connection (a pooled one lives long):
-    the context query, which took PostgreSQL longer to plan than to run, is then planned once
-    per connection. Django's cursors bind on the client (nothing can be prepared). Behind
-    PgBouncer in transaction mode this needs its prepared-statement support (1.21+)."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
-
-
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -136,7 +122,7 @@ def authorize_context(
         "kind": LedgerKind.CALL_CREDIT,
         "account": account_id,
     }
-    with _cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -192,7 +178,7 @@ def hold_take(
     values = {**hold, "account_id": account_id, "call_id": call_id, "created_at": now}
     if connection.vendor != "postgresql":
         return _hold_take_portable(credit_id, phone_user_id, included_total, period, values)
-    with _cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             "SELECT hold_id, available, included_left FROM rating_hold_take(%s::bigint,"
             " %s::bigint, %s::varchar, %s::bigint, %s::integer, %s::date, %s::bigint,"
