@@ -140,12 +140,11 @@ def _prepare(admin_url: str, bench_url: str, *, accounts: int) -> tuple[str, lis
     return secret, ids
 
 
-def _backend_cpu() -> float:
-    """CPU seconds of the PostgreSQL backends serving the bench database (the server's
-    pooled connections live through a run)."""
+def _backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the bench database, by pid."""
     import psutil
 
-    total = 0.0
+    total = {}
     for process in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
         if cmdline.startswith("postgres:") and f" {DB_NAME} " in cmdline:
@@ -153,7 +152,7 @@ def _backend_cpu() -> float:
                 times = process.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
+            total[process.pid] = times.user + times.system
     return total
 
 
@@ -164,7 +163,12 @@ def _run_load(server, wire: list[bytes], rate: float) -> dict:
     backend_before = _backend_cpu()
     run = loadgen.run(server.port, wire, rate)
     server_cpu = server.cpu_seconds() - cpu_before
-    backend_cpu = _backend_cpu() - backend_before
+    # Backends of workers replaced during the run (--max-requests) are not counted: an
+    # undercount when workers were replaced, and the requests they served still divide.
+    backend_after = _backend_cpu()
+    backend_cpu = sum(
+        cpu - backend_before[pid] for pid, cpu in backend_after.items() if pid in backend_before
+    )
     time.sleep(1)  # the access log lines of the last answers
     served = server.served() - served_before
     ok = sorted(
