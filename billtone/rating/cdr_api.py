@@ -51,9 +51,9 @@ def cdrs_post(request, payload: Body[CdrBatchIn]):
 def authorize_get(request, query: Query[AuthorizeQuery]):
     """May the account call this number now, and for at most how many seconds? An allowed
     call holds its price until its CDR arrives (matched by `call_id` when given) or the
-    call's longest duration plus a grace passes. Emergency numbers are always allowed.
-    The production server answers this route by `authorize_http.authorize_app`, the same
-    contract without Django's request cycle (decision 0028)."""
+    call's longest duration plus a grace passes. Emergency numbers are always allowed."""
+    # The production server answers this route by authorize_http.authorize_app: the same
+    # contract without Django's request cycle (decision 0028).
     found = call_authorize(
         account_code=query.account,
         destination=query.destination,
