@@ -4,7 +4,9 @@ GET /api/v1/authorize (operator token) for --accounts seeded GBP accounts in tur
 London, a national or a mobile number (half with the caller's extension, whose plan has
 included minutes), is sent open-loop at each --rates rate for --seconds: request i is due at
 start + i/rate whether or not earlier ones have answered, and its latency counts from then
-(api_reads.py's generator; wrk from Debian is closed-loop and was not installed). Each
+(bench/loadgen.py: one thread, plain keep-alive sockets, its CPU per request reported, since
+it shares the machine's cores with the server and PostgreSQL; wrk from Debian is
+closed-loop). Each
 authorization holds credit (a CallHold row), as in production; the accounts' credit is
 large enough that none runs out. Reports p50/p99/max per rate and the highest rate whose p99
 stays under 10 ms with no errors.
@@ -13,8 +15,8 @@ stays under 10 ms with no errors.
         .venv/bin/python bench/authorize.py [--rates 250,500,750,1000] [--seconds 20] \\
         [--workers 2] [--threads 4] [--accounts 100]
 
-The database bt_bench_authorize is dropped and made again on that server. Traffic goes to
-127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
+The database bt_bench_authorize (--database) is dropped and made again on that server.
+Traffic goes to 127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import statistics
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode, urlparse, urlunparse
@@ -30,6 +34,7 @@ from urllib.parse import urlencode, urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import api_reads  # noqa: E402
+import loadgen  # noqa: E402
 
 DB_NAME = "bt_bench_authorize"
 TARGET_P99_MS = 10.0
@@ -135,13 +140,76 @@ def _prepare(admin_url: str, bench_url: str, *, accounts: int) -> tuple[str, lis
     return secret, ids
 
 
+def _backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the bench database, by pid."""
+    import psutil
+
+    total = {}
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if cmdline.startswith("postgres:") and f" {DB_NAME} " in cmdline:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total[process.pid] = times.user + times.system
+    return total
+
+
+def _run_load(server, wire: list[bytes], rate: float) -> dict:
+    """bench/loadgen.py's open-loop run, with the server's and PostgreSQL's CPU per answered
+    request (PostgreSQL's counted only from backends alive at both ends of the run)."""
+    cpu_before, served_before = server.cpu_seconds(), server.served()
+    backend_before = _backend_cpu()
+    run = loadgen.run(server.port, wire, rate)
+    server_cpu = server.cpu_seconds() - cpu_before
+    # Backends of workers replaced during the run (--max-requests) are not counted: an
+    # undercount when workers were replaced, and the requests they served still divide.
+    backend_after = _backend_cpu()
+    backend_cpu = sum(
+        cpu - backend_before[pid] for pid, cpu in backend_after.items() if pid in backend_before
+    )
+    time.sleep(1)  # the access log lines of the last answers
+    served = server.served() - served_before
+    ok = sorted(
+        lat * 1000
+        for lat, status in zip(run["latencies"], run["statuses"], strict=True)
+        if lat is not None and status == 200
+    )
+    if not ok:
+        sys.exit(f"every request failed; see {server.log.name}")
+    return {
+        "requests": len(wire),
+        "errors": len(wire) - len(ok),
+        "p50": statistics.median(ok),
+        "p99": ok[min(len(ok) - 1, int(len(ok) * 0.99))],
+        "max": ok[-1],
+        "server_cpu_ms": server_cpu / max(served, 1) * 1000,
+        "backend_cpu_ms": backend_cpu / max(served, 1) * 1000,
+        "client_cpu_ms": run["cpu_s"] / len(wire) * 1000,
+        "load": "{:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg()),
+    }
+
+
+def _line(r: dict) -> str:
+    return (
+        f"p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  max {r['max']:8.2f} ms  "
+        f"errors {r['errors']}/{r['requests']}  server CPU {r['server_cpu_ms']:.2f} ms/req  "
+        f"PostgreSQL CPU {r['backend_cpu_ms']:.2f} ms/req  "
+        f"client CPU {r['client_cpu_ms']:.3f} ms/req  load {r['load']}"
+    )
+
+
 def main() -> None:
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="250,500,750,1000")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--database", default="bt_bench_authorize", help="dropped, made again")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between rates")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     if not (all(0 < r <= 3000 for r in rates) and 0 < args.seconds <= 120):
@@ -150,6 +218,9 @@ def main() -> None:
     parts = urlparse(admin_url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("This benchmark only talks to a PostgreSQL server on this machine.")
+    if not args.database.startswith("bt_bench_"):
+        sys.exit("--database must start with bt_bench_ (it is dropped and made again).")
+    DB_NAME = args.database
     bench_url = urlunparse(parts._replace(path=f"/{DB_NAME}"))
     print(f"Seeding {args.accounts} accounts in {DB_NAME} ...", flush=True)
     secret, ids = _prepare(admin_url, bench_url, accounts=args.accounts)
@@ -180,23 +251,32 @@ def main() -> None:
     api_reads.START_TIMEOUT_S = 600.0  # collectstatic is slow on a busy shared machine
     server = api_reads.Server("authorize", command, env, port)
     results = []
+
+    def load(count: int, rate: float) -> dict:
+        wire = [loadgen.request_bytes(*request(i), port) for i in range(count)]
+        return _run_load(server, wire, rate)
+
     try:
         server.wait_ready(request(0)[0], headers)
-        api_reads.run_load(server, [request(i) for i in range(1000)], rates[0])  # warm
+        load(1000, rates[0])  # warm
         for rate in rates:
-            count = int(rate * args.seconds)
-            result = api_reads.run_load(server, [request(i) for i in range(count)], rate)
-            print(f"{rate:.0f}/s:", api_reads._line("app", result), flush=True)
+            result = load(int(rate * args.seconds), rate)
+            print(f"{rate:.0f}/s:", _line(result), flush=True)
             results.append((rate, result))
+            time.sleep(args.pause)
     finally:
         server.stop()
     print(f"\n{args.workers} workers x {args.threads} threads, {args.seconds:.0f} s per rate:")
-    print("| rate /s | p50 ms | p99 ms | max ms | errors | server CPU ms/req |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| rate /s | p50 ms | p99 ms | max ms | errors | server CPU ms/req "
+        "| PostgreSQL CPU ms/req | client CPU ms/req | load avg |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for rate, r in results:
         print(
             f"| {rate:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
-            f"{r['errors']}/{r['requests']} | {r['server_cpu_ms']:.2f} |"
+            f"{r['errors']}/{r['requests']} | {r['server_cpu_ms']:.2f} | "
+            f"{r['backend_cpu_ms']:.2f} | {r['client_cpu_ms']:.3f} | {r['load']} |"
         )
     held = [rate for rate, r in results if r["p99"] < TARGET_P99_MS and not r["errors"]]
     print(f"highest rate with p99 < {TARGET_P99_MS:.0f} ms: {max(held) if held else 'none'}/s")

@@ -2,9 +2,10 @@
 
 Seeds the database of bench/authorize.py (its `_prepare`, under --database), then times
 --calls authorizations, each as `call_authorize` alone and as the whole request through
-Django's test client (middleware, Ninja, the operator token): process CPU per call (median
-of --rounds rounds) and SQL statements per call. --profile prints a pyinstrument profile of
-the request path. A number to compare before/after on a shared machine, where wall time
+Django's test client (middleware, Ninja, the operator token) and as the production WSGI
+callable's lean path (config/wsgi.py; decision 0028): process CPU per call (median
+of --rounds rounds) and SQL statements per call. --profile request|lean prints a pyinstrument
+profile of that path. A number to compare before/after on a shared machine, where wall time
 says little. Not part of the test suite.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
@@ -36,11 +37,32 @@ def _queries(run) -> int:
     return len(captured.captured_queries)
 
 
-def _cpu_ms(run, calls: int) -> float:
-    start = time.process_time()
+def _backend():
+    """This process's PostgreSQL backend (the connection outlives the calls: no pool here)."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return psutil.Process(cursor.fetchone()[0])
+
+
+def _cpu_ms(run, calls: int) -> tuple[float, float]:
+    """Python's and PostgreSQL's CPU per call, in ms, from no open hold (in production the
+    CDRs release them; here they would pile up from round to round)."""
+    from django.db import connection
+
+    from billtone.rating.hold_models import CallHold
+
+    CallHold.objects.all().delete()
+    with connection.cursor() as cursor:  # and their dead rows, which each sum would visit
+        cursor.execute(f"VACUUM {CallHold._meta.db_table}")
+    backend = _backend()
+    start, backend_start = time.process_time(), sum(backend.cpu_times()[:2])
     for i in range(calls):
         run(i)
-    return (time.process_time() - start) / calls * 1000
+    python = (time.process_time() - start) / calls * 1000
+    return python, (sum(backend.cpu_times()[:2]) - backend_start) / calls * 1000
 
 
 def main() -> None:
@@ -50,7 +72,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--reuse-db", action="store_true")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile", choices=["request", "lean"], help="print a profile of this path"
+    )
     args = parser.parse_args()
     admin_url = os.environ.get("DATABASE_URL", "")
     parts = urlparse(admin_url)
@@ -99,15 +123,41 @@ def main() -> None:
         response = client.get(f"/api/v1/authorize?{urlencode(query)}")
         assert response.status_code == 200, response.content
 
+    from django.test import RequestFactory
+
+    from config.wsgi import application
+
+    factory = RequestFactory()
+    environs = []
+    for i in range(len(ids) * 6):
+        query = {"account": ids[i % len(ids)], "destination": dests[i % 3]}
+        if i % 2:
+            query["user"] = "100"
+        environs.append(
+            factory.get("/api/v1/authorize", query, HTTP_AUTHORIZATION=f"Bearer {secret}").environ
+        )
+
+    def lean(i: int) -> None:
+        # The production WSGI callable (config/wsgi.py), which takes this route's lean path.
+        started = []
+        body = b"".join(
+            application(dict(environs[i % len(environs)]), lambda s, h: started.append(s))
+        )
+        assert started == ["200 OK"], body
+
     for i in range(50):  # warm: the deck's table, compiled queries
         direct(i)
         request(i)
-    for name, run in [("call_authorize", direct), ("request", request)]:
-        cpu = [_cpu_ms(run, args.calls) for _ in range(args.rounds)]
+        lean(i)
+    for name, run in [("call_authorize", direct), ("request", request), ("lean", lean)]:
+        measured = [_cpu_ms(run, args.calls) for _ in range(args.rounds)]
+        cpu = [python for python, _ in measured]
+        backend = statistics.median(pg for _, pg in measured)
         queries = [_queries(lambda i=i, run=run: run(i)) for i in range(6)]
         rounds = ", ".join(f"{c:.2f}" for c in cpu)
         print(
-            f"{name}: CPU {statistics.median(cpu):.2f} ms/call (rounds {rounds}); "
+            f"{name}: CPU {statistics.median(cpu):.2f} ms/call (rounds {rounds}), "
+            f"PostgreSQL backend {backend:.2f} ms/call; "
             f"SQL statements per call {min(queries)}–{max(queries)} ({queries})",
             flush=True,
         )
@@ -117,7 +167,7 @@ def main() -> None:
         profiler = Profiler(interval=0.0002)
         with profiler:
             for i in range(args.calls):
-                request(i)
+                (request if args.profile == "request" else lean)(i)
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 

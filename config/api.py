@@ -23,6 +23,7 @@ from billtone.core.problems import (
     openapi_document_problems,
     problem_from_error,
     problem_response,
+    validation_errors,
 )
 from billtone.core.schemas import ExactJsonParser
 from billtone.invoicing.api import router as invoicing_router
@@ -78,22 +79,6 @@ api.add_router("", rating_charges_router, auth=customer_auth)
 api.add_router("", rating_cdrs_router, auth=operator_auth)
 
 
-_LOCATIONS = {"body", "query", "path", "header", "cookie", "form"}
-
-
-def _validation_errors(errors: list[dict]) -> dict[str, list[str]]:
-    """Errors by field, named as the client sends it: `page`, `amount` (not `query.page`)."""
-    fields: dict[str, list[str]] = {}
-    for error in errors:
-        loc = list(error.get("loc", []))
-        if loc and loc[0] in _LOCATIONS:
-            loc = loc[1:]
-        loc = [str(part) for part in loc if part != "payload"]
-        name = ".".join(loc) or "request"
-        fields.setdefault(name, []).append(error.get("msg", "Invalid value."))
-    return fields
-
-
 @api.exception_handler(ApplicationError)
 def on_application_error(request: HttpRequest, exc: ApplicationError):
     return problem_from_error(exc, instance=request.path)
@@ -107,7 +92,7 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
         title="Invalid input",
         detail="Some fields are not valid.",
         instance=request.path,
-        errors=_validation_errors(exc.errors),
+        errors=validation_errors(exc.errors),
     )
 
 

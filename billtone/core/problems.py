@@ -60,6 +60,23 @@ def problem_from_error(error: ApplicationError, *, instance: str | None = None) 
     )
 
 
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form"}
+
+
+def validation_errors(errors: list[dict]) -> dict[str, list[str]]:
+    """Pydantic's errors by field, named as the client sends it: `page`, `amount` (not
+    `query.page`). The API's 422 (config/api.py) and the authorization's lean path."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        loc = list(error.get("loc", []))
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        loc = [str(part) for part in loc if part != "payload"]
+        name = ".".join(loc) or "request"
+        fields.setdefault(name, []).append(error.get("msg", "Invalid value."))
+    return fields
+
+
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 _PROBLEM_REF = "#/components/schemas/Problem"
 _IDEMPOTENCY_KEY_PARAMETER = {

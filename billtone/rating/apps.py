@@ -11,6 +11,7 @@ class RatingConfig(AppConfig):
         from billtone.notifications.renderers import email_template_register
         from billtone.rating import (  # noqa: F401  (tasks registered)
             cdr_admin,  # noqa: F401
+            hold_tasks,  # noqa: F401
             topup_emails,
             topup_tasks,
         )

@@ -6,6 +6,7 @@ from ninja import Body, Query, Router
 from billtone.core.money import Money
 from billtone.core.schemas import Problem
 from billtone.rating import call_charges
+from billtone.rating.authorize_http import authorization_body
 from billtone.rating.cdr_schemas import (
     AuthorizeOut,
     AuthorizeQuery,
@@ -51,29 +52,15 @@ def authorize_get(request, query: Query[AuthorizeQuery]):
     """May the account call this number now, and for at most how many seconds? An allowed
     call holds its price until its CDR arrives (matched by `call_id` when given) or the
     call's longest duration plus a grace passes. Emergency numbers are always allowed."""
+    # The production server answers this route by authorize_http.authorize_app: the same
+    # contract without Django's request cycle (decision 0028).
     found = call_authorize(
         account_code=query.account,
         destination=query.destination,
         user=query.user,
         call_id=query.call_id,
     )
-    tariff = found.tariff
-    return {
-        "allowed": found.allowed,
-        "max_seconds": found.max_seconds,
-        "reason": found.reason,
-        "destination": found.destination,
-        "destination_name": found.destination_name,
-        "prefix": found.prefix,
-        "per_minute": format(tariff.per_minute, "f") if tariff else None,
-        "connection_fee": format(tariff.connection_fee, "f") if tariff else None,
-        "increments": (
-            f"{tariff.initial_increment}/{tariff.subsequent_increment}" if tariff else None
-        ),
-        "currency": found.currency,
-        "held": format(found.held, "f"),
-        "included_seconds": found.included_seconds,
-    }
+    return authorization_body(found)
 
 
 def _money(money: Money) -> dict:

@@ -76,6 +76,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billtone.billing.tasks.dunning_run_task",
         "schedule": 3600.0,
     },
+    # Expired call holds count nowhere; deleted so that the table stays small.
+    "rating-call-holds-purge": {
+        "task": "billtone.rating.hold_tasks.call_holds_purge_task",
+        "schedule": 600.0,
+    },
     # Card top-ups whose outcome the gateway did not tell are asked again and settled.
     "rating-top-ups-settle": {
         "task": "billtone.rating.topup_tasks.top_ups_settle_due_task",

@@ -9,11 +9,9 @@ seeing the other's hold: ten at once never promise the same euro twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
-
-from django.db import transaction
 
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core import clock
@@ -63,7 +61,9 @@ def call_authorize(
     now = clock.now()
     dialled = calls.dialled_text(destination)
     context = (
-        sql.authorize_context(account_id=pk, dialled=dialled, extension=user.strip(), now=now)
+        sql.authorize_context(
+            account_id=pk, dialled=dialled, extension=user.strip(), call_id=call_id, now=now
+        )
         if pk is not None
         else None
     )
@@ -84,59 +84,81 @@ def call_authorize(
     tariff = prefix_table(deck=deck).lookup(to.digits) if deck is not None else None
     if tariff is None:
         return Authorization(False, 0, reason="no_rate", destination=to.e164)
-    phone_user, included = _included(context, to=to.country, now=now)
-    with transaction.atomic():
-        credit = sql.call_credit_lock(account=account)
-        if credit is None:  # made on first use, then locked
-            customer_ledger_accounts(account=account)
-            credit = sql.call_credit_lock(account=account)
-        if call_id:
-            sql.hold_delete(account_id=account.pk, call_id=call_id)
-        held, held_seconds = sql.holds_open(
+    return _held(context, tariff=tariff, to=to, call_id=call_id, now=now)
+
+
+# Each refusal of hold_take means another authorization or a CDR took credit in between;
+# the figures it returns are fresh. The bound only stops a bug from looping for ever.
+_TAKE_ATTEMPTS = 100
+
+
+def _held(context: sql.AuthorizeContext, *, tariff: Tariff, to, call_id: str, now) -> Authorization:
+    """The allowance from the figures read without a lock, then the hold taken under the
+    call credit's lock only if they still hold (sql.hold_take); else again from its fresh
+    figures. Ten authorizations of one account at once thus never promise the same euro."""
+    account, credit = context.account, context.credit
+    if credit is None:  # made on first use
+        credit = customer_ledger_accounts(account=account).call_credit
+    phone_user, included_total, period = _included(context, to=to.country, now=now)
+    available = credit.balance - credit.floor - context.held
+    left = 0
+    if phone_user is not None:
+        used = context.latest_used if context.latest_period == period.isoformat() else 0
+        left = max(included_total - used, 0) - context.held_seconds
+    answer = Authorization(
+        False,
+        0,
+        reason="no_credit",
+        destination=to.e164,
+        destination_name=tariff.destination,
+        prefix=tariff.prefix,
+        tariff=tariff,
+        currency=credit.currency,
+    )
+    for _ in range(_TAKE_ATTEMPTS):
+        allowance = call_allowance(tariff, available=available, included_left=left)
+        if not allowance.seconds and not call_id:
+            return answer
+        taken = sql.hold_take(
+            credit_id=credit.pk,
             account_id=account.pk,
+            call_id=call_id,
             phone_user_id=phone_user.pk if phone_user is not None else None,
+            included_total=included_total,
+            period=period,
+            hold={
+                "phone_user_id": phone_user.pk if allowance.included_seconds else None,
+                "destination": to.e164,
+                "amount": allowance.cost,
+                "currency": credit.currency,
+                "seconds": allowance.seconds,
+                "included_seconds": allowance.included_seconds,
+                "expires_at": now + timedelta(seconds=allowance.seconds) + HOLD_GRACE,
+            },
             now=now,
         )
-        available = credit.balance - credit.floor - held
-        left = included - held_seconds if phone_user is not None else 0
-        allowance = call_allowance(tariff, available=available, included_left=left)
-        answer = Authorization(
-            allowance.seconds > 0,
-            allowance.seconds,
-            reason="" if allowance.seconds else "no_credit",
-            destination=to.e164,
-            destination_name=tariff.destination,
-            prefix=tariff.prefix,
-            tariff=tariff,
-            currency=credit.currency,
-        )
-        if not allowance.seconds:
-            return answer
-        hold_id = sql.hold_insert(
-            account_id=account.pk,
-            phone_user_id=phone_user.pk if allowance.included_seconds else None,
-            destination=to.e164,
-            call_id=call_id,
-            amount=allowance.cost,
-            currency=credit.currency,
-            seconds=allowance.seconds,
-            included_seconds=allowance.included_seconds,
-            created_at=now,
-            expires_at=now + timedelta(seconds=allowance.seconds) + HOLD_GRACE,
-        )
-    return Authorization(
-        **{
-            **answer.__dict__,
-            "held": allowance.cost,
-            "included_seconds": allowance.included_seconds,
-            "hold_id": hold_id,
-        }
-    )
+        if taken.hold_id is not None:
+            return replace(
+                answer,
+                allowed=True,
+                max_seconds=allowance.seconds,
+                reason="",
+                held=allowance.cost,
+                included_seconds=allowance.included_seconds,
+                hold_id=taken.hold_id,
+            )
+        fresh = call_allowance(tariff, available=taken.available, included_left=taken.included_left)
+        if not allowance.seconds and not fresh.seconds:
+            return answer  # the call id's hold is gone; still nothing to allow
+        available, left = taken.available, taken.included_left
+    raise RuntimeError(f"no stable credit figures for account {account.pk} after retries")
 
 
-def _included(context: sql.AuthorizeContext, *, to: str, now) -> tuple[PhoneUser | None, int]:
-    """The caller whose plan's included minutes cover a call to country `to`, and the
-    seconds of them its rated calls of this billing period left (before holds)."""
+def _included(
+    context: sql.AuthorizeContext, *, to: str, now
+) -> tuple[PhoneUser | None, int, date | None]:
+    """The caller whose plan's included minutes cover a call to country `to`, its included
+    seconds per billing period, and the current period's first day."""
     phone_user = context.phone_user
     plan = phone_user.plan if phone_user is not None else None
     profile = context.account.billing_profile
@@ -150,13 +172,32 @@ def _included(context: sql.AuthorizeContext, *, to: str, now) -> tuple[PhoneUser
             to=to,
         )
     ):
-        return None, 0
+        return None, 0, None
     billing_day = context.billing_day
     if billing_day is None:
         billing_day = operator_profile_get().billing_day
     period = calls.period_start(now, timezone=profile.timezone, billing_day=billing_day)
-    used = sql.included_used(phone_user_id=phone_user.pk, period=period)
-    return phone_user, max(plan.included_minutes * 60 - used, 0)
+    return phone_user, plan.included_minutes * 60, period
+
+
+# Holds deleted per statement: a long-idle server's backlog goes in short transactions.
+PURGE_BATCH = 5000
+
+
+def call_holds_purge(*, batch: int = PURGE_BATCH) -> int:
+    """Delete the holds that expired before now (no query counts them: the CDR never came,
+    or came without a match); how many. Safe to run twice, or at once in two workers."""
+    now = clock.now()
+    purged = 0
+    while True:
+        doomed = list(
+            CallHold.objects.filter(expires_at__lte=now)
+            .order_by("expires_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not doomed:
+            return purged
+        purged += CallHold.objects.filter(pk__in=doomed, expires_at__lte=now).delete()[0]
 
 
 def holds_release(*, cdrs) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Context, Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from billtone.accounts.models import Account, BillingProfile
 from billtone.catalog.models import OperatorProfile, Product
@@ -41,6 +41,12 @@ class AuthorizeContext:
     deck: RateDeck | None  # in force now in the account's currency
     phone_user: PhoneUser | None  # the caller, with its plan
     billing_day: int | None  # None: no operator profile yet
+    # What the money looked like, read without a lock (hold_take checks it under one):
+    credit: LedgerAccount | None  # the call credit in the billing currency; None: not made yet
+    held: Decimal  # the account's open holds, a repeated call id's own left out
+    held_seconds: int  # of them, the included seconds the caller's holds keep
+    latest_period: str  # the caller's last billing period with included use (ISO date), or ""
+    latest_used: int  # the included seconds its rated calls took in it
 
 
 def _table(model) -> str:
@@ -49,46 +55,73 @@ def _table(model) -> str:
 
 @functools.cache
 def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
-    account, profile, user, plan, deck = parts = (
+    account, profile, user, plan, deck, credit = parts = (
         ModelColumns(Account, "a"),
         ModelColumns(BillingProfile, "p"),
         ModelColumns(PhoneUser, "u"),
         ModelColumns(Product, "pl"),
         ModelColumns(RateDeck, "d"),
+        ModelColumns(LedgerAccount, "l"),
     )
-    decks = _table(RateDeck)
+    decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
+    # The open holds' sums in one pass (an aggregate without GROUP BY: always one row); the
+    # caller's included seconds by its extension, as `u` is joined.
+    holds_sums = (
+        "SELECT COALESCE(SUM(h.amount), 0) AS amount, COALESCE(SUM(CASE WHEN"  # noqa: S608
+        " hu.extension = %(extension)s THEN h.included_seconds ELSE 0 END), 0) AS seconds"
+        f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
+        "  AND hu.status <> %(cancelled)s"
+        " WHERE h.account_id = %(account)s AND h.expires_at > %(now)s"
+        " AND (%(call_id)s = '' OR h.call_id <> %(call_id)s)"
+    )
+    # The caller's latest period with included use and that use: the current period's
+    # when the caller has used any in it (authorize compares it with the period it computes).
+    latest = f"(SELECT MAX(c2.period_start) FROM {cdrs} c2 WHERE c2.phone_user_id = u.id)"  # noqa: S608
     sql = (
         f"SELECT {', '.join(part.select for part in parts)}, o.billing_day,"  # noqa: S608 (names from the models; values are parameters)
         f" EXISTS (SELECT 1 FROM {_table(AccountSuspension)} s"
         "  WHERE s.account_id = a.id AND s.suspended_at IS NOT NULL),"
         f" EXISTS (SELECT 1 FROM {_table(EmergencyNumber)} e"
-        "  WHERE e.number = %s AND e.country IN (p.country, ''))"
+        "  WHERE e.number = %(dialled)s AND e.country IN (p.country, '')),"
+        " hs.amount, hs.seconds,"
+        f" CASE WHEN pl.included_minutes > 0 THEN {latest} END,"
+        " CASE WHEN pl.included_minutes > 0 THEN"
+        f"  (SELECT COALESCE(SUM(c.included_seconds), 0) FROM {cdrs} c"
+        f"   WHERE c.phone_user_id = u.id AND c.period_start = {latest}"
+        "   AND c.included_seconds > 0) END"
         f" FROM {account.table} JOIN {profile.table} ON p.account_id = a.id"
-        f" LEFT JOIN {user.table} ON u.account_id = a.id AND u.extension = %s AND u.status <> %s"
+        f" LEFT JOIN {user.table} ON u.account_id = a.id AND u.extension = %(extension)s"
+        "  AND u.status <> %(cancelled)s"
         f" LEFT JOIN {plan.table} ON pl.id = u.plan_id"
         f" LEFT JOIN {deck.table} ON d.id = (SELECT d2.id FROM {decks} d2"
-        "  WHERE d2.currency = p.currency AND d2.effective_from <= %s"
+        "  WHERE d2.currency = p.currency AND d2.effective_from <= %(now)s"
         "  ORDER BY d2.effective_from DESC LIMIT 1)"
-        f" LEFT JOIN {_table(OperatorProfile)} o ON o.id = %s"
-        " WHERE a.id = %s"
+        f" LEFT JOIN {_table(OperatorProfile)} o ON o.id = %(operator)s"
+        f" LEFT JOIN {credit.table} ON l.account_id = a.id AND l.kind = %(kind)s"
+        "  AND l.currency = p.currency"
+        f" LEFT JOIN ({holds_sums}) hs ON 1 = 1"
+        " WHERE a.id = %(account)s"
     )
     return sql, parts
 
 
 def authorize_context(
-    *, account_id: int, dialled: str, extension: str, now: datetime
+    *, account_id: int, dialled: str, extension: str, call_id: str, now: datetime
 ) -> AuthorizeContext | None:
-    """What an authorization reads before it locks (AuthorizeContext), or None: no such account.
-    `dialled`: the number as calls.dialled_text cleans it; `extension`: "" for no caller."""
+    """What an authorization reads in its one query (AuthorizeContext), or None: no such
+    account. `dialled`: the number as calls.dialled_text cleans it; `extension`: "" for no
+    caller; `call_id`: its previous hold is not counted (a new one replaces it)."""
     sql, parts = _context_query()
-    params = [
-        dialled,
-        extension or None,  # NULL matches no user
-        PhoneUserStatus.CANCELLED,
-        connection.ops.adapt_datetimefield_value(now),
-        OperatorProfile.SINGLETON_PK,
-        account_id,
-    ]
+    params = {
+        "dialled": dialled,
+        "extension": extension or None,  # NULL matches no user
+        "cancelled": PhoneUserStatus.CANCELLED,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "call_id": call_id,
+        "operator": OperatorProfile.SINGLETON_PK,
+        "kind": LedgerKind.CALL_CREDIT,
+        "account": account_id,
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -98,26 +131,106 @@ def authorize_context(
     for part in parts:
         found.append(part.instance(row, start, using=using))
         start += len(part)
-    account, profile, user, plan, deck = found
+    account, profile, user, plan, deck, credit = found
     account.billing_profile = profile
     if user is not None:
         user.plan = plan
-    billing_day, suspended, emergency = row[start:]
-    return AuthorizeContext(account, bool(suspended), bool(emergency), deck, user, billing_day)
+    billing_day, suspended, emergency, held, held_seconds, latest, used = row[start:]
+    return AuthorizeContext(
+        account,
+        bool(suspended),
+        bool(emergency),
+        deck,
+        user,
+        billing_day,
+        credit,
+        _decimal(held),
+        int(held_seconds),
+        str(latest or ""),
+        int(used or 0),
+    )
+
+
+@dataclass(frozen=True)
+class HoldTaken:
+    hold_id: int | None  # None: the figures below no longer cover the hold asked for
+    available: Decimal  # the credit above its floor less the open holds, as locked
+    included_left: int  # the caller's included seconds left less its holds'
+
+
+def hold_take(
+    *,
+    credit_id: int,
+    account_id: int,
+    call_id: str,
+    phone_user_id: int | None,
+    included_total: int,
+    period: date | None,
+    hold: dict,
+    now: datetime,
+) -> HoldTaken:
+    """Under the call credit's row lock: the call id's previous hold gone, then the hold
+    inserted only if the credit (balance above floor less the open holds) and the caller's
+    included seconds (`included_total` less the period's use less its holds) still cover
+    it. `hold`: _HOLD_COLUMNS' values but the account, call id and created_at; `seconds` 0
+    asks only for the figures. One call of rating_hold_take() on PostgreSQL (migration
+    0006), the same statements in a transaction elsewhere."""
+    values = {**hold, "account_id": account_id, "call_id": call_id, "created_at": now}
+    if connection.vendor != "postgresql":
+        return _hold_take_portable(credit_id, phone_user_id, included_total, period, values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hold_id, available, included_left FROM rating_hold_take(%s::bigint,"
+            " %s::bigint, %s::varchar, %s::bigint, %s::integer, %s::date, %s::bigint,"
+            " %s::varchar, %s::numeric, %s::varchar, %s::integer, %s::integer,"
+            " %s::timestamptz, %s::timestamptz)",
+            [credit_id, account_id, call_id, phone_user_id, included_total, period]
+            + [values[name] for name in _TAKE_COLUMNS],
+        )
+        hold_id, available, included_left = cursor.fetchone()
+    return HoldTaken(hold_id, available, included_left)
+
+
+# rating_hold_take()'s parameters after the first six.
+_TAKE_COLUMNS = (
+    "phone_user_id",
+    "destination",
+    "amount",
+    "currency",
+    "seconds",
+    "included_seconds",
+    "created_at",
+    "expires_at",
+)
+
+
+def _hold_take_portable(credit_id, phone_user_id, included_total, period, values) -> HoldTaken:
+    with transaction.atomic():
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        credit = _LEDGER.fetch(
+            f"SELECT {_LEDGER.select} FROM {_LEDGER.table} WHERE l.id = %s" + lock,  # noqa: S608
+            [credit_id],
+        )[0]
+        if values["call_id"]:
+            hold_delete(account_id=values["account_id"], call_id=values["call_id"])
+        held, held_seconds = holds_open(
+            account_id=values["account_id"], phone_user_id=phone_user_id, now=values["created_at"]
+        )
+        available = credit.balance - credit.floor - held
+        left = 0
+        if phone_user_id is not None:
+            used = included_used(phone_user_id=phone_user_id, period=period)
+            left = max(included_total - used, 0) - held_seconds
+        if (
+            values["seconds"] > 0
+            and values["amount"] <= available
+            and values["included_seconds"] <= left
+        ):
+            return HoldTaken(hold_insert(**values), available, left)
+    return HoldTaken(None, available, left)
 
 
 _LEDGER = ModelColumns(LedgerAccount, "l")
-
-
-def call_credit_lock(*, account: Account) -> LedgerAccount | None:
-    """The account's call credit in its billing currency, locked till the transaction ends."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    found = _LEDGER.fetch(
-        f"SELECT {_LEDGER.select} FROM {_LEDGER.table}"  # noqa: S608 (names from the model)
-        " WHERE l.account_id = %s AND l.kind = %s AND l.currency = %s" + lock,
-        [account.pk, LedgerKind.CALL_CREDIT, account.billing_profile.currency],
-    )
-    return found[0] if found else None
 
 
 def holds_open(*, account_id: int, phone_user_id: int | None, now: datetime) -> tuple[Decimal, int]:
