@@ -15,12 +15,21 @@ from billtone.telephony.models import PhoneNumber, PhoneUser
 SYSTEM = Actor.system("telephony")
 
 
+_LARGEST_ID = 2**63 - 1  # a row id is a 64-bit integer
+
+
+def _storable(ids: Iterable[int]) -> list[int]:
+    """`ids` sorted, without those no row can have: an id typed into a URL may be any size,
+    and SQLite cannot even compare one above 64 bits (a 500 before)."""
+    return sorted({i for i in ids if 0 < i <= _LARGEST_ID})
+
+
 def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
     """The account's users among `ids`, locked in id order (another account's are left out)."""
     # The plans are read by a second query, not joined: PostgreSQL re-checks a locked row
     # that changed meanwhile against the joined rows it read before, and would drop a user
     # whose plan a concurrent change just moved.
-    ids = sorted(set(ids))
+    ids = _storable(ids)
     if not ids:  # no query to build (a checkout of numbers only)
         return {}
     locked = PhoneUser.objects.select_for_update().prefetch_related("plan")
@@ -30,7 +39,7 @@ def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
 
 def numbers_lock(*, ids: Iterable[int]) -> dict[int, PhoneNumber]:
     """The numbers `ids`, whoever holds them, locked in id order. Callers lock users first."""
-    ids = sorted(set(ids))
+    ids = _storable(ids)
     if not ids:  # no query to build (a checkout of users only: decision 0021)
         return {}
     locked = PhoneNumber.objects.select_for_update().filter(pk__in=ids)
