@@ -411,6 +411,7 @@ def _check_books(count: int, run_id: int) -> str:
     from billtone.billing.models import BillRun
     from billtone.core import clock
     from billtone.invoicing.models import Invoice, Subscription
+    from billtone.ledger.selectors import books_check
 
     today = clock.now().date()
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
@@ -423,20 +424,8 @@ def _check_books(count: int, run_id: int) -> str:
             "SELECT count(*), min(sequence_number), max(sequence_number) FROM invoicing_invoice"
         )
         all_invoices, low, high = cursor.fetchone()
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_posting "
-            "GROUP BY transaction_id HAVING sum(amount) <> 0) t"
-        )
-        unbalanced = cursor.fetchone()[0]
-        cursor.execute(
-            """
-            SELECT count(*) FROM ledger_ledgeraccount a
-            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
-                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
-            WHERE a.balance <> coalesce(p.s, 0)
-            """
-        )
-        mismatched = cursor.fetchone()[0]
+    books = books_check()
+    unbalanced, mismatched = books.unbalanced, books.balances_off
     behind = Subscription.objects.exclude(paid_through=month_end).count()
     run = BillRun.objects.get(pk=run_id)
     gap_free = all_invoices == high == count and low == 1

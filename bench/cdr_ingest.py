@@ -343,27 +343,14 @@ def _tables_warm() -> None:
 
 
 def books_check(sent: int) -> str:
-    from django.db import connection
     from django.db.models import Sum
 
     from billtone.ledger.models import LedgerAccount, LedgerKind
+    from billtone.ledger.selectors import books_check
     from billtone.rating.cdr_models import Cdr
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT transaction_id FROM ledger_posting "
-            "GROUP BY transaction_id HAVING sum(amount) <> 0) t"
-        )
-        unbalanced = cursor.fetchone()[0]
-        cursor.execute(
-            """
-            SELECT count(*) FROM ledger_ledgeraccount a
-            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
-                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
-            WHERE a.balance <> coalesce(p.s, 0)
-            """
-        )
-        mismatched = cursor.fetchone()[0]
+    books = books_check()
+    unbalanced, mismatched = books.unbalanced, books.balances_off
     credit = LedgerAccount.objects.filter(kind=LedgerKind.CALL_CREDIT, account__isnull=False)
     spent = credit.count() * CREDIT - credit.aggregate(s=Sum("balance"))["s"]
     charged = Cdr.objects.aggregate(s=Sum("charged"))["s"] or Decimal(0)

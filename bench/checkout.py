@@ -267,19 +267,12 @@ def _check_books() -> str:
 
     from billtone.basket.models import Checkout
     from billtone.invoicing.models import Invoice
+    from billtone.ledger.selectors import books_check
 
     invoices = Invoice.objects.count()
     completed = Checkout.objects.filter(status="completed").count()
+    mismatched = books_check().balances_off
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FROM ledger_ledgeraccount a
-            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
-                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
-            WHERE a.balance <> coalesce(p.s, 0)
-            """
-        )
-        mismatched = cursor.fetchone()[0]
         cursor.execute(
             """
             SELECT count(*) FROM invoicing_invoice i

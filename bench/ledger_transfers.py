@@ -187,26 +187,16 @@ def _run(run: str, choices: int, workers: int, seconds: float, warmup: float):
 
 
 def _check_books() -> str:
-    """The invariants after the runs: cached balances equal postings; the books sum to zero."""
-    from django.db import connection
+    """The invariants after the runs: every transaction balanced, balances equal postings."""
+    from billtone.ledger.selectors import books_check
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FROM ledger_ledgeraccount a
-            LEFT JOIN (SELECT ledger_account_id, sum(amount) s FROM ledger_posting
-                       GROUP BY ledger_account_id) p ON p.ledger_account_id = a.id
-            WHERE a.balance <> coalesce(p.s, 0)
-            """
-        )
-        mismatched = cursor.fetchone()[0]
-        cursor.execute("SELECT coalesce(sum(balance), 0) FROM ledger_ledgeraccount")
-        total = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM ledger_transaction")
-        transactions = cursor.fetchone()[0]
-    if mismatched or total != 0:
-        raise SystemExit(f"BOOKS WRONG: {mismatched} balances off, total {total}")
-    return f"books checked: {transactions} transactions, every balance = sum of postings, sum 0"
+    books = books_check()
+    if not books.ok:
+        raise SystemExit(f"BOOKS WRONG: {books}")
+    return (
+        f"books checked: {books.transactions} transactions, each balanced, "
+        "every balance = sum of postings"
+    )
 
 
 def _top_up(pair: tuple, key: str) -> None:

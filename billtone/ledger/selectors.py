@@ -281,3 +281,31 @@ def customer_statement_get(
         page=page,
         page_size=page_size,
     )
+
+
+@dataclass(frozen=True)
+class BooksCheck:
+    transactions: int
+    unbalanced: int  # transactions whose postings do not sum to zero
+    balances_off: int  # ledger accounts whose cached balance is not the sum of their postings
+
+    @property
+    def ok(self) -> bool:
+        return not self.unbalanced and not self.balances_off
+
+
+def books_check() -> BooksCheck:
+    """The ledger's two invariants checked over every posting, for benchmarks and tests after
+    heavy concurrent work. Summed in Python: SQLite sums decimals as floats."""
+    by_transaction: dict[int, Decimal] = {}
+    by_account: dict[int, Decimal] = {}
+    postings = Posting.objects.values_list("transaction_id", "ledger_account_id", "amount")
+    for transaction_id, ledger_account_id, amount in postings.iterator(chunk_size=20_000):
+        by_transaction[transaction_id] = by_transaction.get(transaction_id, 0) + amount
+        by_account[ledger_account_id] = by_account.get(ledger_account_id, 0) + amount
+    balances = LedgerAccount.objects.values_list("pk", "balance").iterator(chunk_size=20_000)
+    return BooksCheck(
+        transactions=len(by_transaction),
+        unbalanced=sum(1 for total in by_transaction.values() if total),
+        balances_off=sum(1 for pk, balance in balances if balance != by_account.get(pk, 0)),
+    )

@@ -148,3 +148,19 @@ def test_a_statement_shows_only_the_accounts_own_postings(account, other_account
     deposit(ledger.business_funds, "1")
     statement = customer_statement_get(account=account, kind="business_funds")
     assert [line.amount for line in statement.lines] == [Money("1", "EUR")]
+
+
+def test_the_books_check_passes_on_postings_and_names_a_balance_off(ledger, deposit):
+    from django.db.models import F
+
+    from billtone.ledger.models import LedgerAccount
+    from billtone.ledger.selectors import BooksCheck, books_check
+
+    deposit(ledger.business_funds, "10.00")
+    deposit(ledger.business_funds, "2.50")
+    assert books_check() == BooksCheck(transactions=2, unbalanced=0, balances_off=0)
+    assert books_check().ok
+
+    LedgerAccount.objects.filter(pk=ledger.business_funds.pk).update(balance=F("balance") + 1)
+    found = books_check()
+    assert (found.balances_off, found.unbalanced, found.ok) == (1, 0, False)
