@@ -131,7 +131,28 @@ def token_membership(token: ApiToken) -> Membership | None:
 
 
 def billing_profile_get(*, account: Account) -> BillingProfile:
-    return BillingProfile.objects.select_related("account").get(account=account)
+    """The account's billing profile with its account, read fresh."""
+    sql, profiles, accounts = _billing_profile_query()
+    using = router.db_for_read(BillingProfile)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [account.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise BillingProfile.DoesNotExist("No billing profile for this account.")
+    profile = profiles.instance(row, 0, using=using)
+    profile.account = accounts.instance(row, len(profiles), using=using)
+    return profile
+
+
+@functools.cache
+def _billing_profile_query() -> tuple[str, ModelColumns, ModelColumns]:
+    """Every invoice issued reads it: written once (core/rows.py; decision 0021)."""
+    profiles, accounts = ModelColumns(BillingProfile, "p"), ModelColumns(Account, "a")
+    sql = (
+        f"SELECT {profiles.select}, {accounts.select} FROM {profiles.table} "  # noqa: S608 (names from the model)
+        f"JOIN {accounts.table} ON a.id = p.account_id WHERE p.account_id = %s"
+    )
+    return sql, profiles, accounts
 
 
 def billing_profile_as_loaded(*, account: Account) -> BillingProfile:

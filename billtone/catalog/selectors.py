@@ -58,13 +58,30 @@ def products_offered(
 def prices_offered(*, currency: str, product_ids: Iterable[int]) -> dict[int, tuple[Money, Money]]:
     """The net price and setup fee (products_offered's) of each of `product_ids` offered in
     `currency`, by product id: what a quote needs, no product built (decision 0021)."""
-    rows = (
-        _offers(currency=currency)
-        .filter(product_id__in=product_ids)
-        .order_by()
-        .values_list("product_id", "amount", "setup_amount")
+    product_ids = sorted(set(product_ids))
+    if not product_ids:
+        return {}
+    sql, columns = _prices_offered_query(len(product_ids))
+    prices = columns.fetch(sql, [currency, Product.Kind.STORE_ITEM.value, *product_ids])
+    return {
+        price.product_id: (Money(price.amount, currency), Money(price.setup_amount, currency))
+        for price in prices
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _prices_offered_query(count: int) -> tuple[str, ModelColumns]:
+    """Every quote reads it: written once (core/rows.py; decision 0021); _offers' filter."""
+    columns = ModelColumns(Price, "pr")
+    marks = ", ".join(["%s"] * count)
+    sql = (
+        f"SELECT {columns.select} FROM {columns.table} "  # noqa: S608 (names from the model)
+        "JOIN catalog_product p ON p.id = pr.product_id "
+        "WHERE pr.currency = %s AND p.active "
+        "AND (p.kind <> %s OR p.stock IS NULL OR p.stock <> 0) "
+        f"AND pr.product_id IN ({marks})"
     )
-    return {pk: (Money(amount, currency), Money(setup, currency)) for pk, amount, setup in rows}
+    return sql, columns
 
 
 def offer_get(*, product_id: int, currency: str) -> Offer:

@@ -91,17 +91,23 @@ def quote_check(
 
 
 def _create(*, account: Account, key: str, method: str, view: BasketView, actor: Actor):
-    return Checkout.objects.create(
-        account=account,
-        idempotency_key=key,
-        method=method,
-        status=CheckoutStatus.PENDING,
-        quote=view.quote.as_json(),
-        gross=view.gross.amount,
-        currency=view.currency,
-        created_by=actor.label[:200],
-        created_at=view.bought_at,
+    # Written once (core/rows.py): every checkout inserts one (decision 0021).
+    return _CHECKOUT_ROWS.insert(
+        Checkout(
+            account=account,
+            idempotency_key=key,
+            method=method,
+            status=CheckoutStatus.PENDING,
+            quote=view.quote.as_json(),
+            gross=view.gross.amount,
+            currency=view.currency,
+            created_by=actor.label[:200],
+            created_at=view.bought_at,
+        )
     )
+
+
+_CHECKOUT_ROWS = ModelColumns(Checkout, "c")
 
 
 def checkout_with_funds(

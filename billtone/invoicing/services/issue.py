@@ -21,6 +21,7 @@ from billtone.catalog.selectors import operator_profile_get
 from billtone.catalog.tax import TaxTreatment
 from billtone.core import clock
 from billtone.core.errors import Conflict, ValidationFailed
+from billtone.core.rows import ModelColumns
 from billtone.core.services import Actor
 from billtone.invoicing.errors import InvoiceMismatch
 from billtone.invoicing.models import Invoice, InvoiceLine, InvoiceSequence, InvoiceTax
@@ -169,6 +170,11 @@ def _replayed(*, account: Account, source_key: str, ledger_transaction: Transact
     return existing
 
 
+_INVOICE_ROWS = ModelColumns(Invoice, "i")
+_LINE_ROWS = ModelColumns(InvoiceLine, "l")
+_TAX_ROWS = ModelColumns(InvoiceTax, "t")
+
+
 def invoice_issue(
     *,
     account: Account,
@@ -199,51 +205,66 @@ def invoice_issue(
     issued_at = clock.now()
     issue_date = issued_at.astimezone(ZoneInfo(profile.timezone)).date()
     sequence_number = _number_take()  # last: the row stays locked until the caller commits
-    invoice = Invoice.objects.create(
-        sequence_number=sequence_number,
-        number=invoice_number(sequence_number),
-        account=account,
-        issued_at=issued_at,
-        issue_date=issue_date,
-        currency=totals.currency,
-        net=totals.net.amount,
-        tax=totals.tax.amount,
-        gross=totals.gross.amount,
-        reverse_charge=bool(tax.reverse_charge),
-        tax_mention=tax.mention or "",
-        customer=customer,
-        operator=operator,
-        ledger_transaction=ledger_transaction,
-        source_key=source_key,
-        status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
-        paid_at=issued_at,
-        created_by=actor.label[:200],
-    )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=position,
-            description=entry.line.description[:DESCRIPTION_LIMIT],
-            kind=entry.line.kind,
-            product_id=entry.line.product_id,
-            billing=entry.line.billing,
-            quantity=entry.line.quantity,
-            unit_price=entry.line.unit_price.amount,
-            net=entry.net.amount,
-            tax_rate=entry.rate,
-            period_start=entry.line.period_start,
-            period_end=entry.line.period_end,
+    # Written once (core/rows.py): every checkout issues one, its lines and tax rows each in
+    # one INSERT (decision 0021).
+    invoice = _INVOICE_ROWS.insert(
+        Invoice(
+            sequence_number=sequence_number,
+            number=invoice_number(sequence_number),
+            account=account,
+            issued_at=issued_at,
+            issue_date=issue_date,
+            currency=totals.currency,
+            net=totals.net.amount,
+            tax=totals.tax.amount,
+            gross=totals.gross.amount,
+            reverse_charge=bool(tax.reverse_charge),
+            tax_mention=tax.mention or "",
+            customer=customer,
+            operator=operator,
+            ledger_transaction=ledger_transaction,
+            source_key=source_key,
+            status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
+            paid_at=issued_at,
+            created_by=actor.label[:200],
         )
-        for position, entry in enumerate(totals.lines, start=1)
     )
-    InvoiceTax.objects.bulk_create(
-        InvoiceTax(invoice=invoice, rate=rate, taxable=entry.taxable.amount, tax=entry.tax.amount)
-        for rate, entry in totals.rates
-    )
+    _lines_store(invoice=invoice, totals=totals)
     invoice_id = invoice.pk
     transaction.on_commit(lambda: _pdf_schedule(invoice_id))  # before the email's: PDF first
     invoice_email_queue(invoice=invoice)
     return invoice
+
+
+def _lines_store(*, invoice: Invoice, totals: Totals) -> None:
+    """The invoice's lines, then its tax rows, each in one INSERT."""
+    _LINE_ROWS.insert(
+        *(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                description=entry.line.description[:DESCRIPTION_LIMIT],
+                kind=entry.line.kind,
+                product_id=entry.line.product_id,
+                billing=entry.line.billing,
+                quantity=entry.line.quantity,
+                unit_price=entry.line.unit_price.amount,
+                net=entry.net.amount,
+                tax_rate=entry.rate,
+                period_start=entry.line.period_start,
+                period_end=entry.line.period_end,
+            )
+            for position, entry in enumerate(totals.lines, start=1)
+        )
+    )
+    _TAX_ROWS.insert(
+        *(
+            InvoiceTax(
+                invoice=invoice, rate=rate, taxable=entry.taxable.amount, tax=entry.tax.amount
+            )
+            for rate, entry in totals.rates
+        )
+    )
 
 
 def _pdf_schedule(invoice_id: int) -> None:

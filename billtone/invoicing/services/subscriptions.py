@@ -13,10 +13,13 @@ from billtone.catalog.selectors import operator_profile_get
 from billtone.core import clock
 from billtone.core.errors import ApplicationError, NotFound, ValidationFailed
 from billtone.core.money import Money
+from billtone.core.rows import ModelColumns
 from billtone.core.services import Actor, audit_record
 from billtone.invoicing.errors import SubscriptionExists
 from billtone.invoicing.models import Invoice, Subscription
 from billtone.invoicing.services.unused_days import unused_days_credit
+
+_SUBSCRIPTION_ROWS = ModelColumns(Subscription, "s")
 
 
 def subscription_start(
@@ -48,18 +51,21 @@ def subscription_start(
     if errors:
         raise ValidationFailed(errors, detail="The subscription was refused.")
     try:  # no savepoint (2 statements of a checkout's ~50): a refusal rolls the caller back
-        return Subscription.objects.create(
-            account=account,
-            product=product,
-            item_kind=item_kind,
-            item_id=item_id,
-            description=description[:300],
-            unit_price=unit_price.amount,
-            currency=unit_price.currency,
-            started_on=started_on,
-            paid_through=paid_through,
-            invoice=invoice,
-            created_at=clock.now(),
+        # Written once (core/rows.py): every monthly item bought starts one (decision 0021).
+        return _SUBSCRIPTION_ROWS.insert(
+            Subscription(
+                account=account,
+                product=product,
+                item_kind=item_kind,
+                item_id=item_id,
+                description=description[:300],
+                unit_price=unit_price.amount,
+                currency=unit_price.currency,
+                started_on=started_on,
+                paid_through=paid_through,
+                invoice=invoice,
+                created_at=clock.now(),
+            )
         )
     except IntegrityError:
         transaction.set_rollback(True)

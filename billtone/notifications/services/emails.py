@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
 from billtone.core import clock
+from billtone.core.rows import ModelColumns
 from billtone.notifications.models import EmailDelivery
 from billtone.notifications.renderers import (
     EmailGone,
@@ -119,6 +120,9 @@ def email_queue_bulk(*, template: str, emails: QuerySet) -> list[int]:
         return sorted(pk for (pk,) in cursor.fetchall())
 
 
+_DELIVERY_ROWS = ModelColumns(EmailDelivery, "e")
+
+
 def _stored(*, key: str, key_is_new: bool = False, **fields: Any) -> EmailDelivery:
     """Store a pending delivery under `key`, to be sent after commit; one stored meanwhile
     under the same key (the unique constraint) is returned instead. `key_is_new`: no other
@@ -126,8 +130,9 @@ def _stored(*, key: str, key_is_new: bool = False, **fields: Any) -> EmailDelive
     now = clock.now()
     try:
         with nullcontext() if key_is_new else transaction.atomic():
-            delivery = EmailDelivery.objects.create(
-                key=key, created_at=now, next_attempt_at=now, **fields
+            # Written once (core/rows.py): every invoice queues one (decision 0021).
+            delivery = _DELIVERY_ROWS.insert(
+                EmailDelivery(key=key, created_at=now, next_attempt_at=now, **fields)
             )
     except IntegrityError:
         return EmailDelivery.objects.get(key=key)

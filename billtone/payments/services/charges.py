@@ -54,6 +54,8 @@ _STATUS = {
     ChargeStatus.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
     ChargeStatus.ERRORED: PaymentStatus.ERRORED,
 }
+_PAYMENT_ROWS = ModelColumns(Payment, "p")
+
 _DESCRIPTIONS = {
     PaymentPurpose.BUSINESS_FUNDS: "Business funds top-up",
     PaymentPurpose.CALL_CREDIT: "Call credit top-up",
@@ -168,22 +170,25 @@ def card_charge(
     alone = transaction.get_connection().get_autocommit()
     try:  # a key used before: the unique key refuses the insert
         with nullcontext() if alone else transaction.atomic(durable=True):
-            payment = Payment.objects.create(
-                account=account,
-                card=card,
-                kind=PaymentKind.CHARGE,
-                gateway=card.gateway,
-                amount=amount.amount,
-                currency=amount.currency,
-                status=PaymentStatus.PENDING,
-                on_session=on_session,
-                decline_email=decline_email,
-                purpose=purpose,
-                description=description or _DESCRIPTIONS.get(purpose, purpose),
-                idempotency_key=idempotency_key,
-                created_by=actor.label[:200],
-                created_at=now,
-                updated_at=now,
+            # Written once (core/rows.py): every card payment inserts one (decision 0021).
+            payment = _PAYMENT_ROWS.insert(
+                Payment(
+                    account=account,
+                    card=card,
+                    kind=PaymentKind.CHARGE,
+                    gateway=card.gateway,
+                    amount=amount.amount,
+                    currency=amount.currency,
+                    status=PaymentStatus.PENDING,
+                    on_session=on_session,
+                    decline_email=decline_email,
+                    purpose=purpose,
+                    description=description or _DESCRIPTIONS.get(purpose, purpose),
+                    idempotency_key=idempotency_key,
+                    created_by=actor.label[:200],
+                    created_at=now,
+                    updated_at=now,
+                )
             )
     except IntegrityError:
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
@@ -326,7 +331,7 @@ def charge_outcome_record(
                 result.message or gateway_base.failure_message(result.failure_code)
             )[:500]
         locked.updated_at = clock.now()
-        locked.save(update_fields=_OUTCOME_FIELDS)
+        _PAYMENT_ROWS.update(locked, _OUTCOME_FIELDS)  # written once (decision 0021)
         if status == PaymentStatus.FAILED and not locked.on_session and locked.decline_email:
             _automatic_payment_failed_notify(payment=locked)
     logger.info("Payment %s: %s %s %s", locked.pk, locked.status, locked.failure_code, locked.money)

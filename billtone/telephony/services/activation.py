@@ -5,7 +5,7 @@ together."""
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from billtone.accounts.models import Account
 from billtone.telephony import events
@@ -72,10 +72,17 @@ def items_activate(
             "Your service is suspended because an invoice is unpaid: pay it on the Invoices "
             "page, then check out your users and numbers."
         )
-    if user_ids:  # an empty list would still build its query
-        PhoneUser.objects.filter(pk__in=user_ids).update(
-            status=PhoneUserStatus.ACTIVE, activated_at=at
-        )
+    if user_ids:  # plain SQL: every card checkout runs it (decision 0021)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE telephony_phoneuser SET status = %s, activated_at = %s "  # noqa: S608 (placeholders only)
+                f"WHERE id IN ({', '.join(['%s'] * len(user_ids))})",
+                [
+                    PhoneUserStatus.ACTIVE.value,
+                    connection.ops.adapt_datetimefield_value(at),
+                    *user_ids,
+                ],
+            )
     if number_ids:
         PhoneNumber.objects.filter(pk__in=number_ids).update(
             status=PhoneNumberStatus.ASSIGNED, held_until=None, assigned_at=at
