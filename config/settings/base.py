@@ -94,6 +94,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # PostgreSQL: parameters bound on the server, and a statement run five times on a
+    # connection prepared there (psycopg's prepare_threshold), so PostgreSQL plans it once
+    # per connection, not on every call: Django's default binds on the client and prepares
+    # nothing (decision 0031).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -17,7 +17,6 @@ the API token's lookup (core/rows.py, decision 0014). What they read and lock is
 from __future__ import annotations
 
 import functools
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Context, Decimal
@@ -106,28 +105,6 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
     return sql, parts
 
 
-# PostgreSQL: the context query is prepared once per connection and then EXECUTEd. Django
-# binds parameters on the client and never prepares, so PostgreSQL planned this query of
-# seven tables again on every call: ~0.6 ms of its CPU, three times what running it took
-# (pgbench on the query: 1.05 ms simple, 0.09 ms prepared; decision 0028, "Cost").
-_STATEMENT = "billtone_authorize_context"
-_PARAMETERS = ("dialled", "extension", "cancelled", "now", "call_id", "operator", "kind", "account")
-_TYPES = {"now": "timestamptz", "operator": "integer", "account": "bigint"}  # others: text
-_EXECUTE = f"EXECUTE {_STATEMENT}({', '.join(['%s'] * len(_PARAMETERS))})"
-_prepared: weakref.WeakSet = weakref.WeakSet()  # the psycopg connections that hold it
-
-
-def _context_prepare(cursor, sql: str) -> None:
-    raw = connection.connection
-    if raw in _prepared:
-        return
-    for number, name in enumerate(_PARAMETERS, start=1):
-        sql = sql.replace(f"%({name})s", f"${number}")
-    types = ", ".join(_TYPES.get(name, "text") for name in _PARAMETERS)
-    cursor.execute(f"PREPARE {_STATEMENT} ({types}) AS {sql}".replace("%%", "%"))
-    _prepared.add(raw)
-
-
 def authorize_context(
     *, account_id: int, dialled: str, extension: str, call_id: str, now: datetime
 ) -> AuthorizeContext | None:
@@ -146,11 +123,7 @@ def authorize_context(
         "account": account_id,
     }
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            _context_prepare(cursor, sql)
-            cursor.execute(_EXECUTE, [params[name] for name in _PARAMETERS])
-        else:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None

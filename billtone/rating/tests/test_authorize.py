@@ -237,16 +237,22 @@ def test_expired_holds_are_purged_by_the_periodic_task_and_open_ones_kept(gb, _n
     assert task == call_holds_purge_task.name
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares the read")
-def test_the_read_is_prepared_once_per_connection_and_again_on_a_new_one(gb, uk_deck):
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares statements")
+def test_the_read_is_planned_once_per_connection(gb, uk_deck):
+    """Decision 0031: psycopg prepares a statement run five times on a connection, so
+    PostgreSQL stops planning the authorization's read of seven tables on every call."""
     credit_add(gb, "500.00")
-    assert authorize(gb, LEEDS).allowed
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone()[0] == 1
-    assert authorize(gb, LONDON).allowed  # EXECUTEd, not prepared again (that would fail)
-    # A connection that no longer holds it (as a new pooled one) prepares it again.
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-    authorize_sql._prepared.discard(connection.connection)
-    assert authorize(gb, MOBILE).allowed
+
+    def prepared_reads() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%telephony_accountsuspension%rating_callhold%"],
+            )
+            return cursor.fetchone()[0]
+
+    assert prepared_reads() == 0
+    for _ in range(6):
+        assert authorize(gb, LEEDS).allowed
+        CallHold.objects.all().delete()
+    assert prepared_reads() == 1
