@@ -49,6 +49,17 @@ def prefix_table(*, deck: RateDeck) -> PrefixTable:
     return table
 
 
+def prefix_tables_warm(*, at: datetime) -> int:
+    """Read the prefix tables of the decks in force at `at` (one per currency) into this
+    process's cache, as a server worker does before its first request; returns how many."""
+    currencies = RateDeck.objects.order_by().values_list("currency", flat=True).distinct()
+    decks = [rate_deck_in_force(currency=currency, at=at) for currency in currencies]
+    for deck in decks:
+        if deck is not None:
+            prefix_table(deck=deck)
+    return sum(deck is not None for deck in decks)
+
+
 def rate_decks_with_state(*, now: datetime) -> QuerySet[RateDeck]:
     """Every deck, annotated `superseded` (a later deck of its currency is in force by `now`):
     a deck is future when `effective_from > now`, in force when neither, else past."""

@@ -27,3 +27,33 @@ def test_serve_refuses_more_connections_than_postgresql_allows(monkeypatch):
     command, env = started[0][1], started[0][2]
     assert "--workers=2" in command and "--threads=2" in command
     assert env["BILLTONE_DEBUG"] == "0" and env["BILLTONE_DB_POOL_SIZE"] == "2"
+
+
+@pytest.mark.django_db
+def test_a_worker_reads_the_rate_decks_in_force_before_its_first_request():
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from billtone.core import clock
+    from billtone.rating import selectors
+    from billtone.rating.models import Rate, RateDeck
+    from billtone.web.gunicorn_hooks import post_worker_init
+    from billtone.web.management.commands.serve import gunicorn_command
+
+    now = clock.now()
+    in_force, later = (
+        RateDeck.objects.create(
+            name=name, currency="EUR", effective_from=now + offset, created_at=now
+        )
+        for name, offset in (("now", -timedelta(days=1)), ("later", timedelta(days=1)))
+    )
+    for deck in (in_force, later):
+        Rate.objects.create(deck=deck, prefix="31", destination="NL", per_minute=Decimal("0.01"))
+    selectors._TABLES.clear()
+
+    post_worker_init(worker=None)
+
+    assert set(selectors._TABLES) == {(in_force.pk, in_force.created_at)}
+    assert "--config=python:billtone.web.gunicorn_hooks" in gunicorn_command(
+        "config.wsgi:application", bind="127.0.0.1:0", workers=1, threads=1
+    )

@@ -48,11 +48,15 @@ def gunicorn_command(
         # replacement is a fork of it, not a second of importing during which requests wait
         # (decision 0012). Nothing opens a connection or a thread while the app loads.
         "--preload",
-        "--max-requests=2000",
-        "--max-requests-jitter=200",
+        # 20,000 (was 2,000): at hundreds of authorizations a second a worker was replaced
+        # every few seconds, each time a p99 spike while the others took its share
+        # (bench/authorize.py; decision 0012).
+        "--max-requests=20000",
+        "--max-requests-jitter=2000",
         "--access-logfile=-",
         "--error-logfile=-",
         "--no-control-socket",  # several servers may run on one machine
+        "--config=python:billtone.web.gunicorn_hooks",  # a worker reads the rate decks first
     ]
 
 
