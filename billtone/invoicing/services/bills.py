@@ -31,11 +31,12 @@ from billtone.core.services import Actor
 from billtone.invoicing.errors import InvoiceMismatch
 from billtone.invoicing.models import Invoice, InvoiceLine, InvoiceSequence, InvoiceTax
 from billtone.invoicing.services.issue import (
-    DESCRIPTION_LIMIT,
     SEQUENCE,
     _customer_snapshot,
     _operator_snapshot,
+    invoice_line_rows,
     invoice_number,
+    invoice_tax_rows,
 )
 from billtone.invoicing.totals import Totals
 from billtone.ledger.bulk import BulkTransaction, transactions_post_bulk
@@ -232,38 +233,21 @@ def _invoices_write(
         for n, (item, transaction_id) in enumerate(zip(items, transaction_ids, strict=True))
     ]
     created = _insert(Invoice, rows, with_ids=True)
+    pairs = list(zip(created, items, strict=True))
     _insert(
         InvoiceLine,
         [
-            InvoiceLine(
-                invoice_id=invoice.pk,
-                position=position,
-                description=entry.line.description[:DESCRIPTION_LIMIT],
-                kind=entry.line.kind,
-                product_id=entry.line.product_id,
-                billing=entry.line.billing,
-                quantity=entry.line.quantity,
-                unit_price=entry.line.unit_price.amount,
-                net=entry.net.amount,
-                tax_rate=entry.rate,
-                period_start=entry.line.period_start,
-                period_end=entry.line.period_end,
-            )
-            for invoice, item in zip(created, items, strict=True)
-            for position, entry in enumerate(item.totals.lines, start=1)
+            line
+            for invoice, item in pairs
+            for line in invoice_line_rows(invoice_id=invoice.pk, totals=item.totals)
         ],
     )
     _insert(
         InvoiceTax,
         [
-            InvoiceTax(
-                invoice_id=invoice.pk,
-                rate=rate,
-                taxable=entry.taxable.amount,
-                tax=entry.tax.amount,
-            )
-            for invoice, item in zip(created, items, strict=True)
-            for rate, entry in item.totals.rates
+            tax
+            for invoice, item in pairs
+            for tax in invoice_tax_rows(invoice_id=invoice.pk, totals=item.totals)
         ],
     )
     return created

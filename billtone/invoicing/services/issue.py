@@ -238,33 +238,38 @@ def invoice_issue(
 
 def _lines_store(*, invoice: Invoice, totals: Totals) -> None:
     """The invoice's lines, then its tax rows, each in one INSERT."""
-    _LINE_ROWS.insert(
-        *(
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                description=entry.line.description[:DESCRIPTION_LIMIT],
-                kind=entry.line.kind,
-                product_id=entry.line.product_id,
-                billing=entry.line.billing,
-                quantity=entry.line.quantity,
-                unit_price=entry.line.unit_price.amount,
-                net=entry.net.amount,
-                tax_rate=entry.rate,
-                period_start=entry.line.period_start,
-                period_end=entry.line.period_end,
-            )
-            for position, entry in enumerate(totals.lines, start=1)
+    _LINE_ROWS.insert(*invoice_line_rows(invoice_id=invoice.pk, totals=totals))
+    _TAX_ROWS.insert(*invoice_tax_rows(invoice_id=invoice.pk, totals=totals))
+
+
+def invoice_line_rows(*, invoice_id: int, totals: Totals) -> list[InvoiceLine]:
+    """An invoice's lines as its totals priced them, not saved (one issue, or a bill run's
+    chunk at once)."""
+    return [
+        InvoiceLine(
+            invoice_id=invoice_id,
+            position=position,
+            description=entry.line.description[:DESCRIPTION_LIMIT],
+            kind=entry.line.kind,
+            product_id=entry.line.product_id,
+            billing=entry.line.billing,
+            quantity=entry.line.quantity,
+            unit_price=entry.line.unit_price.amount,
+            net=entry.net.amount,
+            tax_rate=entry.rate,
+            period_start=entry.line.period_start,
+            period_end=entry.line.period_end,
         )
-    )
-    _TAX_ROWS.insert(
-        *(
-            InvoiceTax(
-                invoice=invoice, rate=rate, taxable=entry.taxable.amount, tax=entry.tax.amount
-            )
-            for rate, entry in totals.rates
-        )
-    )
+        for position, entry in enumerate(totals.lines, start=1)
+    ]
+
+
+def invoice_tax_rows(*, invoice_id: int, totals: Totals) -> list[InvoiceTax]:
+    """An invoice's taxable amount and tax per rate, not saved."""
+    return [
+        InvoiceTax(invoice_id=invoice_id, rate=rate, taxable=e.taxable.amount, tax=e.tax.amount)
+        for rate, e in totals.rates
+    ]
 
 
 def _pdf_schedule(invoice_id: int) -> None:
