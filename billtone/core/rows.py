@@ -16,6 +16,15 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Model
 
+ROW_ID_MAX = 2**63 - 1  # a row id is a 64-bit integer
+
+
+def is_row_id(value: int) -> bool:
+    """Whether a row could have this id. An id typed into a URL may be any size, and a
+    written query hands it to the database as it is: SQLite cannot even compare one beyond
+    64 bits (a 500; the ORM's own lookups leave such a value out)."""
+    return 0 < value <= ROW_ID_MAX
+
 
 class ModelColumns:
     """The columns of `model` under a table alias in a SELECT, and the instance a row holds."""

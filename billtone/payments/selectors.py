@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet, Sum
 from billtone.accounts.models import Account
 from billtone.core import clock
 from billtone.core.errors import NotFound
-from billtone.core.rows import ModelColumns
+from billtone.core.rows import ModelColumns, is_row_id
 from billtone.payments.models import (
     AutoPaymentSetting,
     Payment,
@@ -76,7 +76,7 @@ def card_get(*, account: Account, card_id: int) -> SavedCard:
     """The account's active card `card_id`, its account the `account` given (not joined
     again: decision 0021)."""
     sql, columns = _card_get_query()
-    found = columns.fetch(sql, [card_id, account.pk])
+    found = columns.fetch(sql, [card_id, account.pk]) if is_row_id(card_id) else []
     if not found:
         raise NotFound("No such card in this account.")
     card = found[0]

@@ -380,3 +380,16 @@ def test_a_nul_or_half_a_surrogate_pair_in_json_text_is_422(api, escape):
     problem = refused(post_json(api, "/api/v1/api-tokens", f'{{"name": "ci{escape}"}}'), "name")
     assert "NUL" in problem["errors"]["name"][0]
     assert ApiToken.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/checkouts/9223372036854775808/complete",
+        "/api/v1/payments/9223372036854775808/confirm",
+        "/api/v1/basket/lines/9223372036854775808",
+    ],
+)
+def test_ids_beyond_64_bits_are_404_on_writes_too(api, path):
+    send = api.delete if "/lines/" in path else api.post
+    assert send(path).status_code == 404

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from billtone.accounts.models import Account
 from billtone.catalog.models import Product
-from billtone.core.rows import ModelColumns
+from billtone.core.rows import ModelColumns, is_row_id
 from billtone.core.services import Actor
 from billtone.notifications.services import webhook_event_queue
 from billtone.telephony.events import ItemsEvent
@@ -18,13 +18,9 @@ from billtone.telephony.models import PhoneNumber, PhoneUser
 SYSTEM = Actor.system("telephony")
 
 
-_LARGEST_ID = 2**63 - 1  # a row id is a 64-bit integer
-
-
 def _storable(ids: Iterable[int]) -> list[int]:
-    """`ids` sorted, without those no row can have: an id typed into a URL may be any size,
-    and SQLite cannot even compare one above 64 bits (a 500 before)."""
-    return sorted({i for i in ids if 0 < i <= _LARGEST_ID})
+    """`ids` sorted, without those no row can have (core.rows.is_row_id)."""
+    return sorted({i for i in ids if is_row_id(i)})
 
 
 def users_lock(*, account: Account, ids: Iterable[int]) -> dict[int, PhoneUser]:
