@@ -1,8 +1,8 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, BeforeValidator, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictInt
 
 from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from billtone.core.schemas import IsoDate
@@ -18,7 +18,20 @@ def _written(value: object) -> object:
     return value
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_written)]
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    """A moment between 1970 and 2200 (as a CDR file's), kept as its instant in UTC: RFC 3339
+    allows offsets up to ±23:59, which PostgreSQL does not store (it takes ±15:59)."""
+    year_ok = _EARLIEST.year <= value.year < _LATEST.year
+    if not year_ok or not _EARLIEST <= value < _LATEST:
+        raise ValueError("A call's moment lies between 1970 and 2200.")
+    return value.astimezone(UTC)
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_written), AfterValidator(_in_range)]
 MAX_BILLSEC = 7 * 24 * 3600
 
 

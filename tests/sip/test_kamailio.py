@@ -81,13 +81,19 @@ def caller(account) -> str:
 
 
 def cdrs_of(account, count: int) -> list[Cdr]:
-    """The account's CDRs, once `count` have arrived (Kamailio posts each as its call ends)."""
+    """The account's CDRs, once `count` have arrived (Kamailio posts each as its call ends)
+    and the ingestion that stored them has committed: on SQLite the server thread shares this
+    connection (an in-memory database), so its rows are visible here before the end of its
+    transaction, the holds it releases after them still there."""
     import time
+
+    from django.db import connection
 
     deadline = time.monotonic() + 15
     while True:
         found = list(Cdr.objects.filter(account=account).order_by("started_at", "id"))
-        if len(found) >= count or time.monotonic() > deadline:
+        settled = not connection.in_atomic_block
+        if (len(found) >= count and settled) or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
 

@@ -66,6 +66,25 @@ def test_a_bad_item_refuses_the_batch_naming_its_index(operator, gb, uk_deck):
     assert operator.post("/api/v1/cdrs", {"call_id": "a"}).status_code == 422
 
 
+def test_moments_out_of_range_are_refused_and_odd_offsets_kept_as_their_instant(
+    operator, gb, uk_deck
+):
+    credit_add(gb, "5.00")
+    batch = [
+        item("a", gb, started_at="0141-10-08T19:46:51.938+19:54"),  # PostgreSQL keeps ±15:59
+        item("b", gb, answered_at="8797-09-29T22:39:00.88+19:08"),
+        item("c", gb, started_at="1970-01-01T00:00:00+01:00"),  # 1969 in UTC
+    ]
+    response = operator.post("/api/v1/cdrs", batch)
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"0.started_at", "1.answered_at", "2.started_at"}
+    odd = item(
+        "d", gb, started_at="2027-01-10T23:50:00+19:54", answered_at="2027-01-10T23:50:05+19:54"
+    )
+    assert operator.post("/api/v1/cdrs", [odd]).status_code == 200
+    assert Cdr.objects.get().started_at.isoformat() == "2027-01-10T03:56:00+00:00"
+
+
 def test_cdrs_need_an_operator_token(api, gb):
     assert api.post("/api/v1/cdrs", [item("a", gb)]).status_code == 403
     assert Client().post("/api/v1/cdrs", [], content_type="application/json").status_code == 401
