@@ -211,16 +211,32 @@ def test_while_billtone_is_down_calls_are_refused_and_emergency_calls_pass_and_a
     assert call_credit(account).balance == Decimal("5.00")
 
 
+@pytest.mark.parametrize(
+    ("uas", "disposition"), [("uas_busy.xml", "busy"), ("uas_unavailable.xml", "no_answer")]
+)
 def test_a_call_the_pbx_refuses_releases_the_credit_it_held(
-    billtone_url, operator_token, customer, tmp_path
+    billtone_url, operator_token, customer, tmp_path, uas, disposition
 ):
     account = customer("Engaged Ltd", "0.50")
-    token = operator_token
-    with switch_running(tmp_path, billtone_url=billtone_url, token=token, uas="uas_busy.xml") as sw:
-        busy = sw.call("call_busy.xml", caller=caller(account), destination=LEEDS)
-        assert busy.returncode == 0, busy.output  # 486 Busy Here, relayed
+    with switch_running(tmp_path, billtone_url=billtone_url, token=operator_token, uas=uas) as sw:
+        refused = sw.call("call_refused_by_pbx.xml", caller=caller(account), destination=LEEDS)
+        assert refused.returncode == 0, refused.output  # the PBX's answer, relayed
         assert sw.logged("authorize")[-1]["max_seconds"] == "5"  # the whole credit, held
         [cdr] = cdrs_of(account, 1)
-    assert (cdr.disposition, cdr.billsec, cdr.status) == ("busy", 0, "not_rated")
+    assert (cdr.disposition, cdr.billsec, cdr.status) == (disposition, 0, "not_rated")
     assert not CallHold.objects.filter(account=account).exists()  # released by its call id
     assert call_credit(account).balance == Decimal("0.50")
+
+
+def test_a_token_billtone_refuses_fails_closed(billtone_url, customer, tmp_path):
+    """Kamailio with a revoked or mistyped token: 503 for every call (never a free call),
+    the reason in its log; emergency calls still pass."""
+    account = customer("Careful Ltd", "5.00")
+    with switch_running(tmp_path, billtone_url=billtone_url, token="bt_not_a_token") as sw:
+        refused = sw.call("call_unavailable.xml", caller=caller(account), destination=LEEDS)
+        assert refused.returncode == 0, refused.output  # 503 Service Unavailable
+        assert sw.wait_logged("billtone cannot authorize: rc=401")
+        emergency = sw.call("call.xml", caller=caller(account), destination="112", hold_ms=200)
+        assert emergency.returncode == 0, emergency.output
+    assert not CallHold.objects.filter(account=account).exists()
+    assert call_credit(account).balance == Decimal("5.00")
