@@ -8,7 +8,6 @@ commit (0018).
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -29,8 +28,6 @@ from billtone.invoicing.services.emails import invoice_email_queue
 from billtone.invoicing.totals import Totals
 from billtone.ledger.models import LedgerKind, Transaction
 from billtone.ledger.selectors import transaction_legs
-
-logger = logging.getLogger(__name__)
 
 SEQUENCE = "invoice"
 NUMBER_PREFIX = "INV-"
@@ -189,7 +186,7 @@ def invoice_issue(
     Refused (and the caller's transaction must roll back): outside an atomic block
     (RuntimeError: a programming error), totals of another currency or tax treatment, or not
     equal to the transaction's postings (InvoiceMismatch). The same `source_key` again returns
-    the first invoice. After commit: the PDF is rendered and emailed to the billing email.
+    the first invoice. After commit one task renders the PDF and emails it to the billing email.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
@@ -230,8 +227,9 @@ def invoice_issue(
         )
     )
     _lines_store(invoice=invoice, totals=totals)
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: _pdf_schedule(invoice_id))  # before the email's: PDF first
+    # One task after commit, not two: the email's renders the PDF first (emails.py), and a
+    # lost one leaves the delivery pending for notifications' retry and the PDF pending for
+    # the sweep (decision 0021).
     invoice_email_queue(invoice=invoice)
     return invoice
 
@@ -270,12 +268,3 @@ def invoice_tax_rows(*, invoice_id: int, totals: Totals) -> list[InvoiceTax]:
         InvoiceTax(invoice_id=invoice_id, rate=rate, taxable=e.taxable.amount, tax=e.tax.amount)
         for rate, e in totals.rates
     ]
-
-
-def _pdf_schedule(invoice_id: int) -> None:
-    from billtone.invoicing.tasks import invoice_pdf_render_task
-
-    try:
-        invoice_pdf_render_task.delay(invoice_id)
-    except Exception:  # broker down: the periodic sweep renders it
-        logger.warning("Could not schedule the PDF of invoice %s; the sweep renders it", invoice_id)
