@@ -74,6 +74,7 @@ class BasketView:
     bought_at: datetime
     problems: list[str] = field(default_factory=list)
     tax_problem: str = ""  # the VAT cannot be decided yet: nothing can be paid
+    operator: OperatorProfile | None = None  # as the quote read it: its tax, the invoice's
 
     @property
     def is_empty(self) -> bool:
@@ -295,6 +296,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         problems=[problem for _, _, problem in views if problem]
         + ([tax_problem] if tax_problem else []),
         tax_problem=tax_problem,
+        operator=operator,
     )
 
 

@@ -197,7 +197,7 @@ def checkout_with_card(
         telephony.number_hold_extend(
             account=account,
             number_ids=number_ids,
-            minutes=operator_profile_get().number_hold_minutes,
+            minutes=(view.operator or operator_profile_get()).number_hold_minutes,
         )
     method = CheckoutMethod.NEW_CARD if new_card is not None else CheckoutMethod.SAVED_CARD
     try:

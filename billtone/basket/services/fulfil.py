@@ -136,6 +136,7 @@ def basket_pay(
             ledger_transaction=ledger_transaction,
             source_key=checkout_key(checkout),
             actor=actor,
+            operator=view.operator,  # read once per checkout (decision 0021)
         )
         _subscriptions_start(account=account, view=view, invoice=invoice)
     _order_place(account=account, checkout=checkout, view=view)

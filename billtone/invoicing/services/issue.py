@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
 from billtone.accounts.validation import countries
+from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get
 from billtone.catalog.tax import TaxTreatment
 from billtone.core import clock
@@ -56,8 +57,8 @@ def _customer_snapshot(profile: BillingProfile) -> dict[str, str]:
     }
 
 
-def _operator_snapshot() -> dict[str, str]:
-    operator = operator_profile_get()
+def _operator_snapshot(operator: OperatorProfile | None = None) -> dict[str, str]:
+    operator = operator or operator_profile_get()
     return {
         "legal_name": operator.legal_name,
         "street": operator.street,
@@ -180,8 +181,11 @@ def invoice_issue(
     ledger_transaction: Transaction,
     source_key: str,
     actor: Actor,
+    operator: OperatorProfile | None = None,
 ) -> Invoice:
     """Issue the invoice of `totals`, paid by `ledger_transaction`, in the caller's transaction.
+    `operator`: the operator's profile as the caller read it for `tax` in this request (a
+    checkout's quote), for the invoice's snapshot; read here if not given.
 
     Refused (and the caller's transaction must roll back): outside an atomic block
     (RuntimeError: a programming error), totals of another currency or tax treatment, or not
@@ -198,7 +202,8 @@ def invoice_issue(
     profile = billing_profile_get(account=account)
     _clean(account=account, totals=totals, tax=tax, profile=profile)
     _ledger_check(account=account, totals=totals, ledger_transaction=ledger_transaction)
-    customer, operator = _customer_snapshot(profile), _operator_snapshot()
+    customer = _customer_snapshot(profile)
+    operator_snapshot = _operator_snapshot(operator)
     issued_at = clock.now()
     issue_date = issued_at.astimezone(ZoneInfo(profile.timezone)).date()
     sequence_number = _number_take()  # last: the row stays locked until the caller commits
@@ -218,7 +223,7 @@ def invoice_issue(
             reverse_charge=bool(tax.reverse_charge),
             tax_mention=tax.mention or "",
             customer=customer,
-            operator=operator,
+            operator=operator_snapshot,
             ledger_transaction=ledger_transaction,
             source_key=source_key,
             status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
