@@ -223,7 +223,7 @@ def tax_treatment_for(*, account: Account, operator: OperatorProfile | None = No
         operator_country=operator.country,
         customer_country=profile.country,
         customer_vat_id=profile.tax_id,
-        rates=tax_rates(),
+        rates=tax_rates(countries=(profile.country, operator.country)),  # the one it takes
     )
 
 
