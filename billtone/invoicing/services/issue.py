@@ -182,10 +182,14 @@ def invoice_issue(
     source_key: str,
     actor: Actor,
     operator: OperatorProfile | None = None,
+    source_key_is_new: bool = False,
 ) -> Invoice:
     """Issue the invoice of `totals`, paid by `ledger_transaction`, in the caller's transaction.
     `operator`: the operator's profile as the caller read it for `tax` in this request (a
     checkout's quote), for the invoice's snapshot; read here if not given.
+    `source_key_is_new`: the caller holds the lock that keeps `source_key` unused (a checkout
+    locked while still open: its invoice is issued only in the transaction that completes
+    it), so the replay is not looked up; the unique key would still refuse a second invoice.
 
     Refused (and the caller's transaction must roll back): outside an atomic block
     (RuntimeError: a programming error), totals of another currency or tax treatment, or not
@@ -194,11 +198,12 @@ def invoice_issue(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
-    replay = _replayed(
-        account=account, source_key=source_key, ledger_transaction=ledger_transaction
-    )
-    if replay is not None:
-        return replay
+    if not source_key_is_new:
+        replay = _replayed(
+            account=account, source_key=source_key, ledger_transaction=ledger_transaction
+        )
+        if replay is not None:
+            return replay
     profile = billing_profile_get(account=account)
     _clean(account=account, totals=totals, tax=tax, profile=profile)
     _ledger_check(account=account, totals=totals, ledger_transaction=ledger_transaction)
