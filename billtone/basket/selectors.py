@@ -74,6 +74,7 @@ class BasketView:
     bought_at: datetime
     problems: list[str] = field(default_factory=list)
     tax_problem: str = ""  # the VAT cannot be decided yet: nothing can be paid
+    operator: OperatorProfile | None = None  # as the quote read it: its tax, the invoice's
 
     @property
     def is_empty(self) -> bool:
@@ -222,7 +223,7 @@ def tax_treatment_for(*, account: Account, operator: OperatorProfile | None = No
         operator_country=operator.country,
         customer_country=profile.country,
         customer_vat_id=profile.tax_id,
-        rates=tax_rates(),
+        rates=tax_rates(countries=(profile.country, operator.country)),  # the one it takes
     )
 
 
@@ -295,6 +296,7 @@ def basket_quote_get(*, account: Account, at: datetime | None = None) -> BasketV
         problems=[problem for _, _, problem in views if problem]
         + ([tax_problem] if tax_problem else []),
         tax_problem=tax_problem,
+        operator=operator,
     )
 
 

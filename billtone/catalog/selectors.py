@@ -91,17 +91,23 @@ def offer_get(*, product_id: int, currency: str) -> Offer:
     return _offer(price)
 
 
-def tax_rates() -> dict[str, Decimal]:
-    """Country (ISO 3166) → VAT rate in percent."""
-    sql, columns = _tax_rates_query()
-    return {row.country: row.rate for row in columns.fetch(sql, [])}
+def tax_rates(*, countries: Iterable[str] | None = None) -> dict[str, Decimal]:
+    """Country (ISO 3166) → VAT rate in percent; only those of `countries` when given (a
+    quote needs one of the rates, not a model per country: decision 0021)."""
+    wanted = sorted({country.upper() for country in countries or () if country})
+    sql, columns = _tax_rates_query(len(wanted) if countries is not None else None)
+    return {row.country: row.rate for row in columns.fetch(sql, wanted)}
 
 
 @functools.cache
-def _tax_rates_query() -> tuple[str, ModelColumns]:
-    """Read by every quote: written once (core/rows.py; decision 0021)."""
+def _tax_rates_query(count: int | None) -> tuple[str, ModelColumns]:
+    """Read by every quote: written once per count of countries (core/rows.py; decision
+    0021); None: all of them."""
     columns = ModelColumns(TaxRate, "t")
-    return f"SELECT {columns.select} FROM {columns.table}", columns  # noqa: S608 (names from the model)
+    sql = f"SELECT {columns.select} FROM {columns.table}"  # noqa: S608 (names from the model)
+    if count is not None:
+        sql += f" WHERE t.country IN ({', '.join(['%s'] * count)})" if count else " WHERE 1 = 0"
+    return sql, columns
 
 
 @functools.cache

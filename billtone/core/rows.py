@@ -38,7 +38,7 @@ class ModelColumns:
         self._pk = self.names.index(model._meta.pk.attname)
         self._converters: dict[str, list[list[Callable]]] = {}
         self._updates: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
-        self._inserts: dict[tuple[str, int], tuple[str, list]] = {}
+        self._inserts: dict[tuple[str, int, str], tuple[str, list]] = {}
 
     @property
     def table(self) -> str:
@@ -77,14 +77,23 @@ class ModelColumns:
         receivers."""
         if not instances:
             return None
+        return self._insert(instances, (len(instances), ""), ())
+
+    def insert_if(self, instance: Model, condition: str, params: Sequence[Any]) -> Model | None:
+        """INSERT `instance` as `insert` does, only if SQL `condition` (with `params`) holds in
+        the same statement (INSERT … SELECT … WHERE): the instance with its key, or None when
+        the condition did not hold and nothing was inserted."""
+        return self._insert((instance,), (1, condition), params)
+
+    def _insert(self, instances: Sequence[Model], shape: tuple[int, str], extra: Sequence[Any]):
         using = router.db_for_write(self.model)
         connection = connections[using]
-        key = (using, len(instances))
+        key = (using, *shape)
         if key not in self._inserts:
             fields = [f for f in self.fields if f is not self.model._meta.auto_field]
             if any(getattr(f, "generated", False) for f in fields):
                 raise TypeError(f"{self.model.__name__} has a generated column: use the ORM.")
-            self._inserts[key] = (self._insert_sql(fields, len(instances), connection), fields)
+            self._inserts[key] = (self._insert_sql(fields, *shape, connection), fields)
         sql, fields = self._inserts[key]
         params = [
             f.get_db_prep_save(f.pre_save(instance, True), connection)
@@ -92,8 +101,10 @@ class ModelColumns:
             for f in fields
         ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, *extra])
             keys = [row[0] for row in cursor.fetchall()]  # in VALUES order, as bulk_create's
+        if not keys:
+            return None
         for instance, pk in zip(instances, keys, strict=True):
             instance.pk = pk
             instance._state.adding, instance._state.db = False, using
@@ -118,13 +129,17 @@ class ModelColumns:
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, instance.pk])
 
-    def _insert_sql(self, fields: list, count: int, connection) -> str:
+    def _insert_sql(self, fields: list, count: int, condition: str, connection) -> str:
         quote = connection.ops.quote_name
-        row = f"({', '.join(['%s'] * len(fields))})"
+        values = ", ".join(["%s"] * len(fields))
+        rows = f"VALUES {', '.join([f'({values})'] * count)}"
+        if condition:
+            rows = f"SELECT {values} WHERE {condition}"
+
         return (
             f"INSERT INTO {quote(self.model._meta.db_table)} "  # noqa: S608 (names from the model)
             f"({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * count)} RETURNING {quote(self.model._meta.pk.column)}"
+            f"{rows} RETURNING {quote(self.model._meta.pk.column)}"
         )
 
     def _converters_for(self, using: str) -> list[list[Callable]]:

@@ -112,7 +112,8 @@ def basket_pay(
 ) -> Checkout:
     """Pay `view` (the basket's quote, made under the basket's lock) from business funds and
     allocate what it buys. Inside the caller's transaction; raises and writes nothing on any
-    refusal."""
+    refusal. `checkout`: inserted in this transaction, or locked while still open, so that
+    nothing was invoiced under its key yet."""
     quote = view.quote
     free = quote.gross.is_zero()  # nothing to post or invoice (invoicing refuses a zero total)
     ledger_transaction = None
@@ -136,6 +137,8 @@ def basket_pay(
             ledger_transaction=ledger_transaction,
             source_key=checkout_key(checkout),
             actor=actor,
+            operator=view.operator,  # read once per checkout (decision 0021)
+            source_key_is_new=True,  # the checkout is locked and open: not invoiced yet
         )
         _subscriptions_start(account=account, view=view, invoice=invoice)
     _order_place(account=account, checkout=checkout, view=view)

@@ -87,6 +87,8 @@ def test_tax_rates_by_country(db):
     TaxRate.objects.create(country="NL", rate=Decimal("21.00"))
     TaxRate.objects.create(country="DE", rate=Decimal("19.00"))
     assert tax_rates() == {"NL": Decimal("21.00"), "DE": Decimal("19.00")}
+    assert tax_rates(countries=["nl", "", "FR"]) == {"NL": Decimal("21.00")}  # a quote's
+    assert tax_rates(countries=[""]) == {}
 
 
 def test_operator_profile_is_made_once_from_the_settings(db, settings):

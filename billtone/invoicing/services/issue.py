@@ -8,7 +8,6 @@ commit (0018).
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from billtone.accounts.models import Account, BillingProfile
 from billtone.accounts.selectors import billing_profile_get
 from billtone.accounts.validation import countries
+from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get
 from billtone.catalog.tax import TaxTreatment
 from billtone.core import clock
@@ -29,8 +29,6 @@ from billtone.invoicing.services.emails import invoice_email_queue
 from billtone.invoicing.totals import Totals
 from billtone.ledger.models import LedgerKind, Transaction
 from billtone.ledger.selectors import transaction_legs
-
-logger = logging.getLogger(__name__)
 
 SEQUENCE = "invoice"
 NUMBER_PREFIX = "INV-"
@@ -59,8 +57,8 @@ def _customer_snapshot(profile: BillingProfile) -> dict[str, str]:
     }
 
 
-def _operator_snapshot() -> dict[str, str]:
-    operator = operator_profile_get()
+def _operator_snapshot(operator: OperatorProfile | None = None) -> dict[str, str]:
+    operator = operator or operator_profile_get()
     return {
         "legal_name": operator.legal_name,
         "street": operator.street,
@@ -183,25 +181,34 @@ def invoice_issue(
     ledger_transaction: Transaction,
     source_key: str,
     actor: Actor,
+    operator: OperatorProfile | None = None,
+    source_key_is_new: bool = False,
 ) -> Invoice:
     """Issue the invoice of `totals`, paid by `ledger_transaction`, in the caller's transaction.
+    `operator`: the operator's profile as the caller read it for `tax` in this request (a
+    checkout's quote), for the invoice's snapshot; read here if not given.
+    `source_key_is_new`: the caller holds the lock that keeps `source_key` unused (a checkout
+    locked while still open: its invoice is issued only in the transaction that completes
+    it), so the replay is not looked up; the unique key would still refuse a second invoice.
 
     Refused (and the caller's transaction must roll back): outside an atomic block
     (RuntimeError: a programming error), totals of another currency or tax treatment, or not
     equal to the transaction's postings (InvoiceMismatch). The same `source_key` again returns
-    the first invoice. After commit: the PDF is rendered and emailed to the billing email.
+    the first invoice. After commit one task renders the PDF and emails it to the billing email.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
-    replay = _replayed(
-        account=account, source_key=source_key, ledger_transaction=ledger_transaction
-    )
-    if replay is not None:
-        return replay
+    if not source_key_is_new:
+        replay = _replayed(
+            account=account, source_key=source_key, ledger_transaction=ledger_transaction
+        )
+        if replay is not None:
+            return replay
     profile = billing_profile_get(account=account)
     _clean(account=account, totals=totals, tax=tax, profile=profile)
     _ledger_check(account=account, totals=totals, ledger_transaction=ledger_transaction)
-    customer, operator = _customer_snapshot(profile), _operator_snapshot()
+    customer = _customer_snapshot(profile)
+    operator_snapshot = _operator_snapshot(operator)
     issued_at = clock.now()
     issue_date = issued_at.astimezone(ZoneInfo(profile.timezone)).date()
     sequence_number = _number_take()  # last: the row stays locked until the caller commits
@@ -221,7 +228,7 @@ def invoice_issue(
             reverse_charge=bool(tax.reverse_charge),
             tax_mention=tax.mention or "",
             customer=customer,
-            operator=operator,
+            operator=operator_snapshot,
             ledger_transaction=ledger_transaction,
             source_key=source_key,
             status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
@@ -230,8 +237,9 @@ def invoice_issue(
         )
     )
     _lines_store(invoice=invoice, totals=totals)
-    invoice_id = invoice.pk
-    transaction.on_commit(lambda: _pdf_schedule(invoice_id))  # before the email's: PDF first
+    # One task after commit, not two: the email's renders the PDF first (emails.py), and a
+    # lost one leaves the delivery pending for notifications' retry and the PDF pending for
+    # the sweep (decision 0021).
     invoice_email_queue(invoice=invoice)
     return invoice
 
@@ -270,12 +278,3 @@ def invoice_tax_rows(*, invoice_id: int, totals: Totals) -> list[InvoiceTax]:
         InvoiceTax(invoice_id=invoice_id, rate=rate, taxable=e.taxable.amount, tax=e.tax.amount)
         for rate, e in totals.rates
     ]
-
-
-def _pdf_schedule(invoice_id: int) -> None:
-    from billtone.invoicing.tasks import invoice_pdf_render_task
-
-    try:
-        invoice_pdf_render_task.delay(invoice_id)
-    except Exception:  # broker down: the periodic sweep renders it
-        logger.warning("Could not schedule the PDF of invoice %s; the sweep renders it", invoice_id)

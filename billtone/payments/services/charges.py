@@ -62,16 +62,15 @@ _DESCRIPTIONS = {
 }
 
 
-def _card_is_active(*, account: Account, card: SavedCard) -> bool:
-    # Plain SQL: read by every card payment; the ORM's query building cost ten times the
-    # round trip (decision 0021).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM payments_savedcard "
-            "WHERE id = %s AND account_id = %s AND removed_at IS NULL",
-            [card.pk, account.pk],
-        )
-        return cursor.fetchone() is not None
+# The pending payment is inserted only while its card is still the account's and not removed:
+# the check and the insert in one statement (the basket's checkout has just read the card:
+# decision 0021).
+_CARD_ACTIVE = (
+    "EXISTS (SELECT 1 FROM payments_savedcard WHERE id = %s AND account_id = %s "
+    "AND removed_at IS NULL)"
+)
+MESSAGE_CARD_NOT_ACTIVE = "Choose one of this account's saved cards."
+MESSAGE_REFUSED = "The payment was refused; nothing was charged."
 
 
 def _charge_clean(
@@ -85,9 +84,12 @@ def _charge_clean(
     description: str,
 ) -> None:
     errors: dict[str, list[str]] = {}
-    is_active = isinstance(card, SavedCard) and _card_is_active(account=account, card=card)
+    # Whether it is still active is checked by the pending payment's insert (_CARD_ACTIVE).
+    is_active = (
+        isinstance(card, SavedCard) and card.account_id == account.pk and card.removed_at is None
+    )
     if not is_active:
-        errors["card_id"] = ["Choose one of this account's saved cards."]
+        errors["card_id"] = [MESSAGE_CARD_NOT_ACTIVE]
     elif selectors.card_expiry(card=card).expired:
         errors["card_id"] = ["This card has expired. Choose another card."]
     elif card.gateway != get_gateway().name:
@@ -115,7 +117,7 @@ def _charge_clean(
     if len(description or "") > 255:
         errors["description"] = ["At most 255 characters."]
     if errors:
-        raise ValidationFailed(errors, detail="The payment was refused; nothing was charged.")
+        raise ValidationFailed(errors, detail=MESSAGE_REFUSED)
 
 
 def _replayed(existing: Payment, **expected) -> Payment:
@@ -171,7 +173,7 @@ def card_charge(
     try:  # a key used before: the unique key refuses the insert
         with nullcontext() if alone else transaction.atomic(durable=True):
             # Written once (core/rows.py): every card payment inserts one (decision 0021).
-            payment = _PAYMENT_ROWS.insert(
+            payment = _PAYMENT_ROWS.insert_if(
                 Payment(
                     account=account,
                     card=card,
@@ -188,13 +190,17 @@ def card_charge(
                     created_by=actor.label[:200],
                     created_at=now,
                     updated_at=now,
-                )
+                ),
+                _CARD_ACTIVE,
+                [card.pk, account.pk],
             )
     except IntegrityError:
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
         return _replayed(existing, **expected)
+    if payment is None:  # removed (or not the account's) since it was read: nothing inserted
+        raise ValidationFailed({"card_id": [MESSAGE_CARD_NOT_ACTIVE]}, detail=MESSAGE_REFUSED)
 
     result = _gateway_charge(payment=payment, card=card)
     return charge_outcome_record(

@@ -293,8 +293,9 @@ def test_bad_amounts_are_refused_and_nothing_is_written(
 
 def test_cards_that_may_not_be_charged(account, other_account, gateway_calls):
     theirs = add_card(other_account)
-    removed = add_card(account)
-    services.card_remove(account=account, card_id=removed.pk, actor=ACTOR)
+    removed = add_card(account)  # as read before its removal: the pending payment's insert
+    services.card_remove(account=account, card_id=removed.pk, actor=ACTOR)  # refuses it
+    assert removed.removed_at is None
     with time_machine.travel(clock.now() - timedelta(days=400)):
         old = add_card(account, exp_month=clock.now().month, exp_year=clock.now().year)
 
