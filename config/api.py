@@ -25,7 +25,7 @@ from billtone.core.problems import (
     problem_response,
     validation_errors,
 )
-from billtone.core.schemas import ExactJsonParser
+from billtone.core.schemas import NO_SUCH_ROW, ExactJsonParser
 from billtone.invoicing.api import router as invoicing_router
 from billtone.ledger.api import router as ledger_router
 from billtone.payments.api import router as payments_router
@@ -86,6 +86,10 @@ def on_application_error(request: HttpRequest, exc: ApplicationError):
 
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
+    if any(error.get("type") == NO_SUCH_ROW for error in exc.errors):
+        # an id in the path no object can have (core.schemas.RowId): nothing to act on,
+        # whatever else the request holds
+        return not_found(request)
     return problem_response(
         status=422,
         slug="validation-error",

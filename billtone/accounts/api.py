@@ -11,7 +11,7 @@ from billtone.accounts.schemas import (
     BillingProfileOut,
 )
 from billtone.core.pagination import PagePagination
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 
 router = Router(tags=["billing profile"])
 tokens = Router(tags=["API tokens"])
@@ -53,12 +53,12 @@ def api_token_create(request, payload: ApiTokenIn):
 
 
 @tokens.get("/api-tokens/{token_id}", response={200: ApiTokenOut, 404: Problem, **ERRORS})
-def api_token_get(request, token_id: int):
+def api_token_get(request, token_id: RowId):
     return selectors.api_token_get(account=request.auth.account, token_id=token_id)
 
 
 @tokens.delete("/api-tokens/{token_id}", response={200: ApiTokenOut, 404: Problem, **ERRORS})
-def api_token_revoke(request, token_id: int):
+def api_token_revoke(request, token_id: RowId):
     """Revoke a token: it stops working at once."""
     return services.api_token_revoke(
         account=request.auth.account, token_id=token_id, actor=request.auth.actor
@@ -72,5 +72,5 @@ def operator_account_list(request):
 
 
 @operator.get("/operator/accounts/{account_id}", response={200: AccountOut, 404: Problem, **ERRORS})
-def operator_account_get(request, account_id: int):
+def operator_account_get(request, account_id: RowId):
     return selectors.account_get(account_id=account_id)

@@ -10,7 +10,7 @@ from billtone.banktransfers.schemas import (
 )
 from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billtone.core.pagination import PagePagination
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 
 router = Router(tags=["bank transfers"])
 
@@ -59,7 +59,7 @@ def bank_transfer_list(request):
     "/bank-transfers/{transfer_id}",
     response={200: BankTransferInstructionsOut, 404: Problem, **ERRORS},
 )
-def bank_transfer_get(request, transfer_id: int):
+def bank_transfer_get(request, transfer_id: RowId):
     """One bank transfer with its instructions."""
     return selectors.bank_transfer_instructions_get(
         account=request.auth.account, bank_transfer_id=transfer_id

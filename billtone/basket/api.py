@@ -14,7 +14,7 @@ from billtone.basket.schemas import BasketLineIn, BasketOut, CheckoutIn, Checkou
 from billtone.core.errors import ValidationFailed
 from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billtone.core.problems import CONTENT_TYPE, problem_body
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 from billtone.payments.errors import CardAlreadySaved, CardDeclined
 
 router = Router(tags=["basket"])
@@ -91,7 +91,7 @@ def basket_line_add(request, payload: BasketLineIn):
 
 
 @router.patch("/basket/lines/{line_id}", response={200: BasketOut, **WRITE_ERRORS})
-def basket_line_update(request, line_id: int, payload: QuantityIn):
+def basket_line_update(request, line_id: RowId, payload: QuantityIn):
     """Change the quantity of call credit or a store item (1 or more)."""
     services.basket_line_quantity_set(
         account=request.auth.account,
@@ -103,7 +103,7 @@ def basket_line_update(request, line_id: int, payload: QuantityIn):
 
 
 @router.delete("/basket/lines/{line_id}", response={200: BasketOut, **WRITE_ERRORS})
-def basket_line_delete(request, line_id: int):
+def basket_line_delete(request, line_id: RowId):
     """Take a line out: a number is released, a user waiting for payment discarded."""
     services.basket_line_remove(
         account=request.auth.account, line_id=line_id, actor=request.auth.actor
@@ -112,7 +112,7 @@ def basket_line_delete(request, line_id: int):
 
 
 @router.delete("/basket/products/{product_id}", response={200: BasketOut, **WRITE_ERRORS})
-def basket_product_delete(request, product_id: int):
+def basket_product_delete(request, product_id: RowId):
     """Take out every line of a product (the page's bin)."""
     services.basket_product_remove(
         account=request.auth.account, product_id=product_id, actor=request.auth.actor
@@ -192,7 +192,7 @@ def _declined_if_failed(checkout):
     response={200: CheckoutOut, 404: Problem, **ERRORS},
     tags=["checkout"],
 )
-def checkout_get(request, checkout_id: int):
+def checkout_get(request, checkout_id: RowId):
     return CheckoutOut.from_checkout(
         selectors.checkout_get(account=request.auth.account, checkout_id=checkout_id)
     )
@@ -204,7 +204,7 @@ def checkout_get(request, checkout_id: int):
     tags=["checkout"],
 )
 @_with_extensions
-def checkout_complete(request, checkout_id: int):
+def checkout_complete(request, checkout_id: RowId):
     """After the customer authenticated with the bank (3-D Secure): the checkout's outcome.
     A settled checkout answers as it is."""
     checkout = services.checkout_complete(

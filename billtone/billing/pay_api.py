@@ -19,7 +19,7 @@ from billtone.billing.services.pay import InvoicePaid, invoice_pay, invoice_pay_
 from billtone.core.errors import ValidationFailed
 from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billtone.core.problems import CONTENT_TYPE, problem_body
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 from billtone.payments.errors import CardDeclined
 
 router = Router(tags=["invoices"])
@@ -102,7 +102,7 @@ def _key(request: HttpRequest) -> str:
     response={200: InvoicePayOut, 402: Problem, 503: Problem, **ERRORS},
 )
 @_with_extensions
-def invoice_pay_api(request, invoice_id: int, payload: InvoicePayIn):
+def invoice_pay_api(request, invoice_id: RowId, payload: InvoicePayIn):
     """Pay an open invoice. 200 with `status` paid, or requires_action (`next_action:
     authenticate`: 3-D Secure, then POST /invoices/{id}/pay/{payment_id}/complete). Refused,
     nothing paid: 409 `invoice-funds-short` (business funds do not cover it), 402
@@ -132,7 +132,7 @@ def invoice_pay_api(request, invoice_id: int, payload: InvoicePayIn):
     response={200: InvoicePayOut, 402: Problem, 503: Problem, **ERRORS},
 )
 @_with_extensions
-def invoice_pay_complete_api(request, invoice_id: int, payment_id: int):
+def invoice_pay_complete_api(request, invoice_id: RowId, payment_id: RowId):
     """After the customer authenticated with the bank (3-D Secure): the payment's outcome."""
     result = invoice_pay_confirm(
         account=request.auth.account,

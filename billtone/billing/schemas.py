@@ -67,7 +67,8 @@ class NextBillOut(Schema):
         default_factory=list,
         description="the auto top-ups the call-credit forecast (last 30 days' calls, 30 days "
         "ahead) expects after the previous bill's date (today for the first) and before this "
-        "one's: with the bills, the whole cost until then",
+        "one's: with the bills, the whole cost until then. Business funds pay the bills and "
+        "the top-ups in day order (a bill before its day's top-ups), as `payment` says",
     )
 
 

@@ -22,7 +22,7 @@ from billtone.billing.engine import (
 from billtone.billing.models import BillCollection, BillRun
 from billtone.catalog.models import OperatorProfile
 from billtone.catalog.selectors import operator_profile_get, tax_rates
-from billtone.catalog.tax import TaxTreatment, tax_treatment
+from billtone.catalog.tax import TaxRateMissing, TaxTreatment, tax_treatment
 from billtone.core import clock
 from billtone.core.money import Money
 from billtone.invoicing.models import Invoice, Subscription
@@ -30,6 +30,8 @@ from billtone.invoicing.selectors import invoices_open
 from billtone.ledger.models import LedgerKind
 from billtone.ledger.selectors import customer_ledger_account_get
 from billtone.payments.selectors import auto_payments_enabled, card_default_get
+from billtone.rating.forecast import ComingBill
+from billtone.rating.forecast_selectors import CallCreditForecast, call_credit_forecast
 
 KEY_PREFIX = "bill:"
 
@@ -154,27 +156,45 @@ def account_subscription_terms(*, account: Account) -> list[SubscriptionTerms]:
     return [SubscriptionTerms.of(row) for row in active.order_by("id")]
 
 
-def _funds_left_after_open_invoices(*, account: Account, funds: Money) -> Money:
-    """What business funds hold for the next bills once they have paid the open invoices
-    they cover, oldest first and whole, as arriving funds and dunning tries pay them."""
+def _open_invoices_from_funds(*, account: Account, currency: str, funds: Decimal) -> list[Decimal]:
+    """What business funds pay of the open invoices, oldest first and whole, stopping at the
+    first they do not cover, as arriving funds and dunning tries pay them."""
+    paid = []
     for invoice in invoices_open(account=account).only("gross", "credited", "currency"):
-        due = Money(invoice.gross - invoice.credited, invoice.currency)
-        if due.currency != funds.currency or due > funds:
+        due = invoice.gross - invoice.credited
+        if invoice.currency != currency or due > funds:
             break
         funds -= due
-    return funds
+        paid.append(due)
+    return paid
+
+
+# Bills asked of the engine at least, so that every bill within the forecast's 30 days takes
+# its share of business funds before the top-ups after it: a bill due now and two billing days.
+_FORECAST_BILLS = 3
 
 
 def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
+    """The account's next `count` bills (next_bills_with_forecast)."""
+    return next_bills_with_forecast(account=account, count=count)[0]
+
+
+def next_bills_with_forecast(
+    *, account: Account, count: int = 3
+) -> tuple[list[NextBill], CallCreditForecast]:
     """The account's next `count` bills, as the bill run will issue them (the same engine),
-    each with how it will be paid: business funds first when the operator bills from funds
-    and they cover it (open invoices taking theirs first, then each bill its share), else
-    the default card when automatic payments are on, else a warning. TaxRateMissing when
-    the VAT cannot be decided."""
+    each with how it will be paid, and rating's call-credit forecast, which counted them.
+    Business funds and the auto top-ups take their share in day order (each bill at midnight
+    on its date, before that day's top-ups): the open invoices they cover first (today),
+    then each bill they cover whole when the operator bills from funds, and each top-up;
+    else the default card when automatic payments are on, else a warning. TaxRateMissing
+    when the VAT cannot be decided."""
     profile = BillingProfile.objects.get(account=account)
     operator = operator_profile_get()
     currency = profile.currency
     now = clock.now()
+    zone = ZoneInfo(profile.timezone)
+    today = now.astimezone(zone).date()
     tax = account_tax(profile=profile, operator=operator, rates=tax_rates())
     ahead = bills_ahead(
         account_subscription_terms(account=account),
@@ -183,21 +203,29 @@ def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
         billing_day=operator.billing_day,
         tax=tax,
         currency=currency,
-        count=count,
+        count=max(count, _FORECAST_BILLS),
         billed_periods=_billed_periods(account),
     )
+    dates = [bill.moment.astimezone(zone).date() for bill in ahead]
     funds_row = customer_ledger_account_get(account=account, kind=LedgerKind.BUSINESS_FUNDS)
-    funds = Money(funds_row.balance - (funds_row.floor or 0), currency) if funds_row else None
-    if funds is not None:
-        funds = _funds_left_after_open_invoices(account=account, funds=funds)
+    coming: list[ComingBill] = []  # the open invoices funds pay, then the bills they may pay
+    if funds_row is not None:  # no funds: nothing is paid from them
+        funds = funds_row.balance - (funds_row.floor or 0)
+        opened = _open_invoices_from_funds(account=account, currency=currency, funds=funds)
+        coming = [ComingBill(today, due) for due in opened]
+    opened_count = len(coming)
+    if funds_row is not None and operator.bills_from_funds:
+        coming += [
+            ComingBill(on, b.plan.totals.gross.amount) for on, b in zip(dates, ahead, strict=True)
+        ]
+    forecast = call_credit_forecast(account=account, today=today, bills=coming)
+    from_funds = forecast.bills_from_funds[opened_count:]  # empty unless bills may be
     card = card_default_get(account=account) if auto_payments_enabled(account=account) else None
-    zone = ZoneInfo(profile.timezone)
     bills = []
-    for bill in ahead:
+    for index, bill in enumerate(ahead[:count]):
         totals = bill.plan.totals
-        if operator.bills_from_funds and funds is not None and funds >= totals.gross:
+        if index < len(from_funds) and from_funds[index]:
             payment = NextBillPayment("business_funds", "Business funds")
-            funds -= totals.gross
         elif card is not None:
             payment = NextBillPayment("card", f"{card.brand_display} •••• {card.last4}")
         else:
@@ -211,7 +239,7 @@ def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
             NextBill(
                 period=bill.period,
                 moment=bill.moment,
-                issue_date=bill.moment.astimezone(zone).date(),
+                issue_date=dates[index],
                 due_now=bill.moment <= now,
                 currency=currency,
                 lines=[
@@ -236,7 +264,26 @@ def next_bills(*, account: Account, count: int = 3) -> list[NextBill]:
                 payment=payment,
             )
         )
-    return bills
+    return bills, forecast
+
+
+@dataclass(frozen=True)
+class Coming:
+    """Next Bill's bills and the call-credit forecast that counted them; `problem` says why
+    there are no bills when the VAT is not set up (no bill can be issued then, so the
+    forecast counts none)."""
+
+    bills: list[NextBill]
+    forecast: CallCreditForecast
+    problem: str = ""
+
+
+def coming_get(*, account: Account, count: int = 3) -> Coming:
+    """The pages' read of next_bills_with_forecast: a VAT not set up said, not raised."""
+    try:
+        return Coming(*next_bills_with_forecast(account=account, count=count))
+    except TaxRateMissing as missing:
+        return Coming([], call_credit_forecast(account=account), missing.detail)
 
 
 def bill_run_live(*, stale_after: timedelta) -> BillRun | None:

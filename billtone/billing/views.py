@@ -2,11 +2,9 @@ from django.shortcuts import render
 
 from billtone.accounts.decorators import billing_required
 from billtone.billing import selectors
-from billtone.catalog.tax import TaxRateMissing
 from billtone.core.money import Money
 from billtone.invoicing.selectors import invoices_open
 from billtone.ledger.selectors import account_locale
-from billtone.rating.forecast_selectors import call_credit_forecast
 
 SHOWN = 3  # bills on the page at first; "Show more" adds as many, up to MOST
 MOST = 12
@@ -23,12 +21,14 @@ def _count(request) -> int:
 def next_bill(request):
     """Figure 10.3: the next bills, as the bill run will issue them, and how each is paid."""
     count = _count(request)
-    context = {"locale": account_locale(account=request.account), "count": count, "bills": []}
-    try:
-        context["bills"] = selectors.next_bills(account=request.account, count=count)
-    except TaxRateMissing as missing:
-        context["problem"] = missing.detail
-    context["forecast"] = call_credit_forecast(account=request.account)
+    coming = selectors.coming_get(account=request.account, count=count)
+    context = {
+        "locale": account_locale(account=request.account),
+        "count": count,
+        "bills": coming.bills,
+        "forecast": coming.forecast,
+        "problem": coming.problem,
+    }
     context["more"] = len(context["bills"]) == count < MOST and min(count + SHOWN, MOST)
     context["unpaid"] = [  # bills issued and still owed: not in Next Bill, but worth a word
         (invoice, Money(invoice.gross - invoice.credited, invoice.currency))

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Schema
+from ninja import Path, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from billtone.core import dates, money
+from billtone.core.rows import ROW_ID_MAX, is_row_id
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -46,6 +47,31 @@ IsoDate = Annotated[
 ]
 """A date in the API's input: only YYYY-MM-DD, as the OpenAPI schema says, from
 dates.FIRST_DATE to dates.LAST_DATE."""
+
+
+NO_SUCH_ROW = "no_such_row"  # the error type config/api.py answers with a 404
+_ROW_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _row_id(value: Any) -> int:
+    # Before pydantic's int: an id typed into a URL may be any size (a 500 where a written
+    # query hands it to the database), and "abc" or "-1" names no object either.
+    if isinstance(value, str) and _ROW_ID.fullmatch(value) and is_row_id(int(value)):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and is_row_id(value):
+        return value
+    raise PydanticCustomError(NO_SUCH_ROW, "No object has this id.")
+
+
+RowId = Annotated[
+    int,
+    BeforeValidator(_row_id),
+    Path(ge=1, le=ROW_ID_MAX, description="The object's id: 1 to 2^63 - 1."),
+]
+"""An object's id in an API path (`/payment-methods/{card_id}`). One that no row can have
+(not 1 to 2^63 - 1 in ASCII digits) is a 404, as another account's object is (config/api.py:
+the `no_such_row` error), never a 422 or, beyond 64 bits, a 500; the OpenAPI schema gives the
+bounds."""
 
 
 def _amount_in(value: Any) -> Any:

@@ -3,7 +3,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from billtone.core.pagination import PagePagination
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 from billtone.invoicing import selectors
 from billtone.invoicing.schemas import CreditNoteOut, InvoiceDetailOut, InvoiceOut
 
@@ -20,7 +20,7 @@ def invoice_list(request):
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceDetailOut, 404: Problem, **ERRORS})
-def invoice_get(request, invoice_id: int):
+def invoice_get(request, invoice_id: RowId):
     """One invoice with both parties as they were at issue, its lines and its tax per rate."""
     return selectors.invoice_get(account=request.auth.account, invoice_id=invoice_id)
 
@@ -37,7 +37,7 @@ def invoice_get(request, invoice_id: int):
         }
     },
 )
-def invoice_pdf(request, invoice_id: int):
+def invoice_pdf(request, invoice_id: RowId):
     """The invoice's PDF; 409 invoice-pdf-not-ready for the moment after issue while it is made."""
     filename, content = selectors.invoice_pdf_get(
         account=request.auth.account, invoice_id=invoice_id
@@ -67,7 +67,7 @@ def credit_note_list(request):
         }
     },
 )
-def credit_note_pdf(request, credit_note_id: int):
+def credit_note_pdf(request, credit_note_id: RowId):
     """The credit note's PDF; 409 credit-note-pdf-not-ready for a moment after issue."""
     filename, content = selectors.credit_note_pdf_get(
         account=request.auth.account, credit_note_id=credit_note_id

@@ -14,7 +14,7 @@ from billtone.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billtone.core.money import AmountError, amount_parse
 from billtone.core.pagination import PagePagination
 from billtone.core.problems import CONTENT_TYPE, problem_body
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 from billtone.payments import selectors, services
 from billtone.payments.errors import CardAlreadySaved, CardDeclined, RefundFailed
 from billtone.payments.models import Payment
@@ -127,7 +127,7 @@ def card_add(request, payload: CardIn):
 
 
 @router.get("/payment-methods/{card_id}", response={200: CardOut, **OBJECT_ERRORS}, tags=CARDS)
-def card_get(request, card_id: int):
+def card_get(request, card_id: RowId):
     return selectors.card_get(account=request.auth.account, card_id=card_id)
 
 
@@ -136,7 +136,7 @@ def card_get(request, card_id: int):
     response={200: CardOut, 404: Problem, **WRITE_ERRORS},
     tags=CARDS,
 )
-def card_set_default(request, card_id: int):
+def card_set_default(request, card_id: RowId):
     """Make the card the account's default card (automatic payments charge it)."""
     return services.card_set_default(
         account=request.auth.account, card_id=card_id, actor=request.auth.actor
@@ -148,7 +148,7 @@ def card_set_default(request, card_id: int):
     response={200: CardOut, 404: Problem, 409: Problem, **ERRORS},
     tags=CARDS,
 )
-def card_remove(request, card_id: int):
+def card_remove(request, card_id: RowId):
     """Remove the card. 409 `card-in-use` while automatic payments use it (the default card
     with automatic payments on): make another card the default or turn them off first."""
     return services.card_remove(
@@ -234,7 +234,7 @@ def payment_list(request):
 
 
 @router.get("/payments/{payment_id}", response={200: PaymentOut, **OBJECT_ERRORS}, tags=PAYMENTS)
-def payment_get(request, payment_id: int):
+def payment_get(request, payment_id: RowId):
     return selectors.payment_get(account=request.auth.account, payment_id=payment_id)
 
 
@@ -244,7 +244,7 @@ def payment_get(request, payment_id: int):
     tags=PAYMENTS,
 )
 @_with_extensions
-def payment_confirm(request, payment_id: int):
+def payment_confirm(request, payment_id: RowId):
     """After the customer authenticated with the bank (3-D Secure): the payment's outcome. A
     settled payment answers as it is; one not waiting for authentication is a 409."""
     account = request.auth.account
@@ -259,7 +259,7 @@ def payment_confirm(request, payment_id: int):
     tags=PAYMENTS,
 )
 @_with_extensions
-def payment_refund(request, payment_id: int, payload: RefundIn):
+def payment_refund(request, payment_id: RowId, payload: RefundIn):
     """Give back all (no amount) or part of a succeeded card payment to its card. The money
     leaves the balance the payment credited: 409 `insufficient-funds` when it no longer holds
     it; 409 `refund-failed` (with `failure_code`) when the gateway refuses."""

@@ -6,11 +6,16 @@ is expected to run out, and which auto top-ups the coming 30 days are expected t
 rated as they arrive), so a top-up is made the moment the credit crosses the threshold: one
 step of the value, or more when it waits (a cap) and the credit falls further meanwhile.
 Each top-up is paid as the check pays it: business funds when they cover its gross, else
-the default card; neither: it fails, and none after it is expected.
+the default card; neither: it fails, and none after it is expected. The coming bills take
+their share of business funds on their dates (`ComingBill`, handed in by billing, which is
+above rating), in day order with the top-ups: a bill is issued at midnight at the start of
+its day, so before that day's top-ups, and paid from funds only when they cover it whole,
+as the bill run pays it (a bill paid by card leaves business funds as they were).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,6 +43,15 @@ class TopUpSettings:
 
 
 @dataclass(frozen=True)
+class ComingBill:
+    """A bill (or an open invoice, dated today) that business funds pay on its date if they
+    cover its gross then."""
+
+    on: date
+    gross: Decimal
+
+
+@dataclass(frozen=True)
 class ExpectedTopUp:
     on: date
     quantity: int
@@ -53,6 +67,33 @@ class Forecast:
     runs_out_on: date | None
     top_ups: list[ExpectedTopUp] = field(default_factory=list)
     held_back: str = ""  # why a top-up is expected later than the credit needs it (a cap)
+    bills_from_funds: tuple[bool, ...] = ()  # per bill handed in: business funds pay it
+
+
+class _Funds:
+    """Business funds as the bills and the top-ups take them, in day order."""
+
+    def __init__(self, funds: Decimal, bills: Sequence[ComingBill]):
+        self.left = funds
+        self._waiting = sorted(enumerate(bills), key=lambda pair: (pair[1].on, pair[0]))
+        self.paid = [False] * len(bills)
+
+    def bills_until(self, day: date | None) -> None:
+        """The bills dated on or before `day` (all of them: None) take theirs, oldest first:
+        whole, when the funds cover them, else nothing (the card pays, or nothing does)."""
+        while self._waiting and (day is None or self._waiting[0][1].on <= day):
+            index, bill = self._waiting.pop(0)
+            if self.left >= bill.gross:
+                self.left -= bill.gross
+                self.paid[index] = True
+
+    def take(self, gross: Decimal, on: date) -> bool:
+        """Whether they pay a top-up of `gross` made on `on` (after that day's bill)."""
+        self.bills_until(on)
+        if self.left >= gross:
+            self.left -= gross
+            return True
+        return False
 
 
 def daily_spend(charged_in_window: Decimal, *, currency: str) -> Decimal:
@@ -69,12 +110,21 @@ def call_credit_forecast_make(
     funds: Decimal,
     card: bool,
     settings: TopUpSettings,
+    bills: Sequence[ComingBill] = (),
 ) -> Forecast:
     """The next DAYS days from the start of `today`. `credit` is the call credit above its
     floor less what open holds promise; `funds` business funds above their floor; `card`:
-    a default card may be charged automatically."""
+    a default card may be charged automatically; `bills` those business funds may pay (any
+    date: those after the last top-up are paid after it)."""
+    wallet = _Funds(funds, bills)
     if spend_per_day <= 0:
-        return Forecast(status="no_calls", daily_spend=Decimal(0), runs_out_on=None)
+        wallet.bills_until(None)
+        return Forecast(
+            status="no_calls",
+            daily_spend=Decimal(0),
+            runs_out_on=None,
+            bills_from_funds=tuple(wallet.paid),
+        )
     s, threshold = spend_per_day, settings.threshold
     elapsed = Decimal(0)  # days since the start of today
     runs_out: date | None = None
@@ -104,7 +154,7 @@ def call_credit_forecast_make(
         before = min(credit, threshold - _TICK)
         quantity = top_up_steps(credit=before, threshold=threshold, value=settings.value)
         on = today + timedelta(days=int(moment))
-        top_up, funds = _paid(on, quantity, settings, currency, funds=funds, card=card)
+        top_up = _paid(on, quantity, settings, currency, funds=wallet, card=card)
         top_ups.append(top_up)
         per_day[on] = per_day.get(on, 0) + 1
         per_month[(on.year, on.month)] = per_month.get((on.year, on.month), 0) + 1
@@ -113,6 +163,7 @@ def call_credit_forecast_make(
             tops = False  # it fails; auto top-up is not counted on after that
         else:
             credit += top_up.amount
+    wallet.bills_until(None)
     status: Status = "runs_out" if runs_out is not None else "lasts"
     return Forecast(
         status=status,
@@ -120,6 +171,7 @@ def call_credit_forecast_make(
         runs_out_on=runs_out,
         top_ups=top_ups,
         held_back=held_back,
+        bills_from_funds=tuple(wallet.paid),
     )
 
 
@@ -133,9 +185,9 @@ def _cap_wait(day: date, settings: TopUpSettings, per_day: dict, per_month: dict
     return None, ""
 
 
-def _paid(on, quantity, settings, currency, *, funds: Decimal, card: bool):
+def _paid(on, quantity, settings, currency, *, funds: _Funds, card: bool) -> ExpectedTopUp:
     amount = settings.value * quantity
     gross = amount + round_amount(amount * settings.tax_rate / 100, currency)
-    if funds >= gross:
-        return ExpectedTopUp(on, quantity, amount, gross, "business_funds"), funds - gross
-    return ExpectedTopUp(on, quantity, amount, gross, "card" if card else "none"), funds
+    if funds.take(gross, on):
+        return ExpectedTopUp(on, quantity, amount, gross, "business_funds")
+    return ExpectedTopUp(on, quantity, amount, gross, "card" if card else "none")

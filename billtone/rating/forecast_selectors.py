@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,7 +19,13 @@ from billtone.core.money import Money
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.payments import selectors as payment_selectors
 from billtone.rating.cdr_models import Cdr, CdrStatus
-from billtone.rating.forecast import DAYS, TopUpSettings, call_credit_forecast_make, daily_spend
+from billtone.rating.forecast import (
+    DAYS,
+    ComingBill,
+    TopUpSettings,
+    call_credit_forecast_make,
+    daily_spend,
+)
 from billtone.rating.hold_models import CallHold
 from billtone.rating.models import AutoTopUp, TopUp, TopUpStatus
 
@@ -46,6 +53,7 @@ class CallCreditForecast:
     auto_top_up: bool
     top_ups: list[ExpectedTopUpView]
     held_back: str
+    bills_from_funds: tuple[bool, ...] = ()  # per bill handed in: business funds pay it
 
     @property
     def top_ups_gross(self) -> Money:
@@ -79,9 +87,14 @@ def _tax_rate(account: Account) -> Decimal:
         return _ZERO
 
 
-def call_credit_forecast(*, account: Account, today: date | None = None) -> CallCreditForecast:
+def call_credit_forecast(
+    *, account: Account, today: date | None = None, bills: Sequence[ComingBill] = ()
+) -> CallCreditForecast:
     """When the account's call credit is expected to run out and the auto top-ups expected
-    in the next DAYS days, from its rated calls of the last DAYS days (today included)."""
+    in the next DAYS days, from its rated calls of the last DAYS days (today included).
+    `bills`: those business funds may pay, which take their share on their dates (billing,
+    above rating, hands them in: `billing.selectors.next_bills_with_forecast`); without
+    them the top-ups are paid as if no bill came first."""
     profile = account.billing_profile
     currency, zone = profile.currency, ZoneInfo(profile.timezone or "UTC")
     today = today or clock.now().astimezone(zone).date()
@@ -136,6 +149,7 @@ def call_credit_forecast(*, account: Account, today: date | None = None) -> Call
         funds=balances.get(LedgerKind.BUSINESS_FUNDS, _ZERO),
         card=bool(card),
         settings=settings,
+        bills=bills,
     )
     labels = {"business_funds": "Business funds", "card": card, "none": ""}
     return CallCreditForecast(
@@ -158,4 +172,5 @@ def call_credit_forecast(*, account: Account, today: date | None = None) -> Call
             for t in made.top_ups
         ],
         held_back=made.held_back,
+        bills_from_funds=made.bills_from_funds,
     )

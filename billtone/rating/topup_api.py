@@ -4,7 +4,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from billtone.core.pagination import PagePagination
-from billtone.core.schemas import Problem
+from billtone.core.schemas import Problem, RowId
 from billtone.rating import topup_selectors as selectors
 from billtone.rating.services import auto_top_up_settings_save
 from billtone.rating.topup_input import auto_top_up_input_parse
@@ -47,5 +47,5 @@ def top_up_list(request):
 
 
 @router.get("/top-ups/{top_up_id}", response={200: TopUpOut, 404: Problem, **ERRORS})
-def top_up_get(request, top_up_id: int):
+def top_up_get(request, top_up_id: RowId):
     return selectors.top_up_get(account=request.auth.account, top_up_id=top_up_id)

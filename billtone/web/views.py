@@ -3,6 +3,7 @@ from django.templatetags.static import static
 
 from billtone.accounts import selectors as account_selectors
 from billtone.accounts.decorators import billing_required
+from billtone.billing import selectors as billing_selectors
 from billtone.ledger import selectors as ledger_selectors
 
 
@@ -11,7 +12,11 @@ def overview(request):
     """Figure 10.1: the entry page of the customer's billing area."""
     profile = account_selectors.billing_profile_get(account=request.account)
     balances = ledger_selectors.customer_balances(account=request.account)
-    return render(request, "web/overview.html", {"profile": profile, "balances": balances})
+    # The next bill and the call-credit forecast read once: the forecast's top-ups are paid
+    # after the bills business funds pay first (issue 19 item 6).
+    coming = billing_selectors.coming_get(account=request.account, count=1)
+    context = {"profile": profile, "balances": balances, "coming": coming}
+    return render(request, "web/overview.html", context)
 
 
 def favicon(request):

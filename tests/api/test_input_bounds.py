@@ -6,21 +6,27 @@ extreme numbers and dates to the same routes and forms.
 """
 
 import json
+import re
 import string
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from billtone.accounts.models import ApiToken
+from billtone.accounts.services import api_token_create, operator_token_create
 from billtone.banktransfers.models import BankTransfer
 from billtone.banktransfers.tests.funding import operator_banks_save
 from billtone.core.money import Money
+from billtone.core.rows import ROW_ID_MAX
 from billtone.payments.models import Payment, SavedCard
 from billtone.payments.services import card_charge
 from billtone.payments.tests.conftest import ACTOR, add_card
+
+from . import walker
 
 BANK_TRANSFERS = "/api/v1/bank-transfers"
 PAYMENTS = "/api/v1/payments"
@@ -393,3 +399,77 @@ def test_a_nul_or_half_a_surrogate_pair_in_json_text_is_422(api, escape):
 def test_ids_beyond_64_bits_are_404_on_writes_too(api, path):
     send = api.delete if "/lines/" in path else api.post
     assert send(path).status_code == 404
+
+
+# --- Ids in the path ------------------------------------------------------------------------
+
+# Ids no row can have: 0, negative, one past 64 bits, far beyond (each was a 500 on a written
+# query on SQLite or PostgreSQL, or reached the services), and not a number at all.
+IMPOSSIBLE_IDS = ["0", "-1", str(2**63), str(10**20), "abc"]
+
+
+def _id_operations(client):
+    """Every operation of the schema with an integer path parameter naming an object."""
+    found = []
+    for operation in walker.operations(client):
+        names = [
+            p["name"]
+            for p in operation.parameters("path")
+            if walker.resolve(p.get("schema", {}), operation.root).get("type") == "integer"
+        ]
+        if names:
+            found.append((operation, names))
+    return found
+
+
+def test_every_id_in_an_api_path_is_a_row_id_and_its_bounds_are_in_the_schema(client):
+    operations = _id_operations(client)
+    assert len(operations) >= 25, [operation.label for operation, _names in operations]
+    for operation, names in operations:
+        for parameter in operation.parameters("path"):
+            if parameter["name"] in names:
+                schema = walker.resolve(parameter["schema"], operation.root)
+                assert (schema.get("minimum"), schema.get("maximum")) == (1, ROW_ID_MAX), (
+                    f"{operation.label}: type {{{parameter['name']}}} as core.schemas.RowId"
+                )
+
+
+def test_ids_no_row_can_have_are_404_on_every_route_and_other_methods_405(client, owner):
+    """The rule: an id in the path no object can have is a 404 not-found problem, as another
+    account's object is, for each method the route takes (whatever the body, which is not
+    read); a method the path does not take is a 405, whatever the id. Never a 500."""
+    staff = get_user_model().objects.create_user("fx-staff", "staff@example.com", is_staff=True)
+    tokens = {
+        walker.CUSTOMER_SCHEME: api_token_create(membership=owner, name="ids", actor=ACTOR),
+        walker.OPERATOR_SCHEME: operator_token_create(user=staff, name="ids"),
+    }
+    made: dict = {}
+    failures: list[str] = []
+    methods_by_path: dict[str, set[str]] = {}
+    for operation, names in _id_operations(client):
+        methods_by_path.setdefault(operation.path, set()).add(operation.method)
+        (scheme,) = operation.schemes
+        authorization = f"Bearer {tokens[scheme].secret}"
+        request = walker.build_request(operation, owner, made)
+        query = request.url.partition("?")[1:]
+        for name in names:
+            for bad in IMPOSSIBLE_IDS:
+                url = operation.path
+                for other in names:  # the other ids real, this one not
+                    url = url.replace(f"{{{other}}}", bad if other == name else str(made[other]))
+                url += "".join(query)
+                sent = walker.Request(request.method, url, request.body)
+                response = walker.send(client, sent, authorization)
+                problem = response["Content-Type"] == "application/problem+json"
+                slug = response.json().get("type", "") if problem else ""
+                if response.status_code != 404 or not slug.endswith("/not-found"):
+                    failures.append(f"{operation.label} as {url}: {response.status_code} {slug}")
+    for path, methods in methods_by_path.items():
+        for method in {"get", "post", "delete", "patch", "put"} - methods:
+            url = path
+            for bad_path_parameter in re.findall(r"\{(\w+)\}", path):
+                url = url.replace(f"{{{bad_path_parameter}}}", str(2**63))
+            status = client.generic(method.upper(), url).status_code
+            if status != 405:
+                failures.append(f"{method.upper()} {url}: {status}, expected 405")
+    assert not failures, "\n".join(failures)

@@ -178,7 +178,34 @@ def test_expected_auto_top_ups_on_the_page_and_before_each_bill_in_the_api(berli
         ("2026-03-27", "10.00", "11.90")
     ]
     assert [t["date"] for t in second] == ["2026-04-01", "2026-04-06", "2026-04-11", "2026-04-16"]
-    # business funds while they cover a top-up (the bills' share not counted), then the card
-    assert first[0]["method"] == "business_funds" and second[-1]["method"] == "card"
-    assert second[-1]["label"].endswith("•••• 4242")
+    # Business funds (31.38) pay the top-up of 27 March (→ 19.48), then the bill of 1 April,
+    # issued at midnight before that day's top-up (→ 1.63): the top-ups after it, the card.
+    assert first[0]["method"] == "business_funds"
+    assert bills[0]["payment"]["method"] == "business_funds"
+    assert {t["method"] for t in second} == {"card"}
+    assert second[0]["label"].endswith("•••• 4242")
     assert set(bills[0]) >= {"net", "gross", "payment", "lines"}  # the fields before stay
+
+
+def test_top_ups_before_a_bill_leave_it_to_the_card_on_next_bill_and_the_overview(berlin):
+    """4 € of calls a day: the top-ups of 23 and 26 March take 23.80 € of the 31.38 € of
+    business funds before the bill of 1 April, which they then no longer cover: the card
+    pays it, and the page, the overview's card and the API say so."""
+    from billtone.rating.tests.topup_fixtures import credit, rated, turn_on
+
+    with time_machine.travel(LOOKED, tick=False):
+        credit(berlin, "20")
+        card_on(berlin)
+        turn_on(berlin, value="10", threshold="5")
+        rated(berlin, "120", at=datetime(2026, 3, 19, 9, tzinfo=UTC), call_id="forecast-1")
+        page = _web(berlin).get("/billing/next-bill/").content.decode()
+        overview = _web(berlin).get("/").content.decode()
+        [bill] = api_client_for(owner_of(berlin)).get("/api/v1/next-bill?count=1").json()
+    funded = [t for t in bill["expected_auto_top_ups"] if t["method"] == "business_funds"]
+    assert [t["date"] for t in funded] == ["2026-03-23", "2026-03-26"]
+    assert bill["payment"]["method"] == "card"
+    assert "Paid from your <strong>business funds</strong>" not in page
+    next_bill_card = overview.split('id="next-bill-card"', 1)[1].split("</section>", 1)[0]
+    assert "•••• 4242" in next_bill_card and "Business funds" not in next_bill_card
+    forecast_card = overview.split('id="call-credit-forecast"', 1)[1].split("</div>", 1)[0]
+    assert "from business funds" in forecast_card  # the next top-up, 23 March

@@ -5,14 +5,19 @@ from decimal import Decimal as D
 
 import time_machine
 
-from billtone.rating.forecast import TopUpSettings, call_credit_forecast_make, daily_spend
+from billtone.rating.forecast import (
+    ComingBill,
+    TopUpSettings,
+    call_credit_forecast_make,
+    daily_spend,
+)
 from billtone.rating.forecast_selectors import call_credit_forecast
 from billtone.rating.tests.topup_fixtures import card_on, credit, fund, rated, spend, turn_on
 
 TODAY = date(2027, 3, 10)
 
 
-def make(*, spend="2", credit="20", funds="0", card=True, **settings):
+def make(*, spend="2", credit="20", funds="0", card=True, bills=(), **settings):
     settings.setdefault("enabled", True)
     settings.setdefault("value", D("10"))
     settings.setdefault("threshold", D("5"))
@@ -26,6 +31,7 @@ def make(*, spend="2", credit="20", funds="0", card=True, **settings):
         funds=D(funds),
         card=card,
         settings=TopUpSettings(**settings),
+        bills=[ComingBill(on, D(gross)) for on, gross in bills],
     )
 
 
@@ -102,6 +108,56 @@ def test_auto_top_up_off_or_unpayable_is_not_counted_on():
     unpaid = make(spend="2", credit="20", funds="0", card=False)
     assert [(t.on, t.paid_by) for t in unpaid.top_ups] == [(date(2027, 3, 17), "none")]
     assert unpaid.runs_out_on == date(2027, 3, 20)
+
+
+# The coming bills take their share of business funds ----------------------------------------
+# 2 € a day from 20 €, 10 € steps below 5 €, 19 % VAT (11.90 each): top-ups on 17, 22 and
+# 27 March, 1 and 6 April; 25 € of business funds.
+BILLED = {"spend": "2", "credit": "20", "funds": "25", "tax_rate": D("19")}
+
+
+def test_a_bill_before_a_top_up_that_drains_the_funds_sends_the_top_up_to_the_card():
+    forecast = make(**BILLED, bills=[(date(2027, 3, 15), "20.00")])
+    assert forecast.bills_from_funds == (True,)  # 25 → 5
+    assert [t.paid_by for t in forecast.top_ups] == ["card"] * 5
+    without = make(**BILLED)  # what it said before: the funds paid two top-ups
+    assert [t.paid_by for t in without.top_ups][:3] == ["business_funds"] * 2 + ["card"]
+
+
+def test_a_bill_after_a_top_up_finds_the_funds_the_top_up_left():
+    forecast = make(**BILLED, bills=[(date(2027, 3, 18), "10.00")])
+    # 17 March: the top-up from funds (25 → 13.10); 18 March: the bill (→ 3.10); then card
+    assert [t.paid_by for t in forecast.top_ups][:2] == ["business_funds", "card"]
+    assert forecast.bills_from_funds == (True,)
+    # a bill the funds left no longer cover is not theirs (the card pays it, or nothing)
+    larger = make(**BILLED, bills=[(date(2027, 3, 18), "20.00")])
+    assert larger.bills_from_funds == (False,)
+    assert [t.paid_by for t in larger.top_ups][:3] == ["business_funds", "business_funds", "card"]
+
+
+def test_a_bill_on_a_top_ups_day_comes_first_as_the_bill_run_issues_it_at_midnight():
+    forecast = make(**BILLED, bills=[(date(2027, 3, 17), "20.00")])
+    assert forecast.top_ups[0].on == date(2027, 3, 17)
+    assert forecast.bills_from_funds == (True,)
+    assert forecast.top_ups[0].paid_by == "card"
+
+
+def test_without_a_card_the_top_up_after_the_bill_is_paid_by_nothing():
+    forecast = make(**BILLED, card=False, bills=[(date(2027, 3, 15), "20.00")])
+    assert [(t.on, t.paid_by) for t in forecast.top_ups] == [(date(2027, 3, 17), "none")]
+    assert forecast.runs_out_on == date(2027, 3, 20)  # 20 € at 2 € a day, none after
+
+
+def test_bills_in_day_order_each_whole_when_covered_even_past_the_horizon_or_without_calls():
+    # Handed in out of order; one due before today (not issued yet) comes first; a bill the
+    # funds do not cover is skipped, a later smaller one is still theirs (as the bill run).
+    bills = [(date(2027, 5, 1), "4.00"), (date(2027, 3, 9), "15.00"), (date(2027, 4, 1), "12.00")]
+    quiet = make(spend="0", funds="25", bills=bills)
+    assert quiet.bills_from_funds == (True, True, False)
+    busy = make(**BILLED, bills=bills)
+    # 9 March 15 → 10; 17 March the top-up (11.90) by card; 1 April 12 → not covered; 1 May 4
+    assert busy.bills_from_funds == (True, True, False)
+    assert busy.top_ups[0].paid_by == "card"
 
 
 # The selector ---------------------------------------------------------------------------------
