@@ -7,7 +7,7 @@ urlpatterns = [
     path("payment-methods/", views.payment_methods, name="payment-methods"),
     path("payment-methods/bank-transfer/", views.bank_transfer_add, name="bank-transfer-add"),
     path(
-        "payment-methods/bank-transfers/<int:transfer_id>/",
+        "payment-methods/bank-transfers/<id:transfer_id>/",
         views.bank_transfer_detail,
         name="bank-transfer",
     ),

@@ -99,7 +99,7 @@ class BillRunAdmin(ReadOnlyAdmin):
         return [
             path("start/", wrap(self.start_view), name="billing_billrun_start"),
             path(
-                "<int:run_id>/progress/", wrap(self.progress_view), name="billing_billrun_progress"
+                "<id:run_id>/progress/", wrap(self.progress_view), name="billing_billrun_progress"
             ),
             *super().get_urls(),
         ]

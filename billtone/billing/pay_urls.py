@@ -4,14 +4,14 @@ from billtone.billing import pay_views
 
 app_name = "billing-pay"
 urlpatterns = [
-    path("invoices/<int:invoice_id>/pay/", pay_views.invoice_pay, name="invoice-pay"),
+    path("invoices/<id:invoice_id>/pay/", pay_views.invoice_pay, name="invoice-pay"),
     path(
-        "invoices/<int:invoice_id>/pay/<int:payment_id>/",
+        "invoices/<id:invoice_id>/pay/<id:payment_id>/",
         pay_views.invoice_pay_result,
         name="invoice-pay-result",
     ),
     path(
-        "invoices/<int:invoice_id>/pay/<int:payment_id>/authenticate/",
+        "invoices/<id:invoice_id>/pay/<id:payment_id>/authenticate/",
         pay_views.invoice_pay_authenticate,
         name="invoice-pay-authenticate",
     ),

@@ -23,8 +23,8 @@ def is_row_id(value: int) -> bool:
     """Whether a row could have this id. An id typed into a URL may be any size, and a
     written query hands it to the database as it is: SQLite cannot even compare one beyond
     64 bits (a 500; the ORM's own lookups leave such a value out). The API's paths check it
-    once (core.schemas.RowId: a 404); the panel's `<int:…>` URLs and ids in bodies and
-    forms reach the written queries that call this."""
+    once (core.schemas.RowId: a 404); the panel's URLs with `<id:…>` (core.converters);
+    ids in bodies and forms reach the written queries that call this."""
     return 0 < value <= ROW_ID_MAX
 
 

@@ -149,8 +149,8 @@ class InvoiceAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
         pdf = self.admin_site.admin_view(self.pdf_view)
         credit = self.admin_site.admin_view(self.credit_view)
         return [
-            path("<int:invoice_id>/pdf/", pdf, name="invoicing_invoice_pdf"),
-            path("<int:invoice_id>/credit/", credit, name="invoicing_invoice_credit"),
+            path("<id:invoice_id>/pdf/", pdf, name="invoicing_invoice_pdf"),
+            path("<id:invoice_id>/credit/", credit, name="invoicing_invoice_credit"),
             *super().get_urls(),
         ]
 
@@ -283,7 +283,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     def get_urls(self):
         pdf = self.admin_site.admin_view(self.pdf_view)
         return [
-            path("<int:note_id>/pdf/", pdf, name="invoicing_creditnote_pdf"),
+            path("<id:note_id>/pdf/", pdf, name="invoicing_creditnote_pdf"),
             *super().get_urls(),
         ]
 

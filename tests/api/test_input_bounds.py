@@ -5,6 +5,7 @@ The named cases are the ones the adversarial pass found; the hypothesis tests at
 extreme numbers and dates to the same routes and forms.
 """
 
+import contextlib
 import json
 import re
 import string
@@ -473,3 +474,55 @@ def test_ids_no_row_can_have_are_404_on_every_route_and_other_methods_405(client
             if status != 405:
                 failures.append(f"{method.upper()} {url}: {status}, expected 405")
     assert not failures, "\n".join(failures)
+
+
+def _url_patterns(patterns=None, prefix=""):
+    """(route as written, its converters) of every URL pattern, includes flattened."""
+    from django.urls import URLResolver, get_resolver
+
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _url_patterns(pattern.url_patterns, route)
+        else:
+            converters = dict(getattr(pattern.pattern, "converters", {}))
+            yield route, converters
+
+
+def test_every_id_in_a_page_url_is_a_row_id():
+    """The panel's and back office's URLs take ids by `<id:…>` (core.converters): a number no
+    row can have does not match them (a 404), where `<int:…>` took any number of digits."""
+    from django.urls import Resolver404, resolve
+    from django.urls.converters import IntConverter
+
+    from billtone.core.converters import RowIdConverter
+
+    ours = [
+        (r, c) for r, c in _url_patterns() if any(isinstance(v, RowIdConverter) for v in c.values())
+    ]
+    assert len(ours) >= 25  # the panel's and back office's own
+    for route, converters in _url_patterns():
+        assert not any(
+            isinstance(v, IntConverter) for v in converters.values()
+        ) or not route.startswith(("billing/", "admin/")), route
+    for route, _ in ours:
+        for bad in [str(2**63), str(10**20), "0"]:
+            url = "/" + re.sub(r"<id:\w+>", bad, route)
+            # No match, or another pattern's (the admin's catch-all `<path:object_id>/`).
+            with contextlib.suppress(Resolver404):
+                assert resolve(url).route != route, url
+        fine = "/" + re.sub(r"<id:\w+>", str(ROW_ID_MAX), route)
+        assert resolve(fine).kwargs and set(resolve(fine).kwargs.values()) == {ROW_ID_MAX}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/billing/invoices/9223372036854775808/pdf/",
+        "/billing/payment-methods/cards/100000000000000000000/remove/",
+        "/billing/users-numbers/users/9223372036854775808/cancel/",
+    ],
+)
+def test_page_ids_beyond_64_bits_are_404(web, path):
+    assert web.get(path).status_code == 404
+    assert web.post(path).status_code == 404

@@ -132,17 +132,17 @@ class StatementImportAdmin(ReadOnlyAdmin):
         return [
             path("upload/", wrap(self.upload_view), name="reconciliation_statementimport_upload"),
             path(
-                "upload/<int:upload_id>/",
+                "upload/<id:upload_id>/",
                 wrap(self.upload_status_view),
                 name="reconciliation_statementimport_upload_status",
             ),
             path(
-                "upload/<int:upload_id>/progress/",
+                "upload/<id:upload_id>/progress/",
                 wrap(self.upload_progress_view),
                 name="reconciliation_statementimport_upload_progress",
             ),
             path(
-                "<int:import_id>/emails/",
+                "<id:import_id>/emails/",
                 wrap(self.emails_view),
                 name="reconciliation_statementimport_emails",
             ),

@@ -133,12 +133,12 @@ class BankEntryAdmin(BoundedDateHierarchy, ReadOnlyAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
-                "<int:entry_id>/allocate/",
+                "<id:entry_id>/allocate/",
                 wrap(self.allocate_view),
                 name="reconciliation_bankentry_allocate",
             ),
             path(
-                "<int:entry_id>/return/",
+                "<id:entry_id>/return/",
                 wrap(self.return_view),
                 name="reconciliation_bankentry_return",
             ),
