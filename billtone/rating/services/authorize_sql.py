@@ -55,13 +55,18 @@ def _table(model) -> str:
 
 @functools.cache
 def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
+    # Only the columns services/authorize.py reads (the rest deferred): 58 columns, most of
+    # them names, addresses and timestamps, were a third of this read's CPU in PostgreSQL
+    # and in Python's loaders and model constructors (docs/benchmarks.md, h/authz2).
     account, profile, user, plan, deck, credit = parts = (
-        ModelColumns(Account, "a"),
-        ModelColumns(BillingProfile, "p"),
-        ModelColumns(PhoneUser, "u"),
-        ModelColumns(Product, "pl"),
-        ModelColumns(RateDeck, "d"),
-        ModelColumns(LedgerAccount, "l"),
+        ModelColumns(Account, "a", only=["id"]),
+        ModelColumns(BillingProfile, "p", only=["account_id", "country", "currency", "timezone"]),
+        ModelColumns(PhoneUser, "u", only=["account_id", "plan_id"]),
+        ModelColumns(
+            Product, "pl", only=["included_minutes", "included_scope", "included_countries"]
+        ),
+        ModelColumns(RateDeck, "d", only=["created_at"]),  # prefix_table's key
+        ModelColumns(LedgerAccount, "l", only=["account_id", "currency", "floor", "balance"]),
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
     # The open holds' sums in one pass (an aggregate without GROUP BY: always one row); the
