@@ -69,6 +69,12 @@ class ModelColumns:
     def instance(self, row: Sequence[Any], start: int, *, using: str) -> Model | None:
         """The instance in `row[start:start + len(self)]`; None when its key is NULL (a LEFT
         JOIN that found nothing)."""
+        values = self.values(row, start, using=using)
+        return None if values is None else self.model.from_db(using, self.names, values)
+
+    def values(self, row: Sequence[Any], start: int, *, using: str) -> list[Any] | None:
+        """The values of `row[start:start + len(self)]` (`self.names`' order) as the ORM loads
+        them, without an instance; None when the key is NULL."""
         connection = connections[using]
         values = list(row[start : start + len(self.fields)])
         if values[self._pk] is None:
@@ -76,7 +82,7 @@ class ModelColumns:
         for i, converters in enumerate(self._converters_for(using)):
             for convert in converters:
                 values[i] = convert(values[i], self.columns[i], connection)
-        return self.model.from_db(using, self.names, values)
+        return values
 
     def insert(self, *instances: Model) -> Model | None:
         """INSERT `instances` (every concrete field but an auto key, each prepared as the ORM's
