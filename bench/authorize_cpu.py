@@ -80,8 +80,8 @@ def main() -> None:
     parts = urlparse(admin_url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("This benchmark only talks to a PostgreSQL server on this machine.")
-    if not args.database.startswith("bt_bench_"):
-        sys.exit("--database must start with bt_bench_ (it is dropped and made again).")
+    if not args.database.startswith("bt_"):
+        sys.exit("--database must start with bt_ (it is dropped and made again).")
     authorize.DB_NAME = args.database
     bench_url = urlunparse(parts._replace(path=f"/{args.database}"))
     if args.reuse_db:

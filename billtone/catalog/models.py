@@ -227,9 +227,12 @@ class Product(models.Model):
 
     @property
     def included_country_set(self) -> frozenset[str]:
-        return frozenset(
-            code.strip().upper() for code in self.included_countries.split(",") if code.strip()
-        )
+        return country_set(self.included_countries)
+
+
+def country_set(text: str) -> frozenset[str]:
+    """The country codes of a comma-separated list (Product.included_countries)."""
+    return frozenset(code.strip().upper() for code in text.split(",") if code.strip())
 
 
 class Price(models.Model):

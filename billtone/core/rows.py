@@ -31,10 +31,18 @@ def is_row_id(value: int) -> bool:
 class ModelColumns:
     """The columns of `model` under a table alias in a SELECT, and the instance a row holds."""
 
-    def __init__(self, model: type[Model], alias: str):
+    def __init__(self, model: type[Model], alias: str, *, only: Sequence[str] = ()):
+        """`only`: these fields' attnames and the key, no other column; the instance then
+        defers the others (reading one is a query of its own: for hot reads whose use of the
+        instance is known, where each column is CPU in PostgreSQL and here)."""
         self.model = model
         self.alias = alias
-        self.fields = list(model._meta.concrete_fields)
+        self.partial = bool(only)
+        self.fields = [
+            field
+            for field in model._meta.concrete_fields
+            if not only or field.primary_key or field.attname in only
+        ]
         self.names = [field.attname for field in self.fields]
         self.columns = [field.get_col(alias) for field in self.fields]
         self._pk = self.names.index(model._meta.pk.attname)
@@ -63,6 +71,12 @@ class ModelColumns:
     def instance(self, row: Sequence[Any], start: int, *, using: str) -> Model | None:
         """The instance in `row[start:start + len(self)]`; None when its key is NULL (a LEFT
         JOIN that found nothing)."""
+        values = self.values(row, start, using=using)
+        return None if values is None else self.model.from_db(using, self.names, values)
+
+    def values(self, row: Sequence[Any], start: int, *, using: str) -> list[Any] | None:
+        """The values of `row[start:start + len(self)]` (`self.names`' order) as the ORM loads
+        them, without an instance; None when the key is NULL."""
         connection = connections[using]
         values = list(row[start : start + len(self.fields)])
         if values[self._pk] is None:
@@ -70,7 +84,7 @@ class ModelColumns:
         for i, converters in enumerate(self._converters_for(using)):
             for convert in converters:
                 values[i] = convert(values[i], self.columns[i], connection)
-        return self.model.from_db(using, self.names, values)
+        return values
 
     def insert(self, *instances: Model) -> Model | None:
         """INSERT `instances` (every concrete field but an auto key, each prepared as the ORM's
@@ -88,6 +102,8 @@ class ModelColumns:
         return self._insert((instance,), (1, condition), params)
 
     def _insert(self, instances: Sequence[Model], shape: tuple[int, str], extra: Sequence[Any]):
+        if self.partial:
+            raise TypeError("ModelColumns(only=...) reads some columns; insert with all.")
         using = router.db_for_write(self.model)
         connection = connections[using]
         key = (using, *shape)

@@ -36,6 +36,16 @@ PATH = "/api/v1/authorize"
 logger = logging.getLogger("billtone.api")
 _AUTH = OperatorTokenAuth()
 _FIELDS = tuple(AuthorizeQuery.model_fields)
+# Each field: (name, required, default, max_length): what AuthorizeQuery checks of a string.
+_PLAIN = tuple(
+    (
+        name,
+        field.is_required(),
+        None if field.is_required() else field.default,
+        min(m.max_length for m in field.metadata if hasattr(m, "max_length")),
+    )
+    for name, field in AuthorizeQuery.model_fields.items()
+)
 # A verified operator token is trusted again for this long without its lookup (one SQL
 # round trip, ~0.3 ms of CPU): revoking it, deactivating its user or taking away staff
 # counts on this route within TOKEN_TRUST_SECONDS (decision 0028). Only valid tokens are
@@ -146,6 +156,24 @@ def _unauthenticated(path: str) -> tuple:
     )
 
 
+def _plain_query(values: dict[str, str]) -> AuthorizeQuery | None:
+    """The query as AuthorizeQuery validates it, built without its validation (a few percent
+    of the request's CPU) when the strings plainly pass it: the required ones given, none
+    longer than its field's max_length. Else None: the schema validates, and its errors
+    are the 422's, as through Ninja."""
+    plain = {}
+    for name, required, default, max_length in _PLAIN:
+        value = values.get(name)
+        if value is None:
+            if required:
+                return None
+            value = default
+        elif len(value) > max_length:
+            return None
+        plain[name] = value
+    return AuthorizeQuery.model_construct(**plain)
+
+
 def _answer(environ: dict, path: str) -> tuple:
     """(status, content type, body) as the Ninja route would answer: auth first, then the
     query, then the authorization (Ninja's order)."""
@@ -158,8 +186,9 @@ def _answer(environ: dict, path: str) -> tuple:
     except ApplicationError as error:
         return _problem(error.status, path, error)
     given = QueryDict(environ.get("QUERY_STRING", ""))
+    values = {k: given[k] for k in _FIELDS if k in given}
     try:
-        query = AuthorizeQuery.model_validate({k: given[k] for k in _FIELDS if k in given})
+        query = _plain_query(values) or AuthorizeQuery.model_validate(values)
     except ValidationError as error:
         return _problem(
             422,

@@ -27,13 +27,17 @@ def rate_deck_in_force(*, currency: str, at: datetime) -> RateDeck | None:
 def prefix_table(*, deck: RateDeck) -> PrefixTable:
     """The deck's rates for `core.PrefixTable.lookup`, read once per process: a deck's rates
     never change after its import (decision 0024)."""
-    # Keyed by the deck's id and moment of import: a test database gives an id again after
-    # a rollback.
-    key = (deck.pk, deck.created_at)
+    return prefix_table_of(deck_id=deck.pk, created_at=deck.created_at)
+
+
+def prefix_table_of(*, deck_id: int, created_at: datetime) -> PrefixTable:
+    """prefix_table of the deck of this id, imported at `created_at` (a test database gives
+    an id again after a rollback: the moment tells the decks apart)."""
+    key = (deck_id, created_at)
     table = _TABLES.get(key)
     if table is not None:
         return table
-    rows = Rate.objects.filter(deck_id=deck.pk).values_list(
+    rows = Rate.objects.filter(deck_id=deck_id).values_list(
         "prefix",
         "destination",
         "per_minute",

@@ -12,6 +12,10 @@ def post_worker_init(worker) -> None:
     otherwise made the first authorizations that reached it wait for a 20,000-prefix deck to
     be read, while its other threads waited on them: p99 spikes of 0.4–0.7 s in
     bench/authorize.py (docs/benchmarks.md). The other workers serve meanwhile."""
+    from django.apps import apps
+
+    if not apps.ready:  # another WSGI app on these flags (bench/api_reads.py's floor)
+        return
     from django.db import connections
 
     from billtone.core import clock

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from billtone.accounts.models import Account
 from billtone.catalog.selectors import operator_profile_get
 from billtone.core import clock
 from billtone.core.errors import NotFound
@@ -21,11 +22,10 @@ from billtone.rating import calls
 from billtone.rating.allowance import MAX_CALL_SECONDS, call_allowance
 from billtone.rating.core import Tariff
 from billtone.rating.hold_models import CallHold
-from billtone.rating.selectors import prefix_table
+from billtone.rating.selectors import prefix_table_of
 from billtone.rating.services import authorize_sql as sql
 from billtone.rating.services.cdr_decide import account_id_of
 from billtone.rating.services.cdr_store import rows_by_call_id
-from billtone.telephony.models import PhoneUser
 
 # A hold outlives the longest call it allows by this much: the CDR is written after the
 # call ends and may reach us a little later.
@@ -69,11 +69,8 @@ def call_authorize(
     )
     if context is None:
         raise NotFound(f"No account {account_code.strip()[:40]!r}.")
-    account = context.account
     emergency = frozenset([dialled]) if context.emergency else frozenset()
-    to = calls.destination_classify(
-        destination, country=account.billing_profile.country, emergency=emergency
-    )
+    to = calls.destination_classify(destination, country=context.country, emergency=emergency)
     if to.kind is calls.DestinationKind.EMERGENCY:
         return Authorization(True, MAX_CALL_SECONDS, reason="emergency")
     if context.suspended:
@@ -81,7 +78,9 @@ def call_authorize(
     if to.kind is calls.DestinationKind.NOT_A_NUMBER:
         return Authorization(False, 0, reason="not_a_number")
     deck = context.deck
-    tariff = prefix_table(deck=deck).lookup(to.digits) if deck is not None else None
+    tariff = None
+    if deck is not None:
+        tariff = prefix_table_of(deck_id=deck[0], created_at=deck[1]).lookup(to.digits)
     if tariff is None:
         return Authorization(False, 0, reason="no_rate", destination=to.e164)
     return _held(context, tariff=tariff, to=to, call_id=call_id, now=now)
@@ -96,13 +95,15 @@ def _held(context: sql.AuthorizeContext, *, tariff: Tariff, to, call_id: str, no
     """The allowance from the figures read without a lock, then the hold taken under the
     call credit's lock only if they still hold (sql.hold_take); else again from its fresh
     figures. Ten authorizations of one account at once thus never promise the same euro."""
-    account, credit = context.account, context.credit
+    credit = context.credit
     if credit is None:  # made on first use
-        credit = customer_ledger_accounts(account=account).call_credit
-    phone_user, included_total, period = _included(context, to=to.country, now=now)
+        account = Account.objects.select_related("billing_profile").get(pk=context.account_id)
+        made = customer_ledger_accounts(account=account).call_credit
+        credit = sql.Credit(made.pk, made.currency, made.floor, made.balance)
+    phone_user_id, included_total, period = _included(context, to=to.country, now=now)
     available = credit.balance - credit.floor - context.held
     left = 0
-    if phone_user is not None:
+    if phone_user_id is not None:
         used = context.latest_used if context.latest_period == period.isoformat() else 0
         left = max(included_total - used, 0) - context.held_seconds
     answer = Authorization(
@@ -120,14 +121,14 @@ def _held(context: sql.AuthorizeContext, *, tariff: Tariff, to, call_id: str, no
         if not allowance.seconds and not call_id:
             return answer
         taken = sql.hold_take(
-            credit_id=credit.pk,
-            account_id=account.pk,
+            credit_id=credit.id,
+            account_id=context.account_id,
             call_id=call_id,
-            phone_user_id=phone_user.pk if phone_user is not None else None,
+            phone_user_id=phone_user_id,
             included_total=included_total,
             period=period,
             hold={
-                "phone_user_id": phone_user.pk if allowance.included_seconds else None,
+                "phone_user_id": phone_user_id if allowance.included_seconds else None,
                 "destination": to.e164,
                 "amount": allowance.cost,
                 "currency": credit.currency,
@@ -151,24 +152,22 @@ def _held(context: sql.AuthorizeContext, *, tariff: Tariff, to, call_id: str, no
         if not allowance.seconds and not fresh.seconds:
             return answer  # the call id's hold is gone; still nothing to allow
         available, left = taken.available, taken.included_left
-    raise RuntimeError(f"no stable credit figures for account {account.pk} after retries")
+    raise RuntimeError(f"no stable credit figures for account {context.account_id} after retries")
 
 
 def _included(
     context: sql.AuthorizeContext, *, to: str, now
-) -> tuple[PhoneUser | None, int, date | None]:
-    """The caller whose plan's included minutes cover a call to country `to`, its included
-    seconds per billing period, and the current period's first day."""
-    phone_user = context.phone_user
-    plan = phone_user.plan if phone_user is not None else None
-    profile = context.account.billing_profile
+) -> tuple[int | None, int, date | None]:
+    """The caller whose plan's included minutes cover a call to country `to` (its id), its
+    included seconds per billing period, and the current period's first day."""
+    caller = context.caller
     if (
-        plan is None
-        or not plan.included_minutes
+        caller is None
+        or not caller.included_minutes
         or not calls.included_applies(
-            scope=plan.included_scope,
-            countries=plan.included_country_set,
-            home=profile.country,
+            scope=caller.included_scope,
+            countries=caller.included_countries,
+            home=context.country,
             to=to,
         )
     ):
@@ -176,8 +175,8 @@ def _included(
     billing_day = context.billing_day
     if billing_day is None:
         billing_day = operator_profile_get().billing_day
-    period = calls.period_start(now, timezone=profile.timezone, billing_day=billing_day)
-    return phone_user, plan.included_minutes * 60, period
+    period = calls.period_start(now, timezone=context.timezone, billing_day=billing_day)
+    return caller.phone_user_id, caller.included_minutes * 60, period
 
 
 # Holds deleted per statement: a long-idle server's backlog goes in short transactions.

@@ -24,7 +24,7 @@ from decimal import Context, Decimal
 from django.db import connection, transaction
 
 from billtone.accounts.models import Account, BillingProfile
-from billtone.catalog.models import OperatorProfile, Product
+from billtone.catalog.models import OperatorProfile, Product, country_set
 from billtone.core.rows import ModelColumns
 from billtone.ledger.models import LedgerAccount, LedgerKind
 from billtone.rating.cdr_models import RATE_PLACES, Cdr, EmergencyNumber
@@ -34,15 +34,41 @@ from billtone.telephony.models import AccountSuspension, PhoneUser, PhoneUserSta
 
 
 @dataclass(frozen=True)
+class Caller:
+    """The caller (not cancelled) and its plan's included minutes."""
+
+    phone_user_id: int
+    included_minutes: int  # 0: none (or no plan)
+    included_scope: str
+    included_countries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Credit:
+    """The account's call-credit ledger row, read without a lock."""
+
+    id: int
+    currency: str
+    floor: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
 class AuthorizeContext:
-    account: Account  # with its billing_profile
+    """Plain values, not model instances: building six instances was ~5% of the lean
+    path's CPU (docs/benchmarks.md, h/authz2)."""
+
+    account_id: int
+    country: str  # the billing profile's
+    currency: str  # the billing profile's
+    timezone: str  # the billing profile's
     suspended: bool
     emergency: bool  # the dialled text is an emergency number of the account's country
-    deck: RateDeck | None  # in force now in the account's currency
-    phone_user: PhoneUser | None  # the caller, with its plan
+    deck: tuple[int, datetime] | None  # (id, created_at) of the deck in force in the currency
+    caller: Caller | None
     billing_day: int | None  # None: no operator profile yet
     # What the money looked like, read without a lock (hold_take checks it under one):
-    credit: LedgerAccount | None  # the call credit in the billing currency; None: not made yet
+    credit: Credit | None  # in the billing currency; None: not made yet
     held: Decimal  # the account's open holds, a repeated call id's own left out
     held_seconds: int  # of them, the included seconds the caller's holds keep
     latest_period: str  # the caller's last billing period with included use (ISO date), or ""
@@ -55,13 +81,18 @@ def _table(model) -> str:
 
 @functools.cache
 def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
+    # Only the columns services/authorize.py reads (the rest deferred): 58 columns, most of
+    # them names, addresses and timestamps, were a third of this read's CPU in PostgreSQL
+    # and in Python's loaders and model constructors (docs/benchmarks.md, h/authz2).
     account, profile, user, plan, deck, credit = parts = (
-        ModelColumns(Account, "a"),
-        ModelColumns(BillingProfile, "p"),
-        ModelColumns(PhoneUser, "u"),
-        ModelColumns(Product, "pl"),
-        ModelColumns(RateDeck, "d"),
-        ModelColumns(LedgerAccount, "l"),
+        ModelColumns(Account, "a", only=["id"]),
+        ModelColumns(BillingProfile, "p", only=["country", "currency", "timezone"]),
+        ModelColumns(PhoneUser, "u", only=["id"]),
+        ModelColumns(
+            Product, "pl", only=["included_minutes", "included_scope", "included_countries"]
+        ),
+        ModelColumns(RateDeck, "d", only=["created_at"]),  # prefix_table's key
+        ModelColumns(LedgerAccount, "l", only=["currency", "floor", "balance"]),
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
     # The open holds' sums in one pass (an aggregate without GROUP BY: always one row); the
@@ -129,21 +160,32 @@ def authorize_context(
         return None
     using, start, found = connection.alias, 0, []
     for part in parts:
-        found.append(part.instance(row, start, using=using))
+        values = part.values(row, start, using=using)
+        found.append(None if values is None else dict(zip(part.names, values, strict=True)))
         start += len(part)
     account, profile, user, plan, deck, credit = found
-    account.billing_profile = profile
-    if user is not None:
-        user.plan = plan
     billing_day, suspended, emergency, held, held_seconds, latest, used = row[start:]
+    caller = None
+    if user is not None:
+        caller = Caller(
+            user["id"],
+            plan["included_minutes"] if plan else 0,
+            plan["included_scope"] if plan else "",
+            country_set(plan["included_countries"]) if plan else frozenset(),
+        )
     return AuthorizeContext(
-        account,
+        account["id"],
+        profile["country"],
+        profile["currency"],
+        profile["timezone"],
         bool(suspended),
         bool(emergency),
-        deck,
-        user,
+        (deck["id"], deck["created_at"]) if deck else None,
+        caller,
         billing_day,
-        credit,
+        Credit(credit["id"], credit["currency"], credit["floor"], credit["balance"])
+        if credit
+        else None,
         _decimal(held),
         int(held_seconds),
         str(latest or ""),

@@ -186,6 +186,16 @@ def test_an_authorization_takes_few_queries(gb, uk_deck, django_assert_max_num_q
         assert authorize(gb, LEEDS).reason == "no_credit"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="rating_hold_take() is PostgreSQL's")
+def test_a_hold_commits_without_waiting_for_the_disk(gb, uk_deck):
+    """Decision 0032: the take's transaction alone commits asynchronously."""
+    credit_add(gb, "1.00")
+    assert authorize(gb, LONDON).allowed  # inside the test's transaction: its setting stays
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_credit_taken_after_the_first_read_is_seen_under_the_lock(gb, uk_deck, monkeypatch):
     """The allowance is computed from figures read without a lock; a hold taken in between
     (another authorization) makes the locked check refuse, and the allowance is computed

@@ -13,10 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
+from pydantic import ValidationError
 
 from billtone.accounts.models import ApiToken
 from billtone.accounts.services import api_token_create, operator_token_create
 from billtone.rating import authorize_http
+from billtone.rating.cdr_schemas import AuthorizeQuery
 from billtone.rating.hold_models import CallHold
 from billtone.rating.tests.conftest import ACTOR, credit_add
 from billtone.telephony.models import AccountSuspension
@@ -184,3 +186,25 @@ def test_a_revoked_operator_token_is_refused_within_the_trust_window(
     monkeypatch.setattr(authorize_http.time, "monotonic", lambda: later)
     status, headers, _ = call(application, query, f"Bearer {operator_secret}")
     assert (status, headers["WWW-Authenticate"]) == ("401 Unauthorized", "Bearer")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"account": "1", "destination": "020"},
+        {"account": "1", "destination": "020", "user": "", "call_id": "c" * 255},
+        {"account": "a" * 80, "destination": "d" * 255, "user": "u" * 80},
+        {"account": "a" * 81, "destination": "020"},
+        {"account": "1", "destination": "020", "call_id": "c" * 256},
+        {"destination": "020"},
+        {"account": "1", "user": "22"},
+        {},
+    ],
+)
+def test_the_plain_query_is_the_schemas_or_none(values):
+    try:
+        expected = AuthorizeQuery.model_validate(values).model_dump()
+    except ValidationError:
+        expected = None
+    plain = authorize_http._plain_query(dict(values))
+    assert (plain.model_dump() if plain else None) == expected
