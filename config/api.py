@@ -1,8 +1,10 @@
 """The JSON API: one NinjaAPI under /api/v1, one router per app, one error shape."""
 
+import json
 import logging
 
-from django.http import Http404, HttpRequest
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -20,9 +22,11 @@ from billtone.core import idempotency
 from billtone.core.api import router as core_router
 from billtone.core.errors import ApplicationError
 from billtone.core.problems import (
+    CONTENT_TYPE,
     openapi_document_problems,
     problem_from_error,
     problem_response,
+    request_refused_body,
     validation_errors,
 )
 from billtone.core.schemas import NO_SUCH_ROW, ExactJsonParser
@@ -137,6 +141,12 @@ def on_http_error(request: HttpRequest, exc: HttpError):
         detail=str(exc),
         instance=request.path,
     )
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_request_refused(request: HttpRequest, exc: SuspiciousOperation):
+    body = request_refused_body(exc, instance=request.path)
+    return HttpResponse(json.dumps(body), status=400, content_type=CONTENT_TYPE)
 
 
 @api.exception_handler(Exception)

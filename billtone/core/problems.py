@@ -34,6 +34,19 @@ def problem_body(
     return body
 
 
+def request_refused_body(error: Exception, *, instance: str | None = None) -> dict[str, Any]:
+    """A request Django refuses to read (SuspiciousOperation: more query or form fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, a body over DATA_UPLOAD_MAX_MEMORY_SIZE): a 400 problem,
+    never a 500."""
+    return problem_body(
+        status=400,
+        slug="request-refused",
+        title="Request refused",
+        detail=f"This request cannot be read: {error}",
+        instance=instance,
+    )
+
+
 def problem_response(
     *,
     status: int,

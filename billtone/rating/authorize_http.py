@@ -23,12 +23,18 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core import signals
+from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
 from pydantic import ValidationError
 
 from billtone.accounts.auth import OperatorTokenAuth
 from billtone.core.errors import ApplicationError
-from billtone.core.problems import CONTENT_TYPE, problem_body, validation_errors
+from billtone.core.problems import (
+    CONTENT_TYPE,
+    problem_body,
+    request_refused_body,
+    validation_errors,
+)
 from billtone.rating.cdr_schemas import AuthorizeQuery
 from billtone.rating.services.authorize import Authorization, call_authorize
 
@@ -185,7 +191,10 @@ def _answer(environ: dict, path: str) -> tuple:
             return _unauthenticated(path)
     except ApplicationError as error:
         return _problem(error.status, path, error)
-    given = QueryDict(environ.get("QUERY_STRING", ""))
+    try:
+        given = QueryDict(environ.get("QUERY_STRING", ""))
+    except SuspiciousOperation as error:  # more fields than Django reads
+        return 400, CONTENT_TYPE, request_refused_body(error, instance=path)
     values = {k: given[k] for k in _FIELDS if k in given}
     try:
         query = _plain_query(values) or AuthorizeQuery.model_validate(values)

@@ -526,3 +526,10 @@ def test_every_id_in_a_page_url_is_a_row_id():
 def test_page_ids_beyond_64_bits_are_404(web, path):
     assert web.get(path).status_code == 404
     assert web.post(path).status_code == 404
+
+
+def test_more_query_fields_than_django_reads_is_a_400_problem(api):
+    query = "&".join(f"x{n}=1" for n in range(1001))
+    response = api.get(f"{PAYMENTS}?{query}")
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/request-refused")

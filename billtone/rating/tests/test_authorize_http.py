@@ -208,3 +208,13 @@ def test_the_plain_query_is_the_schemas_or_none(values):
         expected = None
     plain = authorize_http._plain_query(dict(values))
     assert (plain.model_dump() if plain else None) == expected
+
+
+def test_a_query_of_too_many_fields_is_refused_as_django_refuses_it(gb, operator_secret):
+    """Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) counts a query string's fields too:
+    never a 500."""
+    query = f"account={gb.pk}&destination=01&" + "&".join(f"x{n}=1" for n in range(1001))
+    lean, django = both({}, f"Bearer {operator_secret}", QUERY_STRING=query)
+    assert lean[0] == django[0] == "400 Bad Request"
+    assert json.loads(lean[2]) == json.loads(django[2])
+    assert json.loads(lean[2])["type"].endswith("/request-refused")
