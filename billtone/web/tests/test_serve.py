@@ -57,3 +57,31 @@ def test_a_worker_reads_the_rate_decks_in_force_before_its_first_request():
     assert "--config=python:billtone.web.gunicorn_hooks" in gunicorn_command(
         "config.wsgi:application", bind="127.0.0.1:0", workers=1, threads=1
     )
+
+
+def test_the_access_log_leaves_out_answered_authorizations_only(monkeypatch):
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from billtone.web import gunicorn_hooks
+
+    logged = []
+    monkeypatch.setattr(Logger, "access", lambda self, resp, *rest: logged.append(resp))
+    log = gunicorn_hooks.AccessLog(Config())
+    assert gunicorn_hooks.logger_class is gunicorn_hooks.AccessLog
+
+    class Answer:
+        def __init__(self, status_code):
+            self.status_code = status_code
+
+    requests = [
+        ("/api/v1/authorize", 200, False),
+        ("/api/v1/authorize", 422, True),
+        ("/api/v1/authorize", 401, True),
+        ("/api/v1/authorize", 500, True),
+        ("/api/v1/cdrs", 200, True),
+        ("/billing/", 200, True),
+    ]
+    for path, status, _ in requests:
+        log.access(Answer(status), None, {"PATH_INFO": path}, None)
+    assert [a.status_code for a in logged] == [s for _, s, kept in requests if kept]
