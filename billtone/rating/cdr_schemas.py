@@ -7,6 +7,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictInt
 from billtone.core.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from billtone.core.schemas import IsoDate
 from billtone.rating.cdrs.records import Disposition
+from billtone.rating.cdrs.values import moment_in_range
 
 MAX_BATCH = 1000
 
@@ -18,15 +19,10 @@ def _written(value: object) -> object:
     return value
 
 
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
 def _in_range(value: datetime) -> datetime:
-    """A moment between 1970 and 2200 (as a CDR file's), kept as its instant in UTC: RFC 3339
-    allows offsets up to ±23:59, which PostgreSQL does not store (it takes ±15:59)."""
-    year_ok = _EARLIEST.year <= value.year < _LATEST.year
-    if not year_ok or not _EARLIEST <= value < _LATEST:
+    """A moment between 1970 and 2200 as a CDR file's (`moment_in_range`), kept as its instant
+    in UTC: RFC 3339 allows offsets up to ±23:59, which PostgreSQL does not store (±15:59)."""
+    if not moment_in_range(value):
         raise ValueError("A call's moment lies between 1970 and 2200.")
     return value.astimezone(UTC)
 

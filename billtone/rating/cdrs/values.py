@@ -38,6 +38,12 @@ _EARLIEST = datetime(1970, 1, 1)
 _LATEST = datetime(2200, 1, 1)
 
 
+def moment_in_range(moment: datetime) -> bool:
+    """Whether a call's time, as written (its wall-clock time, whatever its offset), lies
+    between 1970 and 2200: a file's and the API's one rule."""
+    return _EARLIEST <= moment.replace(tzinfo=None) < _LATEST
+
+
 def time_read(text: str, *, zone: tzinfo, role: str, after: datetime | None = None):
     """An aware datetime from what a switch writes, or None for "no time".
 
@@ -58,7 +64,7 @@ def time_read(text: str, *, zone: tzinfo, role: str, after: datetime | None = No
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise LineError(DATE, f"the {role} time {value[:40]!r} is not a date and time") from None
-    if not _EARLIEST <= parsed.replace(tzinfo=None) < _LATEST:
+    if not moment_in_range(parsed):
         raise LineError(DATE, f"the {role} time {value[:40]!r} is out of range")
     if parsed.tzinfo is not None:
         return parsed.astimezone(zone)

@@ -73,7 +73,7 @@ def test_moments_out_of_range_are_refused_and_odd_offsets_kept_as_their_instant(
     batch = [
         item("a", gb, started_at="0141-10-08T19:46:51.938+19:54"),  # PostgreSQL keeps ±15:59
         item("b", gb, answered_at="8797-09-29T22:39:00.88+19:08"),
-        item("c", gb, started_at="1970-01-01T00:00:00+01:00"),  # 1969 in UTC
+        item("c", gb, started_at="1969-12-31T23:59:59-01:00"),  # 1970 in UTC, 1969 as written
     ]
     response = operator.post("/api/v1/cdrs", batch)
     assert response.status_code == 422
