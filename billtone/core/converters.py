@@ -1,6 +1,6 @@
 """`<id:…>` in the panel's and back office's URLs: a row id, or no match (a 404).
 
-Django's `<id:…>` takes any number of digits, and a written query hands the number to the
+Django's `<int:…>` takes any number of digits, and a written query hands the number to the
 database as it is (SQLite cannot compare one beyond 64 bits: a 500). The API's paths bound
 their ids with `core.schemas.RowId`; these URLs with this converter.
 """
