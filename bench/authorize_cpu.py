@@ -65,7 +65,11 @@ def _holds_reset(open_holds: int) -> None:
 
     CallHold.objects.all().delete()
     now = clock.now()
-    callers = PhoneUser.objects.filter(extension="100", account__name__startswith="Bench caller")
+    callers = list(
+        PhoneUser.objects.filter(
+            extension="100", account__name__startswith="Bench caller"
+        ).values_list("pk", "account_id")
+    )
     holds = [
         CallHold(
             account_id=account_id,
@@ -80,8 +84,9 @@ def _holds_reset(open_holds: int) -> None:
             created_at=now,
             expires_at=now + timedelta(hours=4),
         )
-        for user_id, account_id in callers.values_list("pk", "account_id")
+        # Interleaved, as calls come: an account's holds on as many pages as in production.
         for n in range(open_holds)
+        for user_id, account_id in callers
     ]
     CallHold.objects.bulk_create(holds, batch_size=5000)
     call_hold_totals_rebuild()

@@ -60,7 +60,10 @@ BEGIN
     END IF;
     was := total;
     IF p_call_id <> '' THEN
-        DELETE FROM rating_callhold WHERE account_id = p_account_id AND call_id = p_call_id
+        -- `<> ''`: the unique index's condition, so that the generic plan uses it (not
+        -- every hold of the account).
+        DELETE FROM rating_callhold
+        WHERE account_id = p_account_id AND call_id = p_call_id AND call_id <> ''
         RETURNING amount, phone_user_id, included_seconds
         INTO gone_amount, gone_user, gone_seconds;
         IF FOUND THEN

@@ -102,16 +102,21 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
     # The open holds (decision 0033): the account's and the caller's totals of every hold
-    # row, less in one pass (an aggregate without GROUP BY: always one row) the holds
-    # expired and not purged yet and a repeated call id's own, by their indexes; the caller
-    # by its extension, as `u` is joined.
-    holds_off = (
-        "SELECT COALESCE(SUM(h.amount), 0) AS amount, COALESCE(SUM(CASE WHEN"  # noqa: S608
-        " hu.extension = %(extension)s THEN h.included_seconds ELSE 0 END), 0) AS seconds"
+    # row, less in one aggregate (always one row) the holds expired and not purged yet and a
+    # repeated call id's own; the caller by its extension, as `u` is joined. Two parts, each
+    # on its index under a generic plan (decision 0031): an OR of the two, or a call id
+    # compared without `<> ''` (the unique index's condition), would visit every hold.
+    off = (
+        "SELECT h.amount, CASE WHEN hu.extension = %(extension)s"  # noqa: S608
+        " THEN h.included_seconds ELSE 0 END AS seconds"
         f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
-        "  AND hu.status <> %(cancelled)s"
-        " WHERE h.account_id = %(account)s AND (h.expires_at <= %(now)s"
-        "  OR (%(call_id)s <> '' AND h.call_id = %(call_id)s))"
+        "  AND hu.status <> %(cancelled)s WHERE h.account_id = %(account)s AND "
+    )
+    holds_off = (
+        "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(seconds), 0) AS seconds"  # noqa: S608
+        f" FROM ({off}h.expires_at <= %(now)s"
+        f"  UNION ALL {off}h.expires_at > %(now)s AND h.call_id = %(call_id)s"
+        "  AND h.call_id <> '') o"
     )
     # The caller's latest period with included use and that use: the current period's
     # when the caller has used any in it (authorize compares it with the period it computes).

@@ -80,7 +80,8 @@ def holds_delete(*, pks: Iterable[int], expired_before=None) -> int:
 def hold_delete_by_call_id(*, account_id: int, call_id: str) -> None:
     """The account's hold for this call id deleted and taken off its totals (under its hold
     lock)."""
-    _deleted_subtract("account_id = %s AND call_id = %s", [account_id, call_id])
+    # `<> ''`: the unique index's condition, so that a generic plan uses it (decision 0031).
+    _deleted_subtract("account_id = %s AND call_id = %s AND call_id <> ''", [account_id, call_id])
 
 
 def _deleted_subtract(where: str, params: list) -> int:
