@@ -102,22 +102,28 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
     # The open holds (decision 0033): the account's and the caller's totals of every hold
-    # row, less in one aggregate (always one row) the holds expired and not purged yet and a
-    # repeated call id's own; the caller by its extension, as `u` is joined. Two parts, each
-    # on its index under a generic plan (decision 0031): an OR of the two, or a call id
-    # compared without `<> ''` (the unique index's condition), would visit every hold.
-    off = (
-        "SELECT h.amount, CASE WHEN hu.extension = %(extension)s"  # noqa: S608
-        " THEN h.included_seconds ELSE 0 END AS seconds"
-        f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
-        "  AND hu.status <> %(cancelled)s WHERE h.account_id = %(account)s AND "
-    )
-    holds_off = (
-        "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(seconds), 0) AS seconds"  # noqa: S608
-        f" FROM ({off}h.expires_at <= %(now)s"
-        f"  UNION ALL {off}h.expires_at > %(now)s AND h.call_id = %(call_id)s"
-        "  AND h.call_id <> '') o"
-    )
+    # row, less the holds expired and not purged yet and a repeated call id's own. On
+    # PostgreSQL by rating_holds_off() (rating migration 0008, which says why); elsewhere in
+    # one aggregate (always one row) of two parts, each on its index (`<> ''`: the unique
+    # index's condition), the caller by its extension as `u` is joined.
+    if connection.vendor == "postgresql":
+        holds_off = (
+            "LEFT JOIN LATERAL rating_holds_off(a.id, %(now)s::timestamptz,"
+            " %(call_id)s::varchar, u.id) ho ON true"
+        )
+    else:
+        off = (
+            "SELECT h.amount, CASE WHEN hu.extension = %(extension)s"  # noqa: S608
+            " THEN h.included_seconds ELSE 0 END AS seconds"
+            f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
+            "  AND hu.status <> %(cancelled)s WHERE h.account_id = %(account)s AND "
+        )
+        holds_off = (
+            "LEFT JOIN (SELECT COALESCE(SUM(amount), 0) AS amount,"  # noqa: S608
+            f" COALESCE(SUM(seconds), 0) AS seconds FROM ({off}h.expires_at <= %(now)s"
+            f"  UNION ALL {off}h.expires_at > %(now)s AND h.call_id = %(call_id)s"
+            "  AND h.call_id <> '') o) ho ON 1 = 1"
+        )
     # The caller's latest period with included use and that use: the current period's
     # when the caller has used any in it (authorize compares it with the period it computes).
     latest = f"(SELECT MAX(c2.period_start) FROM {cdrs} c2 WHERE c2.phone_user_id = u.id)"  # noqa: S608
@@ -145,7 +151,7 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         "  AND l.currency = p.currency"
         f" LEFT JOIN {_table(CallHoldTotal)} ht ON ht.account_id = a.id"
         f" LEFT JOIN {_table(CallHoldSeconds)} hs ON hs.phone_user_id = u.id"
-        f" LEFT JOIN ({holds_off}) ho ON 1 = 1"
+        f" {holds_off}"
         " WHERE a.id = %(account)s"
     )
     return sql, parts
