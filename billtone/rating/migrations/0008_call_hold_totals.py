@@ -5,7 +5,10 @@ The holds table is locked (no hold written) from the fill to this migration's co
 the new rating_hold_take() takes over: a server of the previous release still running its
 own Python writers (the ingestion's release, the purge) afterwards is put right by the
 purge task's call_hold_totals_rebuild. The function keeps decision 0032's commit without
-waiting for the disk.
+waiting for the disk, and keeps its statements' generic plans (`plan_cache_mode`, for its
+own run): PostgreSQL estimated no expired hold in a custom plan and a third of the account's
+in the generic one, so it planned the expired holds' sum again on every call (~25 µs), though
+both plans are the same (the (account, expires_at) index).
 """
 
 import django.db.models.deletion
@@ -114,45 +117,6 @@ END
 $$;
 """
 
-# The holds an authorization's unlocked read takes off the totals (services/authorize_sql.py):
-# those expired and not purged yet and a repeated call id's own. A function of its own on
-# PostgreSQL: as a subquery of that read, its estimate under a generic plan (a third of the
-# account's holds expired) is so much above a custom plan's (none) that PostgreSQL planned
-# the whole read again on every call (decision 0031), ~0.9 ms.
-#
-# Both functions keep their statements' generic plans (`plan_cache_mode`, for the function's
-# run only): for the same reason PL/pgSQL planned the expired holds' sum again on each call,
-# ~25 µs, though the plans are the same (the (account, expires_at) index).
-OFF = """
-CREATE OR REPLACE FUNCTION rating_holds_off(
-    p_account_id bigint, p_now timestamptz, p_call_id varchar, p_caller_id bigint,
-    OUT amount numeric, OUT seconds bigint
-) LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    call_amount numeric;
-    call_seconds bigint;
-BEGIN
-    SELECT COALESCE(SUM(h.amount), 0),
-           COALESCE(SUM(CASE WHEN h.phone_user_id = p_caller_id THEN h.included_seconds
-                        ELSE 0 END), 0)
-    INTO amount, seconds
-    FROM rating_callhold h WHERE h.account_id = p_account_id AND h.expires_at <= p_now;
-    IF p_call_id <> '' THEN
-        SELECT h.amount, CASE WHEN h.phone_user_id = p_caller_id THEN h.included_seconds
-                         ELSE 0 END
-        INTO call_amount, call_seconds
-        FROM rating_callhold h WHERE h.account_id = p_account_id AND h.call_id = p_call_id
-            AND h.call_id <> '' AND h.expires_at > p_now;
-        IF FOUND THEN
-            amount := amount + call_amount;
-            seconds := seconds + call_seconds;
-        END IF;
-    END IF;
-END
-$$;
-"""
-
-
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("LOCK TABLE rating_callhold IN SHARE ROW EXCLUSIVE MODE")
@@ -160,7 +124,6 @@ def forward(apps, schema_editor):
         schema_editor.execute(statement)
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD, params=None)
-        schema_editor.execute(OFF, params=None)
 
 
 def backward(apps, schema_editor):
@@ -170,9 +133,6 @@ def backward(apps, schema_editor):
 
         previous = import_module("billtone.rating.migrations.0007_hold_take_async_commit")
         schema_editor.execute(previous.FORWARD, params=None)
-        schema_editor.execute(
-            "DROP FUNCTION rating_holds_off(bigint, timestamptz, varchar, bigint)", params=None
-        )
 
 
 class Migration(migrations.Migration):
