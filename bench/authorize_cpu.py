@@ -4,13 +4,16 @@ Seeds the database of bench/authorize.py (its `_prepare`, under --database), the
 --calls authorizations, each as `call_authorize` alone and as the whole request through
 Django's test client (middleware, Ninja, the operator token) and as the production WSGI
 callable's lean path (config/wsgi.py; decision 0028): process CPU per call (median
-of --rounds rounds) and SQL statements per call. --profile request|lean prints a pyinstrument
-profile of that path. A number to compare before/after on a shared machine, where wall time
-says little. Not part of the test suite.
+of --rounds rounds) and SQL statements per call. Each round starts from --open-holds open
+holds per account (default none: in production the CDRs release them; bench/authorize.py
+never does, so at its 500/s step each account has ~260), plus those the round's calls take.
+--profile request|lean prints a pyinstrument profile of that path. A number to compare
+before/after on a shared machine, where wall time says little. Not part of the test suite.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/authorize_cpu.py [--database bt_bench_authorize_cpu] \\
-        [--calls 500] [--rounds 5] [--accounts 50] [--reuse-db] [--profile]
+        [--calls 500] [--rounds 5] [--accounts 50] [--open-holds 300] [--reuse-db] \\
+        [--profile]
 """
 
 from __future__ import annotations
@@ -47,16 +50,54 @@ def _backend():
         return psutil.Process(cursor.fetchone()[0])
 
 
-def _cpu_ms(run, calls: int) -> tuple[float, float]:
-    """Python's and PostgreSQL's CPU per call, in ms, from no open hold (in production the
-    CDRs release them; here they would pile up from round to round)."""
+def _holds_reset(open_holds: int) -> None:
+    """`open_holds` open holds per bench account and no other (they would pile up from round
+    to round), their totals in step (decision 0033), the tables vacuumed."""
+    from datetime import timedelta
+    from decimal import Decimal
+
     from django.db import connection
 
-    from billtone.rating.hold_models import CallHold
+    from billtone.core import clock
+    from billtone.rating.hold_models import CallHold, CallHoldSeconds, CallHoldTotal
+    from billtone.rating.services.hold_totals import call_hold_totals_rebuild
+    from billtone.telephony.models import PhoneUser
 
     CallHold.objects.all().delete()
-    with connection.cursor() as cursor:  # and their dead rows, which each sum would visit
-        cursor.execute(f"VACUUM {CallHold._meta.db_table}")
+    now = clock.now()
+    callers = list(
+        PhoneUser.objects.filter(
+            extension="100", account__name__startswith="Bench caller"
+        ).values_list("pk", "account_id")
+    )
+    holds = [
+        CallHold(
+            account_id=account_id,
+            # Half of them keep some of the caller's included minutes.
+            phone_user_id=user_id if n % 2 else None,
+            destination="+442079460958",
+            call_id=f"seed-{account_id}-{n}",
+            amount=Decimal("0.0100"),
+            currency="GBP",
+            seconds=60,
+            included_seconds=10 if n % 2 else 0,
+            created_at=now,
+            expires_at=now + timedelta(hours=4),
+        )
+        # Interleaved, as calls come: an account's holds on as many pages as in production.
+        for n in range(open_holds)
+        for user_id, account_id in callers
+    ]
+    CallHold.objects.bulk_create(holds, batch_size=5000)
+    call_hold_totals_rebuild()
+    with connection.cursor() as cursor:  # and their dead rows, which a sum would visit
+        for model in (CallHold, CallHoldTotal, CallHoldSeconds):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+
+
+def _cpu_ms(run, calls: int, open_holds: int) -> tuple[float, float]:
+    """Python's and PostgreSQL's CPU per call, in ms, from `open_holds` per account."""
+    _holds_reset(open_holds)
     backend = _backend()
     start, backend_start = time.process_time(), sum(backend.cpu_times()[:2])
     for i in range(calls):
@@ -71,6 +112,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--open-holds", type=int, default=0, help="per account, each round")
     parser.add_argument("--reuse-db", action="store_true")
     parser.add_argument(
         "--profile", choices=["request", "lean"], help="print a profile of this path"
@@ -150,7 +192,7 @@ def main() -> None:
         request(i)
         lean(i)
     for name, run in [("call_authorize", direct), ("request", request), ("lean", lean)]:
-        measured = [_cpu_ms(run, args.calls) for _ in range(args.rounds)]
+        measured = [_cpu_ms(run, args.calls, args.open_holds) for _ in range(args.rounds)]
         cpu = [python for python, _ in measured]
         backend = statistics.median(pg for _, pg in measured)
         queries = [_queries(lambda i=i, run=run: run(i)) for i in range(6)]

@@ -51,3 +51,51 @@ class CallHold(models.Model):
 
     def __str__(self) -> str:
         return f"Hold {self.amount} {self.currency} for {self.destination}"
+
+
+class CallHoldTotal(models.Model):
+    """The sum of an account's holds' amounts, expired or not, kept in step with them
+    (decision 0033). Its row lock is the account's hold lock: every writer of the account's
+    holds takes it (after the call-credit ledger row, when it takes that) and updates the
+    sum in the same transaction. Readers subtract the holds expired and not purged yet."""
+
+    account = models.OneToOneField(
+        "accounts.Account",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="call_hold_total",
+    )
+    amount = models.DecimalField(max_digits=20, decimal_places=RATE_PLACES, default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="rating_hold_total_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Holds of account {self.account_id}: {self.amount}"
+
+
+class CallHoldSeconds(models.Model):
+    """The sum of a caller's holds' included seconds, expired or not, kept in step with them
+    under its account's hold lock (CallHoldTotal; decision 0033)."""
+
+    phone_user = models.OneToOneField(
+        "telephony.PhoneUser",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="call_hold_seconds",
+    )
+    included_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(included_seconds__gte=0), name="rating_hold_seconds_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Holds of phone user {self.phone_user_id}: {self.included_seconds} s"

@@ -235,4 +235,8 @@ from billtone.rating.cdr_models import (  # noqa: E402, F401
     CdrLineRejected,
     EmergencyNumber,
 )
-from billtone.rating.hold_models import CallHold  # noqa: E402, F401
+from billtone.rating.hold_models import (  # noqa: E402, F401
+    CallHold,
+    CallHoldSeconds,
+    CallHoldTotal,
+)

@@ -2,8 +2,9 @@
 
 "May this account call this number, and for how long?" Everything but the credit is read
 without locks; then, in one short transaction, the account's call-credit ledger row is
-locked (the row the ingestion locks to debit), the open holds summed, the answer computed
-and a hold inserted. Two authorizations of one account thus run one after the other, each
+locked (the row the ingestion locks to debit), then the account's hold lock, the open
+holds read from their running totals (decision 0033), the answer computed and a hold
+inserted. Two authorizations of one account thus run one after the other, each
 seeing the other's hold: ten at once never promise the same euro twice.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+
+from django.db import transaction
 
 from billtone.accounts.models import Account
 from billtone.catalog.selectors import operator_profile_get
@@ -26,6 +29,7 @@ from billtone.rating.selectors import prefix_table_of
 from billtone.rating.services import authorize_sql as sql
 from billtone.rating.services.cdr_decide import account_id_of
 from billtone.rating.services.cdr_store import rows_by_call_id
+from billtone.rating.services.hold_totals import hold_totals_lock, holds_delete
 
 # A hold outlives the longest call it allows by this much: the CDR is written after the
 # call ends and may reach us a little later.
@@ -179,58 +183,60 @@ def _included(
     return caller.phone_user_id, caller.included_minutes * 60, period
 
 
-# Holds deleted per statement: a long-idle server's backlog goes in short transactions.
+# Holds deleted per transaction: a long-idle server's backlog goes in short transactions.
 PURGE_BATCH = 5000
 
 
 def call_holds_purge(*, batch: int = PURGE_BATCH) -> int:
     """Delete the holds that expired before now (no query counts them: the CDR never came,
-    or came without a match); how many. Safe to run twice, or at once in two workers."""
+    or came without a match) and take them off their totals, under their accounts' hold locks
+    (decision 0033); how many. Safe to run twice, or at once in two workers."""
     now = clock.now()
     purged = 0
     while True:
         doomed = list(
             CallHold.objects.filter(expires_at__lte=now)
             .order_by("expires_at")
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "account_id")[:batch]
         )
         if not doomed:
             return purged
-        purged += CallHold.objects.filter(pk__in=doomed, expires_at__lte=now).delete()[0]
+        with transaction.atomic():
+            hold_totals_lock(account_ids={account_id for _, account_id in doomed})
+            purged += holds_delete(pks=[pk for pk, _ in doomed], expired_before=now)
 
 
 def holds_release(*, cdrs) -> int:
     """Delete the holds of these calls, inside the ingestion's transaction: a hold taken with
     a call id by that id; else, per CDR, the oldest open hold without one for its account and
-    destination. Returns how many were released."""
+    destination. Taken off their totals under their accounts' hold locks (decision 0033).
+    Returns how many were released."""
     accounts = {cdr.call_id: cdr.account_id for cdr in cdrs if cdr.account_id}
-    released = 0
     rows = rows_by_call_id(CallHold, list(accounts), "call_id", "account_id", "id")
     found = {pk: call_id for call_id, account_id, pk in rows if accounts[call_id] == account_id}
     matched = set(found.values())
-    if found:
-        released += CallHold.objects.filter(pk__in=found).delete()[0]
+    doomed = {pk: accounts[call_id] for pk, call_id in found.items()}
     rest = [
         cdr
         for cdr in cdrs
         if cdr.call_id not in matched and cdr.account_id and cdr.destination_e164
     ]
-    if not rest:
-        return released
     wanted: dict[tuple[int, str], int] = {}
     for cdr in rest:
         key = (cdr.account_id, cdr.destination_e164)
         wanted[key] = wanted.get(key, 0) + 1
-    # By account only (the destinations matched here): a batch's thousands of numbers as
-    # parameters were most of this function's time; an account's open holds are few.
-    open_holds = CallHold.objects.filter(
-        call_id="", account_id__in={a for a, _ in wanted}, expires_at__gt=clock.now()
-    ).values_list("pk", "account_id", "destination")
-    doomed = []
-    for pk, account_id, dest in open_holds.order_by("created_at", "pk"):
-        if wanted.get((account_id, dest), 0) > 0:
-            wanted[(account_id, dest)] -= 1
-            doomed.append(pk)
-    if doomed:
-        released += CallHold.objects.filter(pk__in=doomed).delete()[0]
-    return released
+    if wanted:
+        # By account only (the destinations matched here): a batch's thousands of numbers as
+        # parameters were most of this function's time; an account's open holds are few.
+        open_holds = CallHold.objects.filter(
+            call_id="", account_id__in={a for a, _ in wanted}, expires_at__gt=clock.now()
+        ).values_list("pk", "account_id", "destination")
+        for pk, account_id, dest in open_holds.order_by("created_at", "pk"):
+            if wanted.get((account_id, dest), 0) > 0:
+                wanted[(account_id, dest)] -= 1
+                doomed[pk] = account_id
+    if not doomed:
+        return 0
+    # Found without a lock; one another transaction deleted first is not counted twice.
+    hold_totals_lock(account_ids=set(doomed.values()))
+    return holds_delete(pks=doomed)

@@ -10,7 +10,7 @@ the API token's lookup (core/rows.py, decision 0014). What they read and lock is
   currency, the caller (not cancelled) with its plan, the operator's billing day;
 - `call_credit_lock`: the account's call-credit ledger row, locked (the row the ingestion
   locks to debit), read as locked;
-- `holds_open`, `hold_delete`, `hold_insert`: the open holds' sums, a call id's hold gone,
+- `holds_open`, `hold_insert` (and hold_totals.py): the open holds' sums, a call id's hold gone,
   a new hold.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 
 from django.db import connection, transaction
 
@@ -27,9 +27,15 @@ from billtone.accounts.models import Account, BillingProfile
 from billtone.catalog.models import OperatorProfile, Product, country_set
 from billtone.core.rows import ModelColumns
 from billtone.ledger.models import LedgerAccount, LedgerKind
-from billtone.rating.cdr_models import RATE_PLACES, Cdr, EmergencyNumber
-from billtone.rating.hold_models import CallHold
+from billtone.rating.cdr_models import Cdr, EmergencyNumber
+from billtone.rating.hold_models import CallHold, CallHoldSeconds, CallHoldTotal
 from billtone.rating.models import RateDeck
+from billtone.rating.services.hold_totals import (
+    decimal_of,
+    hold_delete_by_call_id,
+    hold_total_lock_one,
+    hold_totals_add,
+)
 from billtone.telephony.models import AccountSuspension, PhoneUser, PhoneUserStatus
 
 
@@ -95,15 +101,25 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         ModelColumns(LedgerAccount, "l", only=["currency", "floor", "balance"]),
     )
     decks, holds, cdrs = _table(RateDeck), _table(CallHold), _table(Cdr)
-    # The open holds' sums in one pass (an aggregate without GROUP BY: always one row); the
-    # caller's included seconds by its extension, as `u` is joined.
-    holds_sums = (
-        "SELECT COALESCE(SUM(h.amount), 0) AS amount, COALESCE(SUM(CASE WHEN"  # noqa: S608
-        " hu.extension = %(extension)s THEN h.included_seconds ELSE 0 END), 0) AS seconds"
+    # The open holds (decision 0033): the account's and the caller's totals of every hold
+    # row, less in one aggregate (always one row) the holds expired and not purged yet and a
+    # repeated call id's own, each part on its index (`<> ''`: the unique index's
+    # condition); the caller by its extension, as `u` is joined. On PostgreSQL `now` as a
+    # subquery, which a custom plan cannot see through either: PostgreSQL estimated no
+    # expired hold in a custom plan and a third of the account's in the generic one, so it
+    # kept planning the whole read on every call (decision 0031), ~0.9 ms.
+    now = "(SELECT %(now)s::timestamptz)" if connection.vendor == "postgresql" else "%(now)s"
+    off = (
+        "SELECT h.amount, CASE WHEN hu.extension = %(extension)s"  # noqa: S608
+        " THEN h.included_seconds ELSE 0 END AS seconds"
         f" FROM {holds} h LEFT JOIN {_table(PhoneUser)} hu ON hu.id = h.phone_user_id"
-        "  AND hu.status <> %(cancelled)s"
-        " WHERE h.account_id = %(account)s AND h.expires_at > %(now)s"
-        " AND (%(call_id)s = '' OR h.call_id <> %(call_id)s)"
+        "  AND hu.status <> %(cancelled)s WHERE h.account_id = %(account)s AND "
+    )
+    holds_off = (
+        "LEFT JOIN (SELECT COALESCE(SUM(amount), 0) AS amount,"  # noqa: S608
+        f" COALESCE(SUM(seconds), 0) AS seconds FROM ({off}h.expires_at <= {now}"
+        f"  UNION ALL {off}h.expires_at > {now} AND h.call_id = %(call_id)s"
+        "  AND h.call_id <> '') o) ho ON 1 = 1"
     )
     # The caller's latest period with included use and that use: the current period's
     # when the caller has used any in it (authorize compares it with the period it computes).
@@ -114,7 +130,7 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         "  WHERE s.account_id = a.id AND s.suspended_at IS NOT NULL),"
         f" EXISTS (SELECT 1 FROM {_table(EmergencyNumber)} e"
         "  WHERE e.number = %(dialled)s AND e.country IN (p.country, '')),"
-        " hs.amount, hs.seconds,"
+        " ht.amount, hs.included_seconds, ho.amount, ho.seconds,"
         f" CASE WHEN pl.included_minutes > 0 THEN {latest} END,"
         " CASE WHEN pl.included_minutes > 0 THEN"
         f"  (SELECT COALESCE(SUM(c.included_seconds), 0) FROM {cdrs} c"
@@ -130,7 +146,9 @@ def _context_query() -> tuple[str, tuple[ModelColumns, ...]]:
         f" LEFT JOIN {_table(OperatorProfile)} o ON o.id = %(operator)s"
         f" LEFT JOIN {credit.table} ON l.account_id = a.id AND l.kind = %(kind)s"
         "  AND l.currency = p.currency"
-        f" LEFT JOIN ({holds_sums}) hs ON 1 = 1"
+        f" LEFT JOIN {_table(CallHoldTotal)} ht ON ht.account_id = a.id"
+        f" LEFT JOIN {_table(CallHoldSeconds)} hs ON hs.phone_user_id = u.id"
+        f" {holds_off}"
         " WHERE a.id = %(account)s"
     )
     return sql, parts
@@ -164,7 +182,7 @@ def authorize_context(
         found.append(None if values is None else dict(zip(part.names, values, strict=True)))
         start += len(part)
     account, profile, user, plan, deck, credit = found
-    billing_day, suspended, emergency, held, held_seconds, latest, used = row[start:]
+    billing_day, suspended, emergency, total, seconds, off, off_seconds, latest, used = row[start:]
     caller = None
     if user is not None:
         caller = Caller(
@@ -186,8 +204,8 @@ def authorize_context(
         Credit(credit["id"], credit["currency"], credit["floor"], credit["balance"])
         if credit
         else None,
-        _decimal(held),
-        int(held_seconds),
+        decimal_of(total or 0) - decimal_of(off),
+        int(seconds or 0) - int(off_seconds),
         str(latest or ""),
         int(used or 0),
     )
@@ -247,16 +265,18 @@ _TAKE_COLUMNS = (
 
 
 def _hold_take_portable(credit_id, phone_user_id, included_total, period, values) -> HoldTaken:
+    account_id = values["account_id"]
     with transaction.atomic():
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         credit = _LEDGER.fetch(
             f"SELECT {_LEDGER.select} FROM {_LEDGER.table} WHERE l.id = %s" + lock,  # noqa: S608
             [credit_id],
         )[0]
+        hold_total_lock_one(account_id=account_id)
         if values["call_id"]:
-            hold_delete(account_id=values["account_id"], call_id=values["call_id"])
+            hold_delete_by_call_id(account_id=account_id, call_id=values["call_id"])
         held, held_seconds = holds_open(
-            account_id=values["account_id"], phone_user_id=phone_user_id, now=values["created_at"]
+            account_id=account_id, phone_user_id=phone_user_id, now=values["created_at"]
         )
         available = credit.balance - credit.floor - held
         left = 0
@@ -268,7 +288,14 @@ def _hold_take_portable(credit_id, phone_user_id, included_total, period, values
             and values["amount"] <= available
             and values["included_seconds"] <= left
         ):
-            return HoldTaken(hold_insert(**values), available, left)
+            hold_id = hold_insert(**values)
+            hold_totals_add(
+                account_id=account_id,
+                phone_user_id=values["phone_user_id"],
+                amount=values["amount"],
+                seconds=values["included_seconds"],
+            )
+            return HoldTaken(hold_id, available, left)
     return HoldTaken(None, available, left)
 
 
@@ -276,35 +303,29 @@ _LEDGER = ModelColumns(LedgerAccount, "l")
 
 
 def holds_open(*, account_id: int, phone_user_id: int | None, now: datetime) -> tuple[Decimal, int]:
-    """The amount the account's open holds keep, and the included seconds the caller's keep."""
+    """The amount the account's open holds keep, and the included seconds the caller's keep:
+    their totals less the holds expired and not purged yet (decision 0033)."""
+    total, seconds, holds = _table(CallHoldTotal), _table(CallHoldSeconds), _table(CallHold)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT COALESCE(SUM(amount), 0),"  # noqa: S608 (the table's name from the model)
+            f"SELECT (SELECT amount FROM {total} WHERE account_id = %s),"  # noqa: S608 (the tables' names from the models)
+            f" (SELECT included_seconds FROM {seconds} WHERE phone_user_id = %s),"
+            " COALESCE(SUM(amount), 0),"
             " COALESCE(SUM(CASE WHEN phone_user_id = %s THEN included_seconds ELSE 0 END), 0)"
-            f" FROM {_table(CallHold)} WHERE account_id = %s AND expires_at > %s",
-            [phone_user_id, account_id, connection.ops.adapt_datetimefield_value(now)],
+            f" FROM {holds} WHERE account_id = %s AND expires_at <= %s",
+            [
+                account_id,
+                phone_user_id,
+                phone_user_id,
+                account_id,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
         )
-        amount, seconds = cursor.fetchone()
-    return _decimal(amount), int(seconds)
-
-
-def _decimal(value) -> Decimal:
-    # SQLite sums decimals as floats: as the ORM does there, to 15 digits and the places.
-    if isinstance(value, Decimal):
-        return value
+        amount, held_seconds, expired, expired_seconds = cursor.fetchone()
     return (
-        Context(prec=15)
-        .create_decimal_from_float(float(value))
-        .quantize(Decimal(1).scaleb(-RATE_PLACES))
+        decimal_of(amount or 0) - decimal_of(expired),
+        int(held_seconds or 0) - int(expired_seconds),
     )
-
-
-def hold_delete(*, account_id: int, call_id: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {_table(CallHold)} WHERE account_id = %s AND call_id = %s",  # noqa: S608
-            [account_id, call_id],
-        )
 
 
 _HOLD_COLUMNS = (

@@ -160,3 +160,13 @@ def uk_deck(db):
 
 # Auto top-up's fixtures (topup_fixtures.py): an operator in NL, a customer in DE.
 from billtone.rating.tests.topup_fixtures import customer, operator  # noqa: E402, F401
+
+
+def holds_clear() -> None:
+    """Every hold gone, as if their CDRs had come: the rows deleted and the totals put right
+    (decision 0033)."""
+    from billtone.rating.hold_models import CallHold
+    from billtone.rating.services.hold_totals import call_hold_totals_rebuild
+
+    CallHold.objects.all().delete()
+    call_hold_totals_rebuild()

@@ -13,12 +13,13 @@ from django.db import connection
 from billtone.accounts.services import operator_token_create
 from billtone.rating.allowance import MAX_CALL_SECONDS
 from billtone.rating.cdr_models import EmergencyNumber
-from billtone.rating.hold_models import CallHold
+from billtone.rating.hold_models import CallHold, CallHoldTotal
 from billtone.rating.hold_tasks import call_holds_purge_task
 from billtone.rating.services import authorize_sql
 from billtone.rating.services.authorize import HOLD_GRACE, call_authorize, call_holds_purge
+from billtone.rating.services.hold_totals import call_hold_totals_rebuild
 from billtone.rating.services.ingest import cdrs_ingest
-from billtone.rating.tests.conftest import ACTOR, call, call_credit, credit_add
+from billtone.rating.tests.conftest import ACTOR, call, call_credit, credit_add, holds_clear
 from billtone.telephony.models import AccountSuspension
 from conftest import ApiClient
 
@@ -45,7 +46,7 @@ def test_the_credit_buys_whole_increments_after_the_connection_fee(gb, uk_deck):
     # 0.95 after the fee buys 95 minutes at 0.01.
     assert (london.allowed, london.max_seconds, london.held) == (True, 5700, Decimal("1.0000"))
     assert (london.destination, london.destination_name) == ("+442079460958", "London")
-    CallHold.objects.all().delete()
+    holds_clear()
     mobile = authorize(gb, MOBILE)
     # 0.99 after the fee buys 660 s at 0.09 (30 s, then whole 6 s steps).
     assert (mobile.max_seconds, mobile.held) == (660, Decimal("1.0000"))
@@ -74,7 +75,7 @@ def test_included_minutes_are_added_and_held_too(gb, uk_deck):
     second = authorize(gb, LONDON, user="22")
     assert (second.allowed, second.reason) == (False, "no_credit")
     # Pay As You Go user 21 has none: the fee applies.
-    CallHold.objects.all().delete()
+    holds_clear()
     assert authorize(gb, LONDON, user="21").max_seconds == 300
 
 
@@ -169,18 +170,19 @@ def test_the_api_answers_the_operator_and_404s_an_unknown_account(gb, uk_deck, a
 def test_an_authorization_takes_few_queries(gb, uk_deck, django_assert_max_num_queries):
     credit_add(gb, "1.00")
     authorize(gb, LEEDS, user="22")  # the deck's prefixes read once per process
-    CallHold.objects.all().delete()
+    holds_clear()
     # The fullest path (a caller with included minutes, a call id): one read of everything
     # (account, profile, suspension, emergency match, deck, caller and plan, billing day,
     # the call credit, the open holds, the included use), then the hold taken under the
     # lock: on PostgreSQL one call of rating_hold_take(); elsewhere a transaction of the
-    # lock, the call's previous hold, open holds, included use, the insert (+ savepoints).
+    # lock, the hold lock, the call's previous hold, open holds, included use, the insert,
+    # the account's and the caller's totals (+ savepoints).
     postgres = connection.vendor == "postgresql"
-    with django_assert_max_num_queries(2 if postgres else 8):
+    with django_assert_max_num_queries(2 if postgres else 11):
         found = authorize(gb, LONDON, user="22", call_id="q1")
     assert found.allowed and found.included_seconds == 600
-    CallHold.objects.all().delete()
-    with django_assert_max_num_queries(2 if postgres else 7):  # no caller, no call id
+    holds_clear()
+    with django_assert_max_num_queries(2 if postgres else 9):  # no caller, no call id
         assert authorize(gb, LEEDS).allowed
     with django_assert_max_num_queries(1):  # no credit left, no call id: nothing to take
         assert authorize(gb, LEEDS).reason == "no_credit"
@@ -214,6 +216,7 @@ def test_credit_taken_after_the_first_read_is_seen_under_the_lock(gb, uk_deck, m
             created_at=NOW,
             expires_at=NOW + HOLD_GRACE * 10,
         )
+        call_hold_totals_rebuild(account_ids=[gb.pk])  # as its take would have counted it
         return context
 
     monkeypatch.setattr(authorize_sql, "authorize_context", read_then_another_call_holds)
@@ -237,12 +240,15 @@ def test_expired_holds_are_purged_by_the_periodic_task_and_open_ones_kept(gb, _n
 
     expired = [hold(NOW - timedelta(seconds=n)) for n in (0, 1, 2)]
     kept = hold(NOW + timedelta(seconds=1))
+    call_hold_totals_rebuild()  # as their takes would have counted them
     assert call_holds_purge(batch=2) == len(expired)  # in batches
     assert list(CallHold.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert CallHoldTotal.objects.get(account=gb).amount == Decimal("0.1000")
     assert call_holds_purge() == 0  # twice is harmless
     _now.move_to(NOW + timedelta(seconds=1))
     call_holds_purge_task.apply()
     assert not CallHold.objects.exists()
+    assert CallHoldTotal.objects.get(account=gb).amount == 0
     task = settings.CELERY_BEAT_SCHEDULE["rating-call-holds-purge"]["task"]
     assert task == call_holds_purge_task.name
 
@@ -264,5 +270,5 @@ def test_the_read_is_planned_once_per_connection(gb, uk_deck):
     assert prepared_reads() == 0
     for _ in range(6):
         assert authorize(gb, LEEDS).allowed
-        CallHold.objects.all().delete()
+        holds_clear()
     assert prepared_reads() == 1

@@ -20,7 +20,7 @@ from billtone.accounts.services import api_token_create, operator_token_create
 from billtone.rating import authorize_http
 from billtone.rating.cdr_schemas import AuthorizeQuery
 from billtone.rating.hold_models import CallHold
-from billtone.rating.tests.conftest import ACTOR, credit_add
+from billtone.rating.tests.conftest import ACTOR, credit_add, holds_clear
 from billtone.telephony.models import AccountSuspension
 from config.wsgi import application, django_application
 from conftest import owner_of
@@ -76,9 +76,9 @@ def both(query, authorization=None, **extra):
     """The lean path's answer and Django's, holds taken by the first removed before the
     second so that both see the same credit."""
     lean = call(application, query, authorization, **extra)
-    CallHold.objects.all().delete()
+    holds_clear()
     django = call(django_application, query, authorization, **extra)
-    CallHold.objects.all().delete()
+    holds_clear()
     return lean, django
 
 
