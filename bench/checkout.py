@@ -189,7 +189,7 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
         if (now := time.time()) >= until:
             ran_out = False
             break
-        started = time.perf_counter()
+        cpu_before, started = time.process_time(), time.perf_counter()
         try:
             status = _pay(accounts[account_id], card_id, f"{run}-{worker}-{n}")
         except Exception as error:  # counted, and the first few shown
@@ -198,7 +198,7 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
         if now < measure_from:
             continue
         if cpu_from is None:
-            cpu_from = time.process_time() - took  # this checkout's CPU is in, roughly
+            cpu_from = cpu_before  # from this checkout's start (not now less its wall time)
         if status == "completed":
             completed += 1
             paying += took
