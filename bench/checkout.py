@@ -35,7 +35,10 @@ default) are dropped and made again on that server. --profile N profiles N check
 checkout alone; the basket is filled with the profiler paused) in one process with
 pyinstrument (test-artifacts/checkout.profile.txt) instead of the rounds; --costs N lists the
 statements of one checkout and measures the CPU per checkout of N, in one process and its
-server backend, and the same for the filling apart.
+server backend, and the same for the filling apart. --extra-round-trips: in the rounds, each
+checkout statement is followed by a `SELECT 1` (a round trip with no work in it, ~31 more per
+checkout): the client CPU per checkout with and without it, with 8 clients and with 1, tells
+what a round trip costs there (decision 0021, h/ck7).
 """
 
 from __future__ import annotations
@@ -65,6 +68,15 @@ from pg_server import (  # noqa: E402
 
 _ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before the fork
 _PRODUCTS: dict[str, int] = {}
+_EXTRA_ROUND_TRIPS = [False]  # --extra-round-trips, set before the fork
+
+
+def _round_trip_after(execute, sql, params, many, context):
+    """A Django execute wrapper: after each statement one `SELECT 1` more, a round trip with
+    nothing in it, so that a run with and one without tell what a round trip costs."""
+    result = execute(sql, params, many, context)
+    context["connection"].connection.execute("SELECT 1").fetchone()
+    return result
 
 
 def _setup_django(url: str) -> None:
@@ -176,6 +188,8 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
     from billtone.accounts.models import Account
 
     connection.close()  # never share the parent's connection
+    if _EXTRA_ROUND_TRIPS[0]:
+        connection.execute_wrappers.append(_round_trip_after)
     mine = _ACCOUNTS[worker::workers]
     accounts = Account.objects.in_bulk([pk for pk, _ in mine])
     completed = failed = 0
@@ -189,7 +203,7 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
         if (now := time.time()) >= until:
             ran_out = False
             break
-        started = time.perf_counter()
+        cpu_before, started = time.process_time(), time.perf_counter()
         try:
             status = _pay(accounts[account_id], card_id, f"{run}-{worker}-{n}")
         except Exception as error:  # counted, and the first few shown
@@ -198,7 +212,7 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
         if now < measure_from:
             continue
         if cpu_from is None:
-            cpu_from = time.process_time() - took  # this checkout's CPU is in, roughly
+            cpu_from = cpu_before  # from this checkout's start (not now less its wall time)
         if status == "completed":
             completed += 1
             paying += took
@@ -394,7 +408,13 @@ def main() -> None:
     parser.add_argument(
         "--costs", type=int, default=0, help="statements and CPU per checkout over N, and stop"
     )
+    parser.add_argument(
+        "--extra-round-trips",
+        action="store_true",
+        help="a SELECT 1 after each statement of the rounds' checkouts (a round trip costs?)",
+    )
     options = parser.parse_args()
+    _EXTRA_ROUND_TRIPS[0] = options.extra_round_trips
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     server = server_from_url(url)
