@@ -98,12 +98,14 @@ def _pstn(text: str, region: str | None) -> Destination:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return NOT_A_NUMBER
-    if not phonenumbers.is_valid_number(number):
+    # is_valid_number, with the region found once (it finds it itself, then we did again)
+    region = phonenumbers.region_code_for_number(number)
+    if not phonenumbers.is_valid_number_for_region(number, region):
         return NOT_A_NUMBER
     return Destination(
         DestinationKind.PSTN,
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        country=phonenumbers.region_code_for_number(number) or "",
+        country=region or "",
     )
 
 

@@ -1,3 +1,4 @@
+import gc
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -271,3 +272,16 @@ def test_an_account_without_a_country_reads_international_forms_only(make_accoun
     )
     reasons = dict(Cdr.objects.values_list("call_id", "reason"))
     assert reasons == {"intl": "", "national": "not_a_number"}
+
+
+def test_the_cyclic_gc_is_on_again_after_a_batch_and_left_off_if_it_was_off(gb, uk_deck):
+    credit_add(gb, "1.00")
+    assert gc.isenabled()
+    ingest(call("gc-1", account=gb, destination="020 7946 0958"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest(call("gc-2", account=gb, destination="020 7946 0958"))
+        assert not gc.isenabled()  # turned off by someone else: theirs to turn on
+    finally:
+        gc.enable()
