@@ -9,11 +9,14 @@ it shares the machine's cores with the server and PostgreSQL; wrk from Debian is
 closed-loop). Each
 authorization holds credit (a CallHold row), as in production; the accounts' credit is
 large enough that none runs out. Reports p50/p99/max per rate and the highest rate whose p99
-stays under 10 ms with no errors.
+stays under 10 ms with no errors. The reference, in the same run: after each rate, the same
+load at the same rate on bench/api_reads.py's hello-world WSGI app under gunicorn with the
+very flags `billtone serve` passes (the floor of server, load generator and machine);
+--skip-floor leaves it out.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/authorize.py [--rates 250,500,750,1000] [--seconds 20] \\
-        [--workers 2] [--threads 4] [--accounts 100]
+        [--workers 2] [--threads 4] [--accounts 100] [--skip-floor]
 
 The database bt_bench_authorize (--database) is dropped and made again on that server.
 Traffic goes to 127.0.0.1 only. Not part of the test suite. Results: docs/benchmarks.md.
@@ -211,6 +214,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--database", default="bt_bench_authorize", help="dropped, made again")
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between rates")
+    parser.add_argument("--skip-floor", action="store_true", help="no hello-world reference")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     if not (all(0 < r <= 3000 for r in rates) and 0 < args.seconds <= 120):
@@ -241,6 +245,17 @@ def main() -> None:
         bind=f"127.0.0.1:{port}", workers=args.workers, threads=args.threads
     )
     print("app: " + " ".join(command[1:]), flush=True)
+    floor = None
+    if not args.skip_floor:
+        floor_port = api_reads._free_port()
+        floor_command = api_reads._gunicorn(
+            "api_reads:hello",
+            bind=f"127.0.0.1:{floor_port}",
+            workers=args.workers,
+            threads=args.threads,
+        )
+        floor_command.insert(4, f"--pythonpath={ROOT / 'bench'}")
+        print("floor: " + " ".join(floor_command[1:]), flush=True)
     headers = {"Authorization": f"Bearer {secret}"}
 
     def request(i: int) -> tuple[str, dict]:
@@ -251,33 +266,55 @@ def main() -> None:
 
     api_reads.START_TIMEOUT_S = 600.0  # collectstatic is slow on a busy shared machine
     server = api_reads.Server("authorize", command, env, port)
+    if not args.skip_floor:
+        floor = api_reads.Server("floor", floor_command, env, floor_port)
     results = []
 
     def load(count: int, rate: float) -> dict:
         wire = [loadgen.request_bytes(*request(i), port) for i in range(count)]
         return _run_load(server, wire, rate)
 
+    def load_floor(count: int, rate: float) -> dict:
+        wire = [loadgen.request_bytes("/", {}, floor_port)] * count
+        return _run_load(floor, wire, rate)
+
     try:
         server.wait_ready(request(0)[0], headers)
         load(1000, rates[0])  # warm
+        if floor:
+            floor.wait_ready("/", {})
+            load_floor(1000, rates[0])
         for rate in rates:
             result = load(int(rate * args.seconds), rate)
             print(f"{rate:.0f}/s:", _line(result), flush=True)
-            results.append((rate, result))
             time.sleep(args.pause)
+            result["floor"] = None
+            if floor:
+                result["floor"] = load_floor(int(rate * args.seconds), rate)
+                print(f"{rate:.0f}/s floor:", _line(result["floor"]), flush=True)
+                time.sleep(args.pause)
+            results.append((rate, result))
     finally:
         server.stop()
+        if floor:
+            floor.stop()
     print(f"\n{args.workers} workers x {args.threads} threads, {args.seconds:.0f} s per rate:")
     print(
         "| rate /s | p50 ms | p99 ms | max ms | errors | server CPU ms/req "
-        "| PostgreSQL CPU ms/req | client CPU ms/req | load avg |"
+        "| PostgreSQL CPU ms/req | client CPU ms/req | load avg "
+        "| floor p50 / p99 ms | floor server CPU ms/req |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for rate, r in results:
+        f = r["floor"]
+        floor_cells = (
+            f"{f['p50']:.2f} / {f['p99']:.2f} | {f['server_cpu_ms']:.2f}" if f else "— | —"
+        )
         print(
             f"| {rate:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
             f"{r['errors']}/{r['requests']} | {r['server_cpu_ms']:.2f} | "
-            f"{r['backend_cpu_ms']:.2f} | {r['client_cpu_ms']:.3f} | {r['load']} |"
+            f"{r['backend_cpu_ms']:.2f} | {r['client_cpu_ms']:.3f} | {r['load']} | "
+            f"{floor_cells} |"
         )
     held = [rate for rate, r in results if r["p99"] < TARGET_P99_MS and not r["errors"]]
     print(f"highest rate with p99 < {TARGET_P99_MS:.0f} ms: {max(held) if held else 'none'}/s")
