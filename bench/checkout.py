@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from customers import dutch_customers_create  # noqa: E402
+from machine_watch import MachineWatch, Watched, process_cpu  # noqa: E402
 from pg_server import (  # noqa: E402
     database_recreate,
     database_url,
@@ -69,6 +70,7 @@ from pg_server import (  # noqa: E402
 _ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before the fork
 _PRODUCTS: dict[str, int] = {}
 _EXTRA_ROUND_TRIPS = [False]  # --extra-round-trips, set before the fork
+_DATABASE: dict[str, str] = {}  # url and name of the bench's database (the machine watch)
 
 
 def _round_trip_after(execute, sql, params, many, context):
@@ -179,9 +181,10 @@ def _worker_fill(args) -> tuple[int, float]:
     return len(accounts), cpu
 
 
-def _worker_pay(args) -> tuple[int, int, float, float, bool]:
+def _worker_pay(args) -> tuple[int, int, float, float, float, bool]:
     """Pay this worker's filled baskets, one after the other, until the time is up; count
-    what completed after the warm-up. (completed, not, seconds paying, CPU, ran out)"""
+    what completed after the warm-up. (completed, not, seconds paying, CPU, its backend's
+    CPU, ran out)"""
     run, worker, workers, seconds, warmup, start_at = args
     from django.db import connection
 
@@ -192,12 +195,15 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
         connection.execute_wrappers.append(_round_trip_after)
     mine = _ACCOUNTS[worker::workers]
     accounts = Account.objects.in_bulk([pk for pk, _ in mine])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     completed = failed = 0
     paying = 0.0
     time.sleep(max(0.0, start_at - time.time()))
     measure_from = start_at + warmup
     until = measure_from + seconds
-    cpu_from = None
+    cpu_from, backend_from = None, 0.0
     ran_out = True
     for n, (account_id, card_id) in enumerate(mine):
         if (now := time.time()) >= until:
@@ -213,6 +219,8 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
             continue
         if cpu_from is None:
             cpu_from = cpu_before  # from this checkout's start (not now less its wall time)
+            backend_from = process_cpu(backend)  # from its end: the backend is not measured
+            # during the first checkout; the error is one checkout's backend CPU in a round
         if status == "completed":
             completed += 1
             paying += took
@@ -221,8 +229,9 @@ def _worker_pay(args) -> tuple[int, int, float, float, bool]:
             if failed <= 3:
                 print(f"worker {worker}: checkout {status}", file=sys.stderr)
     cpu = time.process_time() - (cpu_from or time.process_time())
+    backend_cpu = process_cpu(backend) - backend_from if cpu_from is not None else 0.0
     connection.close()
-    return completed, failed, paying, cpu, ran_out
+    return completed, failed, paying, cpu, backend_cpu, ran_out
 
 
 @dataclass
@@ -234,7 +243,9 @@ class Round:
     failed: int
     paying_ms: float
     cpu_ms: float
+    backend_cpu_ms: float
     ran_out: bool
+    machine: Watched
 
     @property
     def fill_and_pay(self) -> float:
@@ -242,13 +253,17 @@ class Round:
         return 1 / (1 / self.fills_per_s + 1 / self.rate) if self.rate else 0.0
 
 
-def _pool_map(function, args: list) -> list:
+def _pool_map(function, args: list, forked=None) -> list:
+    """`function` over `args` in as many forked processes; `forked()` is called once they
+    are forked (a thread started before a fork could hold a lock the children inherit)."""
     from django.db import connections
 
     connections.close_all()  # the children fork without an open connection
     gc.collect()
     gc.freeze()
     with multiprocessing.get_context("fork").Pool(len(args)) as pool:
+        if forked is not None:
+            forked()
         return pool.map(function, args)
 
 
@@ -258,8 +273,14 @@ def _run(run: str, workers: int, seconds: float, warmup: float) -> Round:
     fill_seconds = time.time() - start_at
     fills = sum(r[0] for r in filled)
     start_at = time.time() + 1.0
+    watches = []
+
+    def watch() -> None:  # the measured window, from the parent
+        measured = (start_at + warmup, start_at + warmup + seconds)
+        watches.append(MachineWatch(_DATABASE["url"], _DATABASE["name"], *measured))
+
     results = _pool_map(
-        _worker_pay, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)]
+        _worker_pay, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)], watch
     )
     completed = sum(r[0] for r in results)
     return Round(
@@ -270,7 +291,9 @@ def _run(run: str, workers: int, seconds: float, warmup: float) -> Round:
         failed=sum(r[1] for r in results),
         paying_ms=1000 * sum(r[2] for r in results) / max(completed, 1),
         cpu_ms=1000 * sum(r[3] for r in results) / max(completed, 1),
-        ran_out=any(r[4] for r in results),
+        backend_cpu_ms=1000 * sum(r[4] for r in results) / max(completed, 1),
+        ran_out=any(r[5] for r in results),
+        machine=watches[0].result(),
     )
 
 
@@ -420,7 +443,8 @@ def main() -> None:
     server = server_from_url(url)
     database = f"{options.prefix}_checkout"
     database_recreate(server, database)
-    _setup_django(database_url(server, database))
+    _DATABASE.update(url=database_url(server, database), name=database)
+    _setup_django(_DATABASE["url"])
     started = time.time()
     _prepare(options.accounts)
     print(
@@ -445,13 +469,21 @@ def main() -> None:
             f"round {round_number}: {result.rate:.1f} checkouts/s ({result.completed} "
             f"completed, {result.failed} not, {options.workers} clients, {options.seconds} s); "
             f"checkout {result.paying_ms:.1f} ms mean wall time; {result.cpu_ms:.1f} ms of "
-            "client CPU per checkout"
+            f"client CPU + {result.backend_cpu_ms:.1f} ms of its backends' per checkout"
         )
         print(
             f"  not timed: baskets filled at {result.fills_per_s:.1f}/s "
             f"({result.fill_cpu_ms:.1f} ms of client CPU each); the old unit, fill + pay: "
             f"{result.fill_and_pay:.1f}/s"
         )
+        machine = result.machine
+        print(
+            f"  machine: CPUs {100 * machine.busy_share:.0f} % busy ({machine.cpus} CPUs, "
+            f"{machine.cpu_ms_per(result.rate):.1f} ms of CPU per checkout in all); "
+            f"PostgreSQL's processes {machine.postgres_ms_per(result.rate):.1f} ms of it"
+        )
+        print(f"  the database's busy backends, {machine.samples} samples: {machine.wait_shares()}")
+        print(f"  rows queued for, share of samples: {machine.hot_row_shares()}")
         if result.ran_out:
             print("  RAN OUT of filled baskets before the time was up: raise --accounts")
         if not options.skip_pgbench:  # the reference, right after, with as many clients
