@@ -194,7 +194,9 @@ def _worker_pay(args) -> tuple[int, int, float, float, float, bool]:
     if _EXTRA_ROUND_TRIPS[0]:
         connection.execute_wrappers.append(_round_trip_after)
     mine = _ACCOUNTS[worker::workers]
-    accounts = Account.objects.in_bulk([pk for pk, _ in mine])
+    # as a request has it: the panel's membership and the API's token bring the account with
+    # its billing profile (accounts' selectors)
+    accounts = Account.objects.select_related("billing_profile").in_bulk([pk for pk, _ in mine])
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]

@@ -48,7 +48,7 @@ class ModelColumns:
         self._pk = self.names.index(model._meta.pk.attname)
         self._converters: dict[str, list[list[Callable]]] = {}
         self._updates: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
-        self._inserts: dict[tuple[str, int, str], tuple[str, list]] = {}
+        self._inserts: dict[tuple[str, int, str, str], tuple[str, list]] = {}
 
     @property
     def table(self) -> str:
@@ -93,25 +93,39 @@ class ModelColumns:
         receivers."""
         if not instances:
             return None
-        return self._insert(instances, (len(instances), ""), ())
+        return self._insert(instances, (len(instances), "", ""), ())
+
+    def insert_keyed(self, *instances: Model) -> Model | None:
+        """INSERT `instances` as `insert` does, each with the key it already has (one taken
+        ahead: rows that refer to it were inserted first, their foreign keys checked at
+        commit); returns the first."""
+        if not instances:
+            return None
+        return self._insert(instances, (len(instances), "", "keyed"), ())
 
     def insert_if(self, instance: Model, condition: str, params: Sequence[Any]) -> Model | None:
         """INSERT `instance` as `insert` does, only if SQL `condition` (with `params`) holds in
         the same statement (INSERT … SELECT … WHERE): the instance with its key, or None when
         the condition did not hold and nothing was inserted."""
-        return self._insert((instance,), (1, condition), params)
+        return self._insert((instance,), (1, condition, ""), params)
 
-    def _insert(self, instances: Sequence[Model], shape: tuple[int, str], extra: Sequence[Any]):
+    def _insert(
+        self, instances: Sequence[Model], shape: tuple[int, str, str], extra: Sequence[Any]
+    ):
         if self.partial:
             raise TypeError("ModelColumns(only=...) reads some columns; insert with all.")
         using = router.db_for_write(self.model)
         connection = connections[using]
         key = (using, *shape)
+        count, condition, keyed = shape
+        if keyed and any(instance.pk is None for instance in instances):
+            raise ValueError(f"insert_keyed: a {self.model.__name__} without its key.")
         if key not in self._inserts:
-            fields = [f for f in self.fields if f is not self.model._meta.auto_field]
+            auto = None if keyed else self.model._meta.auto_field
+            fields = [f for f in self.fields if f is not auto]
             if any(getattr(f, "generated", False) for f in fields):
                 raise TypeError(f"{self.model.__name__} has a generated column: use the ORM.")
-            self._inserts[key] = (self._insert_sql(fields, *shape, connection), fields)
+            self._inserts[key] = (self._insert_sql(fields, count, condition, connection), fields)
         sql, fields = self._inserts[key]
         params = [
             f.get_db_prep_save(f.pre_save(instance, True), connection)

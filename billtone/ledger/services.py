@@ -307,16 +307,26 @@ def transaction_reverse(
         raise AlreadyReversed(f"Transaction #{transaction.pk} is already reversed.") from None
 
 
-def _get_or_create(**lookup) -> LedgerAccount:
-    defaults = lookup.pop("defaults")
-    found = LedgerAccount.objects.filter(**lookup).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return LedgerAccount.objects.create(**lookup, **defaults, created_at=clock.now())
-    except IntegrityError:
-        return LedgerAccount.objects.get(**lookup)
+def _made(*, account: Account | None, kinds: Sequence[str], currency: str):
+    """The ledger accounts of `kinds` in `currency`, the customer's (`account`) or the
+    operator's (None), made now or by whoever made them first: one INSERT that skips those
+    that exist (no savepoint: nothing is refused), then one read. By kind."""
+    now = clock.now()
+    LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                account=account,
+                kind=kind,
+                currency=currency,
+                floor=DEFAULT_FLOORS[kind] if account is not None else None,
+                created_at=now,
+            )
+            for kind in kinds
+        ],
+        ignore_conflicts=True,
+    )
+    made = LedgerAccount.objects.filter(account=account, currency=currency, kind__in=kinds)
+    return {row.kind: row for row in made}
 
 
 def customer_ledger_accounts(*, account: Account) -> CustomerLedger:
@@ -337,11 +347,9 @@ def _operator_kinds_clean(kinds: Sequence[str], currency: str) -> None:
 
 
 def _operator_made(found: dict[str, LedgerAccount], kinds: Sequence[str], currency: str):
-    for kind in kinds:
-        if kind not in found:
-            found[kind] = _get_or_create(
-                account=None, kind=kind, currency=currency, defaults={"floor": None}
-            )
+    missing = [kind for kind in kinds if kind not in found]
+    if missing:
+        found |= _made(account=None, kinds=missing, currency=currency)
     return found
 
 
@@ -394,14 +402,9 @@ def posting_ledger_accounts(
     operator: dict[str, LedgerAccount] = {}
     for row in _posting_rows(account=account, operator_kinds=operator_kinds, currency=currency):
         (operator if row.account_id is None else customer)[row.kind] = row
-    for kind in CUSTOMER_KINDS:
-        if kind not in customer:
-            customer[kind] = _get_or_create(
-                account=account,
-                kind=kind,
-                currency=currency,
-                defaults={"floor": DEFAULT_FLOORS[kind]},
-            )
+    missing = [kind for kind in CUSTOMER_KINDS if kind not in customer]
+    if missing:  # the customer's first posting in this currency
+        customer |= _made(account=account, kinds=missing, currency=currency)
     ledger = CustomerLedger(
         business_funds=customer[LedgerKind.BUSINESS_FUNDS],
         call_credit=customer[LedgerKind.CALL_CREDIT],

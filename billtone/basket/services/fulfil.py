@@ -1,11 +1,16 @@
 """Paying the basket from business funds, all or nothing, inside the caller's transaction.
 
-In this order, the basket locked by the caller: the ledger transaction (business funds pay the
-gross: quote.legs, refused at the floor as a shortfall), the users and numbers activated
-(telephony.items_activate: a lapsed hold raises), the invoice issued (invoicing.invoice_issue
-takes the next number last, so a failure above uses none), a subscription per monthly item,
-an order for store items (stock taken by catalog's product_stock_take: a conditional update),
-the basket emptied and the checkout completed. Any error rolls all of it back.
+In this order, the basket locked by the caller: the quote's postings on their ledger accounts
+(a Shortfall when business funds do not hold the gross), the users and numbers activated
+(telephony.items_activate: a lapsed hold raises), an order for store items (stock taken by
+catalog's product_stock_take: a conditional update), the basket emptied, the invoice drafted
+(invoicing.invoice_draft: its key taken ahead, its lines, tax rows and email stored), a
+subscription per monthly item, the checkout completed; then, last, the two writes every
+checkout waits for: the ledger transaction (business funds pay the gross, refused at the
+floor as a shortfall; it locks the operator's revenue and tax accounts) and the invoice
+issued (invoicing.invoice_draft_issue: checked against the postings, numbered, inserted).
+Those rows stay locked until the caller commits, so nothing else is done after them
+(decision 0034). Any error rolls all of it back.
 """
 
 from django.db import connection
@@ -21,7 +26,8 @@ from billtone.core import clock
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
 from billtone.core.services import Actor
-from billtone.invoicing.services import invoice_issue, subscription_start
+from billtone.invoicing.models import Invoice
+from billtone.invoicing.services import invoice_draft, invoice_draft_issue, subscription_start
 from billtone.ledger.errors import InsufficientFunds
 from billtone.ledger.services import (
     Leg,
@@ -47,14 +53,21 @@ def _shortfall(*, account: Account, gross: Money, locale: str) -> Shortfall:
     )
 
 
-def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: str, actor: Actor):
+def _ledger_legs(*, account: Account, quote: Quote, locale: str) -> list[Leg]:
+    """The quote's postings on the ledger accounts they name; a Shortfall when business funds
+    do not hold the gross now (read, not locked: the posting's floor decides at the end)."""
     customer_kinds = {BUSINESS_FUNDS, "call_credit"}
     operator_kinds = sorted({leg.ledger_kind for leg in quote.legs} - customer_kinds)
     ledger, accounts = posting_ledger_accounts(account=account, operator_kinds=operator_kinds)
     if Money(ledger.business_funds.balance, quote.currency) < quote.gross:
         raise _shortfall(account=account, gross=quote.gross, locale=locale)
     accounts |= {BUSINESS_FUNDS: ledger.business_funds, "call_credit": ledger.call_credit}
-    legs = [Leg(accounts[leg.ledger_kind], leg.amount) for leg in quote.legs]
+    return [Leg(accounts[leg.ledger_kind], leg.amount) for leg in quote.legs]
+
+
+def _ledger_post(
+    *, account: Account, checkout: Checkout, legs: list[Leg], gross: Money, locale: str, actor
+):
     try:
         return transaction_post(
             kind="checkout",
@@ -64,7 +77,7 @@ def _ledger_post(*, account: Account, checkout: Checkout, quote: Quote, locale: 
             actor=actor,
         )
     except InsufficientFunds:
-        raise _shortfall(account=account, gross=quote.gross, locale=locale) from None
+        raise _shortfall(account=account, gross=gross, locale=locale) from None
 
 
 def _order_place(*, account: Account, checkout: Checkout, view: BasketView) -> Order | None:
@@ -116,11 +129,7 @@ def basket_pay(
     nothing was invoiced under its key yet."""
     quote = view.quote
     free = quote.gross.is_zero()  # nothing to post or invoice (invoicing refuses a zero total)
-    ledger_transaction = None
-    if not free:
-        ledger_transaction = _ledger_post(
-            account=account, checkout=checkout, quote=quote, locale=view.locale, actor=actor
-        )
+    legs = [] if free else _ledger_legs(account=account, quote=quote, locale=view.locale)
     lines = [v.line for v in view.lines]
     telephony.items_activate(
         account=account,
@@ -128,21 +137,37 @@ def basket_pay(
         number_ids=[line.phone_number_id for line in lines if line.kind == LineKind.NUMBER],
         at=clock.now(),
     )
-    invoice = None
+    _order_place(account=account, checkout=checkout, view=view)
+    basket_lines_clear(basket=basket)
+    draft = None
     if not free:
-        invoice = invoice_issue(
+        draft = invoice_draft(
             account=account,
             totals=quote.totals,
             tax=view.tax,
-            ledger_transaction=ledger_transaction,
             source_key=checkout_key(checkout),
             actor=actor,
             operator=view.operator,  # read once per checkout (decision 0021)
-            source_key_is_new=True,  # the checkout is locked and open: not invoiced yet
         )
-        _subscriptions_start(account=account, view=view, invoice=invoice)
-    _order_place(account=account, checkout=checkout, view=view)
-    basket_lines_clear(basket=basket)
+        _subscriptions_start(account=account, view=view, invoice=draft.invoice)
+    _checkout_complete(checkout=checkout, invoice=draft.invoice if draft else None)
+    if draft is not None:
+        # Last, the rows every checkout waits for (decision 0034): the operator's ledger
+        # accounts, locked by the posting, and the invoice number, locked by the issue,
+        # are held from here until the caller commits.
+        ledger_transaction = _ledger_post(
+            account=account,
+            checkout=checkout,
+            legs=legs,
+            gross=quote.gross,
+            locale=view.locale,
+            actor=actor,
+        )
+        invoice_draft_issue(draft=draft, ledger_transaction=ledger_transaction)
+    return checkout
+
+
+def _checkout_complete(*, checkout: Checkout, invoice: Invoice | None) -> None:
     checkout.status = CheckoutStatus.COMPLETED
     checkout.invoice = invoice
     checkout.completed_at = clock.now()
@@ -160,4 +185,3 @@ def basket_pay(
                 checkout.pk,
             ],
         )
-    return checkout

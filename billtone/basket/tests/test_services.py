@@ -1,11 +1,13 @@
 """The basket's lines and checkout: all or nothing, the invoice equal to the postings."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from billtone.accounts.models import Account, BillingProfile
 from billtone.basket import selectors, services
@@ -466,3 +468,35 @@ def test_the_checkout_and_its_payment_are_committed_before_the_gateway_is_asked(
     # no transaction open while the gateway is asked: both rows were committed by then
     assert seen == [(False, ["pending"], ["pending"])]
     assert checkout.status == "completed" and checkout.payment.status == "succeeded"
+
+
+def test_the_rows_every_checkout_waits_for_are_written_last(customer, shop):
+    """Decision 0034: the operator's ledger accounts (locked by the checkout's posting) and the
+    invoice number are held until commit, so every other write comes before them: after
+    the checkout is marked completed, only the ledger's posting and the invoice's number and
+    row are written."""
+    fill(customer, shop)
+    card = add_card(customer, SUCCEEDS)
+    with CaptureQueriesContext(connection) as captured:
+        checkout = services.checkout_with_card(
+            account=customer, idempotency_key="k-last", actor=ACTOR, card_id=card.pk
+        )
+    assert checkout.status == "completed"
+    statements = [" ".join(query["sql"].split()) for query in captured]
+    completed = next(
+        i
+        for i, sql in enumerate(statements)
+        if sql.startswith("UPDATE basket_checkout SET status = 'completed'")
+    )
+    after = statements[completed + 1 :]
+    tables = [set(re.findall(r'(?:FROM|INTO|UPDATE|JOIN) "?(\w+)"?', sql)) for sql in after]
+    touched = set().union(*tables)
+    assert {"invoicing_invoicesequence", "invoicing_invoice"} <= touched
+    assert all(
+        name.startswith("ledger_") or name in ("invoicing_invoicesequence", "invoicing_invoice")
+        for name in touched
+    ), touched
+    number = next(i for i, names in enumerate(tables) if "invoicing_invoicesequence" in names)
+    assert any(name.startswith("ledger_") for name in set().union(*tables[:number]))
+    assert tables[number + 1] == {"invoicing_invoice"}  # the invoice's row, then only commit
+    assert not set().union(*tables[number + 2 :])

@@ -1,4 +1,5 @@
-"""The invoicing app's writes: issue.py (invoice_issue, in checkout's transaction), bills.py
+"""The invoicing app's writes: issue.py (invoice_issue, in checkout's transaction; or in two
+halves, invoice_draft then invoice_draft_issue, numbered last: decision 0034), bills.py
 (open invoices issued in bulk by a bill run), payment.py (an open invoice paid from business
 funds; a chunk's PDFs and emails), pdfs.py (the PDF after commit), subscriptions.py
 (subscription_start, _end, _plan_change), credit_notes.py (credit_note_issue) with
@@ -10,7 +11,13 @@ from billtone.invoicing.services.credit_note_documents import credit_note_pdf_re
 from billtone.invoicing.services.credit_note_lines import FULL, CreditLine
 from billtone.invoicing.services.credit_note_refunds import card_refundable, credit_note_refund
 from billtone.invoicing.services.credit_notes import credit_note_issue, credit_note_number
-from billtone.invoicing.services.issue import invoice_issue, invoice_number
+from billtone.invoicing.services.issue import (
+    InvoiceDraft,
+    invoice_draft,
+    invoice_draft_issue,
+    invoice_issue,
+    invoice_number,
+)
 from billtone.invoicing.services.payment import (
     InvoiceFundsShort,
     invoice_amount_due,
@@ -29,6 +36,7 @@ from billtone.invoicing.services.subscriptions import (
 __all__ = [
     "CreditLine",
     "FULL",
+    "InvoiceDraft",
     "InvoiceFundsShort",
     "OpenInvoiceIn",
     "PolicyNotSupported",
@@ -39,6 +47,8 @@ __all__ = [
     "credit_note_refund",
     "invoice_amount_due",
     "invoice_documents_send",
+    "invoice_draft",
+    "invoice_draft_issue",
     "invoice_issue",
     "invoice_number",
     "invoice_pay_from_funds",

@@ -3,11 +3,14 @@
 The number is the last thing taken: the sequence row is moved on (one UPDATE … RETURNING,
 which locks it) just before the invoice is inserted, and stays locked until the caller
 commits; a rollback gives the number back. So numbers are gap-free and in the order of
-commit (0018).
+commit (0018). Every issuer waits for that row, so a caller with other writes to do drafts
+the invoice first (its key taken ahead, its lines, tax rows and email stored) and issues the
+draft as late as it can (invoice_draft, invoice_draft_issue: decision 0034).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -204,44 +207,102 @@ def invoice_issue(
         )
         if replay is not None:
             return replay
+    draft = invoice_draft(
+        account=account,
+        totals=totals,
+        tax=tax,
+        source_key=source_key,
+        actor=actor,
+        operator=operator,
+    )
+    return invoice_draft_issue(draft=draft, ledger_transaction=ledger_transaction)
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice whose lines, tax rows and email are stored in the caller's transaction but
+    whose own row is not yet: `invoice_draft_issue` takes its number and inserts it, last."""
+
+    invoice: Invoice  # its key taken ahead; not inserted
+    totals: Totals
+
+
+def invoice_draft(
+    *,
+    account: Account,
+    totals: Totals,
+    tax: TaxTreatment,
+    source_key: str,
+    actor: Actor,
+    operator: OperatorProfile | None = None,
+) -> InvoiceDraft:
+    """The first half of `invoice_issue` (same arguments but the ledger transaction, same
+    refusals but InvoiceMismatch), for a caller that posts what the invoice says after doing
+    its other writes: the invoice's key is taken ahead, its lines, tax rows and email stored
+    now (they and the caller's rows refer to `draft.invoice.pk`), and its own row, with its
+    number, is inserted by `invoice_draft_issue`, which the caller must call in the same
+    transaction, as late as it can: the number's row stays locked from then until commit
+    (0018), so what comes after it is what every issuer waits for (decision 0034). A draft
+    never issued leaves rows that refer to a missing invoice: the foreign keys, checked at
+    commit, refuse the commit and nothing is stored."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
     profile = billing_profile_get(account=account)
     _clean(account=account, totals=totals, tax=tax, profile=profile)
-    _ledger_check(account=account, totals=totals, ledger_transaction=ledger_transaction)
-    customer = _customer_snapshot(profile)
-    operator_snapshot = _operator_snapshot(operator)
     issued_at = clock.now()
-    issue_date = issued_at.astimezone(ZoneInfo(profile.timezone)).date()
-    sequence_number = _number_take()  # last: the row stays locked until the caller commits
-    # Written once (core/rows.py): every checkout issues one, its lines and tax rows each in
-    # one INSERT (decision 0021).
-    invoice = _INVOICE_ROWS.insert(
-        Invoice(
-            sequence_number=sequence_number,
-            number=invoice_number(sequence_number),
-            account=account,
-            issued_at=issued_at,
-            issue_date=issue_date,
-            currency=totals.currency,
-            net=totals.net.amount,
-            tax=totals.tax.amount,
-            gross=totals.gross.amount,
-            reverse_charge=bool(tax.reverse_charge),
-            tax_mention=tax.mention or "",
-            customer=customer,
-            operator=operator_snapshot,
-            ledger_transaction=ledger_transaction,
-            source_key=source_key,
-            status=Invoice.Status.PAID,  # checkout's: paid by `ledger_transaction`
-            paid_at=issued_at,
-            created_by=actor.label[:200],
-        )
+    invoice = Invoice(
+        pk=_key_take(),
+        account=account,
+        issued_at=issued_at,
+        issue_date=issued_at.astimezone(ZoneInfo(profile.timezone)).date(),
+        currency=totals.currency,
+        net=totals.net.amount,
+        tax=totals.tax.amount,
+        gross=totals.gross.amount,
+        reverse_charge=bool(tax.reverse_charge),
+        tax_mention=tax.mention or "",
+        customer=_customer_snapshot(profile),
+        operator=_operator_snapshot(operator),
+        source_key=source_key,
+        status=Invoice.Status.PAID,  # checkout's: paid by the ledger transaction
+        paid_at=issued_at,
+        created_by=actor.label[:200],
     )
     _lines_store(invoice=invoice, totals=totals)
     # One task after commit, not two: the email's renders the PDF first (emails.py), and a
     # lost one leaves the delivery pending for notifications' retry and the PDF pending for
     # the sweep (decision 0021).
     invoice_email_queue(invoice=invoice)
-    return invoice
+    return InvoiceDraft(invoice=invoice, totals=totals)
+
+
+def invoice_draft_issue(*, draft: InvoiceDraft, ledger_transaction: Transaction) -> Invoice:
+    """The draft's invoice, paid by `ledger_transaction`, checked against its postings
+    (InvoiceMismatch), numbered and inserted: the issued invoice."""
+    invoice = draft.invoice
+    _ledger_check(
+        account=invoice.account, totals=draft.totals, ledger_transaction=ledger_transaction
+    )
+    invoice.ledger_transaction = ledger_transaction
+    invoice.sequence_number = _number_take()  # last: the row stays locked until commit
+    invoice.number = invoice_number(invoice.sequence_number)
+    # Written once (core/rows.py): every checkout issues one (decision 0021).
+    return _INVOICE_ROWS.insert_keyed(invoice)
+
+
+def _key_take() -> int:
+    """An invoice's key, taken ahead of its INSERT and never given to another: PostgreSQL's
+    sequence of the key; SQLite's next key (its write lock is held from BEGIN: settings'
+    IMMEDIATE transactions)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('invoicing_invoice', 'id'))")
+        else:
+            cursor.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM invoicing_invoice), 0), coalesce(("
+                "SELECT seq FROM sqlite_sequence WHERE name = 'invoicing_invoice'), 0)) + 1"
+            )
+        return cursor.fetchone()[0]
 
 
 def _lines_store(*, invoice: Invoice, totals: Totals) -> None:

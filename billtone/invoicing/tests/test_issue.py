@@ -1,18 +1,25 @@
 """invoice_issue: numbers gap-free and in order, totals equal to the ledger's, snapshots,
-replays, and the PDF and email after commit only."""
+replays, and the PDF and email after commit only; its two halves, invoice_draft and
+invoice_draft_issue (decision 0034)."""
 
 from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from billtone.accounts.models import BillingProfile
 from billtone.core.errors import ValidationFailed
 from billtone.core.money import Money
 from billtone.invoicing.errors import InvoiceMismatch
-from billtone.invoicing.models import ImmutableError, Invoice, InvoiceSequence
-from billtone.invoicing.services import invoice_issue
+from billtone.invoicing.models import (
+    ImmutableError,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceTax,
+)
+from billtone.invoicing.services import invoice_draft, invoice_draft_issue, invoice_issue
 from billtone.invoicing.tests.conftest import SYSTEM, issue, line, paid, reverse_charge, standard
 from billtone.invoicing.totals import invoice_totals
 from billtone.ledger.models import Transaction
@@ -291,3 +298,65 @@ def test_an_email_whose_pdf_cannot_be_made_waits_and_is_retried(
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert "is not ready" in delivery.last_error
     assert Invoice.objects.get(pk=invoice.pk).pdf_status == "failed"
+
+
+def _draft(customer, key: str):
+    tax = standard("19")
+    totals = invoice_totals(lines=[line()], tax=tax, currency="EUR")
+    draft = invoice_draft(account=customer, totals=totals, tax=tax, source_key=key, actor=SYSTEM)
+    return draft, totals
+
+
+def test_a_draft_stores_its_lines_first_and_takes_its_number_when_issued(customer):
+    """Decision 0034: the lines, tax rows and email of a draft refer to a key taken ahead;
+    the invoice's own row and its number come last, in the same transaction."""
+    issue(customer)  # INV-000001
+    with transaction.atomic():
+        draft, totals = _draft(customer, key="checkout:draft")
+        key = draft.invoice.pk
+        assert not Invoice.objects.filter(pk=key).exists()
+        assert InvoiceLine.objects.filter(invoice_id=key).count() == 1
+        assert EmailDelivery.objects.filter(key=f"invoice:{key}").exists()
+        assert InvoiceSequence.objects.get(name="invoice").next_number == 2  # not taken yet
+        invoice = invoice_draft_issue(
+            draft=draft, ledger_transaction=paid(customer, totals, "checkout:draft")
+        )
+    assert invoice.pk == key and invoice.number == "INV-000002"
+    stored = Invoice.objects.get(pk=key)
+    assert (stored.number, stored.gross, stored.ledger_transaction_id) == (
+        "INV-000002",
+        totals.gross.amount,
+        invoice.ledger_transaction_id,
+    )
+    assert [x.net for x in stored.lines.all()] == [Decimal("12")]
+
+
+def test_a_draft_that_does_not_match_its_postings_uses_no_number(customer):
+    with pytest.raises(InvoiceMismatch), transaction.atomic():
+        draft, _ = _draft(customer, key="checkout:short")
+        cheaper = invoice_totals(lines=[line(price="11.00")], tax=standard("19"), currency="EUR")
+        invoice_draft_issue(draft=draft, ledger_transaction=paid(customer, cheaper, "k-short"))
+    assert not Invoice.objects.exists() and not InvoiceLine.objects.exists()
+    assert not InvoiceSequence.objects.filter(next_number__gt=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_never_issued_cannot_be_committed(customer):
+    """Its lines refer to an invoice that does not exist: the foreign keys, checked at commit,
+    refuse the whole transaction."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _draft(customer, key="checkout:forgotten")
+    assert not InvoiceLine.objects.exists() and not InvoiceTax.objects.exists()
+    assert not EmailDelivery.objects.exists() and not Invoice.objects.exists()
+
+
+def test_keys_taken_ahead_are_never_given_twice(customer):
+    with transaction.atomic():
+        first, totals = _draft(customer, key="checkout:a")
+        invoice_draft_issue(draft=first, ledger_transaction=paid(customer, totals, "checkout:a"))
+    after = issue(customer)  # an invoice through invoice_issue, also keyed ahead
+    with transaction.atomic():
+        again, _ = _draft(customer, key="checkout:b")
+        assert len({first.invoice.pk, after.pk, again.invoice.pk}) == 3
+        assert again.invoice.pk > after.pk > first.invoice.pk
+        transaction.set_rollback(True)

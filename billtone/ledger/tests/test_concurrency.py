@@ -12,10 +12,15 @@ import pytest
 from django.db import connection
 from django.db.models import Min
 
+from billtone.accounts.models import Account
 from billtone.core.money import Money
 from billtone.ledger.errors import AlreadyReversed, InsufficientFunds
 from billtone.ledger.models import LedgerAccount, Posting, Transaction
-from billtone.ledger.services import funds_transfer, transaction_reverse
+from billtone.ledger.services import (
+    customer_ledger_accounts,
+    funds_transfer,
+    transaction_reverse,
+)
 from billtone.ledger.tests.conftest import SYSTEM
 
 pytestmark = pytest.mark.skipif(
@@ -117,3 +122,18 @@ def test_a_transaction_is_reversed_once_under_parallel_requests(funded, revenue)
     assert len(reversals) == 1
     assert all(isinstance(r, AlreadyReversed) for r in results if r not in reversals), results
     assert LedgerAccount.objects.get(pk=funded.pk).balance == Decimal("20.00")
+
+
+def test_a_customer_s_accounts_made_by_parallel_first_postings_exist_once(
+    transactional_db, make_account
+):
+    account = make_account()
+
+    def first_use(i: int):
+        fresh = Account.objects.select_related("billing_profile").get(pk=account.pk)
+        made = customer_ledger_accounts(account=fresh)
+        return made.business_funds.pk, made.call_credit.pk
+
+    results = run_together(first_use, count=16)
+    assert len(set(results)) == 1, results  # every worker got the same two, none an error
+    assert LedgerAccount.objects.filter(account=account).count() == 2

@@ -63,6 +63,21 @@ def test_customer_ledger_accounts_are_made_once_in_the_billing_currency(account)
     assert LedgerAccount.objects.filter(account=account).count() == 2
 
 
+def test_the_first_posting_makes_both_customer_accounts_in_one_insert(
+    account, django_assert_num_queries
+):
+    """Read, one INSERT that skips what exists (no savepoint), read again: a checkout's first
+    card payment makes them (decision 0034)."""
+    assert account.billing_profile.currency == "EUR"  # loaded with the account, as requests do
+    with django_assert_num_queries(3):
+        made = customer_ledger_accounts(account=account)
+    assert {made.business_funds.kind, made.call_credit.kind} == {"business_funds", "call_credit"}
+    assert made.business_funds.floor == 0 and made.call_credit.floor == 0
+    with django_assert_num_queries(1):
+        again = customer_ledger_accounts(account=account)
+    assert again.business_funds.pk == made.business_funds.pk
+
+
 def test_operator_accounts_have_no_floor_and_no_customer(db):
     bank = operator_ledger_account(kind="bank_clearing", currency="KWD")
     assert bank.floor is None and bank.account_id is None
