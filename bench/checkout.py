@@ -480,7 +480,8 @@ def main() -> None:
         )
         machine = result.machine
         print(
-            f"  machine: CPUs {100 * machine.busy_share:.0f} % busy ({machine.cpus} CPUs, "
+            f"  machine: CPUs {100 * machine.busy_share:.0f} % busy, "
+            f"{100 * machine.stolen_share:.0f} % stolen ({machine.cpus} CPUs, "
             f"{machine.cpu_ms_per(result.rate):.1f} ms of CPU per checkout in all); "
             f"PostgreSQL's processes {machine.postgres_ms_per(result.rate):.1f} ms of it"
         )

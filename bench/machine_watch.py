@@ -18,12 +18,13 @@ from pathlib import Path
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_times() -> tuple[float, float]:
-    """(busy, total) seconds of all CPUs since boot."""
+def _cpu_times() -> tuple[float, float, float]:
+    """(busy, stolen, total) seconds of all CPUs since boot; stolen: the hypervisor ran
+    another machine while this one had work (counted in busy)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])  # guest time is already in user
-    return (total - idle) / _TICK, total / _TICK
+    return (total - idle) / _TICK, values[7] / _TICK, total / _TICK
 
 
 def process_cpu(pid: int) -> float:
@@ -54,6 +55,7 @@ def _postgres_cpu() -> dict[int, float]:
 class Watched:
     seconds: float = 0.0
     busy_share: float = 0.0  # of all CPUs over the window
+    stolen_share: float = 0.0  # of all CPUs: time the hypervisor gave another machine
     cpus: int = 1
     postgres_cpu: float = 0.0  # seconds, every server process
     waits: Counter = field(default_factory=Counter)  # "CPU" or "type:event" of active backends
@@ -102,7 +104,7 @@ class MachineWatch:
         waits, hot_rows, samples = Counter(), Counter(), 0
         with psycopg.connect(self.url, autocommit=True) as conn:
             time.sleep(max(0.0, self.start_at - time.time()))
-            busy0, total0 = _cpu_times()
+            busy0, stolen0, total0 = _cpu_times()
             postgres0 = _postgres_cpu()
             began = time.time()
             while time.time() < self.until - 2 * self.interval:
@@ -124,11 +126,12 @@ class MachineWatch:
                     hot_rows[table] += 1
                 samples += 1
                 time.sleep(self.interval)
-            busy1, total1 = _cpu_times()
+            busy1, stolen1, total1 = _cpu_times()
             postgres1 = _postgres_cpu()
         watched = self.watched
         watched.seconds = time.time() - began
         watched.busy_share = (busy1 - busy0) / max(total1 - total0, 1e-9)
+        watched.stolen_share = (stolen1 - stolen0) / max(total1 - total0, 1e-9)
         watched.postgres_cpu = sum(cpu - postgres0.get(pid, 0.0) for pid, cpu in postgres1.items())
         watched.waits, watched.hot_rows, watched.samples = waits, hot_rows, samples
 
