@@ -71,6 +71,7 @@ _ACCOUNTS: list[tuple[int, int]] = []  # (account id, saved card id), set before
 _PRODUCTS: dict[str, int] = {}
 _EXTRA_ROUND_TRIPS = [False]  # --extra-round-trips, set before the fork
 _DATABASE: dict[str, str] = {}  # url and name of the bench's database (the machine watch)
+_WATCH_EVERY = [0.05]  # --watch-every
 
 
 def _round_trip_after(execute, sql, params, many, context):
@@ -279,7 +280,9 @@ def _run(run: str, workers: int, seconds: float, warmup: float) -> Round:
 
     def watch() -> None:  # the measured window, from the parent
         measured = (start_at + warmup, start_at + warmup + seconds)
-        watches.append(MachineWatch(_DATABASE["url"], _DATABASE["name"], *measured))
+        watches.append(
+            MachineWatch(_DATABASE["url"], _DATABASE["name"], *measured, _WATCH_EVERY[0])
+        )
 
     results = _pool_map(
         _worker_pay, [(run, w, workers, seconds, warmup, start_at) for w in range(workers)], watch
@@ -438,8 +441,15 @@ def main() -> None:
         action="store_true",
         help="a SELECT 1 after each statement of the rounds' checkouts (a round trip costs?)",
     )
+    parser.add_argument(
+        "--watch-every",
+        type=float,
+        default=0.05,
+        help="seconds between samples of what the backends wait on (0: none, the CPU only)",
+    )
     options = parser.parse_args()
     _EXTRA_ROUND_TRIPS[0] = options.extra_round_trips
+    _WATCH_EVERY[0] = options.watch_every
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     server = server_from_url(url)
