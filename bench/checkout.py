@@ -72,6 +72,16 @@ _PRODUCTS: dict[str, int] = {}
 _EXTRA_ROUND_TRIPS = [False]  # --extra-round-trips, set before the fork
 _DATABASE: dict[str, str] = {}  # url and name of the bench's database (the machine watch)
 _WATCH_EVERY = [0.05]  # --watch-every
+_RTT = [0.0]  # --rtt, in seconds
+
+
+def _network_wait(execute, sql, params, many, context):
+    """A Django execute wrapper: each statement waits --rtt milliseconds more, with no CPU, as
+    if the client and the server were on two machines (decision 0034: how long the rows every
+    checkout waits for stay locked depends on the round trips made while they are)."""
+    result = execute(sql, params, many, context)
+    time.sleep(_RTT[0])
+    return result
 
 
 def _round_trip_after(execute, sql, params, many, context):
@@ -194,6 +204,8 @@ def _worker_pay(args) -> tuple[int, int, float, float, float, bool]:
     connection.close()  # never share the parent's connection
     if _EXTRA_ROUND_TRIPS[0]:
         connection.execute_wrappers.append(_round_trip_after)
+    if _RTT[0]:
+        connection.execute_wrappers.append(_network_wait)
     mine = _ACCOUNTS[worker::workers]
     # as a request has it: the panel's membership and the API's token bring the account with
     # its billing profile (accounts' selectors)
@@ -447,8 +459,16 @@ def main() -> None:
         default=0.05,
         help="seconds between samples of what the backends wait on (0: none, the CPU only)",
     )
+    parser.add_argument(
+        "--rtt",
+        type=float,
+        default=0.0,
+        help="milliseconds each checkout statement waits more (a network between client and "
+        "server), in the rounds",
+    )
     options = parser.parse_args()
     _EXTRA_ROUND_TRIPS[0] = options.extra_round_trips
+    _RTT[0] = options.rtt / 1000
     _WATCH_EVERY[0] = options.watch_every
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
