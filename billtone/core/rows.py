@@ -48,7 +48,7 @@ class ModelColumns:
         self._pk = self.names.index(model._meta.pk.attname)
         self._converters: dict[str, list[list[Callable]]] = {}
         self._updates: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
-        self._inserts: dict[tuple[str, int, str, str], tuple[str, list]] = {}
+        self._inserts: dict[tuple[str, int, str, bool], tuple[str, list]] = {}
 
     @property
     def table(self) -> str:
@@ -93,7 +93,7 @@ class ModelColumns:
         receivers."""
         if not instances:
             return None
-        return self._insert(instances, (len(instances), "", ""), ())
+        return self._insert(instances, (len(instances), "", False), ())
 
     def insert_keyed(self, *instances: Model) -> Model | None:
         """INSERT `instances` as `insert` does, each with the key it already has (one taken
@@ -101,16 +101,16 @@ class ModelColumns:
         commit); returns the first."""
         if not instances:
             return None
-        return self._insert(instances, (len(instances), "", "keyed"), ())
+        return self._insert(instances, (len(instances), "", True), ())
 
     def insert_if(self, instance: Model, condition: str, params: Sequence[Any]) -> Model | None:
         """INSERT `instance` as `insert` does, only if SQL `condition` (with `params`) holds in
         the same statement (INSERT … SELECT … WHERE): the instance with its key, or None when
         the condition did not hold and nothing was inserted."""
-        return self._insert((instance,), (1, condition, ""), params)
+        return self._insert((instance,), (1, condition, False), params)
 
     def _insert(
-        self, instances: Sequence[Model], shape: tuple[int, str, str], extra: Sequence[Any]
+        self, instances: Sequence[Model], shape: tuple[int, str, bool], extra: Sequence[Any]
     ):
         if self.partial:
             raise TypeError("ModelColumns(only=...) reads some columns; insert with all.")

@@ -325,8 +325,11 @@ def _made(*, account: Account | None, kinds: Sequence[str], currency: str):
         ],
         ignore_conflicts=True,
     )
-    made = LedgerAccount.objects.filter(account=account, currency=currency, kind__in=kinds)
-    return {row.kind: row for row in made}
+    rows = LedgerAccount.objects.filter(account=account, currency=currency, kind__in=kinds)
+    made = {row.kind: row for row in rows}
+    if len(made) != len(set(kinds)):  # SQLite's INSERT OR IGNORE skips any refused row
+        raise IntegrityError(f"Ledger accounts not made: {sorted(set(kinds) - set(made))}.")
+    return made
 
 
 def customer_ledger_accounts(*, account: Account) -> CustomerLedger:

@@ -185,14 +185,10 @@ def invoice_issue(
     source_key: str,
     actor: Actor,
     operator: OperatorProfile | None = None,
-    source_key_is_new: bool = False,
 ) -> Invoice:
     """Issue the invoice of `totals`, paid by `ledger_transaction`, in the caller's transaction.
     `operator`: the operator's profile as the caller read it for `tax` in this request (a
     checkout's quote), for the invoice's snapshot; read here if not given.
-    `source_key_is_new`: the caller holds the lock that keeps `source_key` unused (a checkout
-    locked while still open: its invoice is issued only in the transaction that completes
-    it), so the replay is not looked up; the unique key would still refuse a second invoice.
 
     Refused (and the caller's transaction must roll back): outside an atomic block
     (RuntimeError: a programming error), totals of another currency or tax treatment, or not
@@ -201,12 +197,11 @@ def invoice_issue(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
-    if not source_key_is_new:
-        replay = _replayed(
-            account=account, source_key=source_key, ledger_transaction=ledger_transaction
-        )
-        if replay is not None:
-            return replay
+    replay = _replayed(
+        account=account, source_key=source_key, ledger_transaction=ledger_transaction
+    )
+    if replay is not None:
+        return replay
     draft = invoice_draft(
         account=account,
         totals=totals,
@@ -244,7 +239,9 @@ def invoice_draft(
     transaction, as late as it can: the number's row stays locked from then until commit
     (0018), so what comes after it is what every issuer waits for (decision 0034). A draft
     never issued leaves rows that refer to a missing invoice: the foreign keys, checked at
-    commit, refuse the commit and nothing is stored."""
+    commit, refuse the commit and nothing is stored. No replay is looked up: the caller keeps
+    `source_key` unused (a checkout locked while still open is invoiced only in the
+    transaction that completes it); the unique key would still refuse a second invoice."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue runs inside the transaction that posts the payment.")
     profile = billing_profile_get(account=account)
@@ -292,15 +289,17 @@ def invoice_draft_issue(*, draft: InvoiceDraft, ledger_transaction: Transaction)
 
 def _key_take() -> int:
     """An invoice's key, taken ahead of its INSERT and never given to another: PostgreSQL's
-    sequence of the key; SQLite's next key (its write lock is held from BEGIN: settings'
-    IMMEDIATE transactions)."""
+    sequence of the key; on SQLite the next after every key used, by an invoice or by the
+    lines of a draft not issued yet (its write lock is held from BEGIN: settings' IMMEDIATE
+    transactions)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT nextval(pg_get_serial_sequence('invoicing_invoice', 'id'))")
         else:
             cursor.execute(
-                "SELECT max(coalesce((SELECT max(id) FROM invoicing_invoice), 0), coalesce(("
-                "SELECT seq FROM sqlite_sequence WHERE name = 'invoicing_invoice'), 0)) + 1"
+                "SELECT max(coalesce((SELECT max(id) FROM invoicing_invoice), 0), "
+                "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'invoicing_invoice'), 0), "
+                "coalesce((SELECT max(invoice_id) FROM invoicing_invoiceline), 0)) + 1"
             )
         return cursor.fetchone()[0]
 

@@ -360,3 +360,20 @@ def test_keys_taken_ahead_are_never_given_twice(customer):
         assert len({first.invoice.pk, after.pk, again.invoice.pk}) == 3
         assert again.invoice.pk > after.pk > first.invoice.pk
         transaction.set_rollback(True)
+
+
+def test_two_drafts_in_one_transaction_get_two_keys(customer):
+    """On SQLite too, where the key is the next after those used: a draft's lines count."""
+    with transaction.atomic():
+        first, totals = _draft(customer, key="checkout:one")
+        second, _ = _draft(customer, key="checkout:two")
+        assert second.invoice.pk != first.invoice.pk
+        paid_first = paid(customer, totals, "checkout:one")
+        paid_second = paid(customer, totals, "checkout:two")
+        invoice_draft_issue(draft=first, ledger_transaction=paid_first)
+        invoice_draft_issue(draft=second, ledger_transaction=paid_second)
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [
+        "INV-000001",
+        "INV-000002",
+    ]
+    assert InvoiceLine.objects.filter(invoice_id=second.invoice.pk).count() == 1
