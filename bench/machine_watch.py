@@ -33,9 +33,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def _postgres_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each PostgreSQL server process."""
-    found = {}
+def _postgres_cpu() -> float:
+    """CPU seconds (user + system) of every PostgreSQL server process, with those of the
+    server processes that ended and were reaped (the postmaster's children's times): the
+    difference of two readings counts a backend that ended in between (its client closed
+    the connection) up to its end, and one started in between from its start."""
+    found = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -46,8 +49,8 @@ def _postgres_cpu() -> dict[int, float]:
         name, rest = stat.split("(", 1)[1].rsplit(")", 1)
         if name != "postgres":
             continue
-        fields = rest.split()
-        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+        fields = rest.split()  # utime, stime, cutime, cstime: fields 14 to 17 of stat(5)
+        found += sum(int(value) for value in fields[11:15]) / _TICK
     return found
 
 
@@ -135,7 +138,7 @@ class MachineWatch:
         watched.seconds = time.time() - began
         watched.busy_share = (busy1 - busy0) / max(total1 - total0, 1e-9)
         watched.stolen_share = (stolen1 - stolen0) / max(total1 - total0, 1e-9)
-        watched.postgres_cpu = sum(cpu - postgres0.get(pid, 0.0) for pid, cpu in postgres1.items())
+        watched.postgres_cpu = postgres1 - postgres0
         watched.waits, watched.hot_rows, watched.samples = waits, hot_rows, samples
 
     def result(self) -> Watched:
